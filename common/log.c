@@ -1,0 +1,141 @@
+/*
+ * common/log.c -- logfmt lines on stderr.
+ */
+#include <stdarg.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "common/log.h"
+
+static enum kz_log_level log_level = KZ_LOG_INFO;
+static FILE *log_stream;
+static unsigned long log_counts[KZ_LOG_OFF];
+
+static const char *const level_names[] = { "debug", "info", "warn", "error",
+	"off" };
+
+void
+kz_log_set_level(enum kz_log_level level)
+{
+	log_level = level;
+}
+
+enum kz_log_level
+kz_log_get_level(void)
+{
+	return log_level;
+}
+
+int
+kz_log_parse_level(const char *s)
+{
+	for (int i = 0; i <= KZ_LOG_OFF; i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return i;
+	if (strcmp(s, "warning") == 0)
+		return KZ_LOG_WARN;
+	return -1;
+}
+
+void
+kz_log_set_stream(FILE *f)
+{
+	log_stream = f;
+}
+
+unsigned long
+kz_log_count(enum kz_log_level level)
+{
+	return level < KZ_LOG_OFF ? log_counts[level] : 0;
+}
+
+int
+kz_log_enabled(enum kz_log_level level)
+{
+	return level >= log_level && level < KZ_LOG_OFF;
+}
+
+static int
+is_plain(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+const char *
+kz_log_quote(char *out, size_t outsz, const char *s)
+{
+	size_t o = 0;
+
+	if (outsz == 0)
+		return out;
+	if (s == NULL)
+		s = "";
+	if (is_plain(s)) {
+		snprintf(out, outsz, "%s", s);
+		return out;
+	}
+	/* Reserve room for the closing quote and the terminator. */
+	if (outsz < 3) {
+		out[0] = '\0';
+		return out;
+	}
+	out[o++] = '"';
+	for (; *s && o + 5 < outsz; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (c == '\t') {
+			out[o++] = '\\';
+			out[o++] = 't';
+		} else if (c < ' ' || c == 0x7f) {
+			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
+void
+kz_log(enum kz_log_level level, const char *msg, const char *fmt, ...)
+{
+	FILE *f = log_stream ? log_stream : stderr;
+	char line[4096], qmsg[1024], ts[40];
+	struct timeval tv;
+	struct tm tm;
+	size_t n;
+	va_list ap;
+
+	if (!kz_log_enabled(level))
+		return;
+	log_counts[level]++;
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = (size_t)snprintf(line, sizeof(line), "ts=%s.%03dZ level=%s msg=%s",
+	    ts, (int)(tv.tv_usec / 1000), level_names[level],
+	    kz_log_quote(qmsg, sizeof(qmsg), msg));
+	if (fmt != NULL && *fmt != '\0' && n + 1 < sizeof(line)) {
+		line[n++] = ' ';
+		va_start(ap, fmt);
+		vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		va_end(ap);
+	}
+	/* One write per line so concurrent writers do not interleave. */
+	fprintf(f, "%s\n", line);
+	fflush(f);
+}

@@ -1,0 +1,54 @@
+/*
+ * syncer/main.c -- the kubezone binary: subcommand dispatch.
+ *
+ *   kubezone sync      the daemon (snapshot file or live Kubernetes API)
+ *   kubezone render    snapshot JSON to zone files, offline
+ *   kubezone nsd-conf  print the NSD configuration sync would use
+ *   kubezone version
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "zonegen/render_cmd.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: kubezone COMMAND [OPTIONS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  sync       serve the cluster's DNS through NSD, following a\n"
+	    "             snapshot file or the Kubernetes API\n"
+	    "  render     render Kubernetes JSON (kubectl get -o json) as zone files\n"
+	    "  nsd-conf   print the NSD configuration that sync would use\n"
+	    "  version    print the version\n"
+	    "\n"
+	    "Run 'kubezone COMMAND --help' for a command's options.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "render") == 0)
+		return zg_render_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("kubezone %s\n", KZ_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "kubezone: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,145 @@
+/*
+ * tests/unit/test_common.c -- common/: buffers, arena, map, log, errors.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/map.h"
+
+static void
+test_buf_bounded(void **state)
+{
+	struct kz_buf b;
+
+	(void)state;
+	kz_buf_init(&b, 10);
+	assert_int_equal(kz_buf_puts(&b, "hello"), 0);
+	assert_int_equal(kz_buf_printf(&b, "%d", 1234), 0);
+	assert_string_equal(b.data, "hello1234");
+	/* Past the maximum: refused, contents unchanged. */
+	assert_int_equal(kz_buf_puts(&b, "xy"), KZ_ETOOBIG);
+	assert_string_equal(b.data, "hello1234");
+	assert_int_equal(kz_buf_putc(&b, '!'), 0);
+	assert_int_equal(b.len, 10);
+	kz_buf_consume(&b, 5);
+	assert_string_equal(b.data, "1234!");
+	kz_buf_free(&b);
+	kz_buf_free(&b);	/* idempotent */
+}
+
+static void
+test_arena(void **state)
+{
+	struct kz_arena a;
+	char *s, *big;
+
+	(void)state;
+	kz_arena_init(&a, 128);
+	s = kz_arena_printf(&a, "%s-%d", "x", 42);
+	assert_string_equal(s, "x-42");
+	big = kz_arena_alloc(&a, 4096);	/* larger than a chunk */
+	assert_non_null(big);
+	memset(big, 1, 4096);
+	assert_string_equal(s, "x-42");
+	assert_null(kz_arena_calloc(&a, SIZE_MAX / 2, 4));	/* overflow */
+	for (int i = 0; i < 1000; i++)
+		assert_non_null(kz_arena_strdup(&a, "abcdefghijklmnop"));
+	assert_true(a.used >= 1000 * 17);
+	kz_arena_free(&a);
+	kz_arena_free(&a);
+}
+
+static void
+test_map(void **state)
+{
+	struct kz_map m;
+	char keys[2000][16];
+	void *old;
+	size_t it = 0, seen = 0;
+	const char *k;
+	void *v;
+
+	(void)state;
+	kz_map_init(&m);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "ns/obj%d", i);
+		assert_int_equal(kz_map_put(&m, keys[i], &keys[i], NULL), 0);
+	}
+	assert_int_equal(m.count, 2000);
+	assert_ptr_equal(kz_map_get(&m, "ns/obj1999"), &keys[1999]);
+	assert_null(kz_map_get(&m, "ns/obj2000"));
+	assert_int_equal(kz_map_put(&m, keys[5], keys[6], &old), 0);
+	assert_ptr_equal(old, &keys[5]);
+	assert_int_equal(m.count, 2000);
+	for (int i = 0; i < 2000; i += 2)
+		assert_non_null(kz_map_del(&m, keys[i]));
+	assert_null(kz_map_del(&m, keys[0]));
+	assert_int_equal(m.count, 1000);
+	/* Reinsert over tombstones, then iterate. */
+	for (int i = 0; i < 2000; i += 4)
+		assert_int_equal(kz_map_put(&m, keys[i], &keys[i], NULL), 0);
+	while (kz_map_next(&m, &it, &k, &v))
+		seen++;
+	assert_int_equal(seen, 1500);
+	assert_int_equal(m.count, 1500);
+	kz_map_free(&m);
+}
+
+static void
+test_log_format(void **state)
+{
+	char q[64], *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	(void)state;
+	assert_string_equal(kz_log_quote(q, sizeof(q), "plain"), "plain");
+	assert_string_equal(kz_log_quote(q, sizeof(q), "a b\"c"),
+	    "\"a b\\\"c\"");
+	assert_string_equal(kz_log_quote(q, sizeof(q), ""), "\"\"");
+	assert_int_equal(kz_log_parse_level("warn"), KZ_LOG_WARN);
+	assert_int_equal(kz_log_parse_level("loud"), -1);
+	kz_log_set_stream(f);
+	kz_log_set_level(KZ_LOG_INFO);
+	kz_debug("hidden", NULL);
+	kz_warn("zone published", "zone=%s serial=%u", "cluster.local", 7u);
+	kz_log_set_stream(NULL);
+	fclose(f);
+	assert_non_null(strstr(out,
+	    "level=warn msg=\"zone published\" zone=cluster.local serial=7\n"));
+	assert_null(strstr(out, "hidden"));
+	assert_int_equal(strncmp(out, "ts=", 3), 0);
+	free(out);
+}
+
+static void
+test_strerror(void **state)
+{
+	(void)state;
+	assert_string_equal(kz_strerror(KZ_ETOOBIG), "size limit exceeded");
+	assert_string_equal(kz_strerror(-ENOENT), strerror(ENOENT));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_bounded),
+		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_map),
+		cmocka_unit_test(test_log_format),
+		cmocka_unit_test(test_strerror),
+	};
+	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
+}

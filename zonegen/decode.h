@@ -1,0 +1,83 @@
+/*
+ * zonegen/decode.h -- Kubernetes JSON into the cluster model.
+ *
+ * Accepts what `kubectl get ... -o json` and the API server print: a
+ * `List` of mixed kinds, typed lists (`ServiceList`, ...), single
+ * objects, and several such documents one after another. Lists are
+ * decoded one item at a time from a stream: the whole document tree is
+ * never built, so memory stays proportional to the largest item.
+ *
+ * Kinds other than Service, EndpointSlice, Pod and Namespace are
+ * skipped. An object of a known kind that lacks what DNS needs (no
+ * metadata.name, a clusterIP that is not an address, ...) is skipped
+ * with one warning naming it ("Service shop/web: ..."); malformed JSON
+ * stops the decode with an error naming the source and byte offset.
+ */
+#ifndef KZ_ZONEGEN_DECODE_H
+#define KZ_ZONEGEN_DECODE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "zonegen/model.h"
+
+/* Largest single item accepted (bytes of JSON text). */
+#define ZG_DECODE_MAX_ITEM (64u * 1024 * 1024)
+
+struct zg_decode_stats {
+	size_t bytes;			/* input bytes consumed */
+	size_t objects;			/* items seen, any kind */
+	size_t decoded[ZG_KIND_COUNT];	/* put into the model, by kind */
+	size_t skipped_kind;		/* items of kinds we do not use */
+	size_t invalid;			/* items of our kinds skipped */
+};
+
+struct zg_decode_error {
+	char source[256];	/* file name, "-" for stdin */
+	size_t offset;		/* byte offset in the source */
+	char text[256];		/* what was wrong */
+};
+
+/*
+ * Progress callback: called every few MB of input with the bytes read
+ * so far and the objects decoded so far. May be NULL.
+ */
+typedef void (*zg_progress_fn)(void *ctx, size_t bytes, size_t objects);
+
+struct zg_decode_opts {
+	zg_progress_fn progress;
+	void *progress_ctx;
+};
+
+/*
+ * Decode one object of kind KIND (when KIND is NULL, from the object's
+ * own "kind" field) into M. Borrowed reference to OBJ.
+ * Returns 0 when stored, 1 when its kind is not one we use,
+ * KZ_EPARSE when the object is unusable (ERR->text says why; the
+ * caller logs it), KZ_ENOMEM.
+ */
+int zg_decode_object(struct zg_model *m, json_t *obj, const char *kind,
+    struct zg_decode_error *err);
+
+/*
+ * Read the object's metadata: *NS (NULL when absent) and *NAME,
+ * borrowed from OBJ. Returns 0, or KZ_EPARSE when there is no name.
+ */
+int zg_decode_meta(json_t *obj, const char **ns, const char **name);
+
+/*
+ * Decode all documents readable from FD until EOF. SOURCE names the
+ * input in messages. STATS accumulate (callers zero them first).
+ * Returns 0, KZ_EPARSE (ERR filled), KZ_ENOMEM, or -errno on a read
+ * error (ERR filled).
+ */
+int zg_decode_fd(struct zg_model *m, int fd, const char *source,
+    const struct zg_decode_opts *opts, struct zg_decode_stats *stats,
+    struct zg_decode_error *err);
+
+/* The same over a memory buffer (tests, fuzzing). */
+int zg_decode_buffer(struct zg_model *m, const char *data, size_t len,
+    const char *source, struct zg_decode_stats *stats,
+    struct zg_decode_error *err);
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * zonegen/model.c -- the cluster model: keyed objects, interned namespaces.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "zonegen/model.h"
+
+static const char *const kind_names[ZG_KIND_COUNT] = {
+	"Service", "EndpointSlice", "Pod", "Namespace"
+};
+
+int
+zg_kind_from_name(const char *kind)
+{
+	for (int i = 0; i < ZG_KIND_COUNT; i++)
+		if (strcmp(kind, kind_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+zg_kind_name(enum zg_kind kind)
+{
+	return kind < ZG_KIND_COUNT ? kind_names[kind] : "?";
+}
+
+void
+zg_model_init(struct zg_model *m)
+{
+	for (int i = 0; i < ZG_KIND_COUNT; i++)
+		kz_map_init(&m->objects[i]);
+	kz_map_init(&m->interned);
+	m->generation = 0;
+}
+
+static void
+free_object(enum zg_kind kind, void *obj)
+{
+	switch (kind) {
+	case ZG_KIND_SERVICE:
+		zg_service_free(obj);
+		break;
+	case ZG_KIND_SLICE:
+		zg_slice_free(obj);
+		break;
+	case ZG_KIND_POD:
+		zg_pod_free(obj);
+		break;
+	case ZG_KIND_NAMESPACE:
+		free(obj);	/* the name itself is interned */
+		break;
+	default:
+		break;
+	}
+}
+
+void
+zg_model_clear_kind(struct zg_model *m, enum zg_kind kind)
+{
+	size_t it = 0;
+	void *v;
+
+	while (kz_map_next(&m->objects[kind], &it, NULL, &v))
+		free_object(kind, v);
+	kz_map_free(&m->objects[kind]);
+	m->generation++;
+}
+
+void
+zg_model_free(struct zg_model *m)
+{
+	size_t it = 0;
+	void *v;
+
+	for (int i = 0; i < ZG_KIND_COUNT; i++)
+		zg_model_clear_kind(m, (enum zg_kind)i);
+	while (kz_map_next(&m->interned, &it, NULL, &v))
+		free(v);
+	kz_map_free(&m->interned);
+}
+
+const char *
+zg_model_intern(struct zg_model *m, const char *ns)
+{
+	char *s = kz_map_get(&m->interned, ns);
+
+	if (s)
+		return s;
+	s = strdup(ns);
+	if (s == NULL)
+		return NULL;
+	if (kz_map_put(&m->interned, s, s, NULL)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Build "ns/name"; set *NSP to the interned namespace. */
+static char *
+make_key(struct zg_model *m, const char *ns, const char *name,
+    const char **nsp)
+{
+	size_t nl = strlen(ns), ml = strlen(name);
+	char *key;
+
+	*nsp = zg_model_intern(m, ns);
+	if (*nsp == NULL)
+		return NULL;
+	key = malloc(nl + ml + 2);
+	if (key == NULL)
+		return NULL;
+	memcpy(key, ns, nl);
+	key[nl] = '/';
+	memcpy(key + nl + 1, name, ml + 1);
+	return key;
+}
+
+struct zg_service *
+zg_service_new(struct zg_model *m, const char *ns, const char *name)
+{
+	struct zg_service *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->key = make_key(m, ns, name, &s->ns);
+	if (s->key == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->name = s->key + strlen(ns) + 1;
+	return s;
+}
+
+struct zg_slice *
+zg_slice_new(struct zg_model *m, const char *ns, const char *name)
+{
+	struct zg_slice *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->key = make_key(m, ns, name, &s->ns);
+	if (s->key == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->name = s->key + strlen(ns) + 1;
+	return s;
+}
+
+struct zg_pod *
+zg_pod_new(struct zg_model *m, const char *ns, const char *name)
+{
+	struct zg_pod *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->key = make_key(m, ns, name, &p->ns);
+	if (p->key == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->name = p->key + strlen(ns) + 1;
+	return p;
+}
+
+static void
+free_ports(struct zg_port *ports, size_t n)
+{
+	for (size_t i = 0; ports && i < n; i++)
+		free(ports[i].name);
+	free(ports);
+}
+
+void
+zg_service_free(struct zg_service *s)
+{
+	if (s == NULL)
+		return;
+	free_ports(s->ports, s->nports);
+	free(s->external_name);
+	free(s->key);
+	free(s);
+}
+
+void
+zg_slice_free(struct zg_slice *s)
+{
+	if (s == NULL)
+		return;
+	free_ports(s->ports, s->nports);
+	free(s->addrs);
+	free(s->strings);
+	free(s->service);
+	free(s->key);
+	free(s);
+}
+
+void
+zg_pod_free(struct zg_pod *p)
+{
+	if (p == NULL)
+		return;
+	free(p->key);
+	free(p);
+}
+
+static int
+model_put(struct zg_model *m, enum zg_kind kind, const char *key, void *obj)
+{
+	void *old = NULL;
+
+	if (kz_map_put(&m->objects[kind], key, obj, &old)) {
+		free_object(kind, obj);
+		return KZ_ENOMEM;
+	}
+	if (old)
+		free_object(kind, old);
+	m->generation++;
+	return KZ_OK;
+}
+
+int
+zg_model_put_service(struct zg_model *m, struct zg_service *s)
+{
+	return model_put(m, ZG_KIND_SERVICE, s->key, s);
+}
+
+int
+zg_model_put_slice(struct zg_model *m, struct zg_slice *s)
+{
+	return model_put(m, ZG_KIND_SLICE, s->key, s);
+}
+
+int
+zg_model_put_pod(struct zg_model *m, struct zg_pod *p)
+{
+	return model_put(m, ZG_KIND_POD, p->key, p);
+}
+
+int
+zg_model_put_namespace(struct zg_model *m, const char *name)
+{
+	struct zg_namespace *n;
+
+	if (kz_map_get(&m->objects[ZG_KIND_NAMESPACE], name))
+		return KZ_OK;
+	n = malloc(sizeof(*n));
+	if (n == NULL)
+		return KZ_ENOMEM;
+	n->name = zg_model_intern(m, name);
+	if (n->name == NULL) {
+		free(n);
+		return KZ_ENOMEM;
+	}
+	return model_put(m, ZG_KIND_NAMESPACE, n->name, n);
+}
+
+int
+zg_model_del(struct zg_model *m, enum zg_kind kind, const char *ns,
+    const char *name)
+{
+	char buf[512];
+	const char *key = name;
+	void *v;
+
+	if (kind != ZG_KIND_NAMESPACE) {
+		int n = snprintf(buf, sizeof(buf), "%s/%s", ns ? ns : "", name);
+		if (n < 0 || (size_t)n >= sizeof(buf))
+			return 0;	/* longer than any valid key */
+		key = buf;
+	}
+	v = kz_map_del(&m->objects[kind], key);
+	if (v == NULL)
+		return 0;
+	free_object(kind, v);
+	m->generation++;
+	return 1;
+}
+
+const struct zg_service *
+zg_model_service(const struct zg_model *m, const char *key)
+{
+	return kz_map_get(&m->objects[ZG_KIND_SERVICE], key);
+}
+
+bool
+zg_model_has_namespace(const struct zg_model *m, const char *name)
+{
+	return kz_map_get(&m->objects[ZG_KIND_NAMESPACE], name) != NULL;
+}
+
+size_t
+zg_model_count(const struct zg_model *m, enum zg_kind kind)
+{
+	return m->objects[kind].count;
+}
+
+/* Rough malloc cost of a block: payload rounded up plus a header. */
+static size_t
+heap_cost(size_t n)
+{
+	return n ? ((n + 8 + 15) & ~(size_t)15) : 0;
+}
+
+static size_t
+ports_bytes(const struct zg_port *p, size_t n)
+{
+	size_t b = heap_cost(n * sizeof(*p));
+
+	for (size_t i = 0; p && i < n; i++)
+		if (p[i].name)
+			b += heap_cost(strlen(p[i].name) + 1);
+	return b;
+}
+
+size_t
+zg_model_bytes(const struct zg_model *m)
+{
+	size_t b = 0, it;
+	const char *k;
+	void *v;
+
+	for (int i = 0; i < ZG_KIND_COUNT; i++)
+		b += m->objects[i].cap * sizeof(struct kz_map_slot);
+	b += m->interned.cap * sizeof(struct kz_map_slot);
+	for (it = 0; kz_map_next(&m->interned, &it, &k, NULL);)
+		b += heap_cost(strlen(k) + 1);
+	for (it = 0; kz_map_next(&m->objects[ZG_KIND_SERVICE], &it, &k, &v);) {
+		struct zg_service *s = v;
+		b += heap_cost(sizeof(*s)) + heap_cost(strlen(k) + 1) +
+		    ports_bytes(s->ports, s->nports);
+		if (s->external_name)
+			b += heap_cost(strlen(s->external_name) + 1);
+	}
+	for (it = 0; kz_map_next(&m->objects[ZG_KIND_SLICE], &it, &k, &v);) {
+		struct zg_slice *s = v;
+		b += heap_cost(sizeof(*s)) + heap_cost(strlen(k) + 1) +
+		    ports_bytes(s->ports, s->nports) +
+		    heap_cost(s->naddrs * sizeof(*s->addrs));
+		if (s->service)
+			b += heap_cost(strlen(s->service) + 1);
+		/* The string blob's size is not recorded; estimate it. */
+		for (uint32_t a = 0; a < s->naddrs; a++) {
+			if (s->addrs[a].hostname)
+				b += strlen(s->addrs[a].hostname) + 1;
+			if (s->addrs[a].target)
+				b += strlen(s->addrs[a].target) + 1;
+		}
+	}
+	for (it = 0; kz_map_next(&m->objects[ZG_KIND_POD], &it, &k, NULL);)
+		b += heap_cost(sizeof(struct zg_pod)) + heap_cost(strlen(k) + 1);
+	b += m->objects[ZG_KIND_NAMESPACE].count *
+	    heap_cost(sizeof(struct zg_namespace));
+	return b;
+}
+
+int
+zg_ip_parse(struct zg_ip *ip, const char *s)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (inet_pton(AF_INET, s, ip->addr) == 1) {
+		ip->family = ZG_IPV4;
+		return KZ_OK;
+	}
+	if (inet_pton(AF_INET6, s, ip->addr) == 1) {
+		ip->family = ZG_IPV6;
+		return KZ_OK;
+	}
+	return KZ_EINVAL;
+}
+
+const char *
+zg_ip_str(const struct zg_ip *ip, char *out, size_t outsz)
+{
+	int af = ip->family == ZG_IPV4 ? AF_INET : AF_INET6;
+
+	if (inet_ntop(af, ip->addr, out, (socklen_t)outsz) == NULL)
+		snprintf(out, outsz, "?");
+	return out;
+}
+
+int
+zg_ip_cmp(const struct zg_ip *a, const struct zg_ip *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->addr, b->addr, a->family == ZG_IPV4 ? 4 : 16);
+}

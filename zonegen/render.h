@@ -1,0 +1,109 @@
+/*
+ * zonegen/render.h -- the Kubernetes DNS rules: model in, zones out.
+ *
+ * zg_render() turns a cluster model into the forward zone (<zone>) and
+ * the reverse zones, following the Kubernetes DNS-Based Service
+ * Discovery specification and what CoreDNS answers (records R1-R25,
+ * edge cases E1-E30 of the project's rule book; docs/records.md). It is
+ * pure: no I/O but warnings through common/log.
+ *
+ * Output is canonical: within a zone the SOA comes first, then every
+ * record in DNS canonical order (RFC 4034 section 6: owner names
+ * compared label by label from the right, then type, then RDATA in wire
+ * form), duplicates removed. The same model gives byte-identical zones
+ * whatever the order objects were added in.
+ *
+ * The serial is not part of a rendered zone: zg_zone_write() takes it,
+ * and zg_zone.hash covers everything else, so a publisher can tell
+ * whether content changed before it chooses a serial.
+ */
+#ifndef KZ_ZONEGEN_RENDER_H
+#define KZ_ZONEGEN_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/opt.h"
+#include "zonegen/model.h"
+
+#define ZG_MAX_LIST 64		/* entries in each repeatable option */
+
+/* A reverse zone given as a CIDR (--reverse-zone). */
+struct zg_cidr {
+	struct zg_ip ip;
+	uint8_t prefix;
+};
+
+struct zg_render_opts {
+	char zone[256];			/* "cluster.local", no final dot */
+	uint32_t ttl;			/* default 30 */
+	uint32_t serial;		/* for `render`; default 1 */
+	size_t ndns_ips;
+	struct zg_ip dns_ips[ZG_MAX_LIST];	/* --dns-ip */
+	size_t nnamespaces;
+	char *namespaces[ZG_MAX_LIST];	/* --namespace filter, owned */
+	size_t nreverse;
+	struct zg_cidr reverse[ZG_MAX_LIST];	/* --reverse-zone */
+	bool pod_records;		/* --pod-records */
+	bool endpoint_pod_names;	/* --endpoint-pod-names */
+	bool clusterip_endpoint_names;	/* R14; on unless
+					 * --no-clusterip-endpoint-names */
+};
+
+/* Set the defaults. */
+void zg_render_opts_init(struct zg_render_opts *o);
+/* Free what the options own (namespace names). */
+void zg_render_opts_free(struct zg_render_opts *o);
+
+/* The option rows for render options (ctx: struct zg_render_opts). */
+extern const struct kz_opt zg_render_opt_table[];
+
+struct zg_zone {
+	char *origin;		/* "cluster.local." (final dot) */
+	char *file;		/* "cluster.local.zone" */
+	struct kz_buf body;	/* every record after the SOA, as text */
+	char *mname;		/* SOA MNAME, absolute */
+	char *rname;		/* SOA RNAME, absolute */
+	uint32_t soa_ttl;
+	uint32_t ttl;		/* $TTL and SOA MINIMUM */
+	size_t nrecords;	/* records in the zone, SOA included */
+	uint64_t hash;		/* of everything but the serial */
+};
+
+struct zg_render_stats {
+	size_t services;	/* Services rendered */
+	size_t skipped;		/* objects or records skipped with a warning */
+	size_t filtered;	/* objects outside the exposed namespaces */
+	size_t records;		/* records in all zones */
+};
+
+struct zg_zoneset {
+	struct zg_zone *zones;	/* the forward zone first, then reverse */
+	size_t nzones;
+	struct zg_render_stats stats;
+};
+
+/*
+ * Render M with O into OUT (which the caller later frees with
+ * zg_zoneset_free, also after a failure). Returns 0 or KZ_ENOMEM.
+ * Invalid objects never fail a render: they are skipped with one
+ * warning each and counted in OUT->stats.skipped.
+ */
+int zg_render(const struct zg_model *m, const struct zg_render_opts *o,
+    struct zg_zoneset *out);
+void zg_zoneset_free(struct zg_zoneset *zs);
+
+/* The zone with ORIGIN ("cluster.local." or "cluster.local"), or NULL. */
+const struct zg_zone *zg_zoneset_find(const struct zg_zoneset *zs,
+    const char *origin);
+
+/*
+ * Append the whole zone file text with SERIAL to OUT: "$ORIGIN",
+ * "$TTL", the SOA, then the body. 0, KZ_ENOMEM or KZ_ETOOBIG.
+ */
+int zg_zone_write(const struct zg_zone *z, uint32_t serial,
+    struct kz_buf *out);
+
+#endif
