@@ -39,7 +39,6 @@ struct zg_cidr {
 struct zg_render_opts {
 	char zone[256];			/* "cluster.local", no final dot */
 	uint32_t ttl;			/* default 30 */
-	uint32_t serial;		/* for `render`; default 1 */
 	size_t ndns_ips;
 	struct zg_ip dns_ips[ZG_MAX_LIST];	/* --dns-ip */
 	size_t nnamespaces;

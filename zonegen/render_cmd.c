@@ -1,15 +1,294 @@
 /*
- * zonegen/render_cmd.c -- `kubezone render`.
+ * zonegen/render_cmd.c -- `kubezone render [OPTIONS] [--out DIR] FILE...`
+ *
+ * Reads Kubernetes JSON (FILE "-" is stdin), renders every zone and
+ * writes them into DIR as <zone>.zone, or to stdout one after another,
+ * each starting with its $ORIGIN line. Warnings and the summary go to
+ * stderr. Exit status: 0 zones written, 1 input unreadable or malformed
+ * (or output not writable), 2 usage.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/opt.h"
+#include "zonegen/decode.h"
+#include "zonegen/render.h"
 #include "zonegen/render_cmd.h"
+
+#define PROGRESS_MIN_BYTES (8u << 20)	/* smaller inputs show none */
+
+struct render_cmd {
+	const char *out_dir;
+	uint32_t serial;
+};
+
+struct progress {
+	const char *source;
+	size_t total;		/* 0 when unknown (a pipe) */
+	size_t shown;
+};
+
+static int
+set_out(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	(void)err, (void)errsz;
+	((struct render_cmd *)ctx)->out_dir = arg;
+	return KZ_OK;
+}
+
+static int
+set_serial(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	unsigned long v;
+
+	if (kz_opt_ulong(arg, 0, 4294967295UL, &v)) {
+		snprintf(err, errsz, "expected a number from 0 to 4294967295");
+		return KZ_EINVAL;
+	}
+	((struct render_cmd *)ctx)->serial = (uint32_t)v;
+	return KZ_OK;
+}
+
+static int
+set_log_level(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	int l = kz_log_parse_level(arg);
+
+	(void)ctx;
+	if (l < 0) {
+		snprintf(err, errsz, "expected debug, info, warn, error or off");
+		return KZ_EINVAL;
+	}
+	kz_log_set_level((enum kz_log_level)l);
+	return KZ_OK;
+}
+
+static const struct kz_opt render_cmd_table[] = {
+	{ "out", "DIR", "stdout", NULL, false, set_out,
+	  "Write each zone to DIR/<zone>.zone instead of stdout." },
+	{ "serial", "N", "1", NULL, false, set_serial,
+	  "SOA serial of every zone (sync manages serials itself)." },
+	{ "log-level", "LEVEL", "info", NULL, false, set_log_level,
+	  "Lowest level logged: debug, info, warn, error or off." },
+	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
+};
+
+static void
+show_progress(void *ctx, size_t bytes, size_t objects)
+{
+	struct progress *p = ctx;
+
+	if (p->total)
+		fprintf(stderr, "\rreading %s: %.1f of %.1f MB, %zu objects ",
+		    p->source, bytes / 1e6, p->total / 1e6, objects);
+	else
+		fprintf(stderr, "\rreading %s: %.1f MB, %zu objects ",
+		    p->source, bytes / 1e6, objects);
+	p->shown = 1;
+}
+
+/* Decode one input into M; prints its own error. 0 or -1. */
+static int
+read_input(struct zg_model *m, const char *path, struct zg_decode_stats *st)
+{
+	struct zg_decode_error err = { 0 };
+	struct zg_decode_opts dopts = { 0 };
+	struct progress prog = { .source = path };
+	struct stat sb;
+	int fd, rc;
+
+	fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
+	if (fd < 0) {
+		fprintf(stderr, "kubezone render: %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+		prog.total = (size_t)sb.st_size;
+	if (isatty(STDERR_FILENO) &&
+	    (prog.total == 0 || prog.total >= PROGRESS_MIN_BYTES)) {
+		dopts.progress = show_progress;
+		dopts.progress_ctx = &prog;
+	}
+	rc = zg_decode_fd(m, fd, strcmp(path, "-") ? path : "-", &dopts, st,
+	    &err);
+	if (prog.shown)
+		fprintf(stderr, "\r\033[K");
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (rc == KZ_EPARSE) {
+		fprintf(stderr, "kubezone render: %s: byte %zu: %s\n",
+		    err.source, err.offset, err.text);
+		return -1;
+	}
+	if (rc) {
+		fprintf(stderr, "kubezone render: %s: %s\n", path,
+		    err.text[0] ? err.text : kz_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Write DIR/NAME atomically: a temporary file, then rename. */
+static int
+write_file(const char *dir, const char *name, const struct kz_buf *b)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		goto fail;
+	ok = fwrite(b->data, 1, b->len, f) == b->len;
+	ok = fflush(f) == 0 && ok;
+	ok = fsync(fileno(f)) == 0 && ok;
+	if (fclose(f) != 0 || !ok)
+		goto fail_unlink;
+	if (rename(tmp, path) != 0)
+		goto fail_unlink;
+	return 0;
+fail_unlink:
+	unlink(tmp);
+fail:
+	fprintf(stderr, "kubezone render: %s: %s\n", path, strerror(errno));
+	return -1;
+}
+
+static int
+write_zones(const struct zg_zoneset *zs, const struct render_cmd *cmd)
+{
+	struct kz_buf b;
+	int rc = 0;
+
+	if (cmd->out_dir && mkdir(cmd->out_dir, 0755) != 0 &&
+	    errno != EEXIST) {
+		fprintf(stderr, "kubezone render: %s: %s\n", cmd->out_dir,
+		    strerror(errno));
+		return -1;
+	}
+	kz_buf_init(&b, (size_t)8 << 30);
+	for (size_t i = 0; i < zs->nzones && rc == 0; i++) {
+		kz_buf_reset(&b);
+		if (zg_zone_write(&zs->zones[i], cmd->serial, &b)) {
+			fprintf(stderr, "kubezone render: out of memory\n");
+			rc = -1;
+		} else if (cmd->out_dir) {
+			rc = write_file(cmd->out_dir, zs->zones[i].file, &b);
+		} else {
+			if (i > 0)
+				fputc('\n', stdout);
+			if (fwrite(b.data, 1, b.len, stdout) != b.len)
+				rc = -1;
+		}
+	}
+	if (!cmd->out_dir && fflush(stdout) != 0) {
+		fprintf(stderr, "kubezone render: stdout: %s\n", strerror(errno));
+		rc = -1;
+	}
+	kz_buf_free(&b);
+	return rc;
+}
+
+static void
+print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs)
+{
+	fprintf(stderr,
+	    "render: %zu objects read (%zu Service, %zu EndpointSlice, "
+	    "%zu Pod, %zu Namespace, %zu of other kinds ignored); records:",
+	    st->objects, st->decoded[ZG_KIND_SERVICE],
+	    st->decoded[ZG_KIND_SLICE], st->decoded[ZG_KIND_POD],
+	    st->decoded[ZG_KIND_NAMESPACE], st->skipped_kind);
+	for (size_t i = 0; i < zs->nzones; i++)
+		fprintf(stderr, "%s %s %zu", i ? "," : "", zs->zones[i].origin,
+		    zs->zones[i].nrecords);
+	fprintf(stderr, "; skipped: %zu invalid objects, %zu records with "
+	    "invalid names or conflicts, %zu objects outside the exposed "
+	    "namespaces\n", st->invalid, zs->stats.skipped, zs->stats.filtered);
+}
+
+static void
+usage(FILE *f, const struct kz_opt_table *tables, size_t n)
+{
+	fprintf(f,
+	    "usage: kubezone render [OPTIONS] [--out DIR] FILE...\n"
+	    "\n"
+	    "Render Kubernetes JSON (what `kubectl get svc,endpointslices,pods,"
+	    "namespaces\n"
+	    "-A -o json` prints; FILE - reads stdin) as DNS zone files.\n");
+	kz_opt_help(f, tables, n);
+}
 
 int
 zg_render_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "kubezone render: not built yet\n");
-	return 1;
+	struct zg_render_opts ro;
+	struct render_cmd cmd = { .serial = 1 };
+	struct kz_opt_table tables[2];
+	struct zg_decode_stats st = { 0 };
+	struct zg_zoneset zs = { 0 };
+	struct zg_model m;
+	char err[512];
+	char **pos = NULL;
+	size_t npos = 0;
+	int help = 0, status = 1, rc;
+
+	zg_render_opts_init(&ro);
+	zg_model_init(&m);
+	tables[0] = (struct kz_opt_table){ "render options",
+	    zg_render_opt_table, &ro };
+	tables[1] = (struct kz_opt_table){ "output options",
+	    render_cmd_table, &cmd };
+	pos = calloc((size_t)argc + 1, sizeof(*pos));
+	if (pos == NULL)
+		goto out;
+	if (kz_opt_parse(argc, argv, tables, 2, pos, &npos, &help, err,
+	    sizeof(err))) {
+		fprintf(stderr, "kubezone render: %s\n", err);
+		usage(stderr, tables, 2);
+		status = 2;
+		goto out;
+	}
+	if (help) {
+		if (help == 2)
+			kz_opt_markdown(stdout, tables, 2);
+		else
+			usage(stdout, tables, 2);
+		status = 0;
+		goto out;
+	}
+	if (npos == 0) {
+		fprintf(stderr, "kubezone render: no input (give FILE, or - for stdin)\n");
+		usage(stderr, tables, 2);
+		status = 2;
+		goto out;
+	}
+	for (size_t i = 0; i < npos; i++)
+		if (read_input(&m, pos[i], &st))
+			goto out;
+	rc = zg_render(&m, &ro, &zs);
+	if (rc) {
+		fprintf(stderr, "kubezone render: %s\n", kz_strerror(rc));
+		goto out;
+	}
+	if (write_zones(&zs, &cmd))
+		goto out;
+	print_summary(&st, &zs);
+	status = 0;
+out:
+	zg_zoneset_free(&zs);
+	zg_model_free(&m);
+	zg_render_opts_free(&ro);
+	free(pos);
+	return status;
 }
