@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ldns/ldns.h>
+
 #include "common/err.h"
 #include "zonegen/names.h"
 #include "zonegen/render.h"
@@ -70,6 +72,40 @@ zg_name_check(const char *name, const char **why)
 	if (why)
 		*why = reason;
 	return reason ? KZ_ENAME : KZ_OK;
+}
+
+int
+zg_name_parse(const char *text, char *out, size_t outsz, const char **why)
+{
+	ldns_rdf *rdf = NULL;
+	char *str = NULL;
+	size_t n;
+	int rc = KZ_ENAME;
+
+	*why = "not a valid DNS name";
+	if (text == NULL || *text == '\0' || strcmp(text, ".") == 0) {
+		*why = "empty name";
+		return KZ_ENAME;
+	}
+	if (ldns_str2rdf_dname(&rdf, text) != LDNS_STATUS_OK || rdf == NULL)
+		goto out;
+	ldns_dname2canonical(rdf);
+	str = ldns_rdf2str(rdf);
+	if (str == NULL)
+		goto out;
+	n = strlen(str);
+	if (n > 0 && str[n - 1] == '.')
+		str[--n] = '\0';
+	if (n + 1 > outsz) {
+		*why = "name longer than 255 octets";
+		goto out;
+	}
+	memcpy(out, str, n + 1);
+	rc = zg_name_check(out, why);
+out:
+	free(str);
+	ldns_rdf_deep_free(rdf);
+	return rc;
 }
 
 const char *

@@ -36,6 +36,16 @@ bool zg_label_ok(const char *s, size_t len, bool underscore);
  */
 int zg_name_check(const char *name, const char **why);
 
+/*
+ * Parse a name given as text from outside the cluster model (an
+ * ExternalName target, the --zone option) with ldns: accepts an optional
+ * final dot and any case; writes the lower-case dotted form without the
+ * final dot into OUT (ZG_NAME_TEXT bytes). The result must also pass
+ * zg_name_check(). Returns 0, or KZ_ENAME with a reason in WHY.
+ */
+int zg_name_parse(const char *text, char *out, size_t outsz,
+    const char **why);
+
 /* Wire length of a dotted name without final dot ("" is the root: 1). */
 size_t zg_name_wire_len(const char *name);
 

@@ -448,7 +448,8 @@ static void
 render_external(struct render_ctx *c, const struct zg_service *s,
     const char *base, const char *src)
 {
-	char target[ZG_NAME_TEXT + 2];
+	char target[ZG_NAME_TEXT];
+	const char *why;
 	struct zg_ip ip;
 	size_t n, bl;
 
@@ -456,20 +457,20 @@ render_external(struct render_ctx *c, const struct zg_service *s,
 		skip_warn(c, src, base, "ExternalName Service without externalName");
 		return;
 	}
-	n = (size_t)snprintf(target, sizeof(target), "%s", s->external_name);
-	if (n >= sizeof(target)) {
-		skip_warn(c, src, base, "externalName longer than 255 octets");
-		return;
-	}
-	if (n > 0 && target[n - 1] == '.')
-		target[--n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (target[i] >= 'A' && target[i] <= 'Z')
-			target[i] = (char)(target[i] - 'A' + 'a');
-	if (zg_ip_parse(&ip, target) == KZ_OK) {
+	if (zg_ip_parse(&ip, s->external_name) == KZ_OK) {
 		skip_warn(c, src, base, "externalName is an IP address");
 		return;
 	}
+	if (zg_name_parse(s->external_name, target, sizeof(target), &why)) {
+		skip_warn(c, src, base, why);
+		return;
+	}
+	if (zg_ip_parse(&ip, target) == KZ_OK) {	/* "1.2.3.4." */
+		skip_warn(c, src, base, "externalName is an IP address");
+		return;
+	}
+	/* E10: CoreDNS drops a target equal to or below the owner. */
+	n = strlen(target);
 	bl = strlen(base);
 	if (strcmp(target, base) == 0 ||
 	    (n > bl && target[n - bl - 1] == '.' &&
@@ -477,8 +478,6 @@ render_external(struct render_ctx *c, const struct zg_service *s,
 		skip_warn(c, src, base, "externalName points at or below itself");
 		return;
 	}
-	if (!name_ok(c, target, src))
-		return;
 	add_name_rr(c, &c->zb[0], base, T_CNAME, target, src);
 }
 

@@ -276,6 +276,13 @@ zg_render_main(int argc, char **argv)
 	for (size_t i = 0; i < npos; i++)
 		if (read_input(&m, pos[i], &st))
 			goto out;
+	if (kz_log_enabled(KZ_LOG_DEBUG)) {
+		size_t objs = 0;
+		for (int k = 0; k < ZG_KIND_COUNT; k++)
+			objs += zg_model_count(&m, (enum zg_kind)k);
+		kz_debug("model built", "objects=%zu bytes=%zu", objs,
+		    zg_model_bytes(&m));
+	}
 	rc = zg_render(&m, &ro, &zs);
 	if (rc) {
 		fprintf(stderr, "kubezone render: %s\n", kz_strerror(rc));

@@ -35,22 +35,12 @@ set_zone(void *ctx, const char *arg, char *err, size_t errsz)
 	struct zg_render_opts *o = ctx;
 	char z[sizeof(o->zone)];
 	const char *why;
-	size_t n = strlen(arg);
 
-	if (n >= sizeof(z)) {
-		snprintf(err, errsz, "name longer than 255 octets");
-		return KZ_EINVAL;
-	}
-	for (size_t i = 0; i <= n; i++)
-		z[i] = (char)(arg[i] >= 'A' && arg[i] <= 'Z' ?
-		    arg[i] - 'A' + 'a' : arg[i]);
-	if (n > 0 && z[n - 1] == '.')
-		z[--n] = '\0';
-	if (zg_name_check(z, &why)) {
+	if (zg_name_parse(arg, z, sizeof(z), &why)) {
 		snprintf(err, errsz, "%s", why);
 		return KZ_EINVAL;
 	}
-	memcpy(o->zone, z, n + 1);
+	memcpy(o->zone, z, strlen(z) + 1);
 	return KZ_OK;
 }
 

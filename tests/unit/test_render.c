@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include <ldns/ldns.h>
+
 #include "common/log.h"
 #include "zonegen/decode.h"
 #include "zonegen/names.h"
@@ -914,6 +916,75 @@ test_name_helpers(void **state)
 	assert_true(memcmp(k2, k1, l2 < l1 ? l2 : l1) < 0);
 }
 
+/* zg_name_key orders names exactly as ldns_dname_compare does. */
+static const char *const order_names[] = {
+	"cluster.local", "a.cluster.local", "a-b.cluster.local",
+	"ab.cluster.local", "z.a.cluster.local", "_tcp.a.cluster.local",
+	"_http._tcp.a.cluster.local", "0.a.cluster.local", "9.a.cluster.local",
+	"-.a.cluster.local", "--1.db.shop.svc.cluster.local",
+	"10-244-1-5.db.shop.svc.cluster.local", "db.shop.svc.cluster.local",
+	"ns.dns.cluster.local", "dns-version.cluster.local", "local",
+	"b.local", "1.0.96.10.in-addr.arpa", "100.0.96.10.in-addr.arpa",
+	"20.0.96.10.in-addr.arpa", "in-addr.arpa", "10.in-addr.arpa",
+};
+
+static int
+cmp_by_key(const void *a, const void *b)
+{
+	uint8_t ka[300], kb[300];
+	size_t la = zg_name_key(*(const char *const *)a, ka, sizeof(ka));
+	size_t lb = zg_name_key(*(const char *const *)b, kb, sizeof(kb));
+	int r = memcmp(ka, kb, la < lb ? la : lb);
+
+	return r ? r : (la > lb) - (la < lb);
+}
+
+static int
+cmp_by_ldns(const void *a, const void *b)
+{
+	ldns_rdf *x = ldns_dname_new_frm_str(*(const char *const *)a);
+	ldns_rdf *y = ldns_dname_new_frm_str(*(const char *const *)b);
+	int r;
+
+	assert_non_null(x);
+	assert_non_null(y);
+	r = ldns_dname_compare(x, y);
+	ldns_rdf_deep_free(x);
+	ldns_rdf_deep_free(y);
+	return r;
+}
+
+static void
+test_canonical_key_matches_ldns(void **state)
+{
+	size_t n = sizeof(order_names) / sizeof(order_names[0]);
+	const char *a[sizeof(order_names) / sizeof(order_names[0])];
+	const char *b[sizeof(order_names) / sizeof(order_names[0])];
+
+	(void)state;
+	memcpy(a, order_names, sizeof(a));
+	memcpy(b, order_names, sizeof(b));
+	qsort(a, n, sizeof(a[0]), cmp_by_key);
+	qsort(b, n, sizeof(b[0]), cmp_by_ldns);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(a[i], b[i]);
+}
+
+static void
+test_name_parse(void **state)
+{
+	char out[ZG_NAME_TEXT];
+	const char *why;
+
+	(void)state;
+	assert_int_equal(zg_name_parse("SMTP.Example.COM.", out, sizeof(out), &why), 0);
+	assert_string_equal(out, "smtp.example.com");
+	assert_int_not_equal(zg_name_parse("a..b", out, sizeof(out), &why), 0);
+	assert_int_not_equal(zg_name_parse("", out, sizeof(out), &why), 0);
+	assert_int_not_equal(zg_name_parse("a b.com", out, sizeof(out), &why), 0);
+	assert_int_not_equal(zg_name_parse("x\\.y.com", out, sizeof(out), &why), 0);
+}
+
 int
 main(void)
 {
@@ -949,6 +1020,8 @@ main(void)
 		T(test_hash_tracks_content),
 		cmocka_unit_test(test_cidr_parse),
 		cmocka_unit_test(test_name_helpers),
+		cmocka_unit_test(test_canonical_key_matches_ldns),
+		cmocka_unit_test(test_name_parse),
 #undef T
 	};
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
