@@ -41,6 +41,15 @@ KZ_CFLAGS   := -std=c11 -g $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 KZ_LDFLAGS  := $(SANFLAGS)
 KZ_LDLIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 
+# Quiet by default; V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @printf '  %-6s %s\n'
+endif
+
 ALL_CPPFLAGS = $(KZ_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(KZ_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(KZ_LDFLAGS) $(LDFLAGS)
@@ -77,22 +86,26 @@ $(BUILD)/.flags: FORCE
 
 $(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(quiet) CC $<
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
 define module_rule
 $(BUILD)/$(1)/lib$(notdir $(1)).a: $(patsubst %.c,$(BUILD)/%.o,$(call module_srcs,$(1)))
 	@mkdir -p $$(@D)
 	@rm -f $$@
-	$$(AR) rcs $$@ $$^
+	$$(quiet) AR $$@
+	$$(Q)$$(AR) rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
 
 $(BIN): $(MAIN_OBJ) $(LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(LIBS) $(KZ_LDLIBS)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(LIBS) $(KZ_LDLIBS)
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HOBJ) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOBJ) $(LIBS) $(KZ_LDLIBS) -lcmocka
+	$(quiet) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOBJ) $(LIBS) $(KZ_LDLIBS) -lcmocka
 
 # --- set-up -------------------------------------------------------------
 
@@ -136,5 +149,8 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 FORCE:
+
+# Keep the objects of the test programs (make deletes chained intermediates).
+.SECONDARY:
 
 -include $(ALL_OBJS:.o=.d)

@@ -64,7 +64,7 @@ static void
 test_map(void **state)
 {
 	struct kz_map m;
-	char keys[2000][16];
+	char keys[2000][24];
 	void *old;
 	size_t it = 0, seen = 0;
 	const char *k;
