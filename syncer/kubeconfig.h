@@ -1,0 +1,103 @@
+/*
+ * syncer/kubeconfig.h -- where the Kubernetes API is and how to log in.
+ *
+ * Sources, first match wins (sy_kubeconfig_resolve): --kubeconfig FILE,
+ * then $KUBECONFIG (a ":"-separated list merged as kubectl does: the
+ * first file that sets a name wins), then the in-cluster configuration
+ * (KUBERNETES_SERVICE_HOST/PORT, the service account's token and CA).
+ * None of them is an error that says what to set.
+ *
+ * A kubeconfig (parsed with libyaml; JSON is YAML too) gives, for the
+ * selected context: the cluster's server, certificate-authority(-data),
+ * insecure-skip-tls-verify, and the user's token,
+ * tokenFile, client-certificate(-data), client-key(-data) and
+ * username/password. Relative paths are resolved against the directory
+ * of the file that names them. Exec credential plugins and legacy
+ * auth-providers are refused with a clear "not supported" error.
+ *
+ * Tokens read from a file are re-read at least every
+ * SY_TOKEN_REFRESH_MS and on the next use after sy_kubeconfig_token_expire()
+ * (called after a 401); when a re-read fails the last good token stays.
+ *
+ * Ownership: the struct owns every string in it; sy_kubeconfig_free()
+ * releases them and accepts a zeroed or already freed struct.
+ */
+#ifndef KZ_SYNCER_KUBECONFIG_H
+#define KZ_SYNCER_KUBECONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#define SY_TOKEN_REFRESH_MS 60000
+#define SY_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+struct sy_kubeconfig {
+	char *server;		/* "https://host:port[/prefix]", no final "/" */
+	char *ca_file;		/* absolute path, or NULL */
+	char *ca_data;		/* decoded PEM, or NULL */
+	size_t ca_len;
+	bool insecure;		/* insecure-skip-tls-verify */
+	char *token;		/* inline token, or NULL */
+	char *token_file;	/* absolute path, or NULL */
+	char *cert_file, *key_file;	/* absolute paths, or NULL */
+	char *cert_data, *key_data;	/* decoded PEM, or NULL */
+	size_t cert_len, key_len;
+	char *username, *password;	/* basic auth, or NULL */
+	char source[512];	/* "kubeconfig FILE context NAME", "in-cluster" */
+
+	/* token cache (token_file only) */
+	char *cur_token;
+	uint64_t token_read_ms;	/* monotonic time of the last read */
+	bool token_stale;	/* re-read at the next use */
+	unsigned long token_reads;	/* successful reads, for tests */
+};
+
+void sy_kubeconfig_init(struct sy_kubeconfig *kc);
+void sy_kubeconfig_free(struct sy_kubeconfig *kc);
+
+/*
+ * Load PATHS (one file or a ":"-separated list) and select CONTEXT
+ * (NULL: current-context). 0, or KZ_EPARSE / KZ_ENOTFOUND / -errno with
+ * a message in ERR naming the file and the entry.
+ */
+int sy_kubeconfig_load(struct sy_kubeconfig *kc, const char *paths,
+    const char *context, char *err, size_t errsz);
+
+/*
+ * In-cluster configuration from HOST and PORT (the values of
+ * KUBERNETES_SERVICE_HOST/PORT; IPv6 hosts get brackets) and SA_DIR
+ * (SY_SA_DIR in a pod) holding "token" and "ca.crt". A missing CA is
+ * logged and the system roots are used. 0 or KZ_ENOTFOUND / -errno
+ * with a message in ERR.
+ */
+int sy_kubeconfig_in_cluster(struct sy_kubeconfig *kc, const char *host,
+    const char *port, const char *sa_dir, char *err, size_t errsz);
+
+/*
+ * Pick the source: KUBECONFIG_PATH (--kubeconfig, may be NULL), then
+ * $KUBECONFIG, then in-cluster. CONTEXT as for sy_kubeconfig_load.
+ * 0, or an error with a message in ERR.
+ */
+int sy_kubeconfig_resolve(struct sy_kubeconfig *kc,
+    const char *kubeconfig_path, const char *context, char *err,
+    size_t errsz);
+
+/*
+ * The bearer token to send now (NOW_MS: a monotonic clock), re-reading
+ * the token file when due; NULL when there is none.
+ */
+const char *sy_kubeconfig_token(struct sy_kubeconfig *kc, uint64_t now_ms);
+
+/* Force a re-read of the token file at its next use (after a 401). */
+void sy_kubeconfig_token_expire(struct sy_kubeconfig *kc);
+
+/* Set the TLS and basic-auth options of KC on handle H. 0 or KZ_EINVAL. */
+int sy_kubeconfig_apply(const struct sy_kubeconfig *kc, CURL *h);
+
+/* Decode base64 (standard alphabet, padding and whitespace allowed). */
+int sy_base64_decode(const char *in, char **out, size_t *outlen);
+
+#endif
