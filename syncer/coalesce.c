@@ -1,0 +1,67 @@
+/*
+ * syncer/coalesce.c -- render promptly, then at most every min-interval.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "syncer/coalesce.h"
+
+void
+sy_coalesce_init(struct sy_coalesce *c, uint64_t min_interval_ms)
+{
+	memset(c, 0, sizeof(*c));
+	c->min_interval_ms = min_interval_ms;
+}
+
+void
+sy_coalesce_mark(struct sy_coalesce *c, uint64_t now_ms)
+{
+	if (!c->dirty)
+		c->dirty_since_ms = now_ms;
+	c->dirty = true;
+	c->marks++;
+}
+
+long
+sy_coalesce_due_in(const struct sy_coalesce *c, uint64_t now_ms)
+{
+	uint64_t next;
+
+	if (!c->dirty)
+		return -1;
+	if (!c->rendered)
+		return 0;
+	next = c->last_render_ms + c->min_interval_ms;
+	return next > now_ms ? (long)(next - now_ms) : 0;
+}
+
+void
+sy_coalesce_done(struct sy_coalesce *c, uint64_t now_ms)
+{
+	c->dirty = false;
+	c->rendered = true;
+	c->last_render_ms = now_ms;
+	c->renders++;
+}
+
+static int
+set_min_interval(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	unsigned long long ms;
+
+	if (kz_opt_duration_ms(arg, &ms) || ms > 3600000) {
+		snprintf(err, errsz, "expected a duration such as 100ms or 2s "
+		    "(at most 1h)");
+		return KZ_EINVAL;
+	}
+	((struct sy_coalesce *)ctx)->min_interval_ms = ms;
+	return KZ_OK;
+}
+
+const struct kz_opt sy_coalesce_opt_table[] = {
+	{ "min-interval", "DURATION", "100ms", NULL, false, set_min_interval,
+	  "Shortest time between two renders of a changing cluster; the first "
+	  "change after a quiet spell renders at once." },
+	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
+};

@@ -1,0 +1,254 @@
+/*
+ * syncer/http.c -- /healthz, /readyz, /metrics on libmicrohttpd,
+ * driven by the daemon's own loop.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "syncer/http.h"
+
+#define METRICS_MAX (64u << 20)
+
+struct sy_http {
+	struct MHD_Daemon *d;
+	int fd;
+	bool ready;
+	struct sy_metrics *metrics;
+	sy_http_scrape_fn scrape;
+	void *ctx;
+	struct kz_buf out;
+};
+
+void
+sy_http_opts_init(struct sy_http_opts *o)
+{
+	snprintf(o->listen, sizeof(o->listen), "%s", SY_HTTP_DEFAULT);
+}
+
+int
+sy_http_parse_addr(const char *s, void *sa, unsigned *salen)
+{
+	char host[64];
+	const char *colon, *hs = s;
+	unsigned long port;
+	size_t n;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (end == NULL || end[1] != ':')
+			return KZ_EINVAL;
+		hs = s + 1;
+		n = (size_t)(end - hs);
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return KZ_EINVAL;
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= sizeof(host) ||
+	    kz_opt_ulong(colon + 1, 1, 65535, &port))
+		return KZ_EINVAL;
+	memcpy(host, hs, n);
+	host[n] = '\0';
+	if (s[0] != '[') {
+		struct sockaddr_in *a = sa;
+		memset(a, 0, sizeof(*a));
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return KZ_EINVAL;
+		*salen = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = sa;
+		memset(a, 0, sizeof(*a));
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return KZ_EINVAL;
+		*salen = sizeof(*a);
+	}
+	return 0;
+}
+
+static int
+set_http(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct sy_http_opts *o = ctx;
+	struct sockaddr_in6 sa;
+	unsigned len;
+
+	if (strcmp(arg, "off") == 0 || *arg == '\0') {
+		o->listen[0] = '\0';
+		return KZ_OK;
+	}
+	if (strlen(arg) >= sizeof(o->listen) ||
+	    sy_http_parse_addr(arg, &sa, &len)) {
+		snprintf(err, errsz, "expected ADDR:PORT or [ADDR]:PORT with a "
+		    "numeric address, or off");
+		return KZ_EINVAL;
+	}
+	snprintf(o->listen, sizeof(o->listen), "%s", arg);
+	return KZ_OK;
+}
+
+const struct kz_opt sy_http_opt_table[] = {
+	{ "http", "ADDR:PORT", SY_HTTP_DEFAULT, NULL, false, set_http,
+	  "Serve /healthz, /readyz and /metrics here; off disables it." },
+	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
+};
+
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned code, const char *type,
+    const char *body, size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct sy_http *h = cls;
+	static const char text[] = "text/plain; charset=utf-8";
+
+	(void)version, (void)upload, (void)con_cls;
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply(c, 405, text, "method not allowed\n", 19);
+	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/livez") == 0)
+		return reply(c, 200, text, "ok\n", 3);
+	if (strcmp(url, "/readyz") == 0)
+		return h->ready ? reply(c, 200, text, "ok\n", 3) :
+		    reply(c, 503, text, "not ready: zones not published yet\n",
+		    35);
+	if (strcmp(url, "/metrics") == 0) {
+		if (h->scrape)
+			h->scrape(h->ctx);
+		kz_buf_reset(&h->out);
+		if (sy_metrics_write(h->metrics, &h->out))
+			return reply(c, 500, text, "metrics too large\n", 18);
+		return reply(c, 200, SY_METRICS_CONTENT_TYPE,
+		    h->out.data ? h->out.data : "", h->out.len);
+	}
+	return reply(c, 404, text, "not found\n", 10);
+}
+
+int
+sy_http_start(struct sy_http **out, const struct sy_http_opts *o,
+    struct sy_metrics *metrics, sy_http_scrape_fn scrape, void *ctx,
+    char *err, size_t errsz)
+{
+	struct sockaddr_in6 sa;
+	const union MHD_DaemonInfo *info;
+	struct sy_http *h;
+	unsigned salen;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+	*out = NULL;
+	if (o->listen[0] == '\0')
+		return 0;
+	if (sy_http_parse_addr(o->listen, &sa, &salen)) {
+		snprintf(err, errsz, "--http %s: not ADDR:PORT", o->listen);
+		return KZ_EINVAL;
+	}
+	if (((struct sockaddr *)&sa)->sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return KZ_ENOMEM;
+	h->metrics = metrics;
+	h->scrape = scrape;
+	h->ctx = ctx;
+	h->fd = -1;
+	kz_buf_init(&h->out, METRICS_MAX);
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+	    MHD_OPTION_CONNECTION_LIMIT, 64u,
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		int e = errno ? errno : EADDRINUSE;
+		snprintf(err, errsz, "--http %s: cannot listen: %s", o->listen,
+		    strerror(e));
+		sy_http_free(h);
+		return -e;
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	h->fd = info ? info->epoll_fd : -1;
+	if (h->fd < 0) {
+		snprintf(err, errsz, "--http: no epoll descriptor");
+		sy_http_free(h);
+		return KZ_EINVAL;
+	}
+	kz_info("HTTP endpoint listening", "addr=%s paths=/healthz,/readyz,"
+	    "/metrics", o->listen);
+	*out = h;
+	return 0;
+}
+
+void
+sy_http_free(struct sy_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	kz_buf_free(&h->out);
+	free(h);
+}
+
+int
+sy_http_fd(const struct sy_http *h)
+{
+	return h ? h->fd : -1;
+}
+
+long
+sy_http_timeout_ms(struct sy_http *h)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (h == NULL || MHD_get_timeout(h->d, &t) != MHD_YES)
+		return -1;
+	return t > 60000 ? 60000 : (long)t;
+}
+
+void
+sy_http_run(struct sy_http *h)
+{
+	if (h)
+		MHD_run(h->d);
+}
+
+void
+sy_http_set_ready(struct sy_http *h, bool ready)
+{
+	if (h)
+		h->ready = ready;
+}
