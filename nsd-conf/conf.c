@@ -1,0 +1,731 @@
+/*
+ * nsd-conf/conf.c -- NSD options, state directory paths and nsd.conf.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "nsd-conf/conf.h"
+
+void
+nc_opts_init(struct nc_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->state_dir, sizeof(o->state_dir), "%s",
+	    NC_DEFAULT_STATE_DIR);
+	o->verbosity = 1;
+	o->ixfr_number = 5;
+	o->edns_size = 1232;
+}
+
+/* --- row parsers ------------------------------------------------------ */
+
+static int
+valid_key_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= NC_KEY_NAME_MAX - 1)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.' &&
+		    *s != '_')
+			return 0;
+	return 1;
+}
+
+/* Parse ",key=NAME" (or "") at S into KEY. */
+static int
+parse_key_suffix(const char *s, char *key, char *err, size_t errsz)
+{
+	key[0] = '\0';
+	if (*s == '\0')
+		return KZ_OK;
+	if (strncmp(s, ",key=", 5) != 0) {
+		snprintf(err, errsz, "expected ',key=NAME' after the address");
+		return KZ_EINVAL;
+	}
+	s += 5;
+	if (!valid_key_name(s)) {
+		snprintf(err, errsz, "invalid key name '%s'", s);
+		return KZ_EINVAL;
+	}
+	snprintf(key, NC_KEY_NAME_MAX, "%s", s);
+	return KZ_OK;
+}
+
+int
+nc_parse_addr(const char *s, uint16_t defport, bool allow_key,
+    struct nc_addr *out, char *err, size_t errsz)
+{
+	char ip[64], bin[16];
+	const char *rest, *end;
+	unsigned long port = defport;
+	size_t iplen;
+
+	memset(out, 0, sizeof(*out));
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (end == NULL) {
+			snprintf(err, errsz, "missing ']'");
+			return KZ_EINVAL;
+		}
+		iplen = (size_t)(end - s - 1);
+		s++;
+		rest = end + 1;
+	} else {
+		/* A bare IPv6 address has several colons and no port. */
+		const char *colon = strchr(s, ':');
+		const char *comma = strchr(s, ',');
+
+		end = comma ? comma : s + strlen(s);
+		if (colon && colon < end && memchr(colon + 1, ':',
+		    (size_t)(end - colon - 1)) == NULL)
+			end = colon;
+		iplen = (size_t)(end - s);
+		rest = end;
+	}
+	if (iplen == 0 || iplen >= sizeof(ip)) {
+		snprintf(err, errsz, "missing or overlong address");
+		return KZ_EINVAL;
+	}
+	memcpy(ip, s, iplen);
+	ip[iplen] = '\0';
+	if (inet_pton(AF_INET, ip, bin) == 1)
+		out->family = 4;
+	else if (inet_pton(AF_INET6, ip, bin) == 1)
+		out->family = 6;
+	else {
+		snprintf(err, errsz, "'%s' is not an IP address", ip);
+		return KZ_EINVAL;
+	}
+	if (*rest == ':') {
+		char num[8];
+		const char *pend = strchr(rest + 1, ',');
+		size_t n = pend ? (size_t)(pend - rest - 1) : strlen(rest + 1);
+
+		if (n == 0 || n >= sizeof(num)) {
+			snprintf(err, errsz, "invalid port");
+			return KZ_EINVAL;
+		}
+		memcpy(num, rest + 1, n);
+		num[n] = '\0';
+		if (kz_opt_ulong(num, 1, 65535, &port)) {
+			snprintf(err, errsz, "invalid port '%s'", num);
+			return KZ_EINVAL;
+		}
+		rest += 1 + n;
+	}
+	if (*rest != '\0' && !allow_key) {
+		snprintf(err, errsz, "unexpected '%s'", rest);
+		return KZ_EINVAL;
+	}
+	if (parse_key_suffix(rest, out->key, err, errsz))
+		return KZ_EINVAL;
+	snprintf(out->ip, sizeof(out->ip), "%s", ip);
+	out->port = (uint16_t)port;
+	return KZ_OK;
+}
+
+int
+nc_parse_acl(const char *s, struct nc_acl *out, char *err, size_t errsz)
+{
+	char cidr[64], bin[16];
+	const char *comma = strchr(s, ',');
+	size_t n = comma ? (size_t)(comma - s) : strlen(s);
+	char *slash;
+	int family;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || n >= sizeof(cidr)) {
+		snprintf(err, errsz, "missing or overlong address");
+		return KZ_EINVAL;
+	}
+	memcpy(cidr, s, n);
+	cidr[n] = '\0';
+	slash = strchr(cidr, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, cidr, bin) == 1)
+		family = 4;
+	else if (inet_pton(AF_INET6, cidr, bin) == 1)
+		family = 6;
+	else {
+		snprintf(err, errsz, "'%s' is not an IP address", cidr);
+		return KZ_EINVAL;
+	}
+	if (slash) {
+		unsigned long len;
+
+		*slash = '/';
+		if (kz_opt_ulong(slash + 1, 0, family == 4 ? 32 : 128, &len)) {
+			snprintf(err, errsz, "invalid prefix length '%s'",
+			    slash + 1);
+			return KZ_EINVAL;
+		}
+	}
+	if (parse_key_suffix(s + n, out->key, err, errsz))
+		return KZ_EINVAL;
+	snprintf(out->cidr, sizeof(out->cidr), "%s", cidr);
+	return KZ_OK;
+}
+
+static const char *const tsig_algs[] = {
+	"hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384",
+	"hmac-sha512", NULL
+};
+
+static int
+valid_base64(const char *s)
+{
+	size_t n = 0, pad = 0;
+
+	for (; *s; s++, n++) {
+		if (*s == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || !(isalnum((unsigned char)*s) || *s == '+' ||
+		    *s == '/'))
+			return 0;
+	}
+	return n >= 4 && n % 4 == 0 && pad <= 2;
+}
+
+int
+nc_parse_key(const char *s, struct nc_key *out, char *err, size_t errsz)
+{
+	const char *c1 = strchr(s, ':'), *c2;
+	size_t n;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (c1 == NULL || c2 == NULL) {
+		snprintf(err, errsz, "expected NAME:ALGORITHM:SECRET");
+		return KZ_EINVAL;
+	}
+	n = (size_t)(c1 - s);
+	if (n == 0 || n >= sizeof(out->name)) {
+		snprintf(err, errsz, "invalid key name");
+		return KZ_EINVAL;
+	}
+	memcpy(out->name, s, n);
+	if (n > 1 && out->name[n - 1] == '.')
+		out->name[n - 1] = '\0';
+	if (!valid_key_name(out->name)) {
+		snprintf(err, errsz, "invalid key name '%s'", out->name);
+		return KZ_EINVAL;
+	}
+	n = (size_t)(c2 - c1 - 1);
+	for (i = 0; tsig_algs[i]; i++)
+		if (strlen(tsig_algs[i]) == n &&
+		    strncasecmp(tsig_algs[i], c1 + 1, n) == 0)
+			break;
+	if (tsig_algs[i] == NULL) {
+		snprintf(err, errsz, "unknown TSIG algorithm '%.*s' (use "
+		    "hmac-sha256, hmac-sha512, ...)", (int)n, c1 + 1);
+		return KZ_EINVAL;
+	}
+	snprintf(out->alg, sizeof(out->alg), "%s", tsig_algs[i]);
+	if (strlen(c2 + 1) >= sizeof(out->secret) || !valid_base64(c2 + 1)) {
+		snprintf(err, errsz, "the secret is not base64");
+		return KZ_EINVAL;
+	}
+	snprintf(out->secret, sizeof(out->secret), "%s", c2 + 1);
+	return KZ_OK;
+}
+
+/* --- setters ---------------------------------------------------------- */
+
+static int
+set_listen(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct nc_opts *o = ctx;
+
+	if (o->nlisten == NC_MAX_LIST) {
+		snprintf(err, errsz, "at most %d addresses", NC_MAX_LIST);
+		return KZ_EINVAL;
+	}
+	if (nc_parse_addr(arg, NC_DEFAULT_PORT, false, &o->listen[o->nlisten],
+	    err, errsz))
+		return KZ_EINVAL;
+	o->nlisten++;
+	return KZ_OK;
+}
+
+static int
+set_state_dir(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct nc_opts *o = ctx;
+
+	if (*arg == '\0' || strlen(arg) >= sizeof(o->state_dir) - 64) {
+		snprintf(err, errsz, "empty or overlong path");
+		return KZ_EINVAL;
+	}
+	snprintf(o->state_dir, sizeof(o->state_dir), "%s", arg);
+	return KZ_OK;
+}
+
+static int
+set_nsd(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct nc_opts *o = ctx;
+
+	if (*arg == '\0' || strlen(arg) >= sizeof(o->nsd)) {
+		snprintf(err, errsz, "empty or overlong path");
+		return KZ_EINVAL;
+	}
+	snprintf(o->nsd, sizeof(o->nsd), "%s", arg);
+	return KZ_OK;
+}
+
+static int
+set_allow(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct nc_opts *o = ctx;
+
+	if (o->nallow == NC_MAX_LIST) {
+		snprintf(err, errsz, "at most %d entries", NC_MAX_LIST);
+		return KZ_EINVAL;
+	}
+	if (nc_parse_acl(arg, &o->allow[o->nallow], err, errsz))
+		return KZ_EINVAL;
+	o->nallow++;
+	return KZ_OK;
+}
+
+static int
+set_notify(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct nc_opts *o = ctx;
+
+	if (o->nnotify == NC_MAX_LIST) {
+		snprintf(err, errsz, "at most %d entries", NC_MAX_LIST);
+		return KZ_EINVAL;
+	}
+	if (nc_parse_addr(arg, 53, true, &o->notify[o->nnotify], err, errsz))
+		return KZ_EINVAL;
+	o->nnotify++;
+	return KZ_OK;
+}
+
+static int
+add_key(struct nc_opts *o, const char *s, char *err, size_t errsz)
+{
+	struct nc_key k;
+
+	if (nc_parse_key(s, &k, err, errsz))
+		return KZ_EINVAL;
+	for (size_t i = 0; i < o->nkeys; i++)
+		if (strcasecmp(o->keys[i].name, k.name) == 0) {
+			snprintf(err, errsz, "key '%s' given twice", k.name);
+			return KZ_EINVAL;
+		}
+	if (o->nkeys == NC_MAX_LIST) {
+		snprintf(err, errsz, "at most %d keys", NC_MAX_LIST);
+		return KZ_EINVAL;
+	}
+	o->keys[o->nkeys++] = k;
+	return KZ_OK;
+}
+
+static int
+set_key(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	return add_key(ctx, arg, err, errsz);
+}
+
+static int
+set_key_file(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	char line[1024], msg[256];
+	unsigned lineno = 0;
+	FILE *f = fopen(arg, "re");
+	int rc = KZ_OK;
+
+	if (f == NULL) {
+		snprintf(err, errsz, "cannot open: %s", strerror(errno));
+		return KZ_EINVAL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line, *e;
+
+		lineno++;
+		while (isspace((unsigned char)*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (add_key(ctx, s, msg, sizeof(msg))) {
+			snprintf(err, errsz, "line %u: %s", lineno, msg);
+			rc = KZ_EINVAL;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static int
+set_verbosity(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct nc_opts *o = ctx;
+	unsigned long v;
+
+	if (kz_opt_ulong(arg, 0, 5, &v)) {
+		snprintf(err, errsz, "expected 0 to 5");
+		return KZ_EINVAL;
+	}
+	o->verbosity = (unsigned)v;
+	return KZ_OK;
+}
+
+static int
+set_ixfr_number(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct nc_opts *o = ctx;
+	unsigned long v;
+
+	if (kz_opt_ulong(arg, 0, 1000, &v)) {
+		snprintf(err, errsz, "expected 0 to 1000");
+		return KZ_EINVAL;
+	}
+	o->ixfr_number = (unsigned)v;
+	return KZ_OK;
+}
+
+static int
+set_edns_size(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct nc_opts *o = ctx;
+	unsigned long v;
+
+	if (kz_opt_ulong(arg, 512, 65535, &v)) {
+		snprintf(err, errsz, "expected 512 to 65535");
+		return KZ_EINVAL;
+	}
+	o->edns_size = (unsigned)v;
+	return KZ_OK;
+}
+
+const struct kz_opt nc_opt_table[] = {
+	{ "listen", "ADDR[:PORT]", "127.0.0.1:5353", NULL, true, set_listen,
+	  "Address NSD answers on; write IPv6 as [::1]:5353." },
+	{ "state-dir", "DIR", NC_DEFAULT_STATE_DIR, NULL, false,
+	  set_state_dir,
+	  "Directory for nsd.conf, zone files, serials and NSD's sockets." },
+	{ "nsd", "PATH", "nsd on PATH or in /usr/sbin", NULL, false, set_nsd,
+	  "The NSD binary (4.5 or newer)." },
+	{ "allow-transfer", "CIDR[,key=NAME]", NULL, NULL, true, set_allow,
+	  "Also allow AXFR/IXFR from CIDR (127.0.0.1 and ::1 always may); "
+	  "with a key, only TSIG-signed requests." },
+	{ "notify", "ADDR[:PORT][,key=NAME]", NULL, NULL, true, set_notify,
+	  "Send NOTIFY to this secondary on every new serial." },
+	{ "tsig-key", "NAME:ALG:SECRET", NULL, NULL, true, set_key,
+	  "A TSIG key (ALG hmac-sha256, ...; SECRET base64)." },
+	{ "tsig-key-file", "FILE", NULL, NULL, true, set_key_file,
+	  "Read TSIG keys from FILE, one NAME:ALG:SECRET per line." },
+	{ "nsd-verbosity", "N", "1", NULL, false, set_verbosity,
+	  "NSD's log verbosity, 0 to 5." },
+	{ "ixfr-number", "N", "5", NULL, false, set_ixfr_number,
+	  "Zone versions NSD keeps for IXFR (0 disables IXFR-out)." },
+	{ "edns-size", "BYTES", "1232", NULL, false, set_edns_size,
+	  "Largest UDP answer NSD sends (ipv4/ipv6-edns-size)." },
+	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
+};
+
+static const struct nc_key *
+find_key(const struct nc_opts *o, const char *name)
+{
+	for (size_t i = 0; i < o->nkeys; i++)
+		if (strcasecmp(o->keys[i].name, name) == 0)
+			return &o->keys[i];
+	return NULL;
+}
+
+int
+nc_opts_finish(struct nc_opts *o, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < o->nallow; i++)
+		if (o->allow[i].key[0] && !find_key(o, o->allow[i].key)) {
+			snprintf(err, errsz, "--allow-transfer %s: no "
+			    "--tsig-key named '%s'", o->allow[i].cidr,
+			    o->allow[i].key);
+			return KZ_EUSAGE;
+		}
+	for (size_t i = 0; i < o->nnotify; i++)
+		if (o->notify[i].key[0] && !find_key(o, o->notify[i].key)) {
+			snprintf(err, errsz, "--notify %s: no --tsig-key "
+			    "named '%s'", o->notify[i].ip, o->notify[i].key);
+			return KZ_EUSAGE;
+		}
+	if (o->nlisten == 0) {
+		snprintf(o->listen[0].ip, sizeof(o->listen[0].ip),
+		    "127.0.0.1");
+		o->listen[0].port = NC_DEFAULT_PORT;
+		o->listen[0].family = 4;
+		o->nlisten = 1;
+	}
+	return KZ_OK;
+}
+
+/* --- paths ------------------------------------------------------------ */
+
+static int
+join(char *out, size_t outsz, const char *dir, const char *name)
+{
+	int n = snprintf(out, outsz, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= outsz ? KZ_ETOOBIG : KZ_OK;
+}
+
+int
+nc_paths_init(struct nc_paths *p, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	memset(p, 0, sizeof(*p));
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n >= sizeof(p->dir))
+		return KZ_ETOOBIG;
+	memcpy(p->dir, dir, n);
+	p->dir[n] = '\0';
+	if (join(p->conf, sizeof(p->conf), p->dir, "nsd.conf") ||
+	    join(p->zonedir, sizeof(p->zonedir), p->dir, "zones") ||
+	    join(p->pidfile, sizeof(p->pidfile), p->dir, "nsd.pid") ||
+	    join(p->ctl, sizeof(p->ctl), p->dir, "nsd.ctl") ||
+	    join(p->xfrdir, sizeof(p->xfrdir), p->dir, "xfr") ||
+	    join(p->zonelist, sizeof(p->zonelist), p->dir, "zone.list") ||
+	    join(p->xfrdfile, sizeof(p->xfrdfile), p->dir, "xfrd.state") ||
+	    join(p->state, sizeof(p->state), p->dir, "publish.state"))
+		return KZ_ETOOBIG;
+	return KZ_OK;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, n + 1);
+	for (char *s = tmp + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -errno;
+	return KZ_OK;
+}
+
+int
+nc_state_dir_prepare(const char *dir, struct nc_paths *p, char *err,
+    size_t errsz)
+{
+	char abs[PATH_MAX], probe[PATH_MAX];
+	int rc, fd;
+
+	rc = mkdir_p(dir, 0750);
+	if (rc) {
+		snprintf(err, errsz, "cannot create state directory %s: %s",
+		    dir, strerror(-rc));
+		return rc;
+	}
+	if (realpath(dir, abs) == NULL) {
+		rc = -errno;
+		snprintf(err, errsz, "state directory %s: %s", dir,
+		    strerror(errno));
+		return rc;
+	}
+	if (nc_paths_init(p, abs)) {
+		snprintf(err, errsz, "state directory path %s is too long "
+		    "(the control socket path must fit in 107 bytes)", abs);
+		return -ENAMETOOLONG;
+	}
+	if (join(probe, sizeof(probe), p->dir, ".write-test"))
+		return -ENAMETOOLONG;
+	fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errsz, "state directory %s is not writable: %s",
+		    p->dir, strerror(errno));
+		return rc;
+	}
+	close(fd);
+	unlink(probe);
+	if ((rc = mkdir_p(p->zonedir, 0750)) || (rc = mkdir_p(p->xfrdir,
+	    0750))) {
+		snprintf(err, errsz, "cannot create %s/zones or xfr: %s",
+		    p->dir, strerror(-rc));
+		return rc;
+	}
+	return KZ_OK;
+}
+
+/* --- nsd.conf --------------------------------------------------------- */
+
+static int
+conf_line(struct kz_buf *out, int *rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+conf_line(struct kz_buf *out, int *rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*rc)
+		return *rc;
+	va_start(ap, fmt);
+	*rc = kz_buf_vprintf(out, fmt, ap);
+	va_end(ap);
+	return *rc;
+}
+
+int
+nc_conf_render(const struct nc_opts *o, const struct nc_paths *p,
+    const struct nc_zone_ref *zones, size_t nzones, struct kz_buf *out)
+{
+	int rc = 0;
+	bool v4 = false, v6 = false;
+
+	for (size_t i = 0; i < o->nlisten; i++) {
+		if (o->listen[i].family == 4)
+			v4 = true;
+		else
+			v6 = true;
+	}
+	conf_line(out, &rc, "# nsd.conf generated by kubezone: do not edit, "
+	    "it is rewritten at every start.\n");
+	conf_line(out, &rc, "server:\n");
+	conf_line(out, &rc, "\tdebug-mode: yes\n");
+	for (size_t i = 0; i < o->nlisten; i++)
+		conf_line(out, &rc, "\tip-address: %s@%u\n", o->listen[i].ip,
+		    o->listen[i].port);
+	conf_line(out, &rc, "\tdo-ip4: %s\n", v4 ? "yes" : "no");
+	conf_line(out, &rc, "\tdo-ip6: %s\n", v6 ? "yes" : "no");
+	conf_line(out, &rc, "\tusername: \"\"\n");
+	conf_line(out, &rc, "\tchroot: \"\"\n");
+	conf_line(out, &rc, "\tdatabase: \"\"\n");
+	conf_line(out, &rc, "\tzonesdir: \"%s\"\n", p->zonedir);
+	conf_line(out, &rc, "\tpidfile: \"%s\"\n", p->pidfile);
+	conf_line(out, &rc, "\tzonelistfile: \"%s\"\n", p->zonelist);
+	conf_line(out, &rc, "\txfrdfile: \"%s\"\n", p->xfrdfile);
+	conf_line(out, &rc, "\txfrdir: \"%s\"\n", p->xfrdir);
+	conf_line(out, &rc, "\tverbosity: %u\n", o->verbosity);
+	conf_line(out, &rc, "\tserver-count: 1\n");
+	conf_line(out, &rc, "\treuseport: no\n");
+	conf_line(out, &rc, "\trrl-size: 1000\n");
+	conf_line(out, &rc, "\trrl-ratelimit: 0\n");
+	conf_line(out, &rc, "\trrl-whitelist-ratelimit: 0\n");
+	conf_line(out, &rc, "\tround-robin: yes\n");
+	conf_line(out, &rc, "\tipv4-edns-size: %u\n", o->edns_size);
+	conf_line(out, &rc, "\tipv6-edns-size: %u\n", o->edns_size);
+	conf_line(out, &rc, "\tzonefiles-check: no\n");
+	conf_line(out, &rc, "\tzonefiles-write: 0\n");
+	conf_line(out, &rc, "remote-control:\n");
+	conf_line(out, &rc, "\tcontrol-enable: yes\n");
+	conf_line(out, &rc, "\tcontrol-interface: \"%s\"\n", p->ctl);
+	for (size_t i = 0; i < o->nkeys; i++) {
+		conf_line(out, &rc, "key:\n");
+		conf_line(out, &rc, "\tname: \"%s\"\n", o->keys[i].name);
+		conf_line(out, &rc, "\talgorithm: %s\n", o->keys[i].alg);
+		conf_line(out, &rc, "\tsecret: \"%s\"\n", o->keys[i].secret);
+	}
+	conf_line(out, &rc, "pattern:\n");
+	conf_line(out, &rc, "\tname: \"kubezone\"\n");
+	conf_line(out, &rc, "\tprovide-xfr: 127.0.0.1 NOKEY\n");
+	conf_line(out, &rc, "\tprovide-xfr: ::1 NOKEY\n");
+	for (size_t i = 0; i < o->nallow; i++)
+		conf_line(out, &rc, "\tprovide-xfr: %s %s\n", o->allow[i].cidr,
+		    o->allow[i].key[0] ? o->allow[i].key : "NOKEY");
+	for (size_t i = 0; i < o->nnotify; i++)
+		conf_line(out, &rc, "\tnotify: %s@%u %s\n", o->notify[i].ip,
+		    o->notify[i].port,
+		    o->notify[i].key[0] ? o->notify[i].key : "NOKEY");
+	if (o->ixfr_number > 0) {
+		conf_line(out, &rc, "\tstore-ixfr: yes\n");
+		conf_line(out, &rc, "\tcreate-ixfr: yes\n");
+		conf_line(out, &rc, "\tixfr-number: %u\n", o->ixfr_number);
+	} else {
+		conf_line(out, &rc, "\tstore-ixfr: no\n");
+	}
+	for (size_t i = 0; i < nzones; i++) {
+		conf_line(out, &rc, "zone:\n");
+		conf_line(out, &rc, "\tname: \"%s\"\n", zones[i].name);
+		conf_line(out, &rc, "\tzonefile: \"%s\"\n", zones[i].file);
+		conf_line(out, &rc, "\tinclude-pattern: \"kubezone\"\n");
+	}
+	return rc;
+}
+
+/* --- atomic files ----------------------------------------------------- */
+
+int
+nc_write_atomic(const char *path, const char *text, size_t len,
+    unsigned mode)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	char *slash;
+	size_t off = 0;
+	int fd, dfd, rc = KZ_OK;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (rc == 0 && fsync(fd))
+		rc = -errno;
+	if (close(fd) && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path))
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		if (fsync(dfd))
+			rc = -errno;
+		close(dfd);
+	}
+	return rc;
+}
