@@ -110,6 +110,7 @@ sy_k8s_opts_init(struct sy_k8s_opts *o)
 	o->backoff_max_ms = 30000;
 	o->relist_ms = 1800000;
 	o->connect_timeout_ms = 10000;
+	o->token_refresh_ms = SY_TOKEN_REFRESH_MS;
 	o->max_event = SY_FRAMER_MAX_LINE;
 	o->max_page = (size_t)512 << 20;
 }
@@ -195,6 +196,13 @@ set_relist(void *ctx, const char *arg, char *err, size_t errsz)
 }
 
 static int
+set_token_refresh(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	return duration(arg, 100, SY_TOKEN_REFRESH_MS, &((struct sy_k8s_opts *)
+	    ctx)->token_refresh_ms, err, errsz);
+}
+
+static int
 set_max_event(void *ctx, const char *arg, char *err, size_t errsz)
 {
 	unsigned long v;
@@ -227,6 +235,9 @@ const struct kz_opt sy_k8s_opt_table[] = {
 	{ "relist-interval", "DURATION", "30m", NULL, false, set_relist,
 	  "Relist every resource this often (with jitter) as a safety net "
 	  "against missed events; 0 never." },
+	{ "token-refresh", "DURATION", "1m", NULL, false, set_token_refresh,
+	  "Re-read a token file (tokenFile, in-cluster token) this often, "
+	  "and at once after a 401; at most 1m." },
 	{ "max-event-size", "BYTES", "16777216", NULL, false, set_max_event,
 	  "Longest watch event line; longer ones are skipped and counted." },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
@@ -1027,6 +1038,7 @@ sy_k8s_init(struct sy_k8s *k, const struct sy_k8s_opts *o,
 	memset(k, 0, sizeof(*k));
 	k->opts = *o;
 	k->kc = kc;
+	kc->refresh_ms = o->token_refresh_ms;
 	k->model = model;
 	k->multi = multi;
 	k->metrics = metrics;

@@ -67,6 +67,7 @@ struct sy_k8s_opts {
 	uint64_t backoff_max_ms;	/* --backoff-max 30s */
 	uint64_t relist_ms;		/* --relist-interval 30m; 0: never */
 	uint64_t connect_timeout_ms;	/* 10s */
+	uint64_t token_refresh_ms;	/* --token-refresh 1m */
 	size_t max_event;		/* --max-event-size 16MiB */
 	size_t max_page;		/* largest list page: 512MiB */
 };

@@ -656,8 +656,11 @@ const char *
 sy_kubeconfig_token(struct sy_kubeconfig *kc, uint64_t now_ms)
 {
 	if (kc->token_file) {
+		uint64_t period = kc->refresh_ms ? kc->refresh_ms :
+		    SY_TOKEN_REFRESH_MS;
+
 		if (kc->cur_token == NULL || kc->token_stale ||
-		    now_ms - kc->token_read_ms >= SY_TOKEN_REFRESH_MS ||
+		    now_ms - kc->token_read_ms >= period ||
 		    now_ms < kc->token_read_ms)
 			reread_token(kc, now_ms);
 		if (kc->cur_token)

@@ -15,8 +15,9 @@
  * of the file that names them. Exec credential plugins and legacy
  * auth-providers are refused with a clear "not supported" error.
  *
- * Tokens read from a file are re-read at least every
- * SY_TOKEN_REFRESH_MS and on the next use after sy_kubeconfig_token_expire()
+ * Tokens read from a file are re-read at least every refresh_ms
+ * (SY_TOKEN_REFRESH_MS unless set) and on the next use after
+ * sy_kubeconfig_token_expire()
  * (called after a 401); when a re-read fails the last good token stays.
  *
  * Ownership: the struct owns every string in it; sy_kubeconfig_free()
@@ -49,6 +50,7 @@ struct sy_kubeconfig {
 	char source[512];	/* "kubeconfig FILE context NAME", "in-cluster" */
 
 	/* token cache (token_file only) */
+	uint64_t refresh_ms;	/* re-read period; 0: SY_TOKEN_REFRESH_MS */
 	char *cur_token;
 	uint64_t token_read_ms;	/* monotonic time of the last read */
 	bool token_stale;	/* re-read at the next use */
