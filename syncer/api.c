@@ -10,6 +10,15 @@
 #include "common/log.h"
 #include "syncer/api.h"
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static double
 wall_now(void)
 {
@@ -42,7 +51,7 @@ on_change(void *ctx)
 {
 	struct sy_api *a = ctx;
 
-	sy_coalesce_mark(&a->co, sy_now_ms());
+	sy_coalesce_mark(&a->co, mono_ms());
 }
 
 int
@@ -154,7 +163,7 @@ sy_api_rendered(struct sy_api *a, uint64_t now_ms, bool ok)
 void
 sy_api_scrape(struct sy_api *a)
 {
-	uint64_t now = sy_now_ms();
+	uint64_t now = mono_ms();
 
 	refresh_sync_time(a);
 	sy_metric_set(a->m_last_sync, a->last_sync, NULL);

@@ -185,9 +185,6 @@ struct sy_k8s {
 	    *m_requests, *m_synced;
 };
 
-/* Monotonic milliseconds. */
-uint64_t sy_now_ms(void);
-
 /*
  * Set up the reflectors (Services, EndpointSlices, Namespaces, and Pods
  * when O->pods) in K; nothing starts until sy_k8s_start(). METRICS may
