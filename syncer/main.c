@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "syncer/sync_cmd.h"
 #include "zonegen/render_cmd.h"
 
 static void
@@ -37,6 +38,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[1];
+	if (strcmp(cmd, "sync") == 0)
+		return sy_sync_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "nsd-conf") == 0)
+		return sy_nsdconf_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "render") == 0)
 		return zg_render_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

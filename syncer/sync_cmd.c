@@ -1,0 +1,712 @@
+/*
+ * syncer/sync_cmd.c -- `kubezone sync --snapshot FILE` and `kubezone nsd-conf`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/opt.h"
+#include "nsd-conf/conf.h"
+#include "nsd-conf/control.h"
+#include "nsd-conf/nsd.h"
+#include "nsd-conf/publish.h"
+#include "syncer/loop.h"
+#include "syncer/sync_cmd.h"
+#include "zonegen/decode.h"
+#include "zonegen/render.h"
+
+#define SY_MAX_ZONES 64
+
+struct sync_cmd {
+	char snapshot[PATH_MAX];
+	unsigned long long debounce_ms;
+};
+
+struct sync {
+	struct sync_cmd cmd;
+	struct zg_render_opts ro;
+	struct nc_opts no;
+	struct nc_paths paths;
+	struct nc_publisher pub;
+	struct nc_nsd nsd;
+	struct sy_loop loop;
+	int sigfd;
+	int inofd;
+	char snap_dir[PATH_MAX];
+	char snap_base[NAME_MAX + 1];
+	struct sy_timer debounce;
+	struct sy_timer nsd_timer;
+	char zones[SY_MAX_ZONES][256];	/* configured in nsd.conf, no dot */
+	char files[SY_MAX_ZONES][256];
+	size_t nzones;
+	bool conf_stale;		/* the zone set changed */
+	bool reload_pending;		/* published while NSD was down */
+	int status;			/* exit status */
+	unsigned long loads;
+	unsigned long load_failures;
+};
+
+/* --- options ---------------------------------------------------------- */
+
+static int
+set_snapshot(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct sync_cmd *c = ctx;
+
+	if (*arg == '\0' || strlen(arg) >= sizeof(c->snapshot)) {
+		snprintf(err, errsz, "empty or overlong path");
+		return KZ_EINVAL;
+	}
+	snprintf(c->snapshot, sizeof(c->snapshot), "%s", arg);
+	return KZ_OK;
+}
+
+static int
+set_debounce(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct sync_cmd *c = ctx;
+
+	if (kz_opt_duration_ms(arg, &c->debounce_ms) ||
+	    c->debounce_ms > 60000) {
+		snprintf(err, errsz, "expected a duration up to 1m (50ms)");
+		return KZ_EINVAL;
+	}
+	return KZ_OK;
+}
+
+static int
+set_log_level(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	int l = kz_log_parse_level(arg);
+
+	(void)ctx;
+	if (l < 0) {
+		snprintf(err, errsz, "expected debug, info, warn, error or off");
+		return KZ_EINVAL;
+	}
+	kz_log_set_level((enum kz_log_level)l);
+	return KZ_OK;
+}
+
+static const struct kz_opt sync_cmd_table[] = {
+	{ "snapshot", "FILE", NULL, NULL, false, set_snapshot,
+	  "Serve the cluster in FILE (kubectl get ... -o json) and follow "
+	  "its changes." },
+	{ "debounce", "DURATION", "50ms", NULL, false, set_debounce,
+	  "Wait this long after the last change to FILE before reading it." },
+	{ "log-level", "LEVEL", "info", NULL, false, set_log_level,
+	  "Lowest level logged: debug, info, warn, error or off." },
+	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
+};
+
+/* Parse ARGV against the three tables. 0 to go on, else an exit status
+ * + 1 (so 1 means "exit 0"). */
+static int
+parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
+    struct zg_render_opts *ro, struct nc_opts *no)
+{
+	struct kz_opt_table tables[3] = {
+		{ "source options", sync_cmd_table, cmd },
+		{ "render options", zg_render_opt_table, ro },
+		{ "NSD options", nc_opt_table, no },
+	};
+	char err[512];
+	char **pos;
+	size_t npos = 0;
+	int help = 0, rc = 0;
+
+	pos = calloc((size_t)argc + 1, sizeof(*pos));
+	if (pos == NULL)
+		return 2;
+	if (kz_opt_parse(argc, argv, tables, 3, pos, &npos, &help, err,
+	    sizeof(err))) {
+		fprintf(stderr, "kubezone %s: %s\n", name, err);
+		rc = 3;
+	} else if (help) {
+		if (help == 2) {
+			kz_opt_markdown(stdout, tables, 3);
+		} else {
+			printf("usage: kubezone %s --snapshot FILE [OPTIONS]\n",
+			    name);
+			kz_opt_help(stdout, tables, 3);
+		}
+		rc = 1;
+	} else if (npos > 0) {
+		fprintf(stderr, "kubezone %s: unexpected argument '%s'\n",
+		    name, pos[0]);
+		rc = 3;
+	} else if (nc_opts_finish(no, err, sizeof(err))) {
+		fprintf(stderr, "kubezone %s: %s\n", name, err);
+		rc = 3;
+	}
+	free(pos);
+	return rc;
+}
+
+/* --- rendering -------------------------------------------------------- */
+
+/* Decode PATH (or nothing when NULL) and render it into ZS. */
+static int
+render_file(const char *path, const struct zg_render_opts *ro,
+    struct zg_zoneset *zs, struct zg_decode_stats *st, char *err,
+    size_t errsz)
+{
+	struct zg_decode_error derr = { 0 };
+	struct zg_model m;
+	int fd, rc = KZ_OK;
+
+	zg_model_init(&m);
+	if (path) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			rc = -errno;
+			snprintf(err, errsz, "cannot open %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		rc = zg_decode_fd(&m, fd, path, NULL, st, &derr);
+		close(fd);
+		if (rc == KZ_EPARSE) {
+			snprintf(err, errsz, "%s: byte %zu: %s", derr.source,
+			    derr.offset, derr.text);
+			goto out;
+		}
+		if (rc) {
+			snprintf(err, errsz, "%s: %s", path, derr.text[0] ?
+			    derr.text : kz_strerror(rc));
+			goto out;
+		}
+	}
+	rc = zg_render(&m, ro, zs);
+	if (rc)
+		snprintf(err, errsz, "render: %s", kz_strerror(rc));
+out:
+	zg_model_free(&m);
+	return rc;
+}
+
+static void
+zone_ref_name(char *out, size_t outsz, const char *origin)
+{
+	size_t n = strlen(origin);
+
+	if (n > 1 && origin[n - 1] == '.')
+		n--;
+	snprintf(out, outsz, "%.*s", (int)n, origin);
+}
+
+/* Whether ZS holds exactly the zones S configured NSD with. */
+static bool
+same_zone_set(const struct sync *s, const struct zg_zoneset *zs)
+{
+	char name[256];
+
+	if (zs->nzones != s->nzones)
+		return false;
+	for (size_t i = 0; i < zs->nzones; i++) {
+		zone_ref_name(name, sizeof(name), zs->zones[i].origin);
+		if (strcmp(name, s->zones[i]) != 0 ||
+		    strcmp(zs->zones[i].file, s->files[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+static int
+remember_zones(struct sync *s, const struct zg_zoneset *zs)
+{
+	if (zs->nzones > SY_MAX_ZONES) {
+		kz_error("too many zones", "zones=%zu max=%d", zs->nzones,
+		    SY_MAX_ZONES);
+		return KZ_ETOOBIG;
+	}
+	for (size_t i = 0; i < zs->nzones; i++) {
+		zone_ref_name(s->zones[i], sizeof(s->zones[i]),
+		    zs->zones[i].origin);
+		snprintf(s->files[i], sizeof(s->files[i]), "%s",
+		    zs->zones[i].file);
+	}
+	s->nzones = zs->nzones;
+	return KZ_OK;
+}
+
+static int
+render_conf(const struct nc_opts *no, const struct nc_paths *paths,
+    char zones[][256], char files[][256], size_t nzones, struct kz_buf *out)
+{
+	struct nc_zone_ref refs[SY_MAX_ZONES];
+
+	for (size_t i = 0; i < nzones; i++) {
+		refs[i].name = zones[i];
+		refs[i].file = files[i];
+	}
+	return nc_conf_render(no, paths, refs, nzones, out);
+}
+
+static int
+write_conf(struct sync *s)
+{
+	struct kz_buf b;
+	int rc;
+
+	kz_buf_init(&b, 1024 * 1024);
+	rc = render_conf(&s->no, &s->paths, s->zones, s->files, s->nzones,
+	    &b);
+	if (rc == 0)
+		rc = nc_write_atomic(s->paths.conf, b.data, b.len, 0600);
+	if (rc)
+		kz_error("cannot write nsd.conf", "file=%s error=\"%s\"",
+		    s->paths.conf, kz_strerror(rc));
+	kz_buf_free(&b);
+	/* Zones added by hand with nsd-control addzone are not ours. */
+	unlink(s->paths.zonelist);
+	return rc;
+}
+
+/* --- NSD glue --------------------------------------------------------- */
+
+static int
+reload_zone(void *ctx, const char *origin)
+{
+	struct sync *s = ctx;
+	int rc;
+
+	if (s->nsd.state != NC_NSD_RUNNING) {
+		s->reload_pending = true;
+		return -EAGAIN;
+	}
+	rc = nc_control_reload(s->paths.ctl, origin);
+	if (rc) {
+		kz_error("nsd refused to reload a zone", "zone=%s "
+		    "error=\"%s\"", origin, kz_strerror(rc));
+		s->reload_pending = true;
+	} else {
+		kz_debug("zone reload requested", "zone=%s", origin);
+	}
+	return rc;
+}
+
+static void
+nsd_ready(void *ctx, struct nc_nsd *n)
+{
+	struct sync *s = ctx;
+
+	(void)n;
+	if (!s->reload_pending)
+		return;
+	s->reload_pending = false;
+	for (size_t i = 0; i < s->nzones; i++)
+		reload_zone(s, s->zones[i]);
+}
+
+/* Restart NSD with a new nsd.conf (the zone set changed). */
+static void
+restart_nsd(struct sync *s)
+{
+	int rc;
+
+	kz_info("zone set changed, restarting nsd", "zones=%zu", s->nzones);
+	nc_nsd_stop(&s->nsd, 5000);
+	if (write_conf(s))
+		return;
+	s->conf_stale = false;
+	rc = nc_nsd_start(&s->nsd);
+	if (rc)
+		kz_error("cannot start nsd", "error=\"%s\"", kz_strerror(rc));
+}
+
+/* --- snapshot --------------------------------------------------------- */
+
+static int
+load_snapshot(struct sync *s, bool initial)
+{
+	struct zg_decode_stats st = { 0 };
+	struct zg_zoneset zs = { 0 };
+	struct nc_pub_result res;
+	char err[768];
+	uint64_t t0 = sy_now_ms();
+	int rc;
+
+	s->loads++;
+	rc = render_file(s->cmd.snapshot, &s->ro, &zs, &st, err, sizeof(err));
+	if (rc) {
+		s->load_failures++;
+		kz_error(initial ? "cannot load the snapshot" :
+		    "snapshot rejected, the zones being served stay",
+		    "error=\"%s\"", err);
+		goto out;
+	}
+	if (!initial && !same_zone_set(s, &zs)) {
+		if ((rc = remember_zones(s, &zs)))
+			goto out;
+		s->conf_stale = true;
+	}
+	rc = nc_pub_publish(&s->pub, &zs, (uint32_t)time(NULL), &res);
+	kz_info("snapshot loaded", "objects=%zu invalid=%zu skipped=%zu "
+	    "records=%zu zones_changed=%zu zones_unchanged=%zu "
+	    "zones_failed=%zu ms=%llu", st.objects, st.invalid,
+	    zs.stats.skipped, zs.stats.records, res.changed, res.unchanged,
+	    res.failed, (unsigned long long)(sy_now_ms() - t0));
+	if (initial) {
+		/* Go on when every zone has a good file, maybe an older one. */
+		rc = KZ_OK;
+		for (size_t i = 0; i < zs.nzones && rc == KZ_OK; i++) {
+			const struct nc_pub_zone *pz =
+			    nc_pub_find(&s->pub, zs.zones[i].origin);
+
+			if (pz == NULL || !pz->installed)
+				rc = KZ_EPARSE;
+		}
+		if (rc == KZ_OK)
+			rc = remember_zones(s, &zs);
+		goto out;
+	}
+	if (s->conf_stale)
+		restart_nsd(s);
+out:
+	zg_zoneset_free(&zs);
+	return rc;
+}
+
+static void
+debounce_fired(struct sy_loop *l, void *ctx)
+{
+	(void)l;
+	load_snapshot(ctx, false);
+}
+
+static void
+inotify_ready(struct sy_loop *l, int fd, short revents, void *ctx)
+{
+	struct sync *s = ctx;
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool hit = false;
+
+	(void)revents;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			if (ev->len > 0 && strcmp(ev->name, s->snap_base) == 0)
+				hit = true;
+			if (ev->mask & IN_Q_OVERFLOW)
+				hit = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (hit)
+		sy_timer_in(l, &s->debounce, s->cmd.debounce_ms);
+}
+
+static int
+watch_snapshot(struct sync *s)
+{
+	char tmp[PATH_MAX];
+	char *slash;
+
+	snprintf(tmp, sizeof(tmp), "%s", s->cmd.snapshot);
+	slash = strrchr(tmp, '/');
+	if (strlen(slash ? slash + 1 : tmp) >= sizeof(s->snap_base))
+		return -ENAMETOOLONG;
+	if (slash == NULL) {
+		snprintf(s->snap_dir, sizeof(s->snap_dir), ".");
+		memcpy(s->snap_base, tmp, strlen(tmp) + 1);
+	} else {
+		memcpy(s->snap_base, slash + 1, strlen(slash + 1) + 1);
+		if (slash == tmp)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		snprintf(s->snap_dir, sizeof(s->snap_dir), "%s", tmp);
+	}
+	s->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->inofd < 0)
+		return -errno;
+	/* Watch the directory: a rename over the file is a new inode. */
+	if (inotify_add_watch(s->inofd, s->snap_dir, IN_CLOSE_WRITE |
+	    IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_DELETE) < 0)
+		return -errno;
+	return sy_loop_add_fd(&s->loop, s->inofd, POLLIN, inotify_ready, s);
+}
+
+/* --- signals and the loop --------------------------------------------- */
+
+static void
+signal_ready(struct sy_loop *l, int fd, short revents, void *ctx)
+{
+	struct sync *s = ctx;
+	struct signalfd_siginfo si;
+
+	(void)revents;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			kz_info("stopping", "signal=%s",
+			    sigabbrev_np((int)si.ssi_signo));
+			s->status = 0;
+			sy_loop_stop(l);
+			break;
+		case SIGHUP:
+			kz_info("SIGHUP: re-reading the snapshot", NULL);
+			sy_timer_in(l, &s->debounce, 0);
+			break;
+		case SIGCHLD:
+			nc_nsd_reap(&s->nsd);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+nsd_log_ready(struct sy_loop *l, int fd, short revents, void *ctx)
+{
+	struct sync *s = ctx;
+
+	(void)l, (void)fd, (void)revents;
+	nc_nsd_read_log(&s->nsd);
+}
+
+static void
+nsd_timer_fired(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+
+	(void)l;
+	nc_nsd_tick(&s->nsd);
+}
+
+/* Before each wait: keep the NSD timer on its deadline; notice failure. */
+static void
+before_poll(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+	uint64_t d = nc_nsd_deadline(&s->nsd);
+
+	if (s->nsd.state == NC_NSD_FAILED) {
+		char hint[160] = "";
+
+		if (strstr(s->nsd.last_error, "already in use"))
+			snprintf(hint, sizeof(hint), " (another server is "
+			    "using --listen %s:%u?)", s->no.listen[0].ip,
+			    s->no.listen[0].port);
+		fprintf(stderr, "kubezone sync: NSD could not start: %s%s\n",
+		    s->nsd.last_error[0] ? s->nsd.last_error :
+		    "it exited at once (see its log above)", hint);
+		s->status = 1;
+		sy_loop_stop(l);
+		return;
+	}
+	if (d == 0)
+		sy_timer_cancel(l, &s->nsd_timer);
+	else if (!s->nsd_timer.armed || s->nsd_timer.deadline_ms != d)
+		sy_timer_at(l, &s->nsd_timer, d);
+}
+
+static int
+setup_signals(struct sync *s)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sigfd < 0)
+		return -errno;
+	return sy_loop_add_fd(&s->loop, s->sigfd, POLLIN, signal_ready, s);
+}
+
+int
+sy_sync_main(int argc, char **argv)
+{
+	struct sync *s;
+	char err[768], bin[PATH_MAX];
+	int rc, status = 1;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		fprintf(stderr, "kubezone sync: out of memory\n");
+		return 1;
+	}
+	s->sigfd = s->inofd = -1;
+	s->nsd.logfd = s->nsd.logw = -1;
+	s->cmd.debounce_ms = 50;
+	zg_render_opts_init(&s->ro);
+	nc_opts_init(&s->no);
+	sy_timer_init(&s->debounce, debounce_fired, s);
+	sy_timer_init(&s->nsd_timer, nsd_timer_fired, s);
+	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no);
+	if (rc) {
+		status = rc - 1;
+		goto out_opts;
+	}
+	if (s->cmd.snapshot[0] == '\0') {
+		fprintf(stderr, "kubezone sync: --snapshot FILE is required "
+		    "(the source to serve)\n");
+		status = 2;
+		goto out_opts;
+	}
+	if (nc_state_dir_prepare(s->no.state_dir, &s->paths, err,
+	    sizeof(err))) {
+		fprintf(stderr, "kubezone sync: %s\n", err);
+		goto out_opts;
+	}
+	if (nc_nsd_find(s->no.nsd, bin, sizeof(bin), err, sizeof(err))) {
+		fprintf(stderr, "kubezone sync: %s\n", err);
+		goto out_opts;
+	}
+	if (nc_nsd_kill_stale(s->paths.pidfile, s->paths.conf) < 0) {
+		fprintf(stderr, "kubezone sync: a stale NSD (pidfile %s) "
+		    "would not stop\n", s->paths.pidfile);
+		goto out_opts;
+	}
+	if ((rc = nc_nsd_init(&s->nsd, bin, s->paths.conf, s->paths.ctl,
+	    s->paths.pidfile)) || (rc = sy_loop_init(&s->loop)) ||
+	    (rc = nc_pub_init(&s->pub, s->paths.zonedir, s->paths.state))) {
+		fprintf(stderr, "kubezone sync: %s\n", kz_strerror(rc));
+		goto out;
+	}
+	s->nsd.on_ready = nsd_ready;
+	s->nsd.ctx = s;
+	if ((rc = setup_signals(s)) || (rc = sy_loop_add_fd(&s->loop,
+	    s->nsd.logfd, POLLIN, nsd_log_ready, s)) ||
+	    (rc = sy_loop_add_hook(&s->loop, before_poll, s))) {
+		fprintf(stderr, "kubezone sync: %s\n", kz_strerror(rc));
+		goto out;
+	}
+	if ((rc = watch_snapshot(s))) {
+		fprintf(stderr, "kubezone sync: cannot watch %s: %s\n",
+		    s->snap_dir, kz_strerror(rc));
+		goto out;
+	}
+	/* The first publish comes before NSD starts, so it has zones. */
+	if (load_snapshot(s, true)) {
+		fprintf(stderr, "kubezone sync: the first snapshot must load "
+		    "(see the error above)\n");
+		goto out;
+	}
+	if (write_conf(s))
+		goto out;
+	/* From now on each publish asks NSD to reload what changed. */
+	s->pub.reload = reload_zone;
+	s->pub.reload_ctx = s;
+	if ((rc = nc_nsd_start(&s->nsd))) {
+		fprintf(stderr, "kubezone sync: cannot start %s: %s\n", bin,
+		    kz_strerror(rc));
+		goto out;
+	}
+	s->status = 0;
+	rc = sy_loop_run(&s->loop);
+	status = rc ? 1 : s->status;
+out:
+	nc_nsd_free(&s->nsd);
+	nc_pub_free(&s->pub);
+	sy_loop_free(&s->loop);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+	if (s->inofd >= 0)
+		close(s->inofd);
+	if (status == 0)
+		kz_info("stopped", "loads=%lu load_failures=%lu "
+		    "zones_published=%lu zones_failed=%lu", s->loads,
+		    s->load_failures, s->pub.stats.published,
+		    s->pub.stats.failed);
+out_opts:
+	zg_render_opts_free(&s->ro);
+	free(s);
+	return status;
+}
+
+/* --- nsd-conf --------------------------------------------------------- */
+
+int
+sy_nsdconf_main(int argc, char **argv)
+{
+	struct sync_cmd cmd = { .debounce_ms = 50 };
+	struct zg_render_opts ro;
+	struct zg_zoneset zs = { 0 };
+	struct zg_decode_stats st = { 0 };
+	struct nc_paths paths;
+	struct kz_buf b;
+	struct nc_opts *no;
+	char (*zones)[256] = NULL, (*files)[256] = NULL;
+	char err[768], dir[PATH_MAX], cwd[PATH_MAX];
+	int rc, status = 1;
+
+	no = calloc(1, sizeof(*no));
+	if (no == NULL)
+		return 1;
+	nc_opts_init(no);
+	zg_render_opts_init(&ro);
+	kz_buf_init(&b, 1024 * 1024);
+	rc = parse_args("nsd-conf", argc, argv, &cmd, &ro, no);
+	if (rc) {
+		status = rc - 1;
+		goto out;
+	}
+	if (no->state_dir[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		snprintf(dir, sizeof(dir), "%s", no->state_dir);
+	else if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", cwd,
+	    no->state_dir) >= sizeof(dir))
+		goto out;
+	if (nc_paths_init(&paths, dir)) {
+		fprintf(stderr, "kubezone nsd-conf: state directory path too "
+		    "long\n");
+		goto out;
+	}
+	if (render_file(cmd.snapshot[0] ? cmd.snapshot : NULL, &ro, &zs, &st,
+	    err, sizeof(err))) {
+		fprintf(stderr, "kubezone nsd-conf: %s\n", err);
+		goto out;
+	}
+	if (zs.nzones > SY_MAX_ZONES)
+		goto out;
+	zones = calloc(SY_MAX_ZONES, sizeof(*zones));
+	files = calloc(SY_MAX_ZONES, sizeof(*files));
+	if (zones == NULL || files == NULL)
+		goto out;
+	for (size_t i = 0; i < zs.nzones; i++) {
+		zone_ref_name(zones[i], sizeof(zones[i]), zs.zones[i].origin);
+		snprintf(files[i], sizeof(files[i]), "%s", zs.zones[i].file);
+	}
+	if (render_conf(no, &paths, zones, files, zs.nzones, &b)) {
+		fprintf(stderr, "kubezone nsd-conf: out of memory\n");
+		goto out;
+	}
+	fwrite(b.data, 1, b.len, stdout);
+	status = fflush(stdout) == 0 ? 0 : 1;
+out:
+	free(zones);
+	free(files);
+	kz_buf_free(&b);
+	zg_zoneset_free(&zs);
+	zg_render_opts_free(&ro);
+	free(no);
+	return status;
+}
