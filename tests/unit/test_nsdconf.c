@@ -1,0 +1,354 @@
+/*
+ * tests/unit/test_nsdconf.c -- nsd-conf/conf and nsd: options, nsd.conf text.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/opt.h"
+#include "nsd-conf/conf.h"
+#include "nsd-conf/nsd.h"
+
+/* Parse ARGS (NULL-terminated, without argv[0]) into O. */
+static int
+parse(struct nc_opts *o, const char *const *args, char *err, size_t errsz)
+{
+	struct kz_opt_table t = { "NSD options", nc_opt_table, o };
+	char *argv[32], *pos[32];
+	size_t n = 0, npos;
+	int help, rc;
+
+	argv[n++] = (char *)"test";
+	for (; *args; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	rc = kz_opt_parse((int)n, argv, &t, 1, pos, &npos, &help, err, errsz);
+	if (rc == 0)
+		rc = nc_opts_finish(o, err, errsz);
+	return rc;
+}
+
+static void
+test_addr_forms(void **state)
+{
+	struct nc_addr a;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(nc_parse_addr("127.0.0.1", 5353, false, &a, err,
+	    sizeof(err)), 0);
+	assert_string_equal(a.ip, "127.0.0.1");
+	assert_int_equal(a.port, 5353);
+	assert_int_equal(a.family, 4);
+	assert_int_equal(nc_parse_addr("10.1.2.3:53", 5353, false, &a, err,
+	    sizeof(err)), 0);
+	assert_int_equal(a.port, 53);
+	assert_int_equal(nc_parse_addr("[::1]:5353", 53, false, &a, err,
+	    sizeof(err)), 0);
+	assert_string_equal(a.ip, "::1");
+	assert_int_equal(a.port, 5353);
+	assert_int_equal(a.family, 6);
+	assert_int_equal(nc_parse_addr("fd00::53", 53, false, &a, err,
+	    sizeof(err)), 0);
+	assert_string_equal(a.ip, "fd00::53");
+	assert_int_equal(a.port, 53);
+	assert_int_equal(nc_parse_addr("192.0.2.1:5300,key=xfr", 53, true, &a,
+	    err, sizeof(err)), 0);
+	assert_string_equal(a.key, "xfr");
+	assert_int_equal(a.port, 5300);
+	assert_int_equal(nc_parse_addr("[fd00::1],key=k1", 53, true, &a, err,
+	    sizeof(err)), 0);
+	assert_string_equal(a.ip, "fd00::1");
+	assert_string_equal(a.key, "k1");
+	/* Refused: a key on --listen, bad ports, not an address. */
+	assert_int_equal(nc_parse_addr("127.0.0.1,key=x", 53, false, &a, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_addr("127.0.0.1:0", 53, false, &a, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_addr("127.0.0.1:65536", 53, false, &a, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_addr("localhost:53", 53, false, &a, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_addr("[::1", 53, false, &a, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_addr("1.2.3.4,secret=x", 53, true, &a, err,
+	    sizeof(err)), KZ_EINVAL);
+}
+
+static void
+test_acl_and_key(void **state)
+{
+	struct nc_acl acl;
+	struct nc_key k;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(nc_parse_acl("10.0.0.0/8", &acl, err, sizeof(err)),
+	    0);
+	assert_string_equal(acl.cidr, "10.0.0.0/8");
+	assert_string_equal(acl.key, "");
+	assert_int_equal(nc_parse_acl("fd00::/64,key=xfr", &acl, err,
+	    sizeof(err)), 0);
+	assert_string_equal(acl.cidr, "fd00::/64");
+	assert_string_equal(acl.key, "xfr");
+	assert_int_equal(nc_parse_acl("10.0.0.0/33", &acl, err, sizeof(err)),
+	    KZ_EINVAL);
+	assert_int_equal(nc_parse_acl("nope/8", &acl, err, sizeof(err)),
+	    KZ_EINVAL);
+
+	assert_int_equal(nc_parse_key("xfr.:HMAC-SHA256:c2VjcmV0c2VjcmV0",
+	    &k, err, sizeof(err)), 0);
+	assert_string_equal(k.name, "xfr");
+	assert_string_equal(k.alg, "hmac-sha256");
+	assert_string_equal(k.secret, "c2VjcmV0c2VjcmV0");
+	assert_int_equal(nc_parse_key("xfr:hmac-sha999:c2VjcmV0", &k, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_non_null(strstr(err, "hmac-sha999"));
+	assert_int_equal(nc_parse_key("xfr:hmac-sha256:not base64!", &k, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_key("xfr:hmac-sha256", &k, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_key("bad name:hmac-sha256:c2VjcmV0", &k,
+	    err, sizeof(err)), KZ_EINVAL);
+}
+
+static void
+test_key_file_and_refs(void **state)
+{
+	char path[] = "/tmp/kz-test-keys-XXXXXX", err[256];
+	const char *args[] = { "--tsig-key-file", path, "--allow-transfer",
+		"10.0.0.0/8,key=second", "--notify", "192.0.2.7:5300,key=first",
+		NULL };
+	const char *bad[] = { "--notify", "192.0.2.7,key=missing", NULL };
+	struct nc_opts o;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fprintf(f, "# keys\n\nfirst:hmac-sha256:Zmlyc3RmaXJzdA==\n"
+	    "  second:hmac-sha512:c2Vjb25kc2Vjb25k  \n");
+	fclose(f);
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+	assert_int_equal(o.nkeys, 2);
+	assert_string_equal(o.keys[1].name, "second");
+	assert_string_equal(o.keys[1].alg, "hmac-sha512");
+	/* The default --listen is filled in by nc_opts_finish. */
+	assert_int_equal(o.nlisten, 1);
+	assert_string_equal(o.listen[0].ip, "127.0.0.1");
+	assert_int_equal(o.listen[0].port, 5353);
+
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, bad, err, sizeof(err)), KZ_EUSAGE);
+	assert_non_null(strstr(err, "missing"));
+	unlink(path);
+}
+
+static const char expected_conf[] =
+	"# nsd.conf generated by kubezone: do not edit, it is rewritten at "
+	"every start.\n"
+	"server:\n"
+	"\tdebug-mode: yes\n"
+	"\tip-address: 127.0.0.1@15353\n"
+	"\tip-address: ::1@15353\n"
+	"\tdo-ip4: yes\n"
+	"\tdo-ip6: yes\n"
+	"\tusername: \"\"\n"
+	"\tchroot: \"\"\n"
+	"\tdatabase: \"\"\n"
+	"\tzonesdir: \"/var/lib/kz/zones\"\n"
+	"\tpidfile: \"/var/lib/kz/nsd.pid\"\n"
+	"\tzonelistfile: \"/var/lib/kz/zone.list\"\n"
+	"\txfrdfile: \"/var/lib/kz/xfrd.state\"\n"
+	"\txfrdir: \"/var/lib/kz/xfr\"\n"
+	"\tverbosity: 1\n"
+	"\tserver-count: 1\n"
+	"\treuseport: no\n"
+	"\trrl-size: 1000\n"
+	"\trrl-ratelimit: 0\n"
+	"\trrl-whitelist-ratelimit: 0\n"
+	"\tround-robin: yes\n"
+	"\tipv4-edns-size: 1232\n"
+	"\tipv6-edns-size: 1232\n"
+	"\tzonefiles-check: no\n"
+	"\tzonefiles-write: 0\n"
+	"remote-control:\n"
+	"\tcontrol-enable: yes\n"
+	"\tcontrol-interface: \"/var/lib/kz/nsd.ctl\"\n"
+	"key:\n"
+	"\tname: \"xfr\"\n"
+	"\talgorithm: hmac-sha256\n"
+	"\tsecret: \"c2VjcmV0c2VjcmV0\"\n"
+	"pattern:\n"
+	"\tname: \"kubezone\"\n"
+	"\tprovide-xfr: 127.0.0.1 NOKEY\n"
+	"\tprovide-xfr: ::1 NOKEY\n"
+	"\tprovide-xfr: 10.0.0.0/8 xfr\n"
+	"\tprovide-xfr: 192.0.2.0/24 NOKEY\n"
+	"\tnotify: 10.1.1.1@53 xfr\n"
+	"\tnotify: 127.0.0.1@15354 NOKEY\n"
+	"\tstore-ixfr: yes\n"
+	"\tcreate-ixfr: yes\n"
+	"\tixfr-number: 5\n"
+	"zone:\n"
+	"\tname: \"cluster.local\"\n"
+	"\tzonefile: \"cluster.local.zone\"\n"
+	"\tinclude-pattern: \"kubezone\"\n"
+	"zone:\n"
+	"\tname: \"in-addr.arpa\"\n"
+	"\tzonefile: \"in-addr.arpa.zone\"\n"
+	"\tinclude-pattern: \"kubezone\"\n";
+
+static void
+test_conf_render(void **state)
+{
+	const char *args[] = { "--listen", "127.0.0.1:15353", "--listen",
+		"[::1]:15353", "--tsig-key", "xfr:hmac-sha256:c2VjcmV0c2VjcmV0",
+		"--allow-transfer", "10.0.0.0/8,key=xfr", "--allow-transfer",
+		"192.0.2.0/24", "--notify", "10.1.1.1,key=xfr", "--notify",
+		"127.0.0.1:15354", "--state-dir", "/var/lib/kz", NULL };
+	const struct nc_zone_ref zones[] = {
+		{ "cluster.local", "cluster.local.zone" },
+		{ "in-addr.arpa", "in-addr.arpa.zone" },
+	};
+	struct nc_paths p;
+	struct nc_opts o;
+	struct kz_buf b;
+	char err[256];
+
+	(void)state;
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+	assert_int_equal(nc_paths_init(&p, o.state_dir), 0);
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(nc_conf_render(&o, &p, zones, 2, &b), 0);
+	assert_string_equal(b.data, expected_conf);
+	kz_buf_free(&b);
+}
+
+static void
+test_conf_v4_only_no_ixfr(void **state)
+{
+	const char *args[] = { "--ixfr-number", "0", "--edns-size", "4096",
+		NULL };
+	struct nc_paths p;
+	struct nc_opts o;
+	struct kz_buf b;
+	char err[256];
+
+	(void)state;
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+	assert_int_equal(nc_paths_init(&p, "/s/"), 0);
+	assert_string_equal(p.ctl, "/s/nsd.ctl");
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(nc_conf_render(&o, &p, NULL, 0, &b), 0);
+	assert_non_null(strstr(b.data, "\tip-address: 127.0.0.1@5353\n"
+	    "\tdo-ip4: yes\n\tdo-ip6: no\n"));
+	assert_non_null(strstr(b.data, "\tipv4-edns-size: 4096\n"));
+	assert_non_null(strstr(b.data, "\tstore-ixfr: no\n"));
+	assert_null(strstr(b.data, "create-ixfr"));
+	assert_null(strstr(b.data, "\nzone:"));
+	kz_buf_free(&b);
+}
+
+static void
+test_paths_too_long(void **state)
+{
+	char dir[200];
+	struct nc_paths p;
+
+	(void)state;
+	memset(dir, 'a', sizeof(dir) - 1);
+	dir[0] = '/';
+	dir[sizeof(dir) - 1] = '\0';
+	/* The control socket would not fit in sun_path. */
+	assert_int_equal(nc_paths_init(&p, dir), KZ_ETOOBIG);
+}
+
+static void
+test_nsd_version(void **state)
+{
+	int ma, mi, pa;
+
+	(void)state;
+	assert_int_equal(nc_nsd_parse_version("NSD version 4.6.1\nWritten "
+	    "by NLnet Labs.\n", &ma, &mi, &pa), 0);
+	assert_int_equal(ma, 4);
+	assert_int_equal(mi, 6);
+	assert_int_equal(pa, 1);
+	assert_int_equal(nc_nsd_parse_version("NSD version 4.10\n", &ma, &mi,
+	    &pa), 0);
+	assert_int_equal(mi, 10);
+	assert_int_equal(pa, 0);
+	assert_int_equal(nc_nsd_parse_version("BIND 9.18", &ma, &mi, &pa),
+	    KZ_EPARSE);
+}
+
+static void
+test_nsd_find_missing(void **state)
+{
+	char out[4096], err[512];
+
+	(void)state;
+	assert_int_equal(nc_nsd_find("/nonexistent/nsd", out, sizeof(out),
+	    err, sizeof(err)), KZ_ENOTFOUND);
+	assert_non_null(strstr(err, "/nonexistent/nsd"));
+	/* Not NSD at all. */
+	assert_int_equal(nc_nsd_find("/bin/true", out, sizeof(out), err,
+	    sizeof(err)), KZ_ECHILD);
+	assert_non_null(strstr(err, "does not look like NSD"));
+}
+
+static void
+test_write_atomic(void **state)
+{
+	char dir[] = "/tmp/kz-test-atomic-XXXXXX", path[4200], buf[64];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	assert_int_equal(nc_write_atomic(path, "one\n", 4, 0600), 0);
+	assert_int_equal(nc_write_atomic(path, "two\n", 4, 0600), 0);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "two\n");
+	snprintf(path, sizeof(path), "%s/f.tmp", dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addr_forms),
+		cmocka_unit_test(test_acl_and_key),
+		cmocka_unit_test(test_key_file_and_refs),
+		cmocka_unit_test(test_conf_render),
+		cmocka_unit_test(test_conf_v4_only_no_ixfr),
+		cmocka_unit_test(test_paths_too_long),
+		cmocka_unit_test(test_nsd_version),
+		cmocka_unit_test(test_nsd_find_missing),
+		cmocka_unit_test(test_write_atomic),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
