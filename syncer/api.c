@@ -36,16 +36,6 @@ sy_api_opts_init(struct sy_api *a)
 	sy_coalesce_init(&a->co, SY_MIN_INTERVAL_MS);
 }
 
-bool
-sy_api_configured(const struct sy_api *a)
-{
-	const char *env = getenv("KUBECONFIG");
-	const char *host = getenv("KUBERNETES_SERVICE_HOST");
-
-	return (a->opts.kubeconfig && *a->opts.kubeconfig) ||
-	    (env && *env) || (host && *host);
-}
-
 static void
 on_change(void *ctx)
 {
@@ -55,18 +45,21 @@ on_change(void *ctx)
 }
 
 int
-sy_api_init(struct sy_api *a, bool pods, struct zg_model *model,
+sy_api_resolve(struct sy_api *a, char *err, size_t errsz)
+{
+	sy_kubeconfig_init(&a->kc);
+	return sy_kubeconfig_resolve(&a->kc, a->opts.kubeconfig,
+	    a->opts.context, err, errsz);
+}
+
+int
+sy_api_setup(struct sy_api *a, bool pods, struct zg_model *model,
     CURLM *multi, struct sy_metrics *metrics, char *err, size_t errsz)
 {
 	int rc;
 
 	a->model = model;
 	a->opts.pods = pods;
-	sy_kubeconfig_init(&a->kc);
-	rc = sy_kubeconfig_resolve(&a->kc, a->opts.kubeconfig,
-	    a->opts.context, err, errsz);
-	if (rc)
-		return rc;
 	a->m_last_sync = sy_metrics_gauge(metrics,
 	    "kubezone_last_sync_timestamp_seconds", "Unix time when the "
 	    "served zones were last known to match the Kubernetes API "
@@ -146,15 +139,10 @@ sy_api_render_due(const struct sy_api *a, uint64_t now_ms)
 void
 sy_api_rendered(struct sy_api *a, uint64_t now_ms, bool ok)
 {
-	bool first = !a->published;
-
 	sy_coalesce_done(&a->co, now_ms);
 	if (!ok)
 		return;
 	a->published = true;
-	if (first)
-		kz_info("cluster synced and zones published",
-		    "source=\"%s\"", a->kc.source);
 	refresh_sync_time(a);
 	if (a->last_sync == 0)
 		a->last_sync = wall_now();

@@ -6,7 +6,8 @@
  * keep the model current (k8s.h) and the pacing of renders
  * (coalesce.h). The daemon's loop drives it:
  *
- *   sy_api_init()        resolve the source, set the reflectors up
+ *   sy_api_resolve()     find the API (kubeconfig, in-cluster)
+ *   sy_api_setup()       set the reflectors up
  *   sy_api_start()       first lists
  *   sy_api_done()        a curl transfer of the multi handle finished
  *   sy_api_tick()        timers (back-off, watchdog, periodic relist)
@@ -52,15 +53,18 @@ struct sy_api {
 /* Defaults for the options (call before parsing). */
 void sy_api_opts_init(struct sy_api *a);
 
-/* True when the options name an API source (--kubeconfig, $KUBECONFIG
- * or in-cluster environment). */
-bool sy_api_configured(const struct sy_api *a);
+/*
+ * Resolve the API source from the options, $KUBECONFIG or the
+ * in-cluster environment. 0, or an error with a message in ERR (no
+ * source at all: KZ_ENOTFOUND; a bad kubeconfig, an exec plugin).
+ */
+int sy_api_resolve(struct sy_api *a, char *err, size_t errsz);
 
 /*
- * Resolve the API source and set up the reflectors (Pods when PODS).
- * 0, or an error with a message in ERR (no source, bad kubeconfig).
+ * Set up the reflectors (Pods too when PODS) after sy_api_resolve().
+ * 0, or an error with a message in ERR.
  */
-int sy_api_init(struct sy_api *a, bool pods, struct zg_model *model,
+int sy_api_setup(struct sy_api *a, bool pods, struct zg_model *model,
     CURLM *multi, struct sy_metrics *metrics, char *err, size_t errsz);
 void sy_api_free(struct sy_api *a);
 

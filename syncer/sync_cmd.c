@@ -1,5 +1,12 @@
 /*
- * syncer/sync_cmd.c -- `kubezone sync --snapshot FILE` and `kubezone nsd-conf`.
+ * syncer/sync_cmd.c -- `kubezone sync` and `kubezone nsd-conf`.
+ *
+ * Two sources feed the same publish pipeline: a snapshot file
+ * (--snapshot FILE, re-read on change) or the live Kubernetes API
+ * (--kubeconfig, $KUBECONFIG or in-cluster; syncer/api.h), whose
+ * events mark the model dirty and whose renders are paced by
+ * --min-interval. Either way NSD only ever sees validated zones, and
+ * /readyz turns 200 after the first publish.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +29,10 @@
 #include "nsd-conf/control.h"
 #include "nsd-conf/nsd.h"
 #include "nsd-conf/publish.h"
+#include "syncer/api.h"
+#include "syncer/http.h"
 #include "syncer/loop.h"
+#include "syncer/metrics.h"
 #include "syncer/sync_cmd.h"
 #include "zonegen/decode.h"
 #include "zonegen/render.h"
@@ -56,6 +66,20 @@ struct sync {
 	int status;			/* exit status */
 	unsigned long loads;
 	unsigned long load_failures;
+
+	/* the live API source (when there is no --snapshot) */
+	bool use_api;
+	struct sy_api api;
+	struct zg_model model;
+	struct sy_timer api_timer;
+	bool published;			/* zones are being served: ready */
+
+	/* the HTTP endpoint and metrics (both sources) */
+	struct sy_http_opts http_opts;
+	struct sy_http *http;
+	struct sy_metrics *metrics;
+	struct sy_metric *m_render, *m_publish, *m_records, *m_serial,
+	    *m_nsd_restarts, *m_zone_failures;
 };
 
 /* --- options ---------------------------------------------------------- */
@@ -115,13 +139,20 @@ static const struct kz_opt sync_cmd_table[] = {
  * + 1 (so 1 means "exit 0"). */
 static int
 parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
-    struct zg_render_opts *ro, struct nc_opts *no)
+    struct zg_render_opts *ro, struct nc_opts *no, struct sy_api *api,
+    struct sy_http_opts *ho)
 {
-	struct kz_opt_table tables[3] = {
+	struct kz_opt_table tables[6] = {
 		{ "source options", sync_cmd_table, cmd },
 		{ "render options", zg_render_opt_table, ro },
 		{ "NSD options", nc_opt_table, no },
+		{ "Kubernetes API options", sy_k8s_opt_table,
+		    api ? (void *)&api->opts : NULL },
+		{ "coalescing options", sy_coalesce_opt_table,
+		    api ? (void *)&api->co : NULL },
+		{ "HTTP options", sy_http_opt_table, ho },
 	};
+	size_t ntables = api && ho ? 6 : 3;
 	char err[512];
 	char **pos;
 	size_t npos = 0;
@@ -130,17 +161,18 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 	pos = calloc((size_t)argc + 1, sizeof(*pos));
 	if (pos == NULL)
 		return 2;
-	if (kz_opt_parse(argc, argv, tables, 3, pos, &npos, &help, err,
+	if (kz_opt_parse(argc, argv, tables, ntables, pos, &npos, &help, err,
 	    sizeof(err))) {
 		fprintf(stderr, "kubezone %s: %s\n", name, err);
 		rc = 3;
 	} else if (help) {
 		if (help == 2) {
-			kz_opt_markdown(stdout, tables, 3);
+			kz_opt_markdown(stdout, tables, ntables);
 		} else {
-			printf("usage: kubezone %s --snapshot FILE [OPTIONS]\n",
-			    name);
-			kz_opt_help(stdout, tables, 3);
+			printf("usage: kubezone %s %s[OPTIONS]\n", name, api ?
+			    "[--snapshot FILE | --kubeconfig FILE] " :
+			    "[--snapshot FILE] ");
+			kz_opt_help(stdout, tables, ntables);
 		}
 		rc = 1;
 	} else if (npos > 0) {
@@ -329,6 +361,9 @@ restart_nsd(struct sync *s)
 
 /* --- snapshot --------------------------------------------------------- */
 
+static void note_published(struct sync *s, const struct zg_zoneset *zs,
+    const struct nc_pub_result *res, double render_s, double publish_s);
+
 static int
 load_snapshot(struct sync *s, bool initial)
 {
@@ -336,7 +371,7 @@ load_snapshot(struct sync *s, bool initial)
 	struct zg_zoneset zs = { 0 };
 	struct nc_pub_result res;
 	char err[768];
-	uint64_t t0 = sy_now_ms();
+	uint64_t t0 = sy_now_ms(), t1;
 	int rc;
 
 	s->loads++;
@@ -353,7 +388,11 @@ load_snapshot(struct sync *s, bool initial)
 			goto out;
 		s->conf_stale = true;
 	}
+	t1 = sy_now_ms();
 	rc = nc_pub_publish(&s->pub, &zs, (uint32_t)time(NULL), &res);
+	if (rc == 0 || res.changed + res.unchanged > 0)
+		note_published(s, &zs, &res, (double)(t1 - t0) / 1000,
+		    (double)(sy_now_ms() - t1) / 1000);
 	kz_info("snapshot loaded", "objects=%zu invalid=%zu skipped=%zu "
 	    "records=%zu zones_changed=%zu zones_unchanged=%zu "
 	    "zones_failed=%zu ms=%llu", st.objects, st.invalid,
@@ -447,6 +486,208 @@ watch_snapshot(struct sync *s)
 	return sy_loop_add_fd(&s->loop, s->inofd, POLLIN, inotify_ready, s);
 }
 
+/* --- metrics and readiness (both sources) ------------------------------ */
+
+/* Monotonic seconds, finer than sy_now_ms(), for the duration histograms. */
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+setup_metrics(struct sync *s)
+{
+	struct sy_metrics *r = s->metrics;
+
+	s->m_render = sy_metrics_histogram(r,
+	    "kubezone_render_duration_seconds", "Time to render the model "
+	    "into zones.", NULL, NULL, 0);
+	s->m_publish = sy_metrics_histogram(r,
+	    "kubezone_publish_duration_seconds", "Time to write, validate and "
+	    "install the changed zones and ask NSD to reload them.", NULL,
+	    NULL, 0);
+	s->m_records = sy_metrics_gauge(r, "kubezone_zone_records",
+	    "Records in each zone last rendered (SOA included).", "zone");
+	s->m_serial = sy_metrics_gauge(r, "kubezone_zone_serial",
+	    "SOA serial of each zone being served.", "zone");
+	s->m_zone_failures = sy_metrics_counter(r,
+	    "kubezone_zone_publish_failures_total", "Zones that failed to be "
+	    "written or validated (the last good zone stays served).", NULL);
+	s->m_nsd_restarts = sy_metrics_counter(r, "kubezone_nsd_restarts_total",
+	    "Times NSD was restarted after it exited.", NULL);
+}
+
+/* Before /metrics answers: refresh what is read from elsewhere. */
+static void
+scrape(void *ctx)
+{
+	struct sync *s = ctx;
+
+	sy_metric_set(s->m_nsd_restarts, s->nsd.restarts, NULL);
+	if (s->use_api)
+		sy_api_scrape(&s->api);
+}
+
+/* Record a publish of ZS: per-zone gauges, readiness. */
+static void
+note_published(struct sync *s, const struct zg_zoneset *zs,
+    const struct nc_pub_result *res, double render_s, double publish_s)
+{
+	char name[256];
+
+	if (render_s >= 0)
+		sy_metric_observe(s->m_render, render_s, NULL);
+	sy_metric_observe(s->m_publish, publish_s, NULL);
+	sy_metric_add(s->m_zone_failures, (double)res->failed, NULL);
+	sy_metric_clear(s->m_records);
+	sy_metric_clear(s->m_serial);
+	for (size_t i = 0; i < zs->nzones; i++) {
+		const struct nc_pub_zone *pz =
+		    nc_pub_find(&s->pub, zs->zones[i].origin);
+
+		zone_ref_name(name, sizeof(name), zs->zones[i].origin);
+		sy_metric_set(s->m_records, (double)zs->zones[i].nrecords,
+		    (const char *[]){ name });
+		if (pz && pz->installed)
+			sy_metric_set(s->m_serial, pz->serial,
+			    (const char *[]){ name });
+	}
+	if (!s->published)
+		kz_info("ready: zones published", "zones=%zu", zs->nzones);
+	s->published = true;
+	sy_http_set_ready(s->http, true);
+}
+
+/* --- the live API source ---------------------------------------------- */
+
+/* Render the model and publish; the first publish also starts NSD. */
+static void
+publish_model(struct sync *s)
+{
+	struct zg_zoneset zs = { 0 };
+	struct nc_pub_result res = { 0 };
+	bool first = !s->published;
+	double t0 = mono_s(), t1, t2;
+	int rc;
+
+	rc = zg_render(&s->model, &s->ro, &zs);
+	t1 = mono_s();
+	if (rc) {
+		kz_error("render failed", "error=\"%s\"", kz_strerror(rc));
+		sy_api_rendered(&s->api, sy_now_ms(), false);
+		goto out;
+	}
+	if (first || !same_zone_set(s, &zs)) {
+		if ((rc = remember_zones(s, &zs)) != 0) {
+			sy_api_rendered(&s->api, sy_now_ms(), false);
+			goto out;
+		}
+		s->conf_stale = !first;
+	}
+	rc = nc_pub_publish(&s->pub, &zs, (uint32_t)time(NULL), &res);
+	t2 = mono_s();
+	kz_log(first ? KZ_LOG_INFO : KZ_LOG_DEBUG, "zones rendered",
+	    "records=%zu skipped=%zu zones_changed=%zu zones_unchanged=%zu "
+	    "zones_failed=%zu render_ms=%.1f publish_ms=%.1f",
+	    zs.stats.records, zs.stats.skipped, res.changed, res.unchanged,
+	    res.failed, (t1 - t0) * 1000, (t2 - t1) * 1000);
+	note_published(s, &zs, &res, t1 - t0, t2 - t1);
+	sy_api_rendered(&s->api, sy_now_ms(), res.failed == 0);
+	if (first) {
+		/* From now on each publish asks NSD to reload what changed. */
+		s->pub.reload = reload_zone;
+		s->pub.reload_ctx = s;
+		if (write_conf(s) == 0 && (rc = nc_nsd_start(&s->nsd)) != 0)
+			kz_error("cannot start nsd", "error=\"%s\"",
+			    kz_strerror(rc));
+	} else if (s->conf_stale) {
+		restart_nsd(s);
+	}
+out:
+	zg_zoneset_free(&zs);
+}
+
+static void
+api_done(struct sy_loop *l, CURL *easy, CURLcode result, void *ctx)
+{
+	struct sync *s = ctx;
+
+	if (!s->use_api ||
+	    !sy_api_done(&s->api, easy, result, sy_now_ms())) {
+		curl_multi_remove_handle(sy_loop_multi(l), easy);
+		kz_warn("unknown transfer finished", NULL);
+	}
+}
+
+/* The timer only bounds the wait; the work is in the hook. */
+static void
+api_timer_fired(struct sy_loop *l, void *ctx)
+{
+	(void)l, (void)ctx;
+}
+
+/* Before each wait: API timers, a render when due, the next wake-up. */
+static void
+api_before_poll(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+	uint64_t now = sy_now_ms();
+	long t, h;
+
+	sy_api_tick(&s->api, now);
+	if (sy_api_render_due(&s->api, now)) {
+		publish_model(s);
+		now = sy_now_ms();
+	}
+	t = sy_api_timeout_ms(&s->api, now);
+	h = sy_http_timeout_ms(s->http);
+	if (h >= 0 && h < t)
+		t = h;
+	sy_timer_at(l, &s->api_timer, now + (uint64_t)(t > 0 ? t : 0));
+}
+
+static void
+http_ready(struct sy_loop *l, int fd, short revents, void *ctx)
+{
+	struct sync *s = ctx;
+
+	(void)l, (void)fd, (void)revents;
+	sy_http_run(s->http);
+}
+
+/* Start the HTTP endpoint and, for the API source, the client. */
+static int
+start_services(struct sync *s, char *err, size_t errsz)
+{
+	int rc;
+
+	rc = sy_http_start(&s->http, &s->http_opts, s->metrics, scrape, s, err,
+	    errsz);
+	if (rc)
+		return rc;
+	if (s->http && (rc = sy_loop_add_fd(&s->loop, sy_http_fd(s->http),
+	    POLLIN, http_ready, s)) != 0) {
+		snprintf(err, errsz, "%s", kz_strerror(rc));
+		return rc;
+	}
+	if (!s->use_api)
+		return 0;
+	rc = sy_api_setup(&s->api, s->ro.pod_records, &s->model,
+	    sy_loop_multi(&s->loop), s->metrics, err, errsz);
+	if (rc == 0 && (rc = sy_loop_add_hook(&s->loop, api_before_poll,
+	    s)) != 0)
+		snprintf(err, errsz, "%s", kz_strerror(rc));
+	if (rc == 0) {
+		sy_loop_on_done(&s->loop, api_done, s);
+		sy_api_start(&s->api, sy_now_ms());
+	}
+	return rc;
+}
+
 /* --- signals and the loop --------------------------------------------- */
 
 static void
@@ -466,6 +707,11 @@ signal_ready(struct sy_loop *l, int fd, short revents, void *ctx)
 			sy_loop_stop(l);
 			break;
 		case SIGHUP:
+			if (s->use_api) {
+				kz_info("SIGHUP ignored: following the API",
+				    NULL);
+				break;
+			}
 			kz_info("SIGHUP: re-reading the snapshot", NULL);
 			sy_timer_in(l, &s->debounce, 0);
 			break;
@@ -559,19 +805,32 @@ sy_sync_main(int argc, char **argv)
 	s->cmd.debounce_ms = 50;
 	zg_render_opts_init(&s->ro);
 	nc_opts_init(&s->no);
+	sy_api_opts_init(&s->api);
+	sy_http_opts_init(&s->http_opts);
+	zg_model_init(&s->model);
 	sy_timer_init(&s->debounce, debounce_fired, s);
 	sy_timer_init(&s->nsd_timer, nsd_timer_fired, s);
-	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no);
+	sy_timer_init(&s->api_timer, api_timer_fired, s);
+	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no, &s->api,
+	    &s->http_opts);
 	if (rc) {
 		status = rc - 1;
 		goto out_opts;
 	}
 	if (s->cmd.snapshot[0] == '\0') {
-		fprintf(stderr, "kubezone sync: --snapshot FILE is required "
-		    "(the source to serve)\n");
-		status = 2;
+		/* no snapshot: the Kubernetes API, or a clear error */
+		if (sy_api_resolve(&s->api, err, sizeof(err))) {
+			fprintf(stderr, "kubezone sync: %s\n", err);
+			status = 2;
+			goto out_opts;
+		}
+		s->use_api = true;
+	}
+	if ((s->metrics = sy_metrics_new()) == NULL) {
+		fprintf(stderr, "kubezone sync: out of memory\n");
 		goto out_opts;
 	}
+	setup_metrics(s);
 	if (nc_state_dir_prepare(s->no.state_dir, &s->paths, err,
 	    sizeof(err))) {
 		fprintf(stderr, "kubezone sync: %s\n", err);
@@ -600,23 +859,30 @@ sy_sync_main(int argc, char **argv)
 		fprintf(stderr, "kubezone sync: %s\n", kz_strerror(rc));
 		goto out;
 	}
-	if ((rc = watch_snapshot(s))) {
+	if (start_services(s, err, sizeof(err))) {
+		fprintf(stderr, "kubezone sync: %s\n", err);
+		goto out;
+	}
+	/* The API source starts NSD after its first publish. */
+	if (!s->use_api && (rc = watch_snapshot(s))) {
 		fprintf(stderr, "kubezone sync: cannot watch %s: %s\n",
 		    s->snap_dir, kz_strerror(rc));
 		goto out;
 	}
 	/* The first publish comes before NSD starts, so it has zones. */
-	if (load_snapshot(s, true)) {
+	if (!s->use_api && load_snapshot(s, true)) {
 		fprintf(stderr, "kubezone sync: the first snapshot must load "
 		    "(see the error above)\n");
 		goto out;
 	}
-	if (write_conf(s))
+	if (!s->use_api && write_conf(s))
 		goto out;
 	/* From now on each publish asks NSD to reload what changed. */
-	s->pub.reload = reload_zone;
-	s->pub.reload_ctx = s;
-	if ((rc = nc_nsd_start(&s->nsd))) {
+	if (!s->use_api) {
+		s->pub.reload = reload_zone;
+		s->pub.reload_ctx = s;
+	}
+	if (!s->use_api && (rc = nc_nsd_start(&s->nsd))) {
 		fprintf(stderr, "kubezone sync: cannot start %s: %s\n", bin,
 		    kz_strerror(rc));
 		goto out;
@@ -625,6 +891,8 @@ sy_sync_main(int argc, char **argv)
 	rc = sy_loop_run(&s->loop);
 	status = rc ? 1 : s->status;
 out:
+	sy_api_free(&s->api);		/* its easy handles leave the multi */
+	sy_http_free(s->http);
 	nc_nsd_free(&s->nsd);
 	nc_pub_free(&s->pub);
 	sy_loop_free(&s->loop);
@@ -638,6 +906,9 @@ out:
 		    s->load_failures, s->pub.stats.published,
 		    s->pub.stats.failed);
 out_opts:
+	sy_api_free(&s->api);
+	zg_model_free(&s->model);
+	sy_metrics_free(s->metrics);
 	zg_render_opts_free(&s->ro);
 	free(s);
 	return status;
@@ -665,7 +936,7 @@ sy_nsdconf_main(int argc, char **argv)
 	nc_opts_init(no);
 	zg_render_opts_init(&ro);
 	kz_buf_init(&b, 1024 * 1024);
-	rc = parse_args("nsd-conf", argc, argv, &cmd, &ro, no);
+	rc = parse_args("nsd-conf", argc, argv, &cmd, &ro, no, NULL, NULL);
 	if (rc) {
 		status = rc - 1;
 		goto out;
