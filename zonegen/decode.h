@@ -3,7 +3,8 @@
  *
  * Accepts what `kubectl get ... -o json` and the API server print: a
  * `List` of mixed kinds, typed lists (`ServiceList`, ...), single
- * objects, and several such documents one after another. Lists are
+ * objects, and several such documents one after another (a top-level
+ * array of objects that carry "kind" is accepted too). Lists are
  * decoded one item at a time from a stream: the whole document tree is
  * never built, so memory stays proportional to the largest item.
  *
@@ -30,8 +31,15 @@ struct zg_decode_stats {
 	size_t decoded[ZG_KIND_COUNT];	/* put into the model, by kind */
 	size_t skipped_kind;		/* items of kinds we do not use */
 	size_t invalid;			/* items of our kinds skipped */
+	size_t bad_addresses;		/* endpoint addresses skipped: not
+					   an address of the slice's type */
 };
 
+/*
+ * OFFSET follows jansson: the number of input bytes up to and including
+ * the one where the problem was found (for a truncated input, its
+ * length), i.e. the 1-based position of that byte.
+ */
 struct zg_decode_error {
 	char source[256];	/* file name, "-" for stdin */
 	size_t offset;		/* byte offset in the source */
@@ -39,14 +47,18 @@ struct zg_decode_error {
 };
 
 /*
- * Progress callback: called every few MB of input with the bytes read
- * so far and the objects decoded so far. May be NULL.
+ * Progress callback: called about every 4 MiB of input with the bytes
+ * read so far and the objects seen so far, and once more after a
+ * successful end of input. May be NULL.
  */
 typedef void (*zg_progress_fn)(void *ctx, size_t bytes, size_t objects);
 
+/* Zero-initialised options give the defaults. */
 struct zg_decode_opts {
 	zg_progress_fn progress;
 	void *progress_ctx;
+	size_t chunk_size;	/* read size; 0: 1 MiB */
+	size_t max_item;	/* largest item; 0: ZG_DECODE_MAX_ITEM */
 };
 
 /*
@@ -61,7 +73,8 @@ int zg_decode_object(struct zg_model *m, json_t *obj, const char *kind,
 
 /*
  * Read the object's metadata: *NS (NULL when absent) and *NAME,
- * borrowed from OBJ. Returns 0, or KZ_EPARSE when there is no name.
+ * borrowed from OBJ (empty strings count as absent). Returns 0, or
+ * KZ_EPARSE when there is no name.
  */
 int zg_decode_meta(json_t *obj, const char **ns, const char **name);
 
@@ -70,6 +83,14 @@ int zg_decode_meta(json_t *obj, const char **ns, const char **name);
  * input in messages. STATS accumulate (callers zero them first).
  * Returns 0, KZ_EPARSE (ERR filled), KZ_ENOMEM, or -errno on a read
  * error (ERR filled).
+ *
+ * KZ_EPARSE covers malformed JSON, input that ends inside a value, and
+ * an item (or the members of a top-level object outside its "items")
+ * larger than the item limit: ERR->text says "... larger than N bytes".
+ * The input may be empty (no objects). Objects decoded before an error
+ * stay in M. Items without "kind" take the list's kind minus "List"
+ * ("PodList": Pod); when "kind" comes after "items", such items are
+ * kept as text and decoded at the end of the list.
  */
 int zg_decode_fd(struct zg_model *m, int fd, const char *source,
     const struct zg_decode_opts *opts, struct zg_decode_stats *stats,
