@@ -4,6 +4,7 @@
 #   make check      install missing packages, build, run every test
 #   make run        serve examples/cluster.json through NSD on 127.0.0.1:5353
 #   make bench      benchmarks (figures go to docs/benchmarks.md by hand)
+#   make soak       the syncer soak test for KZ_SOAK_SECONDS (default 600)
 #   make asan       the same tests on an ASan+UBSan build (build-asan/)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -71,9 +72,10 @@ UNIT_HELP  := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 UNIT_HOBJ  := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_HELP))
 
 ALL_OBJS := $(foreach m,$(MODULES),$(patsubst %.c,$(BUILD)/%.o,$(call module_srcs,$(m)))) \
-	$(MAIN_OBJ) $(UNIT_BINS:=.o) $(UNIT_HOBJ)
+	$(MAIN_OBJ) $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%.o,$(UNIT_SRCS)) \
+	$(UNIT_HOBJ)
 
-.PHONY: all check unit system deps run bench asan install clean \
+.PHONY: all check unit system soak deps run bench asan install clean \
 	check-deps FORCE
 
 all: $(BIN)
@@ -123,6 +125,11 @@ unit: $(BIN) $(UNIT_BINS)
 
 system: $(BIN)
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) tests/check.sh system
+
+soak: $(BIN)
+	@KZ_SOAK_SECONDS=$${KZ_SOAK_SECONDS:-600} KUBEZONE=$(BIN) BUILD=$(BUILD) \
+		$(PYTHON) -m pytest -q -s -p no:cacheprovider \
+		tests/system/test_syncer_soak.py
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 check
