@@ -2,6 +2,7 @@
  * nsd-conf/nsd.c -- supervising the NSD child process.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -268,6 +269,71 @@ group_alive(pid_t pgid)
 	return kill(-pgid, 0) == 0 || errno == EPERM;
 }
 
+/*
+ * Whether a live (not zombie) process of group PGID exists. A stale NSD
+ * is not our child: its zombies wait for a parent we cannot stand in
+ * for, so they must not count.
+ */
+static int
+stale_group_alive(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int alive = 0;
+
+	if (d == NULL)
+		return kill(-pgid, 0) == 0;
+	while (!alive && (e = readdir(d)) != NULL) {
+		char path[300], buf[512], state;
+		const char *rp;
+		long grp;
+		ssize_t n;
+		int fd;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) S ppid pgrp ..."; comm may hold spaces. */
+		rp = strrchr(buf, ')');
+		if (rp && sscanf(rp + 1, " %c %*d %ld", &state, &grp) == 2 &&
+		    grp == (long)pgid && state != 'Z' && state != 'X')
+			alive = 1;
+	}
+	closedir(d);
+	return alive;
+}
+
+/* Whether PID is alive and not a zombie. */
+static int
+stale_pid_alive(pid_t pid)
+{
+	char path[64], buf[512], state;
+	const char *rp;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');
+	return rp && sscanf(rp + 1, " %c", &state) == 1 && state != 'Z' &&
+	    state != 'X';
+}
+
 int
 nc_nsd_kill_stale(const char *pidfile, const char *conf)
 {
@@ -297,8 +363,8 @@ nc_nsd_kill_stale(const char *pidfile, const char *conf)
 	else
 		kill((pid_t)pid, SIGTERM);
 	for (int i = 0; i < 250; i++) {
-		if (pgid == (pid_t)pid ? !group_alive(pgid) :
-		    kill((pid_t)pid, 0) != 0)
+		if (pgid == (pid_t)pid ? !stale_group_alive(pgid) :
+		    !stale_pid_alive((pid_t)pid))
 			return 1;
 		sleep_ms(20);
 	}
@@ -308,8 +374,8 @@ nc_nsd_kill_stale(const char *pidfile, const char *conf)
 	else
 		kill((pid_t)pid, SIGKILL);
 	for (int i = 0; i < 100; i++) {
-		if (pgid == (pid_t)pid ? !group_alive(pgid) :
-		    kill((pid_t)pid, 0) != 0)
+		if (pgid == (pid_t)pid ? !stale_group_alive(pgid) :
+		    !stale_pid_alive((pid_t)pid))
 			return 1;
 		sleep_ms(20);
 	}
@@ -433,7 +499,9 @@ forward_line(struct nc_nsd *n, char *line)
 	} else if (strstr(text, "error")) {
 		lvl = KZ_LOG_ERROR;
 	}
-	if (lvl == KZ_LOG_ERROR)
+	/* The first error since the start names the cause ("can't bind
+	 * udp socket ...: Address already in use"); later ones repeat it. */
+	if (lvl == KZ_LOG_ERROR && n->last_error[0] == '\0')
 		snprintf(n->last_error, sizeof(n->last_error), "%s", text);
 	kz_log(lvl, text, "source=nsd pid=%d", pid ? pid : (int)n->pid);
 }

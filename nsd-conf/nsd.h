@@ -63,7 +63,7 @@ struct nc_nsd {
 	uint64_t backoff_ms;
 	unsigned restarts;
 	bool ever_ready;
-	char last_error[512];	/* NSD's last error line */
+	char last_error[512];	/* NSD's first error line since start */
 	nc_nsd_ready_fn on_ready;
 	void *ctx;
 };

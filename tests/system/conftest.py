@@ -217,6 +217,9 @@ class Sync:
         self.cmd = [kubezone, "sync", "--snapshot", snapshot,
                     "--state-dir", state_dir,
                     "--listen", "127.0.0.1:%d" % port] + list(args)
+        if "--http" not in args:
+            # Tests run side by side: no fixed HTTP port.
+            self.cmd += ["--http", "off"]
         self.log = open(logpath, "ab")
         self.proc = subprocess.Popen(self.cmd, stdout=self.log,
                                      stderr=subprocess.STDOUT,
