@@ -2,6 +2,7 @@
  * zonegen/model.c -- the cluster model: keyed objects, interned namespaces.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,52 +121,58 @@ make_key(struct zg_model *m, const char *ns, const char *name,
 	return key;
 }
 
+/*
+ * Allocate a zeroed object of SIZE bytes whose first members are
+ * "char *key; const char *ns; const char *name;" (every keyed kind),
+ * with those three set. NULL on allocation failure.
+ */
+struct keyed {
+	char *key;
+	const char *ns;
+	const char *name;
+};
+
+#define SAME_HEAD(type) \
+	_Static_assert(offsetof(type, key) == offsetof(struct keyed, key) && \
+	    offsetof(type, ns) == offsetof(struct keyed, ns) && \
+	    offsetof(type, name) == offsetof(struct keyed, name), \
+	    #type " must start like struct keyed")
+SAME_HEAD(struct zg_service);
+SAME_HEAD(struct zg_slice);
+SAME_HEAD(struct zg_pod);
+
+static void *
+keyed_new(struct zg_model *m, size_t size, const char *ns, const char *name)
+{
+	struct keyed *k = calloc(1, size);
+
+	if (k == NULL)
+		return NULL;
+	k->key = make_key(m, ns, name, &k->ns);
+	if (k->key == NULL) {
+		free(k);
+		return NULL;
+	}
+	k->name = k->key + strlen(ns) + 1;
+	return k;
+}
+
 struct zg_service *
 zg_service_new(struct zg_model *m, const char *ns, const char *name)
 {
-	struct zg_service *s = calloc(1, sizeof(*s));
-
-	if (s == NULL)
-		return NULL;
-	s->key = make_key(m, ns, name, &s->ns);
-	if (s->key == NULL) {
-		free(s);
-		return NULL;
-	}
-	s->name = s->key + strlen(ns) + 1;
-	return s;
+	return keyed_new(m, sizeof(struct zg_service), ns, name);
 }
 
 struct zg_slice *
 zg_slice_new(struct zg_model *m, const char *ns, const char *name)
 {
-	struct zg_slice *s = calloc(1, sizeof(*s));
-
-	if (s == NULL)
-		return NULL;
-	s->key = make_key(m, ns, name, &s->ns);
-	if (s->key == NULL) {
-		free(s);
-		return NULL;
-	}
-	s->name = s->key + strlen(ns) + 1;
-	return s;
+	return keyed_new(m, sizeof(struct zg_slice), ns, name);
 }
 
 struct zg_pod *
 zg_pod_new(struct zg_model *m, const char *ns, const char *name)
 {
-	struct zg_pod *p = calloc(1, sizeof(*p));
-
-	if (p == NULL)
-		return NULL;
-	p->key = make_key(m, ns, name, &p->ns);
-	if (p->key == NULL) {
-		free(p);
-		return NULL;
-	}
-	p->name = p->key + strlen(ns) + 1;
-	return p;
+	return keyed_new(m, sizeof(struct zg_pod), ns, name);
 }
 
 static void

@@ -46,6 +46,10 @@ enum zg_svc_type {
 	ZG_SVC_EXTERNALNAME
 };
 
+/*
+ * Services, slices and pods start with the same three members (key, ns,
+ * name), in this order; model.c relies on it.
+ */
 struct zg_service {
 	char *key;		/* "ns/name"; name = key + strlen(ns) + 1 */
 	const char *ns;		/* interned by the model */
