@@ -1,0 +1,181 @@
+"""Real secondaries (Knot and BIND) follow kubezone by NOTIFY and IXFR.
+
+Knot is a plain secondary; BIND uses TSIG and transfers from 127.0.0.3,
+which kubezone only allows with the key. The configurations are the ones
+docs/operations.md shows.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import (answers, free_port, replace_file, soa_serial,
+                      stop_pid, wait_for)
+
+KEY_NAME = "xfr"
+KEY_SECRET = "a3ViZXpvbmUtdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE="
+
+KNOT_CONF = """\
+server:
+    rundir: "{dir}"
+    listen: 127.0.0.1@{port}
+log:
+  - target: "{dir}/knot.log"
+    any: info
+database:
+    storage: "{dir}/db"
+control:
+    listen: "{dir}/knot.sock"
+remote:
+  - id: kubezone
+    address: 127.0.0.1@{primary}
+acl:
+  - id: notify-from-kubezone
+    address: 127.0.0.1
+    action: notify
+template:
+  - id: default
+    storage: "{dir}/zones"
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: changes
+zone:
+  - domain: cluster.local
+    master: kubezone
+    acl: notify-from-kubezone
+"""
+
+BIND_CONF = """\
+options {{
+    directory "{dir}";
+    pid-file "{dir}/named.pid";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify no;
+    transfer-source 127.0.0.3;
+}};
+controls {{ }};
+key "{key}" {{
+    algorithm hmac-sha256;
+    secret "{secret}";
+}};
+logging {{
+    channel log {{ file "{dir}/named.log"; severity info; print-time yes;
+                   print-category yes; }};
+    category default {{ log; }};
+    category xfer-in {{ log; }};
+    category notify {{ log; }};
+}};
+zone "cluster.local" {{
+    type secondary;
+    primaries port {primary} {{ 127.0.0.1 key "{key}"; }};
+    file "cluster.local.db";
+}};
+"""
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+@pytest.fixture
+def secondaries():
+    """Start Knot and BIND on free ports once the primary port is known."""
+    d = tempfile.mkdtemp(prefix="kz-sec-", dir="/tmp")
+    procs = []
+    ports = {"knot": free_port(), "bind": free_port()}
+
+    def start(primary):
+        kd = os.path.join(d, "knot")
+        os.makedirs(os.path.join(kd, "db"))
+        os.makedirs(os.path.join(kd, "zones"))
+        with open(os.path.join(kd, "knot.conf"), "w") as f:
+            f.write(KNOT_CONF.format(dir=kd, port=ports["knot"],
+                                     primary=primary))
+        procs.append(subprocess.Popen(
+            ["knotd", "-c", os.path.join(kd, "knot.conf")],
+            stdout=subprocess.DEVNULL, stderr=open(
+                os.path.join(kd, "knotd.stderr"), "w")))
+        bd = os.path.join(d, "bind")
+        os.makedirs(bd)
+        with open(os.path.join(bd, "named.conf"), "w") as f:
+            f.write(BIND_CONF.format(dir=bd, port=ports["bind"],
+                                     primary=primary, key=KEY_NAME,
+                                     secret=KEY_SECRET))
+        procs.append(subprocess.Popen(
+            ["named", "-f", "-c", os.path.join(bd, "named.conf")],
+            stdout=subprocess.DEVNULL, stderr=open(
+                os.path.join(bd, "named.stderr"), "w")))
+        return {"knot": os.path.join(kd, "knot.log"),
+                "bind": os.path.join(bd, "named.log")}
+
+    yield ports, start
+    for p in procs:
+        stop_pid(p)
+    if not os.environ.get("KZ_KEEP_TMP"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_knot_and_bind_follow_by_notify_and_ixfr(sync, snapshot,
+                                                 secondaries):
+    ports, start_secondaries = secondaries
+    s = sync(snapshot,
+             "--tsig-key", "%s:hmac-sha256:%s" % (KEY_NAME, KEY_SECRET),
+             "--allow-transfer", "127.0.0.3/32,key=%s" % KEY_NAME,
+             "--notify", "127.0.0.1:%d" % ports["knot"],
+             "--notify", "127.0.0.1:%d,key=%s" % (ports["bind"], KEY_NAME))
+    logs = start_secondaries(s.port)
+    name = "web.shop.svc.cluster.local."
+    serial = soa_serial("cluster.local.", s.port)
+    for which in ("knot", "bind"):
+        wait_for(lambda: soa_serial("cluster.local.", ports[which]) ==
+                 serial, 20, what="%s has the zone" % which)
+        assert answers(name, "A", ports[which]) == ["10.96.12.34"]
+
+    # A change: NOTIFY, then IXFR, and both serve the new record.
+    with open(snapshot) as f:
+        doc = f.read()
+    replace_file(snapshot, doc.replace("10.96.12.34", "10.96.12.77"))
+    wait_for(lambda: soa_serial("cluster.local.", s.port) > serial, 10,
+             what="new serial on the primary")
+    new = soa_serial("cluster.local.", s.port)
+    for which in ("knot", "bind"):
+        # Refresh is 2 hours: only NOTIFY can make this quick.
+        wait_for(lambda: answers(name, "A", ports[which]) ==
+                 ["10.96.12.77"], 10, what="%s serves the change" % which)
+        assert soa_serial("cluster.local.", ports[which]) == new
+
+    knot = read(logs["knot"])
+    assert "notify, incoming" in knot
+    ixfr = [l for l in knot.splitlines() if "IXFR, incoming" in l]
+    assert any("finished" in l for l in ixfr), knot[-2000:]
+    assert not any("AXFR-style" in l for l in ixfr), ixfr
+    assert "serial %d -> %d" % (serial, new) in knot
+
+    bind = read(logs["bind"])
+    assert "received notify for zone 'cluster.local': TSIG '%s'" % \
+        KEY_NAME in bind
+    assert "transferred serial %d: TSIG '%s'" % (new, KEY_NAME) in bind
+    # BIND does not name the kind of transfer; an IXFR of one changed
+    # record is 6 records (SOA, old SOA, old A, SOA, new A, SOA) where
+    # the full zone would be all of it.
+    done = [l for l in bind.splitlines() if "Transfer completed" in l]
+    assert len(done) == 2, done
+    assert "(serial %d)" % new in done[1]
+    assert " 6 records" in done[1], done
+    assert "records" in done[0] and " 6 records" not in done[0]
+
+    nsd_log = s.text()
+    assert "ixfr for cluster.local. from 127.0.0.3" in nsd_log, \
+        nsd_log[-3000:]
+    assert "axfr for cluster.local. from 127.0.0.1" in nsd_log
