@@ -1,6 +1,7 @@
 /*
  * nsd-conf/publish.c -- the publish pipeline: write, validate, rename, reload.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -14,6 +15,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "nsd-conf/conf.h"
 #include "nsd-conf/publish.h"
 
@@ -194,64 +196,276 @@ nc_pub_free(struct nc_publisher *p)
 
 /* --- validation ------------------------------------------------------- */
 
-static int
-is_at_or_below(const ldns_rdf *name, const ldns_rdf *apex)
+/*
+ * The zone text is read whole and handed to ldns one record at a time
+ * (ldns_rr_new_frm_str): this parses every record exactly as strictly
+ * as reading the file with ldns_zone_new_frm_fp_l, without ldns' byte-
+ * by-byte file reader. The zone-level checks (owner inside the zone,
+ * CNAME alone at its name) compare owner text, which needs no name
+ * conversions: a relative owner is inside the zone by construction.
+ */
+
+struct vstate {
+	char origin[512];	/* current $ORIGIN, absolute, lower case */
+	char apex[512];		/* the zone, absolute, lower case */
+	char owner[512];	/* previous owner as written */
+	bool origin_inside;	/* $ORIGIN is at or below the apex */
+};
+
+static void
+lower_abs(char *out, size_t outsz, const char *s, size_t n)
 {
-	return ldns_dname_compare(name, apex) == 0 ||
-	    ldns_dname_is_subdomain(name, apex);
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 2 < outsz; i++)
+		out[o++] = (char)tolower((unsigned char)s[i]);
+	if (o == 0 || out[o - 1] != '.')
+		out[o++] = '.';
+	out[o] = '\0';
+}
+
+/* Whether absolute lower-case NAME is APEX or below it. */
+static bool
+name_inside(const char *name, const char *apex)
+{
+	size_t n = strlen(name), a = strlen(apex);
+
+	if (strcmp(apex, ".") == 0)
+		return true;
+	if (n < a || strcmp(name + n - a, apex) != 0)
+		return false;
+	return n == a || name[n - a - 1] == '.';
+}
+
+/* Length of the first token of LINE (an owner), or 0 when it starts
+ * with blank space (the previous owner). */
+static size_t
+owner_len(const char *line)
+{
+	size_t n = 0;
+
+	while (line[n] && line[n] != ' ' && line[n] != '\t')
+		n++;
+	return n;
 }
 
 int
 nc_zone_validate(const char *path, const char *origin, bool check_serial,
     uint32_t serial, size_t *nrecords, char *err, size_t errsz)
 {
-	ldns_rdf *apex = NULL, *cur_origin = NULL, *prev = NULL;
-	ldns_rdf *group = NULL;
+	struct vstate *v = NULL;
+	ldns_rdf *cur_origin = NULL, *prev = NULL;
+	struct kz_buf text, rec;
 	uint32_t ttl = 3600;
 	bool group_cname = false, group_other = false;
 	size_t n = 0, nsoa = 0;
-	int line = 1, rc = KZ_OK;
-	FILE *f;
+	int line = 0, rc = KZ_OK, fd;
+	char *p, *end;
 
 	*nrecords = 0;
-	f = fopen(path, "re");
-	if (f == NULL) {
+	kz_buf_init(&text, NC_PUB_MAX_ZONE_BYTES);
+	kz_buf_init(&rec, 1024 * 1024);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errsz, "cannot open %s: %s", path,
 		    strerror(errno));
-		return rc;
+		goto out;
 	}
-	apex = ldns_dname_new_frm_str(origin);
-	cur_origin = apex ? ldns_rdf_clone(apex) : NULL;
-	if (apex == NULL || cur_origin == NULL) {
+	for (;;) {
+		ssize_t r;
+
+		if ((rc = kz_buf_reserve(&text, 1 << 20)))
+			break;
+		r = read(fd, text.data + text.len, text.cap - text.len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		text.len += (size_t)r;
+		text.data[text.len] = '\0';
+	}
+	close(fd);
+	if (rc) {
+		snprintf(err, errsz, "cannot read %s: %s", path,
+		    kz_strerror(rc));
+		goto out;
+	}
+	v = calloc(1, sizeof(*v));
+	cur_origin = ldns_dname_new_frm_str(origin);
+	if (v == NULL || cur_origin == NULL) {
 		snprintf(err, errsz, "invalid zone name '%s'", origin);
 		rc = KZ_EPARSE;
 		goto out;
 	}
-	while (!feof(f)) {
+	lower_abs(v->apex, sizeof(v->apex), origin, strlen(origin));
+	snprintf(v->origin, sizeof(v->origin), "%s", v->apex);
+	v->origin_inside = true;
+	p = text.data ? text.data : (char *)"";
+	end = p + text.len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *ln = p, *q;
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p), olen;
 		ldns_rr *rr = NULL;
-		ldns_status s = ldns_rr_new_frm_fp_l(&rr, f, &ttl,
-		    &cur_origin, &prev, &line);
+		ldns_status st;
 		ldns_rr_type t;
-		const ldns_rdf *owner;
+		int depth = 0;
+		bool quoted = false;
 
-		if (s == LDNS_STATUS_SYNTAX_EMPTY ||
-		    s == LDNS_STATUS_SYNTAX_TTL ||
-		    s == LDNS_STATUS_SYNTAX_ORIGIN)
+		p = nl ? nl + 1 : end;
+		line++;
+		if (len > 0 && ln[len - 1] == '\r')
+			len--;
+		kz_buf_reset(&rec);
+		if (kz_buf_append(&rec, ln, len)) {
+			snprintf(err, errsz, "line %d: record too long", line);
+			rc = KZ_EPARSE;
+			goto out;
+		}
+		/* A record in parentheses may go on over several lines. */
+		for (;;) {
+			for (size_t i = 0; i < rec.len; i++) {
+				char c = rec.data[i];
+
+				if (c == '\\' && i + 1 < rec.len)
+					i++;
+				else if (c == '"')
+					quoted = !quoted;
+				else if (!quoted && c == ';') {
+					/* Drop the comment, or joining the
+					 * next line would comment it out. */
+					rec.len = i;
+					rec.data[i] = '\0';
+					break;
+				}
+				else if (!quoted && c == '(')
+					depth++;
+				else if (!quoted && c == ')')
+					depth--;
+			}
+			if (depth <= 0 || p >= end)
+				break;
+			nl = memchr(p, '\n', (size_t)(end - p));
+			len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			if (kz_buf_putc(&rec, ' ') ||
+			    kz_buf_append(&rec, p, len)) {
+				snprintf(err, errsz, "line %d: record too long",
+				    line);
+				rc = KZ_EPARSE;
+				goto out;
+			}
+			p = nl ? nl + 1 : end;
+			line++;
+			depth = 0;
+			quoted = false;
+		}
+		q = rec.data ? rec.data : (char *)"";
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '\0' || *q == ';')
 			continue;
-		if (s != LDNS_STATUS_OK) {
+		if (rec.data[0] == '$') {
+			char *arg = rec.data + strcspn(rec.data, " \t");
+
+			arg += strspn(arg, " \t");
+			if (strncasecmp(rec.data, "$ORIGIN", 7) == 0) {
+				size_t an = strcspn(arg, " \t;");
+				ldns_rdf *o;
+
+				arg[an] = '\0';
+				o = ldns_dname_new_frm_str(arg);
+				if (o == NULL || an == 0 || arg[an - 1] != '.') {
+					ldns_rdf_deep_free(o);
+					snprintf(err, errsz, "line %d: bad "
+					    "$ORIGIN", line);
+					rc = KZ_EPARSE;
+					goto out;
+				}
+				ldns_rdf_deep_free(cur_origin);
+				cur_origin = o;
+				lower_abs(v->origin, sizeof(v->origin), arg, an);
+				v->origin_inside = name_inside(v->origin,
+				    v->apex);
+				continue;
+			}
+			if (strncasecmp(rec.data, "$TTL", 4) == 0) {
+				unsigned long tv;
+				char num[16];
+				size_t an = strcspn(arg, " \t;");
+
+				if (an == 0 || an >= sizeof(num)) {
+					snprintf(err, errsz, "line %d: bad $TTL",
+					    line);
+					rc = KZ_EPARSE;
+					goto out;
+				}
+				memcpy(num, arg, an);
+				num[an] = '\0';
+				if (kz_opt_ulong(num, 0, 0x7fffffffUL, &tv)) {
+					snprintf(err, errsz, "line %d: bad $TTL",
+					    line);
+					rc = KZ_EPARSE;
+					goto out;
+				}
+				ttl = (uint32_t)tv;
+				continue;
+			}
+			snprintf(err, errsz, "line %d: %.20s is not allowed",
+			    line, rec.data);
+			rc = KZ_EPARSE;
+			goto out;
+		}
+		st = ldns_rr_new_frm_str(&rr, rec.data, ttl, cur_origin,
+		    &prev);
+		if (st != LDNS_STATUS_OK) {
 			snprintf(err, errsz, "line %d: %s", line,
-			    s == LDNS_STATUS_SYNTAX_INCLUDE ?
-			    "$INCLUDE is not allowed" :
-			    ldns_get_errorstr_by_id(s));
+			    ldns_get_errorstr_by_id(st));
 			rc = KZ_EPARSE;
 			goto out;
 		}
 		t = ldns_rr_get_type(rr);
-		owner = ldns_rr_owner(rr);
+		olen = owner_len(rec.data);
+		if (olen > 0) {
+			bool inside;
+
+			if (olen == 1 && rec.data[0] == '@') {
+				inside = v->origin_inside;
+			} else if (rec.data[olen - 1] == '.' && (olen < 2 ||
+			    rec.data[olen - 2] != '\\')) {
+				char abs[512];
+
+				lower_abs(abs, sizeof(abs), rec.data, olen);
+				inside = name_inside(abs, v->apex);
+			} else {
+				inside = v->origin_inside;
+			}
+			if (!inside) {
+				snprintf(err, errsz, "line %d: owner outside "
+				    "the zone %s", line, origin);
+				ldns_rr_free(rr);
+				rc = KZ_EPARSE;
+				goto out;
+			}
+			/* Canonical order keeps one owner's records
+			 * together: a new owner text starts a new group. */
+			if (olen >= sizeof(v->owner) ||
+			    strncasecmp(v->owner, rec.data, olen) != 0 ||
+			    v->owner[olen] != '\0') {
+				snprintf(v->owner, sizeof(v->owner), "%.*s",
+				    (int)olen, rec.data);
+				group_cname = group_other = false;
+			}
+		}
 		if (n == 0) {
 			if (t != LDNS_RR_TYPE_SOA ||
-			    ldns_dname_compare(owner, apex) != 0) {
+			    ldns_dname_compare(ldns_rr_owner(rr),
+			    cur_origin) != 0 || !v->origin_inside ||
+			    strcmp(v->origin, v->apex) != 0) {
 				snprintf(err, errsz, "line %d: the first "
 				    "record is not the SOA of %s", line,
 				    origin);
@@ -269,30 +483,16 @@ nc_zone_validate(const char *path, const char *origin, bool check_serial,
 				goto out;
 			}
 		}
+		ldns_rr_free(rr);
 		if (t == LDNS_RR_TYPE_SOA && ++nsoa > 1) {
 			snprintf(err, errsz, "line %d: a second SOA", line);
-			ldns_rr_free(rr);
 			rc = KZ_EPARSE;
 			goto out;
-		}
-		if (!is_at_or_below(owner, apex)) {
-			snprintf(err, errsz, "line %d: owner outside the "
-			    "zone %s", line, origin);
-			ldns_rr_free(rr);
-			rc = KZ_EPARSE;
-			goto out;
-		}
-		/* Canonical order keeps one owner's records together. */
-		if (group == NULL || ldns_dname_compare(group, owner) != 0) {
-			ldns_rdf_deep_free(group);
-			group = ldns_rdf_clone(owner);
-			group_cname = group_other = false;
 		}
 		if (t == LDNS_RR_TYPE_CNAME)
 			group_cname = true;
 		else if (t != LDNS_RR_TYPE_RRSIG && t != LDNS_RR_TYPE_NSEC)
 			group_other = true;
-		ldns_rr_free(rr);
 		if (group_cname && group_other) {
 			snprintf(err, errsz, "line %d: CNAME and other data "
 			    "at the same name", line);
@@ -301,20 +501,17 @@ nc_zone_validate(const char *path, const char *origin, bool check_serial,
 		}
 		n++;
 	}
-	if (ferror(f)) {
-		rc = -EIO;
-		snprintf(err, errsz, "read error on %s", path);
-	} else if (n == 0) {
+	if (n == 0) {
 		snprintf(err, errsz, "no records (an SOA is required)");
 		rc = KZ_EPARSE;
 	}
 out:
 	*nrecords = n;
-	ldns_rdf_deep_free(group);
-	ldns_rdf_deep_free(apex);
 	ldns_rdf_deep_free(cur_origin);
 	ldns_rdf_deep_free(prev);
-	fclose(f);
+	kz_buf_free(&text);
+	kz_buf_free(&rec);
+	free(v);
 	return rc;
 }
 

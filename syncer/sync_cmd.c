@@ -129,7 +129,8 @@ static const struct kz_opt sync_cmd_table[] = {
 	  "Serve the cluster in FILE (kubectl get ... -o json) and follow "
 	  "its changes." },
 	{ "debounce", "DURATION", "50ms", NULL, false, set_debounce,
-	  "Wait this long after the last change to FILE before reading it." },
+	  "Wait this long after a partial write to FILE before reading it "
+	  "(a rename into place or a close is read at once)." },
 	{ "log-level", "LEVEL", "info", NULL, false, set_log_level,
 	  "Lowest level logged: debug, info, warn, error or off." },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
@@ -431,7 +432,7 @@ inotify_ready(struct sy_loop *l, int fd, short revents, void *ctx)
 {
 	struct sync *s = ctx;
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool hit = false;
+	bool hit = false, complete = false;
 
 	(void)revents;
 	for (;;) {
@@ -444,15 +445,21 @@ inotify_ready(struct sy_loop *l, int fd, short revents, void *ctx)
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
 
-			if (ev->len > 0 && strcmp(ev->name, s->snap_base) == 0)
+			if ((ev->len > 0 && strcmp(ev->name, s->snap_base) ==
+			    0) || (ev->mask & IN_Q_OVERFLOW)) {
 				hit = true;
-			if (ev->mask & IN_Q_OVERFLOW)
-				hit = true;
+				/* A rename into place or a close after
+				 * writing leaves a whole file: no need to
+				 * wait for more writes. */
+				complete = (ev->mask & (IN_MOVED_TO |
+				    IN_CLOSE_WRITE)) != 0;
+			}
 			p += sizeof(*ev) + ev->len;
 		}
 	}
 	if (hit)
-		sy_timer_in(l, &s->debounce, s->cmd.debounce_ms);
+		sy_timer_in(l, &s->debounce, complete ? 0 :
+		    s->cmd.debounce_ms);
 }
 
 static int

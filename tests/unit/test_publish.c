@@ -384,6 +384,29 @@ test_validate_file(void **state)
 	fclose(fp);
 	assert_int_equal(nc_zone_validate(path, "t.", false, 0, &n, err,
 	    sizeof(err)), KZ_EPARSE);
+	/* Parentheses over lines, a nested $ORIGIN, comments, @. */
+	fp = fopen(path, "w");
+	fprintf(fp, "$ORIGIN t.\n$TTL 30\n@ IN SOA ns hm ( 7 ; serial\n"
+	    "  1 1 1 1 )\n@ NS ns.t.\n$ORIGIN svc.t.\nweb A 10.0.0.2 ; c\n"
+	    "\tA 10.0.0.3\nx.T. TXT \"a ( b\"\n");
+	fclose(fp);
+	assert_int_equal(nc_zone_validate(path, "t.", true, 7, &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n, 5);
+	/* $ORIGIN outside the zone makes relative owners outside too. */
+	fp = fopen(path, "w");
+	fprintf(fp, "$ORIGIN t.\n@ 30 IN SOA ns hm 1 1 1 1 1\n"
+	    "$ORIGIN u.\nweb 30 IN A 10.0.0.1\n");
+	fclose(fp);
+	assert_int_equal(nc_zone_validate(path, "t.", false, 0, &n, err,
+	    sizeof(err)), KZ_EPARSE);
+	assert_non_null(strstr(err, "outside"));
+	fp = fopen(path, "w");
+	fprintf(fp, "$ORIGIN t.\n@ 30 IN SOA ns hm 1 1 1 1 1\n"
+	    "$INCLUDE /etc/passwd\n");
+	fclose(fp);
+	assert_int_equal(nc_zone_validate(path, "t.", false, 0, &n, err,
+	    sizeof(err)), KZ_EPARSE);
 	snprintf(path, sizeof(path), "%s/missing.zone", f->zonedir);
 	assert_true(nc_zone_validate(path, "t.", false, 0, &n, err,
 	    sizeof(err)) < 0);
