@@ -1152,12 +1152,15 @@ tick_one(struct sy_reflector *r, uint64_t now_ms)
 	    now_ms - r->last_byte_ms >= o->idle_timeout_ms) {
 		bool listing = r->state == SY_RF_LISTING;
 
-		kz_warn("no data from the API; reconnecting", "resource=%s "
+		kz_info("no data from the API; reconnecting", "resource=%s "
 		    "idle_ms=%" PRIu64, r->resource, now_ms - r->last_byte_ms);
 		count(r->k->m_errors, r, "idle");
 		r->abort = SY_ABORT_IDLE;
 		stop_transfer(r);
-		retry_later(r, listing, now_ms, false);
+		if (listing)
+			retry_later(r, true, now_ms, false);
+		else	/* a dead or merely quiet watch: resume it at once */
+			start_transfer(r, true, now_ms);
 		return;
 	}
 	if (r->state == SY_RF_WATCHING && r->relist_at_ms &&

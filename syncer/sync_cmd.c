@@ -599,9 +599,10 @@ publish_model(struct sync *s)
 	t2 = mono_s();
 	kz_log(first ? KZ_LOG_INFO : KZ_LOG_DEBUG, "zones rendered",
 	    "records=%zu skipped=%zu zones_changed=%zu zones_unchanged=%zu "
-	    "zones_failed=%zu render_ms=%.1f publish_ms=%.1f",
+	    "zones_failed=%zu render_ms=%.1f publish_ms=%.1f model_bytes=%zu",
 	    zs.stats.records, zs.stats.skipped, res.changed, res.unchanged,
-	    res.failed, (t1 - t0) * 1000, (t2 - t1) * 1000);
+	    res.failed, (t1 - t0) * 1000, (t2 - t1) * 1000,
+	    zg_model_bytes(&s->model));
 	note_published(s, &zs, &res, t1 - t0, t2 - t1);
 	sy_api_rendered(&s->api, sy_now_ms(), res.failed == 0);
 	if (first) {
