@@ -266,3 +266,28 @@ def test_slices_with_nulls_and_before_their_service(fake, syncer, tmp_path):
     wait_converged(fake, syncer, tmp_path / "r")
     fake.api("DELETE", slice_path(name="odd-1"))
     wait_converged(fake, syncer, tmp_path / "r")
+
+
+def test_startup_list_faults(fake, tmp_path):
+    """An expired continue token restarts the list; a truncated list body, a
+    proxy's HTML page and a 404 are retried; none of them is ever published
+    half-done."""
+    fake.seed([service(f"p{i:04d}") for i in range(1100)])
+    fake.fault(action="status", code=410, match="/api/v1/services.*continue=", count=1)
+    fake.fault(action="malformed", match="/api/v1/services\\?", watch=False, count=1)
+    fake.fault(action="html", match="/api/v1/namespaces\\?", watch=False, count=1)
+    fake.fault(action="status", code=404, match="endpointslices", watch=False, count=1)
+    fake.clear_log()
+    s = start_syncer(fake, tmp_path)
+    try:
+        wait_converged(fake, s, tmp_path / "r")
+        lists = [r for r in lists_of(fake, "/api/v1/services")]
+        firsts = [r for r in lists if "continue=" not in r["path"]]
+        assert len(firsts) >= 3, [r["path"] for r in lists]      # malformed, 410: restarted
+        m = s.metrics()
+        assert m['kubezone_api_errors_total{resource="services",code="410"}'] == 1
+        assert m['kubezone_api_errors_total{resource="services",code="malformed"}'] == 1
+        assert m['kubezone_api_errors_total{resource="namespaces",code="not_json"}'] == 1
+        assert m['kubezone_api_errors_total{resource="endpointslices",code="404"}'] == 1
+    finally:
+        assert s.stop() == 0
