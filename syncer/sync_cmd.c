@@ -396,9 +396,12 @@ load_snapshot(struct sync *s, bool initial)
 		    (double)(sy_now_ms() - t1) / 1000);
 	kz_info("snapshot loaded", "objects=%zu invalid=%zu skipped=%zu "
 	    "records=%zu zones_changed=%zu zones_unchanged=%zu "
-	    "zones_failed=%zu ms=%llu", st.objects, st.invalid,
-	    zs.stats.skipped, zs.stats.records, res.changed, res.unchanged,
-	    res.failed, (unsigned long long)(sy_now_ms() - t0));
+	    "zones_failed=%zu ms=%llu render_ms=%llu publish_ms=%llu",
+	    st.objects, st.invalid, zs.stats.skipped, zs.stats.records,
+	    res.changed, res.unchanged, res.failed,
+	    (unsigned long long)(sy_now_ms() - t0),
+	    (unsigned long long)(t1 - t0),
+	    (unsigned long long)(sy_now_ms() - t1));
 	if (initial) {
 		/* Go on when every zone has a good file, maybe an older one. */
 		rc = KZ_OK;
