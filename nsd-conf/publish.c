@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ldns/ldns.h>
@@ -20,6 +21,7 @@
 #include "nsd-conf/publish.h"
 
 #define NC_STATE_MAGIC "# kubezone publish state v1"
+#define NC_VALIDATE_MAX_PROCS 4	/* processes validating one zone */
 
 /* --- serials ---------------------------------------------------------- */
 
@@ -249,67 +251,52 @@ owner_len(const char *line)
 	return n;
 }
 
-int
-nc_zone_validate(const char *path, const char *origin, bool check_serial,
-    uint32_t serial, size_t *nrecords, char *err, size_t errsz)
+/* One piece of a zone's text and what validating it found. */
+struct vchunk {
+	const char *p;		/* text, from a line start */
+	const char *end;
+	int line0;		/* lines before P */
+	bool first;		/* holds the start of the file: the SOA */
+	uint32_t ttl;		/* $TTL in force at P */
+	char origin_text[512];	/* $ORIGIN in force at P */
+	/* results */
+	int rc;
+	size_t n;
+	size_t nsoa;
+	char err[256];
+};
+
+static void
+validate_chunk(struct vchunk *c, const char *origin, bool check_serial,
+    uint32_t serial)
 {
-	struct vstate *v = NULL;
-	ldns_rdf *cur_origin = NULL, *prev = NULL;
-	struct kz_buf text, rec;
-	uint32_t ttl = 3600;
+	struct vstate *v;
+	ldns_rdf *cur_origin, *prev = NULL;
+	struct kz_buf rec;
+	uint32_t ttl = c->ttl;
 	bool group_cname = false, group_other = false;
 	size_t n = 0, nsoa = 0;
-	int line = 0, rc = KZ_OK, fd;
-	char *p, *end;
+	int line = c->line0, rc = KZ_OK;
+	char *err = c->err;
+	size_t errsz = sizeof(c->err);
+	const char *p = c->p, *end = c->end;
 
-	*nrecords = 0;
-	kz_buf_init(&text, NC_PUB_MAX_ZONE_BYTES);
 	kz_buf_init(&rec, 1024 * 1024);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errsz, "cannot open %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if ((rc = kz_buf_reserve(&text, 1 << 20)))
-			break;
-		r = read(fd, text.data + text.len, text.cap - text.len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			break;
-		}
-		if (r == 0)
-			break;
-		text.len += (size_t)r;
-		text.data[text.len] = '\0';
-	}
-	close(fd);
-	if (rc) {
-		snprintf(err, errsz, "cannot read %s: %s", path,
-		    kz_strerror(rc));
-		goto out;
-	}
 	v = calloc(1, sizeof(*v));
-	cur_origin = ldns_dname_new_frm_str(origin);
+	cur_origin = ldns_dname_new_frm_str(c->origin_text);
 	if (v == NULL || cur_origin == NULL) {
 		snprintf(err, errsz, "invalid zone name '%s'", origin);
 		rc = KZ_EPARSE;
 		goto out;
 	}
 	lower_abs(v->apex, sizeof(v->apex), origin, strlen(origin));
-	snprintf(v->origin, sizeof(v->origin), "%s", v->apex);
-	v->origin_inside = true;
-	p = text.data ? text.data : (char *)"";
-	end = p + text.len;
+	lower_abs(v->origin, sizeof(v->origin), c->origin_text,
+	    strlen(c->origin_text));
+	v->origin_inside = name_inside(v->origin, v->apex);
 	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *ln = p, *q;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *ln = p;
+		char *q;
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p), olen;
 		ldns_rr *rr = NULL;
 		ldns_status st;
@@ -330,22 +317,22 @@ nc_zone_validate(const char *path, const char *origin, bool check_serial,
 		/* A record in parentheses may go on over several lines. */
 		for (;;) {
 			for (size_t i = 0; i < rec.len; i++) {
-				char c = rec.data[i];
+				char ch = rec.data[i];
 
-				if (c == '\\' && i + 1 < rec.len)
+				if (ch == '\\' && i + 1 < rec.len)
 					i++;
-				else if (c == '"')
+				else if (ch == '"')
 					quoted = !quoted;
-				else if (!quoted && c == ';') {
+				else if (!quoted && ch == ';') {
 					/* Drop the comment, or joining the
 					 * next line would comment it out. */
 					rec.len = i;
 					rec.data[i] = '\0';
 					break;
 				}
-				else if (!quoted && c == '(')
+				else if (!quoted && ch == '(')
 					depth++;
-				else if (!quoted && c == ')')
+				else if (!quoted && ch == ')')
 					depth--;
 			}
 			if (depth <= 0 || p >= end)
@@ -461,7 +448,7 @@ nc_zone_validate(const char *path, const char *origin, bool check_serial,
 				group_cname = group_other = false;
 			}
 		}
-		if (n == 0) {
+		if (n == 0 && c->first) {
 			if (t != LDNS_RR_TYPE_SOA ||
 			    ldns_dname_compare(ldns_rr_owner(rr),
 			    cur_origin) != 0 || !v->origin_inside ||
@@ -484,7 +471,7 @@ nc_zone_validate(const char *path, const char *origin, bool check_serial,
 			}
 		}
 		ldns_rr_free(rr);
-		if (t == LDNS_RR_TYPE_SOA && ++nsoa > 1) {
+		if (t == LDNS_RR_TYPE_SOA && (++nsoa > 1 || !c->first)) {
 			snprintf(err, errsz, "line %d: a second SOA", line);
 			rc = KZ_EPARSE;
 			goto out;
@@ -501,17 +488,236 @@ nc_zone_validate(const char *path, const char *origin, bool check_serial,
 		}
 		n++;
 	}
-	if (n == 0) {
+out:
+	c->rc = rc;
+	c->n = n;
+	c->nsoa = nsoa;
+	ldns_rdf_deep_free(cur_origin);
+	ldns_rdf_deep_free(prev);
+	kz_buf_free(&rec);
+	free(v);
+}
+
+/* Owner token of the line at P (up to a blank), its length in *LEN. */
+static const char *
+line_owner(const char *p, const char *end, size_t *len)
+{
+	size_t n = 0;
+
+	while (p + n < end && p[n] != ' ' && p[n] != '\t' && p[n] != '\n')
+		n++;
+	*len = n;
+	return p;
+}
+
+/*
+ * Split TEXT into up to MAX pieces that can be validated apart: only for
+ * the shape kubezone writes ($ORIGIN and $TTL on the first two lines, no
+ * other directive, no parentheses), cut where a new owner name begins so
+ * no CNAME group is split. Returns the number of pieces (1: no split).
+ */
+static size_t
+split_text(const char *text, size_t len, const char *origin,
+    struct vchunk *c, size_t max)
+{
+	const char *end = text + len, *p, *l2, *l3;
+	unsigned long ttl;
+	char num[16];
+	size_t n = 1, k;
+
+	memset(&c[0], 0, sizeof(c[0]));
+	c[0].p = text;
+	c[0].end = end;
+	c[0].first = true;
+	c[0].ttl = 3600;
+	snprintf(c[0].origin_text, sizeof(c[0].origin_text), "%s", origin);
+	if (max < 2 || len < (1u << 20) || strncmp(text, "$ORIGIN ", 8) != 0)
+		return 1;
+	l2 = memchr(text, '\n', len);
+	if (l2 == NULL || strncmp(l2 + 1, "$TTL ", 5) != 0)
+		return 1;
+	l3 = memchr(l2 + 1, '\n', (size_t)(end - l2 - 1));
+	if (l3 == NULL || (size_t)(l3 - l2 - 6) >= sizeof(num) ||
+	    (size_t)(l2 - text - 8) >= sizeof(c[0].origin_text))
+		return 1;
+	memcpy(num, l2 + 6, (size_t)(l3 - l2 - 6));
+	num[l3 - l2 - 6] = '\0';
+	if (kz_opt_ulong(num, 0, 0x7fffffffUL, &ttl) ||
+	    memchr(text, '(', len) != NULL ||
+	    memmem(l3, (size_t)(end - l3), "\n$", 2) != NULL)
+		return 1;
+	for (k = 1; k < max; k++) {
+		const char *prev_owner, *own;
+		size_t plen, olen;
+
+		p = text + len * k / max;
+		if (p <= c[n - 1].p)
+			continue;
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p == NULL)
+			break;
+		prev_owner = NULL;
+		plen = 0;
+		/* Move on to the first line whose owner differs from the
+		 * line before it (bounded: give up after 10,000 lines). */
+		for (int tries = 0; p && p + 1 < end && tries < 10000;
+		    tries++) {
+			const char *ls = p + 1;
+			const char *back = p;
+
+			while (back > text && back[-1] != '\n')
+				back--;
+			prev_owner = line_owner(back, end, &plen);
+			own = line_owner(ls, end, &olen);
+			if (olen > 0 && (olen != plen ||
+			    strncasecmp(own, prev_owner, olen) != 0))
+				break;
+			p = memchr(ls, '\n', (size_t)(end - ls));
+		}
+		if (p == NULL || p + 1 >= end)
+			break;
+		c[n - 1].end = p + 1;
+		memset(&c[n], 0, sizeof(c[n]));
+		c[n].p = p + 1;
+		c[n].end = end;
+		c[n].ttl = (uint32_t)ttl;
+		memcpy(c[n].origin_text, text + 8, (size_t)(l2 - text - 8));
+		c[n].origin_text[l2 - text - 8] = '\0';
+		n++;
+	}
+	return n;
+}
+
+int
+nc_zone_validate(const char *path, const char *origin, bool check_serial,
+    uint32_t serial, size_t *nrecords, char *err, size_t errsz)
+{
+	struct vchunk *c = NULL;
+	struct kz_buf text;
+	pid_t pids[NC_VALIDATE_MAX_PROCS];
+	int fds[NC_VALIDATE_MAX_PROCS];
+	size_t nchunks, nsoa = 0;
+	long ncpu;
+	int rc = KZ_OK, fd;
+
+	*nrecords = 0;
+	kz_buf_init(&text, NC_PUB_MAX_ZONE_BYTES);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errsz, "cannot open %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if ((rc = kz_buf_reserve(&text, 1 << 20)))
+			break;
+		r = read(fd, text.data + text.len, text.cap - text.len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		text.len += (size_t)r;
+		text.data[text.len] = '\0';
+	}
+	close(fd);
+	if (rc) {
+		snprintf(err, errsz, "cannot read %s: %s", path,
+		    kz_strerror(rc));
+		goto out;
+	}
+	c = calloc(NC_VALIDATE_MAX_PROCS, sizeof(*c));
+	if (c == NULL) {
+		rc = KZ_ENOMEM;
+		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1)
+		ncpu = 1;
+	nchunks = split_text(text.data ? text.data : "", text.len, origin, c,
+	    ncpu < NC_VALIDATE_MAX_PROCS ? (size_t)ncpu :
+	    NC_VALIDATE_MAX_PROCS);
+	/* Pieces after the first go to forked children (the text is
+	 * shared copy-on-write); each sends its struct vchunk back. */
+	for (size_t i = 1; i < nchunks; i++) {
+		int pfd[2];
+
+		pids[i] = -1;
+		fds[i] = -1;
+		for (const char *q = text.data; q < c[i].p; q++)
+			if (*q == '\n')
+				c[i].line0++;
+		if (pipe2(pfd, O_CLOEXEC))
+			continue;
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			ssize_t w;
+
+			close(pfd[0]);
+			validate_chunk(&c[i], origin, check_serial, serial);
+			w = write(pfd[1], &c[i], sizeof(c[i]));
+			_exit(w == (ssize_t)sizeof(c[i]) ? 0 : 1);
+		}
+		close(pfd[1]);
+		if (pids[i] < 0)
+			close(pfd[0]);
+		else
+			fds[i] = pfd[0];
+	}
+	validate_chunk(&c[0], origin, check_serial, serial);
+	for (size_t i = 1; i < nchunks; i++) {
+		struct vchunk res;
+		size_t got = 0;
+		int status;
+
+		if (pids[i] > 0) {
+			while (got < sizeof(res)) {
+				ssize_t r = read(fds[i], (char *)&res + got,
+				    sizeof(res) - got);
+
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r <= 0)
+					break;
+				got += (size_t)r;
+			}
+			close(fds[i]);
+			while (waitpid(pids[i], &status, 0) < 0 &&
+			    errno == EINTR)
+				;
+		}
+		if (got == sizeof(res)) {
+			c[i].rc = res.rc;
+			c[i].n = res.n;
+			c[i].nsoa = res.nsoa;
+			memcpy(c[i].err, res.err, sizeof(c[i].err));
+		} else {
+			/* No child (fork failed) or it died: do it here. */
+			validate_chunk(&c[i], origin, check_serial, serial);
+		}
+	}
+	for (size_t i = 0; i < nchunks; i++) {
+		*nrecords += c[i].n;
+		nsoa += c[i].nsoa;
+		if (c[i].rc && rc == KZ_OK) {
+			rc = c[i].rc;
+			snprintf(err, errsz, "%s", c[i].err);
+		}
+	}
+	if (rc == KZ_OK && *nrecords == 0) {
 		snprintf(err, errsz, "no records (an SOA is required)");
 		rc = KZ_EPARSE;
 	}
 out:
-	*nrecords = n;
-	ldns_rdf_deep_free(cur_origin);
-	ldns_rdf_deep_free(prev);
 	kz_buf_free(&text);
-	kz_buf_free(&rec);
-	free(v);
+	free(c);
 	return rc;
 }
 

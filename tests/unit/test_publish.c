@@ -412,6 +412,48 @@ test_validate_file(void **state)
 	    sizeof(err)) < 0);
 }
 
+/* A zone big enough to be validated in pieces by several processes. */
+static void
+test_validate_big_file(void **state)
+{
+	struct fixture *f = *state;
+	char path[256], err[256];
+	size_t n;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/big.zone", f->zonedir);
+	for (int bad = 0; bad < 3; bad++) {
+		fp = fopen(path, "w");
+		fprintf(fp, "$ORIGIN big.\n$TTL 30\n@\t30\tIN\tSOA\tns hm 9 1 "
+		    "1 1 1\n");
+		for (int i = 0; i < 40000; i++) {
+			if (bad == 1 && i == 30000)
+				fprintf(fp, "h%06d\t30\tIN\tA\t10.0.300.1\n", i);
+			else if (bad == 2 && i == 35000)
+				fprintf(fp, "h%06d.other.\t30\tIN\tA\t10.0.0.1\n",
+				    i);
+			else
+				fprintf(fp, "h%06d\t30\tIN\tA\t10.0.%d.%d\n", i,
+				    i / 256 % 256, i % 256);
+			fprintf(fp, "h%06d\t30\tIN\tTXT\t\"some text to make "
+			    "the file bigger\"\n", i);
+		}
+		fclose(fp);
+		n = 0;
+		if (bad == 0) {
+			assert_int_equal(nc_zone_validate(path, "big.", true, 9,
+			    &n, err, sizeof(err)), 0);
+			assert_int_equal(n, 80001);
+		} else {
+			assert_int_equal(nc_zone_validate(path, "big.", true, 9,
+			    &n, err, sizeof(err)), KZ_EPARSE);
+			/* Line numbers count from the top of the file. */
+			assert_non_null(strstr(err, bad == 1 ? "line 60004:" :
+			    "line 70004:"));
+		}
+	}
+}
+
 static void
 test_unwritable_dir_keeps_old(void **state)
 {
@@ -457,6 +499,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_validation_failure_keeps_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validate_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_validate_big_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir_keeps_old,
 		    setup, teardown),
