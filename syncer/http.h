@@ -7,7 +7,8 @@
  * bounds the loop's wait so idle connections are closed in time.
  *
  *   /healthz   200 "ok" while the process runs its loop
- *   /readyz    200 "ok" once zones have been published, else 503
+ *   /readyz    200 "ok" while the caller says so (sync: zones published
+ *              and NSD answering), else 503
  *   /metrics   the metrics registry, Prometheus text format 0.0.4
  *
  * Ownership: the server borrows the metrics registry (which must

@@ -542,7 +542,7 @@ scrape(void *ctx)
 		sy_api_scrape(&s->api);
 }
 
-/* Record a publish of ZS: per-zone gauges, readiness. */
+/* Record a publish of ZS: per-zone gauges; readiness follows (before_poll). */
 static void
 note_published(struct sync *s, const struct zg_zoneset *zs,
     const struct nc_pub_result *res, double render_s, double publish_s)
@@ -567,9 +567,8 @@ note_published(struct sync *s, const struct zg_zoneset *zs,
 			    (const char *[]){ name });
 	}
 	if (!s->published)
-		kz_info("ready: zones published", "zones=%zu", zs->nzones);
+		kz_info("first zones published", "zones=%zu", zs->nzones);
 	s->published = true;
-	sy_http_set_ready(s->http, true);
 }
 
 /* --- the live API source ---------------------------------------------- */
@@ -778,6 +777,9 @@ before_poll(struct sy_loop *l, void *ctx)
 		sy_timer_cancel(l, &s->nsd_timer);
 	else if (!s->nsd_timer.armed || s->nsd_timer.deadline_ms != d)
 		sy_timer_at(l, &s->nsd_timer, d);
+	/* ready: zones published and NSD answering */
+	sy_http_set_ready(s->http, s->published &&
+	    s->nsd.state == NC_NSD_RUNNING);
 }
 
 static int
