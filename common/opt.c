@@ -104,7 +104,11 @@ kz_opt_help(FILE *f, const struct kz_opt_table *tables, size_t ntables)
 		for (const struct kz_opt *o = tables[t].opts; o->name; o++) {
 			snprintf(left, sizeof(left), "--%s%s%s", o->name,
 			    o->metavar ? " " : "", o->metavar ? o->metavar : "");
-			fprintf(f, "  %-28s %s", left, o->help);
+			/* A long option name gets its help on the next line. */
+			if (strlen(left) > 28)
+				fprintf(f, "  %s\n  %-28s %s", left, "", o->help);
+			else
+				fprintf(f, "  %-28s %s", left, o->help);
 			if (o->repeatable)
 				fprintf(f, " Repeatable.");
 			if (o->defval)
