@@ -266,6 +266,18 @@ set_rv(char *dst, size_t dstsz, const char *rv)
 		memcpy(dst, rv, strlen(rv) + 1);
 }
 
+/*
+ * A failed json_loadb() ran out of memory: jansson leaves the error text
+ * empty (and its code unset) on most of those paths. ERR must have been
+ * zeroed before the call.
+ */
+static bool
+jansson_oom(const json_error_t *err)
+{
+	return err->text[0] == '\0' ||
+	    json_error_code(err) == json_error_out_of_memory;
+}
+
 /* The model key of OBJ ("ns/name", or "name"); caller frees. */
 static char *
 object_key(json_t *obj, bool namespaced)
@@ -426,7 +438,10 @@ sy_reflector_list_page(struct sy_reflector *r, const char *data, size_t len)
 	size_t i;
 	int rc = 0, any = 0, c;
 
+	memset(&jerr, 0, sizeof(jerr));
 	root = json_loadb(data, len, 0, &jerr);
+	if (root == NULL && jansson_oom(&jerr))
+		return KZ_ENOMEM;
 	if (root == NULL || !json_is_object(root)) {
 		kz_warn("list response is not a JSON object", "resource=%s "
 		    "error=\"%s\" offset=%d", r->resource,
@@ -528,7 +543,10 @@ on_line(void *ctx, const char *line, size_t len)
 	const char *type;
 	int rc;
 
+	memset(&jerr, 0, sizeof(jerr));
 	ev = json_loadb(line, len, 0, &jerr);
+	if (ev == NULL && jansson_oom(&jerr))
+		return SY_ABORT_NOMEM;	/* re-watch from the last good RV */
 	type = json_string_value(json_object_get(ev, "type"));
 	if (ev == NULL || type == NULL) {
 		kz_warn("malformed watch event skipped", "resource=%s bytes=%zu "

@@ -835,10 +835,16 @@ dec_parse(struct dec *d, const char *p, size_t len, size_t off,
 {
 	json_error_t je;
 
+	/*
+	 * jansson leaves the error empty (and its code unset) when some
+	 * of its allocations fail: an empty text is out of memory too.
+	 */
+	memset(&je, 0, sizeof(je));
 	*out = json_loadb(p, len, JSON_DECODE_ANY, &je);
 	if (*out)
 		return KZ_OK;
-	if (json_error_code(&je) == json_error_out_of_memory)
+	if (je.text[0] == '\0' ||
+	    json_error_code(&je) == json_error_out_of_memory)
 		return KZ_ENOMEM;
 	return dec_fail(d, off + (size_t)(je.position > 0 ? je.position : 0),
 	    "%s", je.text);
