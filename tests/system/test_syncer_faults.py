@@ -291,3 +291,21 @@ def test_startup_list_faults(fake, tmp_path):
         assert m['kubezone_api_errors_total{resource="endpointslices",code="404"}'] == 1
     finally:
         assert s.stop() == 0
+
+
+def test_periodic_relist_heals_a_resource_version_regression(fake, tmp_path):
+    """After an etcd restore the server's RVs go back: a watch from the
+    daemon's (now future) RV is accepted but silent. The periodic relist
+    brings the zones back in line."""
+    for i in range(30):
+        create(fake, service(f"r{i}"))
+    s = start_syncer(fake, tmp_path, "--relist-interval", "3s")
+    try:
+        fake.set_rv(5)                  # back in time; history dropped
+        fake.close_watches()
+        create(fake, service("after-restore"))
+        fake.api("DELETE", svc_path(name="r0"))
+        wait_converged(fake, s, tmp_path / "r", timeout=15)
+        assert s.metric('kubezone_relists_total{resource="services",reason="periodic"}') >= 1
+    finally:
+        assert s.stop() == 0
