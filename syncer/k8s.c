@@ -20,6 +20,7 @@
 #define KEEP_BODY_CAP (8u << 20)
 #define STILL_DOWN_WARN_MS 30000
 #define LIST_TIMEOUT_S 300
+#define STALL_MS 1500		/* a loop iteration longer than this */
 
 struct resource_def {
 	enum zg_kind kind;
@@ -1166,7 +1167,7 @@ tick_one(struct sy_reflector *r, uint64_t now_ms)
 {
 	const struct sy_k8s_opts *o = &r->k->opts;
 
-	if (r->state != SY_RF_IDLE &&
+	if (r->state != SY_RF_IDLE && now_ms > r->last_byte_ms &&
 	    now_ms - r->last_byte_ms >= o->idle_timeout_ms) {
 		bool listing = r->state == SY_RF_LISTING;
 
@@ -1207,6 +1208,19 @@ tick_one(struct sy_reflector *r, uint64_t now_ms)
 void
 sy_k8s_tick(struct sy_k8s *k, uint64_t now_ms)
 {
+	/*
+	 * The loop was busy elsewhere (a long render): nothing could be
+	 * read meanwhile, so that time does not count as silence.
+	 */
+	if (k->last_tick_ms && now_ms - k->last_tick_ms > STALL_MS)
+		for (size_t i = 0; i < k->nrf; i++) {
+			struct sy_reflector *r = &k->rf[i];
+			uint64_t t = r->last_byte_ms + (now_ms - k->last_tick_ms);
+
+			if (r->state != SY_RF_IDLE)
+				r->last_byte_ms = t < now_ms ? t : now_ms;
+		}
+	k->last_tick_ms = now_ms;
 	for (size_t i = 0; i < k->nrf; i++)
 		tick_one(&k->rf[i], now_ms);
 }

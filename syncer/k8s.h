@@ -177,6 +177,7 @@ struct sy_k8s {
 	void *ctx;
 	char user_agent[64];
 	uint64_t rand_state;
+	uint64_t last_tick_ms;		/* to tell a busy loop from silence */
 
 	size_t nrf;
 	struct sy_reflector rf[ZG_KIND_COUNT];
