@@ -260,6 +260,31 @@ test_watch_events(void **state)
 	assert_string_equal(ns->rv, "71");
 }
 
+/* Silence is only counted while the loop could have read something. */
+static void
+test_idle_watchdog(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_reflector *r = reflector(f, ZG_KIND_SERVICE);
+	const char *idle[] = { "services", "idle" };
+	uint64_t t = 1000000;
+
+	f->k.opts.idle_timeout_ms = 5000;
+	for (size_t i = 0; i < f->k.nrf; i++) {
+		f->k.rf[i].state = SY_RF_IDLE;
+		f->k.rf[i].next_ms = UINT64_MAX;
+	}
+	r->state = SY_RF_WATCHING;
+	r->last_byte_ms = t;
+	sy_k8s_tick(&f->k, t);
+	sy_k8s_tick(&f->k, t + 10000);	/* one 10 s iteration: a busy loop */
+	assert_int_equal(r->state, SY_RF_WATCHING);
+	assert_true(sy_metric_value(f->k.m_errors, idle) == 0);
+	for (uint64_t s2 = 1; s2 <= 6; s2++)	/* then 6 s of ticks, no data */
+		sy_k8s_tick(&f->k, t + 10000 + s2 * 1000);
+	assert_true(sy_metric_value(f->k.m_errors, idle) == 1);
+}
+
 static void
 test_backoff(void **state)
 {
@@ -325,6 +350,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_sweep, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_watch_events, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_idle_watchdog, setup,
 		    teardown),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_options),
