@@ -6,6 +6,7 @@
 #   make bench      benchmarks (figures go to docs/benchmarks.md by hand)
 #   make soak       the syncer soak test for KZ_SOAK_SECONDS (default 600)
 #   make asan       the same tests on an ASan+UBSan build (build-asan/)
+#   make image      build the container image with podman (container/)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -143,6 +144,14 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) tests/bench/run.sh
+
+# --- image and documentation ---------------------------------------------
+
+.PHONY: image
+
+# IMAGE= names the image (default localhost/kubezone:VERSION).
+image:
+	@container/build-image.sh $(IMAGE)
 
 # --- installing ---------------------------------------------------------
 
