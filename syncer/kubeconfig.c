@@ -426,6 +426,12 @@ fill_cluster(struct sy_kubeconfig *kc, struct kc_doc *kd, yaml_node_t *c,
 	n = strlen(kc->server);
 	while (n > 0 && kc->server[n - 1] == '/')
 		kc->server[--n] = '\0';
+	if (strstr(kc->server, "://") == NULL ||
+	    strstr(kc->server, "://")[3] == '\0') {
+		snprintf(err, errsz, "kubeconfig %s: cluster %s: server %s has "
+		    "no host", kd->path, name, server);
+		return KZ_EPARSE;
+	}
 	kc->insecure = insecure && strcmp(insecure, "true") == 0;
 	if (map_str(d, c, "tls-server-name"))
 		kz_warn("kubeconfig: tls-server-name is not supported; ignored",
@@ -626,7 +632,7 @@ reread_token(struct sy_kubeconfig *kc, uint64_t now_ms)
 	kc->token_read_ms = now_ms;
 	kc->token_stale = false;
 	rc = read_file(kc->token_file, MAX_TOKEN, &buf, NULL);
-	if (rc) {
+	if (rc || buf == NULL) {
 		kz_warn("cannot read token file; keeping the last token",
 		    "file=%s error=\"%s\"", kc->token_file, kz_strerror(rc));
 		return;
