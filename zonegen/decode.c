@@ -912,11 +912,14 @@ pending_add(struct dec *d, const char *p, size_t len, size_t off)
 static int
 pending_flush(struct dec *d)
 {
-	const char *p = d->pending.data, *end = p + d->pending.len;
+	const char *p = d->pending.data, *end;
 	struct pending_hdr h;
 	json_t *obj;
 	int rc = KZ_OK;
 
+	if (p == NULL)		/* nothing was ever kept */
+		return KZ_OK;
+	end = p + d->pending.len;
 	while (rc == KZ_OK && p < end) {
 		memcpy(&h, p, sizeof(h));
 		p += sizeof(h);
