@@ -968,13 +968,18 @@ static void
 hash_zone(struct zg_zone *z)
 {
 	uint64_t h = 14695981039346656037ULL;
-	uint32_t nums[3] = { z->soa_ttl, z->ttl, 0 };
+	const uint32_t nums[3] = { z->soa_ttl, z->ttl, 0 };
+	uint8_t b[sizeof(nums)];
 
+	/* The numbers byte by byte, least significant first (as the
+	 * hashes kept in publish.state were computed on x86). */
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(nums[i / 4] >> (8 * (i % 4)));
 	h = fnv64(h, z->origin, strlen(z->origin) + 1);
 	h = fnv64(h, z->mname, strlen(z->mname) + 1);
 	h = fnv64(h, z->rname, strlen(z->rname) + 1);
-	h = fnv64(h, nums, sizeof(nums));
-	z->hash = fnv64(h, z->body.data ? z->body.data : "", z->body.len);
+	h = fnv64(h, b, sizeof(b));
+	z->hash = z->body.len ? fnv64(h, z->body.data, z->body.len) : h;
 }
 
 /* --- entry points -------------------------------------------------------- */
