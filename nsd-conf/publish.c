@@ -651,7 +651,7 @@ nc_zone_validate(const char *path, const char *origin, bool check_serial,
 
 		pids[i] = -1;
 		fds[i] = -1;
-		for (const char *q = text.data; q < c[i].p; q++)
+		for (const char *q = text.data; q && q < c[i].p; q++)
 			if (*q == '\n')
 				c[i].line0++;
 		if (pipe2(pfd, O_CLOEXEC))
