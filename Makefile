@@ -6,6 +6,9 @@
 #   make bench      benchmarks (figures go to docs/benchmarks.md by hand)
 #   make soak       the syncer soak test for KZ_SOAK_SECONDS (default 600)
 #   make asan       the same tests on an ASan+UBSan build (build-asan/)
+#   make analyze    clang --analyze over every .c (part of make check)
+#   make fuzz       libFuzzer targets for FUZZ_SECONDS each (build-fuzz/)
+#   make valgrind   memcheck of a render and of a short sync session
 #   make image      build the container image with podman (container/)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -31,6 +34,11 @@ endif
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
+OPT      := -O1
+else ifeq ($(SAN),fuzz)
+# libFuzzer: objects get coverage hooks, the targets link the engine.
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT      := -O1
 else
 SANFLAGS :=
@@ -76,8 +84,30 @@ ALL_OBJS := $(foreach m,$(MODULES),$(patsubst %.c,$(BUILD)/%.o,$(call module_src
 	$(MAIN_OBJ) $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%.o,$(UNIT_SRCS)) \
 	$(UNIT_HOBJ)
 
+# Fuzz targets (tests/fuzz/fuzz_*.c). In ordinary builds each links the
+# replay main, which runs files through it; with SAN=fuzz each links
+# libFuzzer instead (build-fuzz/fuzz/).
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
+FUZZ_REPLAY  := $(patsubst %,$(BUILD)/tests/%,$(FUZZ_NAMES))
+FUZZ_ENGINE  := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 60
+
+# The allocation-failure tests: a cmocka binary whose allocations go
+# through a counting wrapper that can fail the Nth one.
+ALLOC_BIN  := $(BUILD)/tests/test_allocfail
+ALLOC_OBJS := $(BUILD)/tests/alloc/test_allocfail.o \
+	$(BUILD)/tests/alloc/failmalloc.o
+ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
+	-Wl,--wrap=strdup,--wrap=strndup
+
+ALL_OBJS += $(patsubst %.c,$(BUILD)/%.o,$(FUZZ_SRCS) tests/fuzz/replay.c) \
+	$(ALLOC_OBJS)
+
+TEST_BINS := $(UNIT_BINS) $(FUZZ_REPLAY) $(ALLOC_BIN)
+
 .PHONY: all check unit system soak deps run bench asan install clean \
-	check-deps FORCE
+	check-deps analyze fuzz fuzz-build valgrind FORCE
 
 all: $(BIN)
 
@@ -110,6 +140,22 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_HOBJ) $(LIBS)
 	$(quiet) LINK $@
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOBJ) $(LIBS) $(KZ_LDLIBS) -lcmocka
 
+$(BUILD)/tests/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o \
+		$(BUILD)/tests/fuzz/replay.o $(LIBS)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay.o $(LIBS) \
+		$(KZ_LDLIBS)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBS) $(KZ_LDLIBS)
+
+$(ALLOC_BIN): $(ALLOC_OBJS) $(LIBS)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $(ALLOC_WRAP) -o $@ $(ALLOC_OBJS) $(LIBS) \
+		$(KZ_LDLIBS) -lcmocka
+
 # --- set-up -------------------------------------------------------------
 
 deps:
@@ -118,10 +164,11 @@ deps:
 # --- tests --------------------------------------------------------------
 
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@$(MAKE) --no-print-directory analyze
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) tests/check.sh
 
-unit: $(BIN) $(UNIT_BINS)
+unit: $(BIN) $(TEST_BINS)
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) tests/check.sh unit
 
 system: $(BIN)
@@ -134,6 +181,42 @@ soak: $(BIN)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 check
+
+# clang's static analyzer over every .c; any report fails. One stamp per
+# file, so only what changed is analyzed again.
+ANALYZE_SRCS := $(foreach m,$(MODULES),$(wildcard $(m)/*.c)) \
+	$(wildcard tests/fuzz/*.c tests/alloc/*.c)
+ANALYZE_OK   := $(patsubst %.c,build-analyze/%.ok,$(ANALYZE_SRCS))
+ANALYZE_FLAGS := --analyze -Xclang -analyzer-werror \
+	-Xclang -analyzer-output=text \
+	-Xanalyzer -analyzer-disable-checker=deadcode.DeadStores
+
+analyze: $(ANALYZE_OK)
+
+build-analyze/%.ok: %.c
+	@mkdir -p $(@D)
+	$(quiet) ANALYZE $<
+	$(Q)clang $(KZ_CPPFLAGS) $(CPPFLAGS) -std=c11 -Wno-unused-command-line-argument \
+		$(ANALYZE_FLAGS) -MMD -MP -MF $(@:.ok=.d) -MT $@ $< -o /dev/null
+	@touch $@
+
+-include $(ANALYZE_OK:.ok=.d)
+
+# libFuzzer: build every target into build-fuzz/ with clang, then run
+# each for FUZZ_SECONDS from its committed corpus (new inputs go to
+# build-fuzz/corpus/, crashes to build-fuzz/crashes/).
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz SAN=fuzz CC=clang WERROR=0 \
+		fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh build-fuzz $(FUZZ_NAMES)
+
+fuzz-build: $(FUZZ_ENGINE)
+
+# memcheck of `kubezone render` and of a short sync session against the
+# fake API server, on a plain -O1 build (build-valgrind/).
+valgrind: deps
+	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT=-O1 all
+	@KUBEZONE=build-valgrind/kubezone $(PYTHON) tests/valgrind/run.py
 
 # --- running ------------------------------------------------------------
 
@@ -162,7 +245,7 @@ install: $(BIN)
 		install -m 0644 docs/kubezone.8 $(DESTDIR)$(PREFIX)/share/man/man8/; fi
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-analyze build-valgrind
 
 FORCE:
 

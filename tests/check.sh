@@ -1,11 +1,13 @@
 #!/bin/sh
 # check.sh -- run kubezone's tests and end with one summary line.
 #
-#   tests/check.sh [unit|system|all]   (default all)
+#   tests/check.sh [unit|fuzz|system|all]   (default all)
 #
-# Unit tests are the cmocka binaries $BUILD/tests/test_*; system tests are
-# pytest files under tests/system, run with Debian's Python. The last line
-# is "check: N passed, N failed, N skipped".
+# Unit tests are the cmocka binaries $BUILD/tests/test_*; fuzz replays run
+# each fuzz target $BUILD/tests/fuzz_NAME over its committed corpus
+# tests/fuzz/corpus/NAME (one test per target); system tests are pytest
+# files under tests/system, run with Debian's Python. The last line is
+# "check: N passed, N failed, N skipped".
 set -u
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -28,6 +30,23 @@ run_unit() {
 		if [ "$rc" -ne 0 ] || [ -n "$f" ]; then
 			printf '%s\n' "$out" | tail -40
 			failed=$((failed + ${f:-1}))
+			failures="$failures $name"
+		fi
+	done
+}
+
+run_fuzz() {
+	for t in "$BUILD"/tests/fuzz_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		out=$("$t" "tests/fuzz/corpus/${name#fuzz_}" 2>&1)
+		rc=$?
+		printf '%s\n' "$out" | tail -1
+		if [ "$rc" -eq 0 ]; then
+			passed=$((passed + 1))
+		else
+			printf '%s\n' "$out" | tail -40
+			failed=$((failed + 1))
 			failures="$failures $name"
 		fi
 	done
@@ -60,10 +79,11 @@ run_system() {
 }
 
 case "$what" in
-unit) run_unit ;;
+unit) run_unit; run_fuzz ;;
+fuzz) run_fuzz ;;
 system) run_system ;;
-all) run_unit; run_system ;;
-*) echo "usage: $0 [unit|system|all]" >&2; exit 2 ;;
+all) run_unit; run_fuzz; run_system ;;
+*) echo "usage: $0 [unit|fuzz|system|all]" >&2; exit 2 ;;
 esac
 
 [ -z "$failures" ] || echo "check: failing:$failures"

@@ -1,0 +1,489 @@
+/*
+ * tests/alloc/test_allocfail.c -- kubezone when an allocation fails.
+ *
+ * For N = 1, 2, ... the Nth allocation of an operation fails (once),
+ * until an operation completes without reaching N. Each time the
+ * operation must fail cleanly: an error code (never a crash, and no
+ * leak: the ASan build's LeakSanitizer checks at exit), and what was
+ * there before stays intact:
+ *
+ *   render        KZ_ENOMEM; the model renders the same zones again
+ *   decode        KZ_ENOMEM; the objects kept render without trouble
+ *   watch event   SY_ABORT_NOMEM (or a malformed-event abort when the
+ *                 line itself cannot be parsed); the resourceVersion
+ *                 does not move, so the re-watch replays the event, and
+ *                 the model is exactly as before it; replaying the
+ *                 event then gives the model a clean run gives
+ *   publish       an error; the zone installed before stays on disk,
+ *                 valid, with its serial; the next publish succeeds
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "nsd-conf/publish.h"
+#include "syncer/k8s.h"
+#include "syncer/metrics.h"
+#include "tests/alloc/failmalloc.h"
+#include "zonegen/decode.h"
+#include "zonegen/model.h"
+#include "zonegen/render.h"
+
+#define INPUT "tests/golden/small-cluster/input.json"
+#define MAX_N 200000
+
+/* Fail the test, with the stack of the failed allocation on stderr. */
+#define FAIL(...) do {							\
+	fm_dump();							\
+	fail_msg(__VA_ARGS__);						\
+} while (0)
+
+static char *input;
+static size_t input_len;
+
+static int
+load_input(void **state)
+{
+	FILE *f = fopen(INPUT, "rb");
+	long n;
+
+	(void)state;
+	kz_log_set_level(KZ_LOG_OFF);
+	fm_init();
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	input = malloc((size_t)n + 1);
+	assert_non_null(input);
+	assert_int_equal(fread(input, 1, (size_t)n, f), (size_t)n);
+	input[n] = '\0';
+	input_len = (size_t)n;
+	fclose(f);
+	return 0;
+}
+
+static int
+free_input(void **state)
+{
+	(void)state;
+	free(input);
+	return 0;
+}
+
+static void
+render_opts(struct zg_render_opts *o)
+{
+	zg_render_opts_init(o);
+	o->pod_records = true;
+}
+
+/* Hash of every zone of ZS. */
+static uint64_t
+zs_digest(const struct zg_zoneset *zs)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < zs->nzones; i++)
+		h = (h ^ zs->zones[i].hash ^ zs->zones[i].nrecords) *
+		    1099511628211ULL;
+	return h;
+}
+
+/* Hash of every zone of M: a summary of what M renders to. */
+static uint64_t
+model_digest(const struct zg_model *m)
+{
+	struct zg_render_opts o;
+	struct zg_zoneset zs;
+	uint64_t h;
+
+	render_opts(&o);
+	memset(&zs, 0, sizeof(zs));
+	assert_int_equal(zg_render(m, &o, &zs), 0);
+	h = zs_digest(&zs);
+	for (int k = 0; k < ZG_KIND_COUNT; k++)
+		h = (h ^ zg_model_count(m, (enum zg_kind)k)) *
+		    1099511628211ULL;
+	zg_zoneset_free(&zs);
+	zg_render_opts_free(&o);
+	return h;
+}
+
+static void
+decode_all(struct zg_model *m)
+{
+	zg_model_init(m);
+	assert_int_equal(zg_decode_buffer(m, input, input_len, INPUT, NULL,
+	    NULL), 0);
+}
+
+/* --- render ------------------------------------------------------- */
+
+static void
+test_render(void **state)
+{
+	struct zg_render_opts o;
+	struct zg_zoneset zs;
+	struct zg_model m;
+	uint64_t want, want_zs, got;
+	unsigned long n;
+	int rc;
+
+	(void)state;
+	decode_all(&m);
+	want = model_digest(&m);
+	render_opts(&o);
+	memset(&zs, 0, sizeof(zs));
+	assert_int_equal(zg_render(&m, &o, &zs), 0);
+	want_zs = zs_digest(&zs);
+	zg_zoneset_free(&zs);
+	for (n = 1; n < MAX_N; n++) {
+		memset(&zs, 0, sizeof(zs));
+		fm_arm(n);
+		rc = zg_render(&m, &o, &zs);
+		fm_disarm();
+		got = zs_digest(&zs);
+		zg_zoneset_free(&zs);
+		if (!fm_tripped()) {
+			assert_int_equal(rc, 0);
+			break;
+		}
+		/* A failure may be absorbed, but never change the zones. */
+		if (rc != KZ_ENOMEM && (rc != 0 || got != want_zs))
+			FAIL("allocation %lu failed: render "
+			    "returned %d", n, rc);
+		assert_true(model_digest(&m) == want);
+	}
+	print_message("render: %lu allocations failed in turn\n", n - 1);
+	assert_true(n > 10);
+	zg_render_opts_free(&o);
+	zg_model_free(&m);
+}
+
+/* --- decode ------------------------------------------------------- */
+
+/*
+ * STATE points to a bool: whether jansson's allocations fail too. Those
+ * are held to less: jansson 2.14 drops characters of a token when
+ * growing its token buffer fails, so a parse may "succeed" with altered
+ * text (see docs/reliability.md); the decode must still end cleanly.
+ */
+static void
+test_decode(void **state)
+{
+	bool json = *(bool *)*state;
+	struct zg_decode_error err;
+	struct zg_model m;
+	unsigned long n;
+	int rc;
+
+	fm_scope(json);
+	for (n = 1; n < MAX_N; n++) {
+		zg_model_init(&m);
+		memset(&err, 0, sizeof(err));
+		fm_arm(n);
+		rc = zg_decode_buffer(&m, input, input_len, INPUT, NULL, &err);
+		fm_disarm();
+		if (!fm_tripped()) {
+			assert_int_equal(rc, 0);
+			zg_model_free(&m);
+			break;
+		}
+		if (rc != KZ_ENOMEM && !(json && (rc == 0 ||
+		    rc == KZ_EPARSE)))
+			FAIL("allocation %lu failed: decode "
+			    "returned %d (%s)", n, rc, err.text);
+		(void)model_digest(&m);	/* what was kept is usable */
+		zg_model_free(&m);
+	}
+	fm_scope(false);
+	print_message("decode%s: %lu allocations failed in turn\n",
+	    json ? " (jansson too)" : "", n - 1);
+	assert_true(n > 10);
+}
+
+/* --- watch events ------------------------------------------------- */
+
+struct watch {
+	struct sy_kubeconfig kc;
+	struct sy_metrics *metrics;
+	struct zg_model m;
+	struct sy_k8s k;
+	struct sy_reflector *r;
+};
+
+static char server[] = "http://127.0.0.1:1";
+
+static void
+nothing(void *ctx)
+{
+	(void)ctx;
+}
+
+/* A reflector for KIND whose model holds the whole input, at RV 100. */
+static void
+watch_init(struct watch *w, enum zg_kind kind)
+{
+	struct sy_k8s_opts o;
+
+	memset(w, 0, sizeof(*w));
+	sy_kubeconfig_init(&w->kc);
+	w->kc.server = server;
+	decode_all(&w->m);
+	w->metrics = sy_metrics_new();
+	assert_non_null(w->metrics);
+	sy_k8s_opts_init(&o);
+	o.pods = true;
+	assert_int_equal(sy_k8s_init(&w->k, &o, &w->kc, &w->m, NULL,
+	    w->metrics, nothing, NULL), 0);
+	for (size_t i = 0; i < w->k.nrf; i++)
+		if (w->k.rf[i].kind == kind)
+			w->r = &w->k.rf[i];
+	assert_non_null(w->r);
+	snprintf(w->r->rv, sizeof(w->r->rv), "100");
+}
+
+static void
+watch_free(struct watch *w)
+{
+	sy_k8s_free(&w->k);
+	sy_metrics_free(w->metrics);
+	zg_model_free(&w->m);
+	w->kc.server = NULL;
+	sy_kubeconfig_free(&w->kc);
+}
+
+static const struct {
+	enum zg_kind kind;
+	const char *line;
+} events[] = {
+	{ ZG_KIND_SERVICE,
+	  "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Service\",\"apiVersion\":"
+	  "\"v1\",\"metadata\":{\"name\":\"fresh\",\"namespace\":\"shop\","
+	  "\"resourceVersion\":\"101\",\"labels\":{\"app\":\"fresh\"}},"
+	  "\"spec\":{\"type\":\"ClusterIP\",\"clusterIP\":\"10.96.7.7\","
+	  "\"clusterIPs\":[\"10.96.7.7\",\"fd00:96::7\"],\"ports\":[{\"name\":"
+	  "\"http\",\"port\":80,\"protocol\":\"TCP\"},{\"name\":\"dns\","
+	  "\"port\":53,\"protocol\":\"UDP\"}]}}}\n" },
+	{ ZG_KIND_SLICE,
+	  "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"EndpointSlice\","
+	  "\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{\"name\":"
+	  "\"web-7qxz2\",\"namespace\":\"shop\",\"resourceVersion\":\"101\","
+	  "\"labels\":{\"kubernetes.io/service-name\":\"web\"}},"
+	  "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":"
+	  "8080,\"protocol\":\"TCP\"}],\"endpoints\":[{\"addresses\":"
+	  "[\"10.244.9.1\"],\"hostname\":\"web-0\",\"conditions\":{\"ready\":"
+	  "true},\"targetRef\":{\"kind\":\"Pod\",\"name\":\"web-0\"}},"
+	  "{\"addresses\":[\"10.244.9.2\"],\"conditions\":{\"ready\":false}}"
+	  "]}}\n" },
+	{ ZG_KIND_POD,
+	  "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":"
+	  "\"v1\",\"metadata\":{\"name\":\"p1\",\"namespace\":\"shop\","
+	  "\"resourceVersion\":\"101\"},\"status\":{\"phase\":\"Running\","
+	  "\"podIP\":\"10.244.9.9\",\"podIPs\":[{\"ip\":\"10.244.9.9\"}]}}}\n" },
+	{ ZG_KIND_NAMESPACE,
+	  "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Namespace\",\"apiVersion\":"
+	  "\"v1\",\"metadata\":{\"name\":\"brand-new\",\"resourceVersion\":"
+	  "\"101\"}}}\n" },
+	{ ZG_KIND_SERVICE,
+	  "{\"type\":\"DELETED\",\"object\":{\"kind\":\"Service\",\"apiVersion\":"
+	  "\"v1\",\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\","
+	  "\"resourceVersion\":\"101\"},\"spec\":{\"clusterIP\":\"10.96.1.1\"}}}"
+	  "\n" },
+};
+
+static void
+test_watch_event(void **state)
+{
+	bool json = *(bool *)*state;
+	unsigned long total = 0;
+
+	for (size_t e = 0; e < sizeof(events) / sizeof(events[0]); e++) {
+		const char *line = events[e].line;
+		struct watch w;
+		uint64_t before, after;
+		unsigned long n;
+		int rc;
+
+		/* the clean run: what the event does */
+		watch_init(&w, events[e].kind);
+		before = model_digest(&w.m);
+		assert_int_equal(sy_reflector_watch_bytes(w.r, line,
+		    strlen(line)), 0);
+		assert_string_equal(w.r->rv, "101");
+		after = model_digest(&w.m);
+		if (after == before)
+			fail_msg("event %zu changes nothing", e);
+		watch_free(&w);
+
+		for (n = 1; n < MAX_N; n++) {
+			watch_init(&w, events[e].kind);
+			fm_scope(json);
+			fm_arm(n);
+			rc = sy_reflector_watch_bytes(w.r, line, strlen(line));
+			fm_disarm();
+			fm_scope(false);
+			if (!fm_tripped()) {
+				assert_int_equal(rc, 0);
+				watch_free(&w);
+				break;
+			}
+			if (rc == 0 && json) {
+				/* jansson may have altered the text */
+			} else if (rc == 0) {
+				/* only a metric update may be lost */
+				if (strcmp(w.r->rv, "101") != 0 ||
+				    model_digest(&w.m) != after)
+					FAIL("event %zu, allocation %lu "
+					    "failed: event taken "
+					    "but not applied (rv %s)", e, n,
+					    w.r->rv);
+			} else {
+				if (rc != SY_ABORT_NOMEM &&
+				    rc != SY_ABORT_MALFORMED)
+					FAIL("event %zu, allocation %lu "
+					    "failed: abort %d", e, n,
+					    rc);
+				assert_string_equal(w.r->rv, "100");
+				if (model_digest(&w.m) != before)
+					FAIL("event %zu, allocation %lu "
+					    "failed: the model "
+					    "changed", e, n);
+				/* the re-watch replays the event */
+				sy_framer_reset(&w.r->framer);
+				assert_int_equal(sy_reflector_watch_bytes(w.r,
+				    line, strlen(line)), 0);
+				assert_true(model_digest(&w.m) == after);
+			}
+			watch_free(&w);
+		}
+		total += n - 1;
+	}
+	print_message("watch events%s: %lu allocations failed in turn\n",
+	    json ? " (jansson too)" : "", total);
+	assert_true(total > 10);
+}
+
+/* --- publish ------------------------------------------------------ */
+
+static void
+render_model(const struct zg_model *m, struct zg_zoneset *zs)
+{
+	struct zg_render_opts o;
+
+	render_opts(&o);
+	memset(zs, 0, sizeof(*zs));
+	assert_int_equal(zg_render(m, &o, zs), 0);
+	zg_render_opts_free(&o);
+}
+
+static void
+rm_rf(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_publish(void **state)
+{
+	struct zg_zoneset old, new;
+	struct zg_model m;
+	unsigned long n;
+
+	(void)state;
+	decode_all(&m);
+	render_model(&m, &old);
+	assert_int_equal(zg_model_del(&m, ZG_KIND_SERVICE, "shop", "web"), 1);
+	render_model(&m, &new);
+
+	for (n = 1; n < MAX_N; n++) {
+		char dir[] = "/tmp/kz-allocfail-XXXXXX", path[PATH_MAX];
+		struct nc_publisher p;
+		struct nc_pub_result res;
+		uint32_t serial;
+		int rc;
+
+		assert_non_null(mkdtemp(dir));
+		snprintf(path, sizeof(path), "%s/publish.state", dir);
+		assert_int_equal(nc_pub_init(&p, dir, path), 0);
+		assert_int_equal(nc_pub_publish(&p, &old, 1000, NULL), 0);
+		serial = nc_pub_find(&p, old.zones[0].origin)->serial;
+
+		fm_arm(n);
+		rc = nc_pub_publish(&p, &new, 2000, &res);
+		fm_disarm();
+		if (!fm_tripped()) {
+			assert_int_equal(rc, 0);
+			nc_pub_free(&p);
+			rm_rf(dir);
+			break;
+		}
+		if (rc != 0) {
+			const struct nc_pub_zone *z;
+			char verr[256];
+			size_t nrec;
+
+			for (size_t i = 0; i < old.nzones; i++) {
+				z = nc_pub_find(&p, old.zones[i].origin);
+				assert_non_null(z);
+				assert_true(z->installed);
+				snprintf(path, sizeof(path), "%s/%s", dir,
+				    z->file);
+				if (nc_zone_validate(path, z->origin, true,
+				    z->serial, &nrec, verr, sizeof(verr)) != 0)
+					FAIL("allocation %lu failed: %s is "
+					    "not a valid zone with serial %u: "
+					    "%s", n, path, z->serial, verr);
+				if (z->hash != old.zones[i].hash &&
+				    z->hash != new.zones[i].hash)
+					FAIL("allocation %lu failed: %s "
+					    "holds neither zone", n, z->origin);
+			}
+		}
+		/* the next publish succeeds */
+		assert_int_equal(nc_pub_publish(&p, &new, 3000, NULL), 0);
+		assert_true(nc_pub_find(&p, new.zones[0].origin)->hash ==
+		    new.zones[0].hash);
+		assert_true(nc_serial_cmp(nc_pub_find(&p,
+		    new.zones[0].origin)->serial, serial) > 0);
+		nc_pub_free(&p);
+		rm_rf(dir);
+	}
+	print_message("publish: %lu allocations failed in turn\n", n - 1);
+	assert_true(n > 3);
+	zg_zoneset_free(&old);
+	zg_zoneset_free(&new);
+	zg_model_free(&m);
+}
+
+static bool own = false, with_json = true;
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_render),
+		cmocka_unit_test_prestate(test_decode, &own),
+		cmocka_unit_test_prestate(test_decode, &with_json),
+		cmocka_unit_test_prestate(test_watch_event, &own),
+		cmocka_unit_test_prestate(test_watch_event, &with_json),
+		cmocka_unit_test(test_publish),
+	};
+
+	return cmocka_run_group_tests(tests, load_input, free_input);
+}

@@ -1,0 +1,331 @@
+#!/usr/bin/python3
+"""Write the seed corpora of the fuzz targets: tests/fuzz/corpus/<target>/.
+
+Seeds are real-shaped inputs built from examples/cluster.json and the
+golden test input: what kubectl and the API server send, watch streams,
+kubeconfigs, command lines, names. Run it again after changing it; it
+rewrites only files named seed-*, so regression inputs (crash-*, kept
+when a fuzzer finds a bug) stay.
+
+  /usr/bin/python3 tests/fuzz/seeds.py
+"""
+
+import base64
+import copy
+import json
+import os
+import shutil
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORPUS = os.path.join(ROOT, "tests", "fuzz", "corpus")
+
+
+def load(path):
+    with open(os.path.join(ROOT, path)) as f:
+        return json.load(f)
+
+
+EXAMPLE = load("examples/cluster.json")
+GOLDEN = load("tests/golden/small-cluster/input.json")
+ITEMS = EXAMPLE["items"] + GOLDEN["items"]
+
+
+def by_kind(kind):
+    return [i for i in ITEMS if i.get("kind") == kind]
+
+
+def write(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def compact(obj):
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def clean(target):
+    d = os.path.join(CORPUS, target)
+    if os.path.isdir(d):
+        for f in os.listdir(d):
+            if f.startswith("seed-"):
+                os.unlink(os.path.join(d, f))
+
+
+# --- decode: whole documents and single objects ---------------------------
+
+def decode_seeds():
+    t = "decode"
+    clean(t)
+    write(t, "example-list", json.dumps(EXAMPLE, indent=4))
+    write(t, "golden-list", compact(GOLDEN))
+    for kind in ("Service", "EndpointSlice", "Pod", "Namespace"):
+        objs = by_kind(kind)
+        for n, o in enumerate(objs[:6]):
+            write(t, f"{kind.lower()}-{n}", json.dumps(o, indent=2))
+        typed = {"kind": kind + "List", "apiVersion": "v1",
+                 "metadata": {"resourceVersion": "4242"},
+                 "items": [{k: v for k, v in o.items() if k != "kind"} for o in objs]}
+        write(t, f"{kind.lower()}-list", compact(typed))
+        # "kind" after "items": items wait for the list's kind
+        late = {"apiVersion": "v1", "items": typed["items"], "kind": kind + "List"}
+        write(t, f"{kind.lower()}-list-kind-last", compact(late))
+    write(t, "array-of-objects", compact(by_kind("Service")[:3] + by_kind("Pod")[:2]))
+    write(t, "several-documents", "\n".join(compact(o) for o in ITEMS[:8]))
+    write(t, "empty", "")
+    write(t, "whitespace", " \n\t\r\n")
+    write(t, "empty-list", '{"kind":"List","apiVersion":"v1","items":[]}')
+    write(t, "null-items", '{"kind":"ServiceList","items":null}')
+    write(t, "other-kinds", compact({"kind": "List", "items": [
+        {"kind": "ConfigMap", "metadata": {"name": "c", "namespace": "x"}, "data": {"a": "b"}},
+        {"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 2}}]}))
+    write(t, "truncated", compact(EXAMPLE)[:5000])
+    write(t, "bad-bracket", '{"kind":"List","items":[{"kind":"Service"]}')
+    write(t, "strings-escapes", compact({"kind": "Service", "metadata": {
+        "name": "w\u00e9b\\\"x", "namespace": "a\nb"}, "spec": {"clusterIP": "10.0.0.1\u0000"}}))
+    write(t, "deep", "[" * 300 + "]" * 300)
+    svc = copy.deepcopy(by_kind("Service")[0])
+    svc["spec"]["clusterIPs"] = ["10.96.0.1", "fd00::1", "bogus"]
+    svc["spec"]["ports"].append({"name": "x" * 80, "port": 70000, "protocol": "SCTP"})
+    write(t, "service-odd-fields", compact(svc))
+    ext = {"kind": "Service", "apiVersion": "v1", "metadata": {"name": "ext", "namespace": "shop"},
+           "spec": {"type": "ExternalName", "externalName": "db.example.COM."}}
+    write(t, "service-externalname", compact(ext))
+    es = copy.deepcopy(by_kind("EndpointSlice")[0])
+    es["addressType"] = "FQDN"
+    write(t, "slice-fqdn", compact(es))
+
+
+# --- framer: watch streams as bytes -----------------------------------------
+
+def events(kind, objs, types=("ADDED", "MODIFIED", "DELETED")):
+    out = []
+    rv = 100
+    for o in objs:
+        for ty in types:
+            rv += 1
+            o = copy.deepcopy(o)
+            o.setdefault("metadata", {})["resourceVersion"] = str(rv)
+            out.append(compact({"type": ty, "object": o}))
+    out.append(compact({"type": "BOOKMARK", "object": {"kind": kind, "metadata": {
+        "resourceVersion": str(rv + 1)}}}))
+    return out
+
+
+def framer_seeds():
+    t = "framer"
+    clean(t)
+    svc = events("Service", by_kind("Service")[:3])
+    write(t, "stream", b"\xff\x11" + "\n".join(svc).encode() + b"\n")
+    write(t, "stream-crlf", b"\xff\x22" + "\r\n".join(svc).encode() + b"\r\n")
+    write(t, "stream-small-limit", b"\x20\x33" + "\n".join(svc).encode() + b"\n")
+    write(t, "empty-lines", b"\x40\x01" + b"\n\n\r\n{}\n\n{\"a\":1}\r\n\r\n")
+    write(t, "partial-tail", b"\x80\x05" + b'{"type":"ADDED"}\n{"type":"MOD')
+    write(t, "long-line", b"\x02\x07" + b"x" * 2000 + b"\n{}\n" + b"y" * 20)
+    write(t, "only-newlines", b"\x00\x00" + b"\n" * 100)
+
+
+# --- watch: streams and list pages per reflector ------------------------------
+
+REFLECTORS = [("Namespace", 0), ("Service", 1), ("EndpointSlice", 2), ("Pod", 3)]
+
+
+def watch_seeds():
+    t = "watch"
+    clean(t)
+    for kind, idx in REFLECTORS:
+        objs = by_kind(kind)[:4]
+        stream = events(kind, objs)
+        write(t, f"{kind.lower()}-stream", bytes([idx | (5 << 3)]) + "\n".join(stream).encode() + b"\n")
+        gone = stream[:2] + [compact({"type": "ERROR", "object": {
+            "kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": "too old resource version: 1 (5)", "reason": "Expired", "code": 410}})]
+        write(t, f"{kind.lower()}-gone", bytes([idx]) + "\n".join(gone).encode() + b"\n")
+        page = {"kind": kind + "List", "apiVersion": "v1",
+                "metadata": {"resourceVersion": "777", "continue": "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"},
+                "items": [{k: v for k, v in o.items() if k != "kind"} for o in objs]}
+        write(t, f"{kind.lower()}-page", bytes([idx | 4]) + compact(page).encode())
+        last = dict(page, metadata={"resourceVersion": "778"})
+        write(t, f"{kind.lower()}-last-page", bytes([idx | 4 | (9 << 3)]) + json.dumps(last, indent=1).encode())
+    write(t, "service-malformed", bytes([1]) + b'{"type":"ADDED","object":{"kind":"Serv\n'
+          + events("Service", by_kind("Service")[:1])[0].encode() + b"\n")
+    write(t, "service-error-500", bytes([1]) + compact({"type": "ERROR", "object": {
+        "kind": "Status", "code": 500, "message": "etcd is down"}}).encode() + b"\n")
+    write(t, "service-no-type", bytes([1]) + b'{"object":{}}\n{"type":7}\n{"type":"ADDED","object":[]}\n')
+    write(t, "service-oversized", bytes([1 | (2 << 3)]) + b'{"type":"ADDED","object":{"x":"'
+          + b"a" * 5000 + b'"}}\n' + events("Service", by_kind("Service")[:1])[0].encode() + b"\n")
+    write(t, "page-not-object", bytes([5]) + b'[1,2,3]')
+    write(t, "page-items-string", bytes([5]) + b'{"items":"no","metadata":{"resourceVersion":"1"}}')
+
+
+# --- kubeconfig ----------------------------------------------------------------
+
+CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n").decode()
+KEY = base64.b64encode(b"-----BEGIN EC PRIVATE KEY-----\nMHcfake\n-----END EC PRIVATE KEY-----\n").decode()
+
+
+def kubeconfig(server="https://127.0.0.1:6443", user=None, extra_cluster="", ctx="kind-kind"):
+    user = user or "    token: abc.def"
+    return f"""apiVersion: v1
+kind: Config
+current-context: {ctx}
+clusters:
+- name: {ctx}
+  cluster:
+    server: {server}
+    certificate-authority-data: {CA}
+{extra_cluster}contexts:
+- name: {ctx}
+  context:
+    cluster: {ctx}
+    user: {ctx}-admin
+    namespace: default
+users:
+- name: {ctx}-admin
+  user:
+{user}
+preferences: {{}}
+"""
+
+
+def kubeconfig_seeds():
+    t = "kubeconfig"
+    clean(t)
+    write(t, "token", kubeconfig())
+    write(t, "token-file", kubeconfig(user="    tokenFile: ../secrets/token"))
+    write(t, "client-cert-data", kubeconfig(
+        user=f"    client-certificate-data: {CA}\n    client-key-data: {KEY}"))
+    write(t, "client-cert-files", kubeconfig(
+        user="    client-certificate: certs/client.crt\n    client-key: /etc/k/client.key"))
+    write(t, "basic-auth", kubeconfig(user="    username: admin\n    password: s3cret"))
+    write(t, "insecure-http", kubeconfig(server="http://localhost:8080/prefix///",
+                                         extra_cluster="    insecure-skip-tls-verify: true\n"))
+    write(t, "exec-plugin", kubeconfig(user="    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                                             "      command: aws\n      args: [eks, get-token]"))
+    write(t, "auth-provider", kubeconfig(user="    auth-provider:\n      name: gcp\n      config: {}"))
+    write(t, "bad-base64", kubeconfig(user="    client-certificate-data: '!!notbase64=='\n"
+                                           "    client-key-data: QUJD"))
+    write(t, "json", json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "k", "cluster": {"server": "https://10.0.0.1"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}]}))
+    write(t, "merge-two-files", kubeconfig(ctx="a") + "\n#---\n" + kubeconfig(ctx="b", server="https://b:1"))
+    write(t, "select-context", "#context b\n" + kubeconfig(ctx="a") + "\n#---\n" + kubeconfig(ctx="b"))
+    write(t, "missing-user", kubeconfig().replace("user: kind-kind-admin", "user: nobody"))
+    write(t, "no-current-context", kubeconfig().replace("current-context: kind-kind\n", ""))
+    write(t, "anchors", """clusters:
+- &c
+  name: x
+  cluster: {server: "https://h:1"}
+contexts: [{name: x, context: {cluster: x, user: *c}}]
+users: [*c]
+current-context: x
+""")
+    write(t, "not-yaml", "{{{: [\n\t- ]]")
+    write(t, "empty", "")
+
+
+# --- opt: command lines --------------------------------------------------------
+
+def argv(cmd, *args):
+    return bytes([cmd]) + "\0".join(args).encode()
+
+
+def opt_seeds():
+    t = "opt"
+    clean(t)
+    write(t, "render-basic", argv(0, "--zone", "cluster.local", "--ttl=30", "cluster.json"))
+    write(t, "render-all", argv(0, "--zone=Example.COM.", "--dns-ip", "10.96.0.10", "--dns-ip",
+                                "fd00::a", "--namespace", "shop", "--reverse-zone", "10.96.0.0/12",
+                                "--reverse-zone=fd00:10:96::/112", "--pod-records",
+                                "--endpoint-pod-names", "--no-clusterip-endpoint-names"))
+    write(t, "render-bad", argv(0, "--ttl", "99999999", "--zone", "a..b", "--reverse-zone", "10.1.0.0/8"))
+    write(t, "render-help", argv(0, "--help"))
+    write(t, "render-dashdash", argv(0, "--", "--zone", "-"))
+    write(t, "nsdconf-basic", argv(1, "--listen", "127.0.0.1:5353", "--listen", "[::1]:53",
+                                   "--state-dir", "/var/lib/kubezone"))
+    write(t, "nsdconf-tsig", argv(1, "--tsig-key", "xfr.example:hmac-sha256:c2VjcmV0c2VjcmV0",
+                                  "--allow-transfer", "10.0.0.0/8,key=xfr.example",
+                                  "--notify", "10.1.2.3:53,key=xfr.example",
+                                  "--verbosity", "2", "--ixfr-number", "5", "--edns-size", "1232"))
+    write(t, "nsdconf-missing-key", argv(1, "--allow-transfer", "10.0.0.0/8,key=nope"))
+    write(t, "sync-api", argv(2, "--kubeconfig", "/tmp/kc", "--context", "kind", "--page-size", "500",
+                              "--watch-timeout", "5m", "--idle-timeout", "130s", "--backoff-max", "30s",
+                              "--relist-interval", "30m", "--token-refresh", "1m",
+                              "--max-event-size", "16MiB", "--min-interval", "100ms",
+                              "--http", "127.0.0.1:9154"))
+    write(t, "sync-odd", argv(2, "--http", "off", "--watch-timeout", "1h2m3s4ms", "--min-interval=0",
+                              "--idle-timeout", "99999999999h", "--http=[::1]:0"))
+    write(t, "newline-separated", bytes([2]) + b"--zone\nk8s.test\n--ttl\n0\n--http\n[fe80::1]:80")
+
+
+# --- names ---------------------------------------------------------------------
+
+def names_seeds():
+    t = "names"
+    clean(t)
+    seeds = {
+        "name": "web.shop.svc.cluster.local\nWeb.Shop.svc.cluster.local.",
+        "srv": "_http._tcp.web.shop.svc.cluster.local\n_https._tcp.web.shop.svc.cluster.local",
+        "root-dot": ".",
+        "escaped": "a\\.b.c\\065.example\nexample",
+        "long-label": "a" * 63 + ".b\n" + "a" * 64 + ".b",
+        "long-name": ".".join(["abcdefghi"] * 25) + "\n" + ".".join(["x"] * 127),
+        "ipv4": "10.96.0.10",
+        "ipv6": "fd00:10:244:1::1e",
+        "ipv6-mapped": "::ffff:10.1.2.3",
+        "ipv6-trailing": "2001:db8::",
+        "cidr4": "10.96.0.0/12",
+        "cidr4-odd": "192.168.0.0/17",
+        "cidr6": "fd00:10:96::/108",
+        "cidr6-zero": "::/0",
+        "cidr-host-bits": "10.96.0.1/12",
+        "underscore": "_dmarc\n_",
+        "upper-unicode": "WEB.\u00e9xample.COM",
+        "empty": "",
+    }
+    for k, v in seeds.items():
+        write(t, k, v)
+
+
+# --- render: options and documents --------------------------------------------
+
+def render_seeds():
+    t = "render"
+    clean(t)
+    write(t, "example", compact(EXAMPLE))
+    write(t, "golden-pod-records", "#opts --pod-records\n" + compact(GOLDEN))
+    write(t, "golden-all-options", "#opts --pod-records --endpoint-pod-names --zone k8s.example "
+          "--ttl 5 --reverse-zone 10.96.0.0/12 --reverse-zone fd00::/8 --dns-ip 10.96.0.10\n"
+          + compact(GOLDEN))
+    write(t, "golden-namespace", "#opts --namespace shop --no-clusterip-endpoint-names\n" + compact(GOLDEN))
+    for kind in ("Service", "EndpointSlice", "Pod"):
+        write(t, kind.lower() + "s", "#opts --pod-records\n" + compact({"kind": "List", "items": by_kind(kind)}))
+    svc = by_kind("Service")
+    sl = by_kind("EndpointSlice")
+    write(t, "headless-pair", compact({"kind": "List", "items": [
+        s for s in svc if s["spec"].get("clusterIP") == "None"] + sl}))
+    write(t, "externalname", compact({"kind": "Service", "apiVersion": "v1",
+                                      "metadata": {"name": "ext", "namespace": "shop"},
+                                      "spec": {"type": "ExternalName", "externalName": "db.example.com"}}))
+    write(t, "empty", "")
+
+
+def main():
+    decode_seeds()
+    framer_seeds()
+    watch_seeds()
+    kubeconfig_seeds()
+    opt_seeds()
+    names_seeds()
+    render_seeds()
+    for t in sorted(os.listdir(CORPUS)):
+        print(t, len(os.listdir(os.path.join(CORPUS, t))))
+
+
+if __name__ == "__main__":
+    main()
