@@ -10,6 +10,7 @@
 #   make fuzz       libFuzzer targets for FUZZ_SECONDS each (build-fuzz/)
 #   make valgrind   memcheck of a render and of a short sync session
 #   make image      build the container image with podman (container/)
+#   make docs       docs/configuration.md and kubezone.8 from the option tables
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -230,11 +231,15 @@ bench: deps
 
 # --- image and documentation ---------------------------------------------
 
-.PHONY: image
+.PHONY: image docs
 
 # IMAGE= names the image (default localhost/kubezone:VERSION).
 image:
 	@container/build-image.sh $(IMAGE)
+
+# docs/configuration.md and docs/kubezone.8 from the option tables.
+docs: $(BIN)
+	@$(PYTHON) docs/gen-docs.py $(BIN)
 
 # --- installing ---------------------------------------------------------
 

@@ -1,0 +1,133 @@
+"""The documentation cannot drift from the program.
+
+- docs/configuration.md and docs/kubezone.8 are what `make docs`
+  (docs/gen-docs.py) writes from kubezone's own option tables today;
+- every option has an example, and kubezone accepts each example;
+- every environment variable the sources read is documented;
+- the man page renders with groff and man without a warning, and
+  `make install` installs it;
+- the Knot and BIND configurations of docs/operations.md are the ones
+  tests/system/test_secondaries.py runs.
+"""
+
+import difflib
+import importlib.util
+import os
+import re
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+DOCS = os.path.join(ROOT, "docs")
+
+
+def gen_docs():
+    spec = importlib.util.spec_from_file_location(
+        "gen_docs", os.path.join(DOCS, "gen-docs.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """The files gen-docs.py writes now, from the binary under test."""
+    kubezone = os.path.abspath(os.environ.get(
+        "KUBEZONE", os.path.join(ROOT, "build", "kubezone")))
+    out = tmp_path_factory.mktemp("docs")
+    r = subprocess.run(["/usr/bin/python3", os.path.join(DOCS, "gen-docs.py"),
+                        kubezone, "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.mark.parametrize("name", ["configuration.md", "kubezone.8"])
+def test_docs_are_what_make_docs_writes(generated, name):
+    want = read(generated / name)
+    got = read(os.path.join(DOCS, name))
+    if got != want:
+        diff = "".join(difflib.unified_diff(
+            got.splitlines(True), want.splitlines(True),
+            "docs/" + name + " (committed)", name + " (from the program)"))
+        pytest.fail("docs/%s differs from the option tables: run `make "
+                    "docs`\n%s" % (name, diff[:6000]))
+
+
+def test_every_option_has_an_accepted_example(kubezone, tmp_path):
+    gd = gen_docs()
+    model = gd.collect(kubezone)
+    keys = tmp_path / "tsig.keys"
+    keys.write_text(gd.EXAMPLES["tsig-key"] + "\n")
+    checked = 0
+    for table in model["tables"]:
+        for cmd in table["commands"]:
+            for row in table["rows"]:
+                args = gd.example_args(row).split(" ", 1)
+                r = subprocess.run([kubezone, cmd, *args, "--help"],
+                                   capture_output=True, text=True)
+                if r.returncode and "cannot open" in r.stderr:
+                    # A file the example names: the same option with a
+                    # file that exists.
+                    args = [args[0], str(keys)]
+                    r = subprocess.run([kubezone, cmd, *args, "--help"],
+                                       capture_output=True, text=True)
+                assert r.returncode == 0, "kubezone %s %s: %s" % (
+                    cmd, " ".join(args), r.stderr)
+                checked += 1
+    assert checked > 30
+
+
+def test_every_environment_variable_is_documented():
+    read_env = set()
+    for d in ("common", "zonegen", "nsd-conf", "syncer"):
+        for f in os.listdir(os.path.join(ROOT, d)):
+            if f.endswith(".c"):
+                read_env |= set(re.findall(r'getenv\("([A-Z_]+)"\)',
+                                           read(os.path.join(ROOT, d, f))))
+    assert "KUBECONFIG" in read_env
+    conf = read(os.path.join(DOCS, "configuration.md"))
+    env = conf.split("## Environment", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", env, re.M))
+    assert documented == read_env, \
+        "read but not documented: %s; documented but not read: %s" % (
+            sorted(read_env - documented), sorted(documented - read_env))
+
+
+def test_man_page_renders_without_warnings(tmp_path):
+    page = os.path.join(DOCS, "kubezone.8")
+    r = subprocess.run(["groff", "-man", "-ww", "-z", page],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    env = dict(os.environ, MANWIDTH="80", MANPAGER="cat", PAGER="cat",
+               LC_ALL="C.UTF-8", HOME=str(tmp_path))
+    r = subprocess.run(["man", "--warnings", "-l", page], capture_output=True,
+                       text=True, env=env)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    text = r.stdout
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS",
+                    "ENVIRONMENT", "FILES", "EXIT STATUS", "SEE ALSO"):
+        assert re.search(r"^%s$" % section, text, re.M), section
+    # Every option of configuration.md is in the page, as typed.
+    conf = read(os.path.join(DOCS, "configuration.md"))
+    for opt in set(re.findall(r"^\| `(--[a-z0-9-]+)", conf, re.M)):
+        assert opt in text, opt
+
+
+def test_make_install_installs_the_man_page(kubezone, tmp_path):
+    build = os.path.dirname(kubezone)
+    r = subprocess.run(["make", "-s", "-C", ROOT, "install",
+                        "BUILD=" + os.path.relpath(build, ROOT),
+                        "DESTDIR=" + str(tmp_path), "PREFIX=/usr"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    page = tmp_path / "usr" / "share" / "man" / "man8" / "kubezone.8"
+    assert page.read_text() == read(os.path.join(DOCS, "kubezone.8"))
+    assert os.access(tmp_path / "usr" / "bin" / "kubezone", os.X_OK)
