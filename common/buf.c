@@ -89,16 +89,29 @@ int
 kz_buf_vprintf(struct kz_buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	int n, rc;
 
+	/* One pass when the text fits in the spare room (the usual case). */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		return KZ_EINVAL;
+	if ((size_t)n < room) {
+		if ((size_t)n > b->max - b->len) {
+			b->data[b->len] = '\0';
+			return KZ_ETOOBIG;
+		}
+		b->len += (size_t)n;
+		return KZ_OK;
+	}
 	rc = kz_buf_reserve(b, (size_t)n);
-	if (rc)
+	if (rc) {
+		if (b->data)
+			b->data[b->len] = '\0';
 		return rc;
+	}
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
 	return KZ_OK;

@@ -381,12 +381,35 @@ zg_ip_parse(struct zg_ip *ip, const char *s)
 	return KZ_EINVAL;
 }
 
+/* "a.b.c.d" without printf: this runs for every address rendered. */
+static size_t
+ipv4_str(const uint8_t *a, char *out)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (i)
+			out[o++] = '.';
+		if (v >= 100)
+			out[o++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[o++] = (char)('0' + v / 10 % 10);
+		out[o++] = (char)('0' + v % 10);
+	}
+	out[o] = '\0';
+	return o;
+}
+
 const char *
 zg_ip_str(const struct zg_ip *ip, char *out, size_t outsz)
 {
-	int af = ip->family == ZG_IPV4 ? AF_INET : AF_INET6;
-
-	if (inet_ntop(af, ip->addr, out, (socklen_t)outsz) == NULL)
+	if (ip->family == ZG_IPV4 && outsz >= 16) {
+		ipv4_str(ip->addr, out);
+		return out;
+	}
+	if (inet_ntop(ip->family == ZG_IPV4 ? AF_INET : AF_INET6, ip->addr,
+	    out, (socklen_t)outsz) == NULL)
 		snprintf(out, outsz, "?");
 	return out;
 }

@@ -155,8 +155,13 @@ zg_reverse_name(const struct zg_ip *ip, char *buf, size_t bufsz)
 	size_t o = 0;
 
 	if (ip->family == ZG_IPV4) {
-		snprintf(buf, bufsz, "%u.%u.%u.%u.in-addr.arpa", ip->addr[3],
-		    ip->addr[2], ip->addr[1], ip->addr[0]);
+		struct zg_ip rev = { .family = ZG_IPV4 };
+		char text[16];
+
+		for (int i = 0; i < 4; i++)
+			rev.addr[i] = ip->addr[3 - i];
+		zg_ip_str(&rev, text, sizeof(text));
+		snprintf(buf, bufsz, "%s.in-addr.arpa", text);
 		return buf;
 	}
 	if (bufsz < 32 * 2 + sizeof("ip6.arpa")) {

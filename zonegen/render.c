@@ -907,43 +907,71 @@ finish_records(struct render_ctx *c, struct zone_build *b)
 	}
 }
 
+/* Append the decimal form of V. */
+static int
+put_uint(struct kz_buf *b, unsigned v)
+{
+	char tmp[12];
+	size_t n = sizeof(tmp);
+
+	do {
+		tmp[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return kz_buf_append(b, tmp + n, sizeof(tmp) - n);
+}
+
+/* One line: "OWNER<TAB>TTL<TAB>IN<TAB>TYPE<TAB>[0 WEIGHT ]RDATA\n". */
+static int
+put_rr(struct kz_buf *b, const struct rr *r, size_t olen, unsigned weight)
+{
+	static const char *const tname[64] = { [T_A] = "A", [T_NS] = "NS",
+		[T_CNAME] = "CNAME", [T_PTR] = "PTR", [T_TXT] = "TXT",
+		[T_AAAA] = "AAAA", [T_SRV] = "SRV" };
+	size_t len = strlen(r->owner);
+	int rc;
+
+	/* Owners are relative to the origin; the apex is "@". */
+	if (len > olen)
+		rc = kz_buf_append(b, r->owner, len - olen - 1);
+	else
+		rc = kz_buf_putc(b, '@');
+	rc = rc ? rc : kz_buf_putc(b, '\t');
+	rc = rc ? rc : put_uint(b, r->ttl);
+	rc = rc ? rc : kz_buf_puts(b, "\tIN\t");
+	rc = rc ? rc : kz_buf_puts(b, tname[r->type]);
+	rc = rc ? rc : kz_buf_putc(b, '\t');
+	if (r->type == T_SRV) {
+		rc = rc ? rc : kz_buf_puts(b, "0 ");
+		rc = rc ? rc : put_uint(b, weight);
+		rc = rc ? rc : kz_buf_putc(b, ' ');
+	}
+	rc = rc ? rc : kz_buf_puts(b, r->rdata);
+	return rc ? rc : kz_buf_putc(b, '\n');
+}
+
 static int
 write_zone(struct render_ctx *c, struct zone_build *b)
 {
 	struct zg_zone *z = b->z;
 	size_t olen = strlen(z->origin) - 1, i, j;	/* without final dot */
-	static const char *const tname[64] = { [T_A] = "A", [T_NS] = "NS",
-		[T_CNAME] = "CNAME", [T_PTR] = "PTR", [T_TXT] = "TXT",
-		[T_AAAA] = "AAAA", [T_SRV] = "SRV" };
 	int rc = 0;
 
 	for (i = 0; i < b->n && rc == 0; i = j) {
 		size_t rrset = 0;
+		unsigned w;
+
 		for (j = i; j < b->n && same_owner(&b->rrs[i], &b->rrs[j]) &&
 		    b->rrs[j].type == b->rrs[i].type; j++)
 			if (!(b->rrs[j].flags & RR_DROP))
 				rrset++;
+		/* SRV weights: 100, or shared out over the RRset (R11, R12). */
+		w = (b->rrs[i].flags & RR_SRV_SHARE) && rrset ?
+		    (unsigned)(100 / rrset) : 100;
 		for (size_t k = i; k < j && rc == 0; k++) {
-			const struct rr *r = &b->rrs[k];
-			size_t len = strlen(r->owner);
-			const char *rel = "@";
-			int rl = 1;
-
-			if (r->flags & RR_DROP)
+			if (b->rrs[k].flags & RR_DROP)
 				continue;
-			if (len > olen) {
-				rel = r->owner;
-				rl = (int)(len - olen - 1);
-			}
-			if (r->type == T_SRV) {
-				unsigned w = (r->flags & RR_SRV_SHARE) ?
-				    (unsigned)(100 / rrset) : 100;
-				rc = kz_buf_printf(&z->body, "%.*s\t%u\tIN\tSRV\t0 %u %s\n",
-				    rl, rel, r->ttl, w ? w : 1, r->rdata);
-			} else {
-				rc = kz_buf_printf(&z->body, "%.*s\t%u\tIN\t%s\t%s\n",
-				    rl, rel, r->ttl, tname[r->type], r->rdata);
-			}
+			rc = put_rr(&z->body, &b->rrs[k], olen, w ? w : 1);
 			z->nrecords++;
 		}
 	}

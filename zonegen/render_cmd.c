@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -35,6 +36,15 @@ struct progress {
 	size_t total;		/* 0 when unknown (a pipe) */
 	size_t shown;
 };
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int
 set_out(void *ctx, const char *arg, char *err, size_t errsz)
@@ -242,6 +252,7 @@ zg_render_main(int argc, char **argv)
 	char **pos = NULL;
 	size_t npos = 0;
 	int help = 0, status = 1, rc;
+	double t0, t1, t2;
 
 	zg_render_opts_init(&ro);
 	zg_model_init(&m);
@@ -273,9 +284,11 @@ zg_render_main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	t0 = now_s();
 	for (size_t i = 0; i < npos; i++)
 		if (read_input(&m, pos[i], &st))
 			goto out;
+	t1 = now_s();
 	if (kz_log_enabled(KZ_LOG_DEBUG)) {
 		size_t objs = 0;
 		for (int k = 0; k < ZG_KIND_COUNT; k++)
@@ -288,8 +301,11 @@ zg_render_main(int argc, char **argv)
 		fprintf(stderr, "kubezone render: %s\n", kz_strerror(rc));
 		goto out;
 	}
+	t2 = now_s();
 	if (write_zones(&zs, &cmd))
 		goto out;
+	kz_debug("timings", "decode_ms=%.1f render_ms=%.1f write_ms=%.1f",
+	    (t1 - t0) * 1e3, (t2 - t1) * 1e3, (now_s() - t2) * 1e3);
 	print_summary(&st, &zs);
 	status = 0;
 out:
