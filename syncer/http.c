@@ -242,8 +242,17 @@ sy_http_timeout_ms(struct sy_http *h)
 void
 sy_http_run(struct sy_http *h)
 {
-	if (h)
-		MHD_run(h->d);
+	if (h == NULL)
+		return;
+	MHD_run(h->d);
+	/*
+	 * At the connection limit MHD takes its listening socket out of
+	 * its epoll set; it puts it back at the start of the MHD_run()
+	 * after the one that closed a connection. Nothing would call that
+	 * one when the last connections have just gone: the socket stayed
+	 * out and the endpoint never accepted again. Run once more.
+	 */
+	MHD_run(h->d);
 }
 
 void

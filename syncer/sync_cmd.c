@@ -72,6 +72,7 @@ struct sync {
 	struct sy_api api;
 	struct zg_model model;
 	struct sy_timer api_timer;
+	struct sy_timer http_timer;	/* MHD's own timeouts */
 	bool published;			/* zones are being served: ready */
 
 	/* the HTTP endpoint and metrics (both sources) */
@@ -646,7 +647,7 @@ api_before_poll(struct sy_loop *l, void *ctx)
 {
 	struct sync *s = ctx;
 	uint64_t now = sy_now_ms();
-	long t, h;
+	long t;
 
 	sy_api_tick(&s->api, now);
 	if (sy_api_render_due(&s->api, now)) {
@@ -654,9 +655,6 @@ api_before_poll(struct sy_loop *l, void *ctx)
 		now = sy_now_ms();
 	}
 	t = sy_api_timeout_ms(&s->api, now);
-	h = sy_http_timeout_ms(s->http);
-	if (h >= 0 && h < t)
-		t = h;
 	sy_timer_at(l, &s->api_timer, now + (uint64_t)(t > 0 ? t : 0));
 }
 
@@ -669,6 +667,34 @@ http_ready(struct sy_loop *l, int fd, short revents, void *ctx)
 	sy_http_run(s->http);
 }
 
+/*
+ * libmicrohttpd also has work without any event on its fd: idle
+ * connections to time out (slow clients would otherwise hold their
+ * slots for ever) and, after the connection limit was reached, the
+ * listening socket to take back. Run it when it asks to, with either
+ * source.
+ */
+static void
+http_timer_fired(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+
+	(void)l;
+	sy_http_run(s->http);
+}
+
+static void
+http_before_poll(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+	long t = sy_http_timeout_ms(s->http);
+
+	if (t >= 0)
+		sy_timer_in(l, &s->http_timer, (uint64_t)t);
+	else
+		sy_timer_cancel(l, &s->http_timer);
+}
+
 /* Start the HTTP endpoint and, for the API source, the client. */
 static int
 start_services(struct sync *s, char *err, size_t errsz)
@@ -679,8 +705,9 @@ start_services(struct sync *s, char *err, size_t errsz)
 	    errsz);
 	if (rc)
 		return rc;
-	if (s->http && (rc = sy_loop_add_fd(&s->loop, sy_http_fd(s->http),
-	    POLLIN, http_ready, s)) != 0) {
+	if (s->http && ((rc = sy_loop_add_fd(&s->loop, sy_http_fd(s->http),
+	    POLLIN, http_ready, s)) != 0 ||
+	    (rc = sy_loop_add_hook(&s->loop, http_before_poll, s)) != 0)) {
 		snprintf(err, errsz, "%s", kz_strerror(rc));
 		return rc;
 	}
@@ -824,6 +851,7 @@ sy_sync_main(int argc, char **argv)
 	sy_timer_init(&s->debounce, debounce_fired, s);
 	sy_timer_init(&s->nsd_timer, nsd_timer_fired, s);
 	sy_timer_init(&s->api_timer, api_timer_fired, s);
+	sy_timer_init(&s->http_timer, http_timer_fired, s);
 	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no, &s->api,
 	    &s->http_opts);
 	if (rc) {
