@@ -2,6 +2,7 @@
 # build-image.sh -- build the kubezone image with Debian's podman.
 #
 #   container/build-image.sh [IMAGE]      (default localhost/kubezone:VERSION)
+#   container/build-image.sh --base       only steps 1 and 2
 #
 # What `make image` runs. No Docker engine or registry is needed:
 #  1. the packages of the `image` section of container/packages.txt
@@ -17,6 +18,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 version=$(sed -n 's/^VERSION[[:space:]]*:=[[:space:]]*//p' Makefile)
+base_only=""
+if [ "${1:-}" = --base ]; then
+	base_only=1
+	shift
+fi
 image=${1:-localhost/kubezone:$version}
 base=${KZ_BASE_IMAGE:-localhost/kubezone-base:bookworm}
 runtime=${KZ_OCI_RUNTIME:-/usr/sbin/runc}
@@ -87,6 +93,7 @@ make_base() {
 if [ "${KZ_REBUILD_BASE:-0}" = 1 ] || ! podman image exists "$base"; then
 	make_base
 fi
+[ -z "$base_only" ] || exit 0
 
 old=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 t0=$(date +%s)
