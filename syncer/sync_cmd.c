@@ -38,6 +38,8 @@
 #include "zonegen/render.h"
 
 #define SY_MAX_ZONES 64
+#define SY_RETRY_MIN_MS 1000	/* first retry of a failed publish */
+#define SY_RETRY_MAX_MS 30000
 
 struct sync_cmd {
 	char snapshot[PATH_MAX];
@@ -73,6 +75,8 @@ struct sync {
 	struct zg_model model;
 	struct sy_timer api_timer;
 	struct sy_timer http_timer;	/* MHD's own timeouts */
+	struct sy_timer retry_timer;	/* publish again after a failure */
+	uint64_t retry_ms;		/* its next delay; 0: none pending */
 	bool published;			/* zones are being served: ready */
 
 	/* the HTTP endpoint and metrics (both sources) */
@@ -366,6 +370,29 @@ restart_nsd(struct sync *s)
 static void note_published(struct sync *s, const struct zg_zoneset *zs,
     const struct nc_pub_result *res, double render_s, double publish_s);
 
+/*
+ * After a publish that could not write or validate a zone (a full or
+ * read-only disk, say), try again later with a growing delay: the zones
+ * must catch up with the cluster even when nothing else changes.
+ */
+static void
+publish_outcome(struct sync *s, bool ok)
+{
+	if (ok) {
+		if (s->retry_ms)
+			kz_info("publishing works again", NULL);
+		s->retry_ms = 0;
+		sy_timer_cancel(&s->loop, &s->retry_timer);
+		return;
+	}
+	s->retry_ms = s->retry_ms ? s->retry_ms * 2 : SY_RETRY_MIN_MS;
+	if (s->retry_ms > SY_RETRY_MAX_MS)
+		s->retry_ms = SY_RETRY_MAX_MS;
+	kz_warn("publish failed, trying again", "retry_in_ms=%llu",
+	    (unsigned long long)s->retry_ms);
+	sy_timer_in(&s->loop, &s->retry_timer, s->retry_ms);
+}
+
 static int
 load_snapshot(struct sync *s, bool initial)
 {
@@ -395,6 +422,7 @@ load_snapshot(struct sync *s, bool initial)
 	if (rc == 0 || res.changed + res.unchanged > 0)
 		note_published(s, &zs, &res, (double)(t1 - t0) / 1000,
 		    (double)(sy_now_ms() - t1) / 1000);
+	publish_outcome(s, rc == 0 && res.failed == 0);
 	kz_info("snapshot loaded", "objects=%zu invalid=%zu skipped=%zu "
 	    "records=%zu zones_changed=%zu zones_unchanged=%zu "
 	    "zones_failed=%zu ms=%llu render_ms=%llu publish_ms=%llu",
@@ -429,6 +457,20 @@ debounce_fired(struct sy_loop *l, void *ctx)
 {
 	(void)l;
 	load_snapshot(ctx, false);
+}
+
+static void publish_model(struct sync *s);
+
+static void
+retry_fired(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+
+	(void)l;
+	if (s->use_api)
+		publish_model(s);
+	else
+		load_snapshot(s, false);
 }
 
 static void
@@ -589,6 +631,7 @@ publish_model(struct sync *s)
 	if (rc) {
 		kz_error("render failed", "error=\"%s\"", kz_strerror(rc));
 		sy_api_rendered(&s->api, sy_now_ms(), false);
+		publish_outcome(s, false);
 		goto out;
 	}
 	if (first || !same_zone_set(s, &zs)) {
@@ -600,6 +643,7 @@ publish_model(struct sync *s)
 	}
 	rc = nc_pub_publish(&s->pub, &zs, (uint32_t)time(NULL), &res);
 	t2 = mono_s();
+	publish_outcome(s, rc == 0 && res.failed == 0);
 	kz_log(first ? KZ_LOG_INFO : KZ_LOG_DEBUG, "zones rendered",
 	    "records=%zu skipped=%zu zones_changed=%zu zones_unchanged=%zu "
 	    "zones_failed=%zu render_ms=%.1f publish_ms=%.1f model_bytes=%zu",
@@ -852,6 +896,7 @@ sy_sync_main(int argc, char **argv)
 	sy_timer_init(&s->nsd_timer, nsd_timer_fired, s);
 	sy_timer_init(&s->api_timer, api_timer_fired, s);
 	sy_timer_init(&s->http_timer, http_timer_fired, s);
+	sy_timer_init(&s->retry_timer, retry_fired, s);
 	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no, &s->api,
 	    &s->http_opts);
 	if (rc) {
