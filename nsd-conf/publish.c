@@ -191,6 +191,8 @@ nc_pub_init(struct nc_publisher *p, const char *zonedir,
 void
 nc_pub_free(struct nc_publisher *p)
 {
+	for (size_t i = 0; i < p->nzones; i++)
+		nc_known_free(&p->zones[i].known);
 	free(p->zones);
 	p->zones = NULL;
 	p->nzones = p->cap = 0;
@@ -239,6 +241,143 @@ name_inside(const char *name, const char *apex)
 	return n == a || name[n - a - 1] == '.';
 }
 
+/* --- lines known to be valid ------------------------------------------ */
+
+static uint64_t
+fnv64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The hash context of a line: the $ORIGIN (absolute, lower case) and
+ * $TTL in force. */
+static uint64_t
+known_seed(const char *origin_abs, uint32_t ttl)
+{
+	uint64_t h = fnv64(14695981039346656037ULL, origin_abs,
+	    strlen(origin_abs) + 1);
+
+	return fnv64(h, &ttl, sizeof(ttl));
+}
+
+/* A record line that the known set may hold: one line with its owner,
+ * no parentheses, no comment. */
+static bool
+plain_line(const char *ln, size_t len)
+{
+	return len > 0 && ln[0] != ' ' && ln[0] != '\t' && ln[0] != '$' &&
+	    ln[0] != ';' && memchr(ln, '(', len) == NULL &&
+	    memchr(ln, ')', len) == NULL && memchr(ln, ';', len) == NULL;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static bool
+known_has(const struct nc_known *k, uint64_t h)
+{
+	return k && k->n && bsearch(&h, k->hash, k->n, sizeof(h),
+	    cmp_u64) != NULL;
+}
+
+/* The record type of a plain line from its text (owner, then optional
+ * TTL and class, then the type), or 0. */
+static ldns_rr_type
+text_type(const char *ln, size_t len)
+{
+	const char *p = ln, *end = ln + len;
+	char tok[32];
+	int field = 0;
+
+	while (p < end) {
+		size_t n;
+
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		for (n = 0; p + n < end && p[n] != ' ' && p[n] != '\t'; n++)
+			;
+		if (n == 0)
+			break;
+		if (field++ > 0) {
+			if (n >= sizeof(tok))
+				return 0;
+			memcpy(tok, p, n);
+			tok[n] = '\0';
+			if (!isdigit((unsigned char)tok[0]) &&
+			    strcasecmp(tok, "IN") != 0 &&
+			    strcasecmp(tok, "CH") != 0 &&
+			    strcasecmp(tok, "HS") != 0 &&
+			    strncasecmp(tok, "CLASS", 5) != 0)
+				return ldns_get_rr_type_by_name(tok);
+			if (field > 3)
+				return 0;
+		}
+		p += n;
+	}
+	return 0;
+}
+
+void
+nc_known_free(struct nc_known *k)
+{
+	free(k->hash);
+	k->hash = NULL;
+	k->n = 0;
+}
+
+int
+nc_known_build(struct nc_known *k, const char *text, size_t len,
+    const char *origin)
+{
+	const char *p = text, *end = text + len;
+	char cur[512];
+	uint32_t ttl = 3600;
+	uint64_t seed, *h;
+	size_t n = 0, cap = 0;
+
+	nc_known_free(k);
+	for (const char *q = text; q < end; q++)
+		cap += *q == '\n';
+	h = malloc((cap + 1) * sizeof(*h));
+	if (h == NULL)
+		return KZ_ENOMEM;
+	lower_abs(cur, sizeof(cur), origin, strlen(origin));
+	seed = known_seed(cur, ttl);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		if (strncasecmp(p, "$ORIGIN ", 8) == 0 && l > 8) {
+			const char *a = p + 8;
+			lower_abs(cur, sizeof(cur), a, strcspn(a, " \t;\r\n"));
+			seed = known_seed(cur, ttl);
+		} else if (strncasecmp(p, "$TTL ", 5) == 0 && l > 5) {
+			ttl = (uint32_t)strtoul(p + 5, NULL, 10);
+			seed = known_seed(cur, ttl);
+		} else if (plain_line(p, l) && n <= cap) {
+			h[n++] = fnv64(seed, p, l);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	qsort(h, n, sizeof(*h), cmp_u64);
+	k->hash = h;
+	k->n = n;
+	return KZ_OK;
+}
+
 /* Length of the first token of LINE (an owner), or 0 when it starts
  * with blank space (the previous owner). */
 static size_t
@@ -259,9 +398,11 @@ struct vchunk {
 	bool first;		/* holds the start of the file: the SOA */
 	uint32_t ttl;		/* $TTL in force at P */
 	char origin_text[512];	/* $ORIGIN in force at P */
+	const struct nc_known *known;	/* lines taken as parsed, or NULL */
 	/* results */
 	int rc;
 	size_t n;
+	size_t parsed;		/* records that went through ldns */
 	size_t nsoa;
 	char err[256];
 };
@@ -275,7 +416,10 @@ validate_chunk(struct vchunk *c, const char *origin, bool check_serial,
 	struct kz_buf rec;
 	uint32_t ttl = c->ttl;
 	bool group_cname = false, group_other = false;
-	size_t n = 0, nsoa = 0;
+	size_t n = 0, nsoa = 0, parsed = 0;
+	uint64_t seed = 0;
+	const char *skipped_owner = NULL;	/* last record not parsed */
+	size_t skipped_olen = 0;
 	int line = c->line0, rc = KZ_OK;
 	char *err = c->err;
 	size_t errsz = sizeof(c->err);
@@ -293,6 +437,7 @@ validate_chunk(struct vchunk *c, const char *origin, bool check_serial,
 	lower_abs(v->origin, sizeof(v->origin), c->origin_text,
 	    strlen(c->origin_text));
 	v->origin_inside = name_inside(v->origin, v->apex);
+	seed = known_seed(v->origin, ttl);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *ln = p;
@@ -300,14 +445,20 @@ validate_chunk(struct vchunk *c, const char *origin, bool check_serial,
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p), olen;
 		ldns_rr *rr = NULL;
 		ldns_status st;
-		ldns_rr_type t;
+		ldns_rr_type t = 0;
 		int depth = 0;
-		bool quoted = false;
+		bool quoted = false, known = false;
 
 		p = nl ? nl + 1 : end;
 		line++;
 		if (len > 0 && ln[len - 1] == '\r')
 			len--;
+		/* A line of the last validated version needs no parse. */
+		if (c->known && plain_line(ln, len) &&
+		    known_has(c->known, fnv64(seed, ln, len))) {
+			t = text_type(ln, len);
+			known = t != 0 && t != LDNS_RR_TYPE_SOA;
+		}
 		kz_buf_reset(&rec);
 		if (kz_buf_append(&rec, ln, len)) {
 			snprintf(err, errsz, "line %d: record too long", line);
@@ -378,6 +529,7 @@ validate_chunk(struct vchunk *c, const char *origin, bool check_serial,
 				lower_abs(v->origin, sizeof(v->origin), arg, an);
 				v->origin_inside = name_inside(v->origin,
 				    v->apex);
+				seed = known_seed(v->origin, ttl);
 				continue;
 			}
 			if (strncasecmp(rec.data, "$TTL", 4) == 0) {
@@ -400,6 +552,7 @@ validate_chunk(struct vchunk *c, const char *origin, bool check_serial,
 					goto out;
 				}
 				ttl = (uint32_t)tv;
+				seed = known_seed(v->origin, ttl);
 				continue;
 			}
 			snprintf(err, errsz, "line %d: %.20s is not allowed",
@@ -407,16 +560,40 @@ validate_chunk(struct vchunk *c, const char *origin, bool check_serial,
 			rc = KZ_EPARSE;
 			goto out;
 		}
-		st = ldns_rr_new_frm_str(&rr, rec.data, ttl, cur_origin,
-		    &prev);
-		if (st != LDNS_STATUS_OK) {
-			snprintf(err, errsz, "line %d: %s", line,
-			    ldns_get_errorstr_by_id(st));
-			rc = KZ_EPARSE;
-			goto out;
-		}
-		t = ldns_rr_get_type(rr);
 		olen = owner_len(rec.data);
+		if (known) {
+			skipped_owner = ln;
+			skipped_olen = olen;
+		} else {
+			/* A line without owner continues the last one: when
+			 * that was not parsed, make it the previous owner. */
+			if (olen == 0 && skipped_owner != NULL) {
+				char own[512];
+
+				snprintf(own, sizeof(own), "%.*s",
+				    (int)skipped_olen, skipped_owner);
+				ldns_rdf_deep_free(prev);
+				prev = NULL;
+				if (ldns_str2rdf_dname(&prev, own) ==
+				    LDNS_STATUS_OK && !ldns_dname_str_absolute(own)
+				    && ldns_dname_cat(prev, cur_origin) !=
+				    LDNS_STATUS_OK) {
+					ldns_rdf_deep_free(prev);
+					prev = NULL;
+				}
+			}
+			skipped_owner = NULL;
+			st = ldns_rr_new_frm_str(&rr, rec.data, ttl,
+			    cur_origin, &prev);
+			if (st != LDNS_STATUS_OK) {
+				snprintf(err, errsz, "line %d: %s", line,
+				    ldns_get_errorstr_by_id(st));
+				rc = KZ_EPARSE;
+				goto out;
+			}
+			t = ldns_rr_get_type(rr);
+			parsed++;
+		}
 		if (olen > 0) {
 			bool inside;
 
@@ -449,7 +626,7 @@ validate_chunk(struct vchunk *c, const char *origin, bool check_serial,
 			}
 		}
 		if (n == 0 && c->first) {
-			if (t != LDNS_RR_TYPE_SOA ||
+			if (rr == NULL || t != LDNS_RR_TYPE_SOA ||
 			    ldns_dname_compare(ldns_rr_owner(rr),
 			    cur_origin) != 0 || !v->origin_inside ||
 			    strcmp(v->origin, v->apex) != 0) {
@@ -491,6 +668,7 @@ validate_chunk(struct vchunk *c, const char *origin, bool check_serial,
 out:
 	c->rc = rc;
 	c->n = n;
+	c->parsed = parsed;
 	c->nsoa = nsoa;
 	ldns_rdf_deep_free(cur_origin);
 	ldns_rdf_deep_free(prev);
@@ -592,6 +770,15 @@ int
 nc_zone_validate(const char *path, const char *origin, bool check_serial,
     uint32_t serial, size_t *nrecords, char *err, size_t errsz)
 {
+	return nc_zone_validate_known(path, origin, check_serial, serial, NULL,
+	    nrecords, NULL, err, errsz);
+}
+
+int
+nc_zone_validate_known(const char *path, const char *origin,
+    bool check_serial, uint32_t serial, const struct nc_known *known,
+    size_t *nrecords, size_t *parsed, char *err, size_t errsz)
+{
 	struct vchunk *c = NULL;
 	struct kz_buf text;
 	pid_t pids[NC_VALIDATE_MAX_PROCS];
@@ -641,9 +828,12 @@ nc_zone_validate(const char *path, const char *origin, bool check_serial,
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1)
 		ncpu = 1;
+	/* With a known set few lines need ldns: no processes to fork. */
 	nchunks = split_text(text.data ? text.data : "", text.len, origin, c,
-	    ncpu < NC_VALIDATE_MAX_PROCS ? (size_t)ncpu :
-	    NC_VALIDATE_MAX_PROCS);
+	    known && known->n ? 1 : ncpu < NC_VALIDATE_MAX_PROCS ?
+	    (size_t)ncpu : NC_VALIDATE_MAX_PROCS);
+	for (size_t i = 0; i < nchunks; i++)
+		c[i].known = known;
 	/* Pieces after the first go to forked children (the text is
 	 * shared copy-on-write); each sends its struct vchunk back. */
 	for (size_t i = 1; i < nchunks; i++) {
@@ -696,6 +886,7 @@ nc_zone_validate(const char *path, const char *origin, bool check_serial,
 		if (got == sizeof(res)) {
 			c[i].rc = res.rc;
 			c[i].n = res.n;
+			c[i].parsed = res.parsed;
 			c[i].nsoa = res.nsoa;
 			memcpy(c[i].err, res.err, sizeof(c[i].err));
 		} else {
@@ -703,8 +894,12 @@ nc_zone_validate(const char *path, const char *origin, bool check_serial,
 			validate_chunk(&c[i], origin, check_serial, serial);
 		}
 	}
+	if (parsed)
+		*parsed = 0;
 	for (size_t i = 0; i < nchunks; i++) {
 		*nrecords += c[i].n;
+		if (parsed)
+			*parsed += c[i].parsed;
 		nsoa += c[i].nsoa;
 		if (c[i].rc && rc == KZ_OK) {
 			rc = c[i].rc;
@@ -760,10 +955,10 @@ fsync_dir(const char *dir)
  */
 static int
 install_zone(struct nc_publisher *p, const struct zg_zone *z,
-    uint32_t serial, struct kz_buf *text)
+    uint32_t serial, struct kz_buf *text, struct nc_known *known)
 {
 	char tmp[PATH_MAX], path[PATH_MAX], bad[PATH_MAX], why[512];
-	size_t nrec;
+	size_t nrec, parsed;
 	int fd, rc;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", p->zonedir,
@@ -798,8 +993,8 @@ install_zone(struct nc_publisher *p, const struct zg_zone *z,
 		unlink(tmp);
 		return rc;
 	}
-	rc = nc_zone_validate(tmp, z->origin, true, serial, &nrec, why,
-	    sizeof(why));
+	rc = nc_zone_validate_known(tmp, z->origin, true, serial, known, &nrec,
+	    &parsed, why, sizeof(why));
 	if (rc) {
 		/* Keep the rejected text beside the zone for inspection. */
 		if (rename(tmp, bad))
@@ -816,6 +1011,12 @@ install_zone(struct nc_publisher *p, const struct zg_zone *z,
 		unlink(tmp);
 		return rc;
 	}
+	kz_debug("zone validated", "zone=%s records=%zu parsed=%zu",
+	    z->origin, nrec, parsed);
+	/* The installed lines are the known set of the next version. On
+	 * failure the next publish just parses everything again. */
+	if (nc_known_build(known, text->data, text->len, z->origin))
+		nc_known_free(known);
 	return KZ_OK;
 }
 
@@ -862,7 +1063,7 @@ nc_pub_publish(struct nc_publisher *p, const struct zg_zoneset *zs,
 			continue;
 		}
 		serial = nc_serial_next(pz->serial, have_last, now);
-		zrc = install_zone(p, z, serial, &text);
+		zrc = install_zone(p, z, serial, &text, &pz->known);
 		if (zrc) {
 			res->failed++;
 			p->stats.failed++;

@@ -36,6 +36,25 @@ int nc_serial_cmp(uint32_t a, uint32_t b);
  * serial order, else LAST + 1 (wrapping). NOW alone when !HAVE_LAST. */
 uint32_t nc_serial_next(uint32_t last, bool have_last, uint32_t now);
 
+/*
+ * Record lines already validated: 64-bit hashes of each plain record
+ * line (one line, no parentheses or comments) together with the $ORIGIN
+ * and $TTL in force, sorted. A rendered zone changes by a few lines at a
+ * time, so validating a new version only parses the lines that are not
+ * in the last validated one; the SOA and every structural check (first
+ * record, owners inside the zone, CNAME alone) still cover every line.
+ */
+struct nc_known {
+	uint64_t *hash;
+	size_t n;
+};
+
+void nc_known_free(struct nc_known *k);
+
+/* Build K (replacing its contents) from zone TEXT as zone ORIGIN. */
+int nc_known_build(struct nc_known *k, const char *text, size_t len,
+    const char *origin);
+
 /* What the publisher knows of one zone. */
 struct nc_pub_zone {
 	char origin[256];	/* "cluster.local." */
@@ -43,6 +62,7 @@ struct nc_pub_zone {
 	uint32_t serial;	/* of the installed file */
 	uint64_t hash;		/* of the installed content */
 	bool installed;		/* a validated file is in place */
+	struct nc_known known;	/* lines of the installed file (memory only) */
 };
 
 struct nc_pub_stats {
@@ -111,5 +131,14 @@ int nc_pub_save(const struct nc_publisher *p);
  */
 int nc_zone_validate(const char *path, const char *origin, bool check_serial,
     uint32_t serial, size_t *nrecords, char *err, size_t errsz);
+
+/*
+ * The same, but lines in KNOWN (may be NULL) are taken as parsed: only
+ * their type is read, for the structural checks. *PARSED (may be NULL)
+ * gets the number of records that went through ldns.
+ */
+int nc_zone_validate_known(const char *path, const char *origin,
+    bool check_serial, uint32_t serial, const struct nc_known *known,
+    size_t *nrecords, size_t *parsed, char *err, size_t errsz);
 
 #endif

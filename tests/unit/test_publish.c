@@ -486,6 +486,87 @@ test_unwritable_dir_keeps_old(void **state)
 	nc_pub_free(&p);
 }
 
+/* Write a zone of N A records with serial SERIAL; record K (when
+ * K < N) gets address 10.9.9.9 instead of its own; EXTRA is appended. */
+static void
+write_numbered_zone(const char *path, const char *ttl, uint32_t serial,
+    int n, int k, const char *extra)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fprintf(fp, "$ORIGIN k.\n$TTL %s\n@\t30\tIN\tSOA\tns.k. hm.k. %u "
+	    "7200 1800 86400 30\n@\t30\tIN\tNS\tns.k.\n", ttl, serial);
+	for (int i = 0; i < n; i++)
+		fprintf(fp, "h%d\t30\tIN\tA\t%s\n", i, i == k ? "10.9.9.9" :
+		    "10.0.0.1");
+	fputs(extra, fp);
+	fclose(fp);
+}
+
+static struct nc_known
+known_of(const char *path)
+{
+	struct nc_known k = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = fopen(path, "r"), *mem = open_memstream(&text, &len);
+	int ch;
+
+	while ((ch = fgetc(fp)) != EOF)
+		fputc(ch, mem);
+	fclose(fp);
+	fclose(mem);
+	assert_int_equal(nc_known_build(&k, text, len, "k."), 0);
+	free(text);
+	return k;
+}
+
+static void
+test_validate_only_new_lines(void **state)
+{
+	struct fixture *f = *state;
+	struct nc_known k;
+	char path[256], err[256];
+	size_t n, parsed;
+
+	snprintf(path, sizeof(path), "%s/k.zone", f->zonedir);
+	write_numbered_zone(path, "30", 1, 1000, -1, "");
+	assert_int_equal(nc_zone_validate_known(path, "k.", true, 1, NULL, &n,
+	    &parsed, err, sizeof(err)), 0);
+	assert_int_equal(n, 1002);
+	assert_int_equal(parsed, 1002);
+	k = known_of(path);
+	assert_int_equal(k.n, 1002);	/* every record line, SOA included */
+
+	/* One record changed: only it and the SOA go through ldns. */
+	write_numbered_zone(path, "30", 2, 1000, 500, "");
+	if (nc_zone_validate_known(path, "k.", true, 2, &k, &n, &parsed, err,
+	    sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(n, 1002);
+	assert_int_equal(parsed, 2);
+
+	/* A broken new line is still caught. */
+	write_numbered_zone(path, "30", 3, 1000, -1, "bad\t30\tIN\tA\t10.0.0.300\n");
+	assert_int_equal(nc_zone_validate_known(path, "k.", true, 3, &k, &n,
+	    &parsed, err, sizeof(err)), KZ_EPARSE);
+	assert_non_null(strstr(err, "line 1005"));
+
+	/* Structural checks cover known lines: a CNAME beside them. */
+	write_numbered_zone(path, "30", 4, 1000, -1, "h999\t30\tIN\tCNAME\tx.k.\n");
+	assert_int_equal(nc_zone_validate_known(path, "k.", true, 4, &k, &n,
+	    &parsed, err, sizeof(err)), KZ_EPARSE);
+	assert_non_null(strstr(err, "CNAME"));
+
+	/* Another $TTL changes the meaning of every line: all parsed. */
+	write_numbered_zone(path, "60", 5, 1000, -1, "");
+	assert_int_equal(nc_zone_validate_known(path, "k.", true, 5, &k, &n,
+	    &parsed, err, sizeof(err)), 0);
+	assert_int_equal(parsed, 1002);
+	nc_known_free(&k);
+}
+
 int
 main(void)
 {
@@ -500,6 +581,8 @@ main(void)
 		    test_validation_failure_keeps_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validate_file, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_validate_only_new_lines,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validate_big_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir_keeps_old,
