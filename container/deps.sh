@@ -18,6 +18,11 @@ done
 
 missing=""
 for pkg in $wanted; do
+	case "$pkg" in
+	*:*)	# COMMAND:PACKAGE -- the package only when the command is absent
+		command -v "${pkg%%:*}" >/dev/null 2>&1 && continue
+		pkg=${pkg#*:} ;;
+	esac
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
 	case "$status" in
 	*" installed") ;;
