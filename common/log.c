@@ -38,6 +38,20 @@ kz_log_parse_level(const char *s)
 	return -1;
 }
 
+int
+kz_log_opt_level(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	int l = kz_log_parse_level(arg);
+
+	(void)ctx;
+	if (l < 0) {
+		snprintf(err, errsz, "expected debug, info, warn, error or off");
+		return -1;
+	}
+	kz_log_set_level((enum kz_log_level)l);
+	return 0;
+}
+
 void
 kz_log_set_stream(FILE *f)
 {

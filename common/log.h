@@ -29,6 +29,12 @@ enum kz_log_level kz_log_get_level(void);
 /* Parse "debug", "info", "warn", "error" or "off"; return -1 if unknown. */
 int kz_log_parse_level(const char *s);
 
+/*
+ * Option setter for "--log-level LEVEL" rows of common/opt.h tables
+ * (CTX unused): sets the process-wide level, or fills ERR.
+ */
+int kz_log_opt_level(void *ctx, const char *arg, char *err, size_t errsz);
+
 /* Redirect output (default stderr); NULL restores stderr. Not owned. */
 void kz_log_set_stream(FILE *f);
 

@@ -115,20 +115,6 @@ set_debounce(void *ctx, const char *arg, char *err, size_t errsz)
 	return KZ_OK;
 }
 
-static int
-set_log_level(void *ctx, const char *arg, char *err, size_t errsz)
-{
-	int l = kz_log_parse_level(arg);
-
-	(void)ctx;
-	if (l < 0) {
-		snprintf(err, errsz, "expected debug, info, warn, error or off");
-		return KZ_EINVAL;
-	}
-	kz_log_set_level((enum kz_log_level)l);
-	return KZ_OK;
-}
-
 static const struct kz_opt sync_cmd_table[] = {
 	{ "snapshot", "FILE", NULL, NULL, false, set_snapshot,
 	  "Serve the cluster in FILE (kubectl get ... -o json) and follow "
@@ -136,7 +122,7 @@ static const struct kz_opt sync_cmd_table[] = {
 	{ "debounce", "DURATION", "50ms", NULL, false, set_debounce,
 	  "Wait this long after a partial write to FILE before reading it "
 	  "(a rename into place or a close is read at once)." },
-	{ "log-level", "LEVEL", "info", NULL, false, set_log_level,
+	{ "log-level", "LEVEL", "info", NULL, false, kz_log_opt_level,
 	  "Lowest level logged: debug, info, warn, error or off." },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
 };

@@ -67,26 +67,12 @@ set_serial(void *ctx, const char *arg, char *err, size_t errsz)
 	return KZ_OK;
 }
 
-static int
-set_log_level(void *ctx, const char *arg, char *err, size_t errsz)
-{
-	int l = kz_log_parse_level(arg);
-
-	(void)ctx;
-	if (l < 0) {
-		snprintf(err, errsz, "expected debug, info, warn, error or off");
-		return KZ_EINVAL;
-	}
-	kz_log_set_level((enum kz_log_level)l);
-	return KZ_OK;
-}
-
 static const struct kz_opt render_cmd_table[] = {
 	{ "out", "DIR", "stdout", NULL, false, set_out,
 	  "Write each zone to DIR/<zone>.zone instead of stdout." },
 	{ "serial", "N", "1", NULL, false, set_serial,
 	  "SOA serial of every zone (sync manages serials itself)." },
-	{ "log-level", "LEVEL", "info", NULL, false, set_log_level,
+	{ "log-level", "LEVEL", "info", NULL, false, kz_log_opt_level,
 	  "Lowest level logged: debug, info, warn, error or off." },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
 };
