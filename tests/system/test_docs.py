@@ -131,3 +131,144 @@ def test_make_install_installs_the_man_page(kubezone, tmp_path):
     page = tmp_path / "usr" / "share" / "man" / "man8" / "kubezone.8"
     assert page.read_text() == read(os.path.join(DOCS, "kubezone.8"))
     assert os.access(tmp_path / "usr" / "bin" / "kubezone", os.X_OK)
+
+
+# -- docs/operations.md ------------------------------------------------------------
+
+def operations():
+    return read(os.path.join(DOCS, "operations.md"))
+
+
+def first_block(doc, heading):
+    """The first fenced code block after the heading that starts with
+    HEADING."""
+    part = re.split(r"^#+ %s.*$" % re.escape(heading), doc, 1, re.M)
+    assert len(part) == 2, "no heading %r" % heading
+    m = re.search(r"^```[a-z]*\n(.*?)^```", part[1], re.S | re.M)
+    assert m, "no code block under %r" % heading
+    return m.group(1)
+
+
+def normalise(text, comment):
+    """Configuration lines with what differs between the documented
+    network and the test's loopback replaced: addresses, ports, paths.
+    Comments and blank lines go; test placeholders are filled."""
+    out = []
+    for line in text.splitlines():
+        line = re.sub(r"\s*%s.*$" % comment, "", line).rstrip()
+        if not line.strip():
+            continue
+        line = line.replace("{{", "{").replace("}}", "}")
+        line = re.sub(r"\{(dir)\}", "/DIR", line)
+        line = re.sub(r"\{(port|primary)\}", "0", line)
+        line = line.replace("{key}", "xfr").replace("{secret}", "SECRET")
+        line = re.sub(r"\b\d+\.\d+\.\d+\.\d+\b", "ADDR", line)
+        line = re.sub(r"@\d+", "@PORT", line)
+        line = re.sub(r"\bport \d+", "port PORT", line)
+        line = re.sub(r'"/[^"]*"', '"PATH"', line)
+        out.append(line)
+    return out
+
+
+def drop_sections(lines, names):
+    """Knot: drop the top-level sections NAMES (the test's own log and
+    control socket)."""
+    out, skip = [], False
+    for line in lines:
+        if not line.startswith(" "):
+            skip = line.rstrip(":") in names
+        if not skip:
+            out.append(line)
+    return out
+
+
+def drop_blocks(lines, starts, single):
+    """BIND: drop the blocks that open with STARTS and the option lines
+    SINGLE (the test's pid file, logging, no IPv6, no DNSSEC)."""
+    out, depth = [], 0
+    for line in lines:
+        if depth:
+            depth += line.count("{") - line.count("}")
+            continue
+        if line.strip().startswith(starts):
+            depth = line.count("{") - line.count("}")
+            continue
+        if line.strip().startswith(single):
+            continue
+        out.append(line)
+    return out
+
+
+def secondaries_test():
+    spec = importlib.util.spec_from_file_location(
+        "test_secondaries_conf", os.path.join(ROOT, "tests", "system",
+                                              "test_secondaries.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_knot_configuration_is_the_tested_one():
+    t = secondaries_test()
+    doc = first_block(operations(), "Knot")
+    want = drop_sections(normalise(t.KNOT_CONF, "#"), {"log", "control"})
+    got = normalise(doc, "#")
+    assert sorted(got) == sorted(want), "\n".join(difflib.unified_diff(
+        sorted(got), sorted(want), "docs/operations.md", "test", lineterm=""))
+
+
+def test_bind_configuration_is_the_tested_one():
+    t = secondaries_test()
+    doc = first_block(operations(), "BIND 9")
+    test = normalise(t.BIND_CONF, "(#|//)")
+    test = drop_blocks(test, ("controls", "logging"),
+                       ("pid-file", "listen-on-v6", "dnssec-validation"))
+    got = normalise(doc.replace(t.KEY_SECRET, "SECRET"), "(#|//)")
+    assert t.KEY_NAME == "xfr"
+    assert sorted(got) == sorted(test), "\n".join(difflib.unified_diff(
+        sorted(got), sorted(test), "docs/operations.md", "test", lineterm=""))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """Metric names of a real kubezone sync following the fake API."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+    from syncer_harness import FakeApi, Syncer
+    work = tmp_path_factory.mktemp("metrics")
+    with FakeApi(work / "fake", snapshot=os.path.join(
+            ROOT, "examples", "cluster.json")) as fake:
+        with Syncer(work / "sync", fake.write_kubeconfig()) as s:
+            s.wait_ready()
+            status, text = s.http("/metrics")
+    assert status == 200
+    return set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+
+
+def test_every_metric_is_documented_and_exists(exported):
+    doc = operations()
+    table = doc.split("## Metrics and the alerts worth having", 1)[1]
+    table = table.split("\n## ", 1)[0]
+    rows = set(re.findall(r"^\| `(kubezone_[a-z_]+)` \|", table, re.M))
+    assert rows == exported, "documented, not exported: %s; exported, not " \
+        "documented: %s" % (sorted(rows - exported), sorted(exported - rows))
+    named = set(re.findall(r"\b(kubezone_[a-z_]+?)(?:_bucket|_sum|_count)?\b",
+                           doc))
+    assert named <= exported, sorted(named - exported)
+
+
+def test_alert_rules_parse_and_use_exported_metrics(exported):
+    import yaml
+    block = [b for b in re.findall(r"```yaml\n(.*?)```", operations(), re.S)
+             if "alert:" in b]
+    assert len(block) == 1
+    rules = yaml.safe_load(block[0])["groups"][0]["rules"]
+    assert {"KubezoneZonesStale", "KubezoneNSDRestarts",
+            "KubezonePublishFailures"} <= {r["alert"] for r in rules}
+    for r in rules:
+        assert set(r) <= {"alert", "expr", "for", "labels", "annotations"}
+        assert r["annotations"]["summary"]
+        for name in re.findall(r"\b(kubezone_[a-z_]+?)(?:_bucket)?\b",
+                               r["expr"]):
+            assert name in exported, (r["alert"], name)
+        assert r["expr"].count("(") == r["expr"].count(")")
