@@ -184,9 +184,11 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 /* Decode PATH (or nothing when NULL) and render it into ZS. */
 static int
 render_file(const char *path, const struct zg_render_opts *ro,
-    struct zg_zoneset *zs, struct zg_decode_stats *st, char *err,
-    size_t errsz)
+    struct zg_zoneset *zs, struct zg_decode_stats *st, uint64_t *decode_ms,
+    char *err, size_t errsz)
 {
+	uint64_t t0 = sy_now_ms();
+
 	struct zg_decode_error derr = { 0 };
 	struct zg_model m;
 	int fd, rc = KZ_OK;
@@ -213,6 +215,7 @@ render_file(const char *path, const struct zg_render_opts *ro,
 			goto out;
 		}
 	}
+	*decode_ms = sy_now_ms() - t0;
 	rc = zg_render(&m, ro, zs);
 	if (rc)
 		snprintf(err, errsz, "render: %s", kz_strerror(rc));
@@ -386,11 +389,12 @@ load_snapshot(struct sync *s, bool initial)
 	struct zg_zoneset zs = { 0 };
 	struct nc_pub_result res;
 	char err[768];
-	uint64_t t0 = sy_now_ms(), t1;
+	uint64_t t0 = sy_now_ms(), t1, decode_ms = 0;
 	int rc;
 
 	s->loads++;
-	rc = render_file(s->cmd.snapshot, &s->ro, &zs, &st, err, sizeof(err));
+	rc = render_file(s->cmd.snapshot, &s->ro, &zs, &st, &decode_ms, err,
+	    sizeof(err));
 	if (rc) {
 		s->load_failures++;
 		kz_error(initial ? "cannot load the snapshot" :
@@ -411,11 +415,13 @@ load_snapshot(struct sync *s, bool initial)
 	publish_outcome(s, rc == 0 && res.failed == 0);
 	kz_info("snapshot loaded", "objects=%zu invalid=%zu skipped=%zu "
 	    "records=%zu zones_changed=%zu zones_unchanged=%zu "
-	    "zones_failed=%zu ms=%llu render_ms=%llu publish_ms=%llu",
+	    "zones_failed=%zu ms=%llu decode_ms=%llu render_ms=%llu "
+	    "publish_ms=%llu",
 	    st.objects, st.invalid, zs.stats.skipped, zs.stats.records,
 	    res.changed, res.unchanged, res.failed,
 	    (unsigned long long)(sy_now_ms() - t0),
-	    (unsigned long long)(t1 - t0),
+	    (unsigned long long)decode_ms,
+	    (unsigned long long)(t1 - t0 - decode_ms),
 	    (unsigned long long)(sy_now_ms() - t1));
 	if (initial) {
 		/* Go on when every zone has a good file, maybe an older one. */
@@ -995,6 +1001,7 @@ sy_nsdconf_main(int argc, char **argv)
 	struct zg_render_opts ro;
 	struct zg_zoneset zs = { 0 };
 	struct zg_decode_stats st = { 0 };
+	uint64_t decode_ms;
 	struct nc_paths paths;
 	struct kz_buf b;
 	struct nc_opts *no;
@@ -1024,7 +1031,7 @@ sy_nsdconf_main(int argc, char **argv)
 		goto out;
 	}
 	if (render_file(cmd.snapshot[0] ? cmd.snapshot : NULL, &ro, &zs, &st,
-	    err, sizeof(err))) {
+	    &decode_ms, err, sizeof(err))) {
 		fprintf(stderr, "kubezone nsd-conf: %s\n", err);
 		goto out;
 	}
