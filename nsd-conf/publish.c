@@ -260,10 +260,19 @@ fnv64(uint64_t h, const void *p, size_t n)
 static uint64_t
 known_seed(const char *origin_abs, uint32_t ttl)
 {
-	uint64_t h = fnv64(14695981039346656037ULL, origin_abs,
-	    strlen(origin_abs) + 1);
+	uint64_t h = 14695981039346656037ULL;
+	const uint8_t b[4] = { (uint8_t)ttl, (uint8_t)(ttl >> 8),
+		(uint8_t)(ttl >> 16), (uint8_t)(ttl >> 24) };
 
-	return fnv64(h, &ttl, sizeof(ttl));
+	/* The origin with its NUL, then the TTL, byte by byte (the same
+	 * bytes as hashing strlen + 1 and the uint32_t on x86, in a form
+	 * clang --analyze can follow). */
+	for (const char *s = origin_abs;; s++) {
+		h = fnv64(h, s, 1);
+		if (*s == '\0')
+			break;
+	}
+	return fnv64(h, b, sizeof(b));
 }
 
 /* A record line that the known set may hold: one line with its owner,
@@ -958,7 +967,7 @@ install_zone(struct nc_publisher *p, const struct zg_zone *z,
     uint32_t serial, struct kz_buf *text, struct nc_known *known)
 {
 	char tmp[PATH_MAX], path[PATH_MAX], bad[PATH_MAX], why[512];
-	size_t nrec, parsed;
+	size_t nrec = 0, parsed = 0;
 	int fd, rc;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", p->zonedir,
