@@ -17,6 +17,8 @@
 #include "common/log.h"
 #include "syncer/http.h"
 
+#define HTTP_RUN_MAX_MS 1000L	/* longest wait between two MHD_run() */
+
 #define METRICS_MAX (64u << 20)
 
 struct sy_http {
@@ -234,9 +236,18 @@ sy_http_timeout_ms(struct sy_http *h)
 {
 	MHD_UNSIGNED_LONG_LONG t;
 
-	if (h == NULL || MHD_get_timeout(h->d, &t) != MHD_YES)
+	if (h == NULL)
 		return -1;
-	return t > 60000 ? 60000 : (long)t;
+	/*
+	 * MHD watches its sockets edge-triggered: at the connection limit
+	 * or after a burst of connections it can hold pending work (a
+	 * backlog to accept, idle clients to time out) with no event on
+	 * its epoll descriptor and no timeout to report. Run it at least
+	 * once a second so such work is never left waiting.
+	 */
+	if (MHD_get_timeout(h->d, &t) != MHD_YES || t > HTTP_RUN_MAX_MS)
+		return HTTP_RUN_MAX_MS;
+	return (long)t;
 }
 
 void

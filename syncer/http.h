@@ -56,7 +56,9 @@ void sy_http_free(struct sy_http *h);
 
 /* The fd to wait on for reading; -1 when off. */
 int sy_http_fd(const struct sy_http *h);
-/* Longest the loop may wait before sy_http_run(), in ms; -1: no limit. */
+/* Longest the loop may wait before sy_http_run(), in ms (at most 1000,
+ * so work libmicrohttpd holds without an event is never stranded); -1 when
+ * the endpoint is off. */
 long sy_http_timeout_ms(struct sy_http *h);
 /* Serve whatever is ready; never blocks. */
 void sy_http_run(struct sy_http *h);
