@@ -61,8 +61,23 @@ def test_slow_loris_and_oversized_http(sync, snapshot):
             c.close()
 
     # A flood beyond the connection limit (64), held open and silent:
-    # DNS goes on and kubezone keeps running; once the flood goes, the
-    # endpoint serves again at once (it used to stay dead for good).
+    # the idle timeout (10 s) drops the accepted ones and the endpoint
+    # serves again while the flood is still held.
+    flood = []
+    try:
+        for _ in range(100):
+            flood.append(socket.create_connection(("127.0.0.1", hp),
+                                                  timeout=2))
+        wait_for(lambda: http_get(hp, timeout=2)[0] == 200, 40,
+                 interval=0.5, what="/healthz while a silent flood is held")
+        assert answers("web.shop.svc.cluster.local.", "A", s.port) == \
+            ["10.96.12.34"]
+    finally:
+        for c in flood:
+            c.close()
+
+    # Floods that go away: DNS goes on and kubezone keeps running; once
+    # the flood goes, the endpoint serves again at once.
     for hold in (2.0, 0.0):
         flood = []
         try:
