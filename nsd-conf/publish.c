@@ -792,7 +792,7 @@ nc_zone_validate_known(const char *path, const char *origin,
 	struct kz_buf text;
 	pid_t pids[NC_VALIDATE_MAX_PROCS];
 	int fds[NC_VALIDATE_MAX_PROCS];
-	size_t nchunks, nsoa = 0;
+	size_t nchunks, nsoa = 0;	/* SOA records over all pieces */
 	long ncpu;
 	int rc = KZ_OK, fd;
 
@@ -915,8 +915,8 @@ nc_zone_validate_known(const char *path, const char *origin,
 			snprintf(err, errsz, "%s", c[i].err);
 		}
 	}
-	if (rc == KZ_OK && *nrecords == 0) {
-		snprintf(err, errsz, "no records (an SOA is required)");
+	if (rc == KZ_OK && (*nrecords == 0 || nsoa != 1)) {
+		snprintf(err, errsz, "no SOA record (exactly one is required)");
 		rc = KZ_EPARSE;
 	}
 out:
