@@ -39,14 +39,15 @@ uint32_t nc_serial_next(uint32_t last, bool have_last, uint32_t now);
 /*
  * Record lines already validated: 64-bit hashes of each plain record
  * line (one line, no parentheses or comments) together with the $ORIGIN
- * and $TTL in force, sorted. A rendered zone changes by a few lines at a
- * time, so validating a new version only parses the lines that are not
- * in the last validated one; the SOA and every structural check (first
+ * and $TTL in force, in an open-addressed set. A rendered zone changes
+ * by a few lines at a time, so validating a new version only parses the
+ * lines that are not in the last validated one; the SOA and every structural check (first
  * record, owners inside the zone, CNAME alone) still cover every line.
  */
 struct nc_known {
-	uint64_t *hash;
-	size_t n;
+	uint64_t *hash;		/* CAP slots, 0 free */
+	size_t cap;		/* a power of two, or 0 */
+	size_t n;		/* distinct lines held */
 };
 
 void nc_known_free(struct nc_known *k);

@@ -7,6 +7,7 @@
  * write the text. Rule numbers (R1..R25, E1..E30) refer to the rule
  * book summarised in docs/records.md.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,11 +67,41 @@ struct render_ctx {
 	struct kz_arena arena;
 	struct zone_build *zb;		/* parallel to out->zones */
 	struct kz_map revzones;		/* reverse zone origin -> zone_build */
+	size_t rev_max_labels;		/* labels of the deepest reverse zone */
 	struct zg_ip *clusterips;	/* sorted, for R13's exclusion */
 	size_t nclusterips;
 	const char *zone;		/* the cluster domain, no final dot */
 	int rc;				/* first hard error (KZ_ENOMEM) */
 };
+
+/*
+ * Join the NULL-terminated strings after OUT into OUT (OUTSZ bytes):
+ * the hot paths build every name with this, not snprintf. Returns the
+ * length, or OUTSZ when the result did not fit (OUT is then truncated).
+ */
+static size_t
+join(char *out, size_t outsz, ...)
+{
+	size_t o = 0;
+	const char *part;
+	va_list ap;
+
+	va_start(ap, outsz);
+	while ((part = va_arg(ap, const char *)) != NULL) {
+		size_t n = strlen(part);
+
+		if (o + n >= outsz) {
+			memcpy(out + o, part, outsz - 1 - o);
+			o = outsz;
+			break;
+		}
+		memcpy(out + o, part, n);
+		o += n;
+	}
+	va_end(ap);
+	out[o < outsz ? o : outsz - 1] = '\0';
+	return o;
+}
 
 /* --- records ----------------------------------------------------------- */
 
@@ -167,7 +198,7 @@ add_name_rr(struct render_ctx *c, struct zone_build *b, const char *owner,
 {
 	char text[SCRATCH];
 
-	snprintf(text, sizeof(text), "%s.", target);
+	join(text, sizeof(text), target, ".", (char *)NULL);
 	add_rr(c, b, owner, type, c->o->ttl, text, NULL, 0, target, src, 0);
 }
 
@@ -176,7 +207,7 @@ add_srv(struct render_ctx *c, const char *owner, uint16_t port,
     const char *target, bool share, const char *src)
 {
 	uint8_t key[2 + ZG_NAME_MAX + 2];
-	char text[ZG_NAME_TEXT + 16];
+	char text[ZG_NAME_TEXT + 16], num[8];
 	size_t n;
 
 	/* Wire order within an RRset: priority (always 0), weight (the
@@ -184,7 +215,8 @@ add_srv(struct render_ctx *c, const char *owner, uint16_t port,
 	key[0] = (uint8_t)(port >> 8);
 	key[1] = (uint8_t)port;
 	n = zg_name_wire(target, key + 2, sizeof(key) - 2);
-	snprintf(text, sizeof(text), "%u %s.", port, target);
+	snprintf(num, sizeof(num), "%u", port);
+	join(text, sizeof(text), num, " ", target, ".", (char *)NULL);
 	add_rr(c, &c->zb[0], owner, T_SRV, c->o->ttl, text, key, n + 2, NULL,
 	    src, share ? RR_SRV_SHARE : 0);
 }
@@ -259,6 +291,16 @@ nomem:
 	return NULL;
 }
 
+static size_t
+count_labels(const char *name)
+{
+	size_t n = *name ? 1 : 0;
+
+	for (; *name; name++)
+		n += *name == '.';
+	return n;
+}
+
 static int
 add_reverse_zone(void *ctx, const char *origin)
 {
@@ -302,19 +344,29 @@ make_zones(struct render_ctx *c)
 		if (key == NULL ||
 		    kz_map_put(&c->revzones, key, &c->zb[i], NULL))
 			return KZ_ENOMEM;
+		if (count_labels(key) > c->rev_max_labels)
+			c->rev_max_labels = count_labels(key);
 	}
 	return c->rc;
 }
 
-/* The reverse zone that holds NAME (longest match), or NULL. */
+/*
+ * The reverse zone that holds NAME (longest match), or NULL. Only
+ * suffixes no deeper than the deepest zone are looked up: an ip6.arpa
+ * name has 34 labels, the default zone two.
+ */
 static struct zone_build *
 reverse_zone_for(struct render_ctx *c, const char *name)
 {
-	for (const char *p = name; p; p = strchr(p, '.')) {
+	size_t labels = count_labels(name);
+
+	for (const char *p = name; p; p = strchr(p, '.'), labels--) {
 		struct zone_build *b;
 
 		if (*p == '.')
 			p++;
+		if (labels > c->rev_max_labels)
+			continue;
 		b = kz_map_get(&c->revzones, p);
 		if (b)
 			return b;
@@ -413,13 +465,13 @@ port_owner(struct render_ctx *c, const struct zg_port *p, const char *base,
 
 	if (p->name == NULL || p->name[0] == '\0')
 		return NULL;
-	n = (size_t)snprintf(label, sizeof(label), "_%s", p->name);
+	n = join(label, sizeof(label), "_", p->name, (char *)NULL);
 	/* E6: upper case from non-validated sources is folded. */
 	for (size_t i = 0; i < n && i < sizeof(label); i++)
 		if (label[i] >= 'A' && label[i] <= 'Z')
 			label[i] = (char)(label[i] - 'A' + 'a');
-	snprintf(buf, bufsz, "%s.%s.%s", label, proto_labels[p->proto % 3],
-	    base);
+	join(buf, bufsz, label, ".", proto_labels[p->proto % 3], ".", base,
+	    (char *)NULL);
 	if (n >= sizeof(label) || !zg_label_ok(label, n, true)) {
 		/* E13: a 63-character port name makes a 64-octet label. */
 		skip_warn(c, src, buf, n > ZG_LABEL_MAX ?
@@ -592,7 +644,7 @@ render_endpoints(struct render_ctx *c, const struct zg_service *s,
 		if (!headless && !c->o->clusterip_endpoint_names)
 			continue;
 		label_ok = zg_label_ok(v[i].label, strlen(v[i].label), false);
-		snprintf(name, sizeof(name), "%s.%s", v[i].label, base);
+		join(name, sizeof(name), v[i].label, ".", base, (char *)NULL);
 		if (!label_ok) {
 			skip_warn(c, src, name, strlen(v[i].label) > ZG_LABEL_MAX ?
 			    "endpoint label longer than 63 octets" :
@@ -649,12 +701,17 @@ render_service(struct render_ctx *c, const struct zg_service *s,
 	char base[SCRATCH];
 	const char *src;
 
-	src = kz_arena_printf(&c->arena, "Service %s/%s", s->ns, s->name);
+	if (join(base, sizeof(base), "Service ", s->key, (char *)NULL) <
+	    sizeof(base))
+		src = kz_arena_strdup(&c->arena, base);
+	else
+		src = kz_arena_printf(&c->arena, "Service %s", s->key);
 	if (src == NULL) {
 		c->rc = KZ_ENOMEM;
 		return;
 	}
-	snprintf(base, sizeof(base), "%s.%s.svc.%s", s->name, s->ns, c->zone);
+	join(base, sizeof(base), s->name, ".", s->ns, ".svc.", c->zone,
+	    (char *)NULL);
 	if (!zg_label_ok(s->name, strlen(s->name), false) ||
 	    !zg_label_ok(s->ns, strlen(s->ns), false)) {
 		skip_warn(c, src, base, strlen(s->name) > ZG_LABEL_MAX ||
@@ -702,8 +759,8 @@ render_pods(struct render_ctx *c)
 		}
 		for (uint8_t i = 0; i < p->nips; i++) {
 			zg_pod_label(&p->ips[i], label, sizeof(label));
-			snprintf(name, sizeof(name), "%s.%s.pod.%s", label,
-			    p->ns, c->zone);
+			join(name, sizeof(name), label, ".", p->ns, ".pod.",
+			    c->zone, (char *)NULL);
 			if (zg_name_check(name, NULL) != KZ_OK) {
 				const char *src = kz_arena_printf(&c->arena,
 				    "Pod %s/%s", p->ns, p->name);
