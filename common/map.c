@@ -22,6 +22,18 @@ kz_map_hash(const char *s)
 	return h;
 }
 
+uint64_t
+kz_fnv64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 void
 kz_map_init(struct kz_map *m)
 {

@@ -51,4 +51,9 @@ int kz_map_next(const struct kz_map *m, size_t *iter, const char **key,
 /* FNV-1a hash of S, used by the map; exposed for tests. */
 uint32_t kz_map_hash(const char *s);
 
+/* 64-bit FNV-1a: continue hash H over N bytes at P (start with
+ * KZ_FNV64_INIT). For content fingerprints, not for security. */
+#define KZ_FNV64_INIT 14695981039346656037ULL
+uint64_t kz_fnv64(uint64_t h, const void *p, size_t n);
+
 #endif

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -478,7 +479,9 @@ forward_line(struct nc_nsd *n, char *line)
 	if (line[0] == '\0')
 		return;
 	if (line[0] == '[' && (p = strstr(line, "] nsd[")) != NULL) {
-		pid = atoi(p + 6);
+		long v = strtol(p + 6, NULL, 10);
+
+		pid = v > 0 && v < INT_MAX ? (int)v : 0;
 		p = strstr(p, "]: ");
 		if (p)
 			text = p + 3;

@@ -17,6 +17,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/map.h"
 #include "common/opt.h"
 #include "nsd-conf/conf.h"
 #include "nsd-conf/publish.h"
@@ -244,24 +245,12 @@ name_inside(const char *name, const char *apex)
 
 /* --- lines known to be valid ------------------------------------------ */
 
-static uint64_t
-fnv64(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* The hash context of a line: the $ORIGIN (absolute, lower case) and
  * $TTL in force. */
 static uint64_t
 known_seed(const char *origin_abs, uint32_t ttl)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = KZ_FNV64_INIT;
 	const uint8_t b[4] = { (uint8_t)ttl, (uint8_t)(ttl >> 8),
 		(uint8_t)(ttl >> 16), (uint8_t)(ttl >> 24) };
 
@@ -269,11 +258,11 @@ known_seed(const char *origin_abs, uint32_t ttl)
 	 * bytes as hashing strlen + 1 and the uint32_t on x86, in a form
 	 * clang --analyze can follow). */
 	for (const char *s = origin_abs;; s++) {
-		h = fnv64(h, s, 1);
+		h = kz_fnv64(h, s, 1);
 		if (*s == '\0')
 			break;
 	}
-	return fnv64(h, b, sizeof(b));
+	return kz_fnv64(h, b, sizeof(b));
 }
 
 /* A record line that the known set may hold: one line with its owner,
@@ -424,7 +413,7 @@ nc_known_build(struct nc_known *k, const char *text, size_t len,
 			ttl = (uint32_t)strtoul(p + 5, NULL, 10);
 			seed = known_seed(cur, ttl);
 		} else if (plain_line(p, l)) {
-			known_add(k, fnv64(seed, p, l));
+			known_add(k, kz_fnv64(seed, p, l));
 		}
 		p = nl ? nl + 1 : end;
 	}
@@ -508,7 +497,7 @@ validate_chunk(struct vchunk *c, const char *origin, bool check_serial,
 			len--;
 		/* A line of the last validated version needs no parse. */
 		if (c->known && plain_line(ln, len) &&
-		    known_has(c->known, fnv64(seed, ln, len))) {
+		    known_has(c->known, kz_fnv64(seed, ln, len))) {
 			t = text_type(ln, len);
 			known = t != 0 && t != LDNS_RR_TYPE_SOA;
 		}

@@ -15,6 +15,7 @@
 #include "common/arena.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/map.h"
 #include "zonegen/names.h"
 #include "zonegen/render.h"
 
@@ -1037,22 +1038,10 @@ write_zone(struct render_ctx *c, struct zone_build *b)
 	return rc;
 }
 
-static uint64_t
-fnv64(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static void
 hash_zone(struct zg_zone *z)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = KZ_FNV64_INIT;
 	const uint32_t nums[3] = { z->soa_ttl, z->ttl, 0 };
 	uint8_t b[sizeof(nums)];
 
@@ -1060,11 +1049,11 @@ hash_zone(struct zg_zone *z)
 	 * hashes kept in publish.state were computed on x86). */
 	for (size_t i = 0; i < sizeof(b); i++)
 		b[i] = (uint8_t)(nums[i / 4] >> (8 * (i % 4)));
-	h = fnv64(h, z->origin, strlen(z->origin) + 1);
-	h = fnv64(h, z->mname, strlen(z->mname) + 1);
-	h = fnv64(h, z->rname, strlen(z->rname) + 1);
-	h = fnv64(h, b, sizeof(b));
-	z->hash = z->body.len ? fnv64(h, z->body.data, z->body.len) : h;
+	h = kz_fnv64(h, z->origin, strlen(z->origin) + 1);
+	h = kz_fnv64(h, z->mname, strlen(z->mname) + 1);
+	h = kz_fnv64(h, z->rname, strlen(z->rname) + 1);
+	h = kz_fnv64(h, b, sizeof(b));
+	z->hash = z->body.len ? kz_fnv64(h, z->body.data, z->body.len) : h;
 }
 
 /* --- entry points -------------------------------------------------------- */

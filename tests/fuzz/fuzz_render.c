@@ -39,8 +39,8 @@ parse_opts(const char *line, size_t len, struct zg_render_opts *o)
 	buf = strndup(line, len);
 	FUZZ_CHECK(buf != NULL, "out of memory");
 	argv[0] = (char *)"render";
-	for (char *p = strtok(buf, " "); p && argc <= MAX_ARGS;
-	    p = strtok(NULL, " "))
+	for (char *save = NULL, *p = strtok_r(buf, " ", &save);
+	    p && argc <= MAX_ARGS; p = strtok_r(NULL, " ", &save))
 		argv[argc++] = p;
 	argv[argc] = NULL;
 	rc = kz_opt_parse(argc, argv, &t, 1, pos, &npos, &help, err,
