@@ -12,6 +12,7 @@
 
 #include "common/err.h"
 #include "nsd-conf/control.h"
+#include "zonegen/names.h"
 
 #define NC_CONTROL_MAGIC "NSDCT1 "
 #define NC_CONTROL_MAX_REPLY (1024 * 1024)
@@ -135,10 +136,8 @@ int
 nc_control_reload(const char *path, const char *zone)
 {
 	char cmd[300];
-	size_t n = strlen(zone);
+	size_t n = zg_name_bare_len(zone);
 
-	if (n > 1 && zone[n - 1] == '.')
-		n--;
 	if (n > 255)
 		return KZ_EINVAL;
 	snprintf(cmd, sizeof(cmd), "reload %.*s", (int)n, zone);

@@ -207,23 +207,34 @@ nc_nsd_find(const char *want, char *out, size_t outsz, char *err,
 /* --- stale processes -------------------------------------------------- */
 
 /* Whether PID runs nsd with CONF: argv[0] is nsd and CONF is an argument. */
+/* Read /proc/PID/FILE into BUF (NUL-terminated); the length, or <= 0. */
+static ssize_t
+read_proc(pid_t pid, const char *file, char *buf, size_t bufsz)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, bufsz - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
 static int
 is_our_nsd(pid_t pid, const char *conf)
 {
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd, found = 0;
+	char buf[4096];
+	ssize_t n = read_proc(pid, "cmdline", buf, sizeof(buf));
+	int found = 0;
 	const char *arg0, *base;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
 	if (n <= 0)
 		return 0;
-	buf[n] = '\0';
 	arg0 = buf;
 	base = strrchr(arg0, '/');
 	base = base ? base + 1 : arg0;
@@ -316,20 +327,11 @@ stale_group_alive(pid_t pgid)
 static int
 stale_pid_alive(pid_t pid)
 {
-	char path[64], buf[512], state;
+	char buf[512], state;
 	const char *rp;
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_proc(pid, "stat", buf, sizeof(buf)) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	rp = strrchr(buf, ')');
 	return rp && sscanf(rp + 1, " %c", &state) == 1 && state != 'Z' &&
 	    state != 'X';

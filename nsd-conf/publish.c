@@ -21,6 +21,7 @@
 #include "common/opt.h"
 #include "nsd-conf/conf.h"
 #include "nsd-conf/publish.h"
+#include "zonegen/names.h"
 
 #define NC_STATE_MAGIC "# kubezone publish state v1"
 #define NC_VALIDATE_MAX_PROCS 4	/* processes validating one zone */
@@ -51,24 +52,14 @@ nc_serial_next(uint32_t last, bool have_last, uint32_t now)
 
 /* --- state ------------------------------------------------------------ */
 
-static void
-strip_dot(char *out, size_t outsz, const char *origin)
-{
-	size_t n = strlen(origin);
-
-	if (n > 1 && origin[n - 1] == '.')
-		n--;
-	snprintf(out, outsz, "%.*s", (int)n, origin);
-}
-
 static struct nc_pub_zone *
 find_zone(const struct nc_publisher *p, const char *origin)
 {
 	char a[256], b[256];
 
-	strip_dot(a, sizeof(a), origin);
+	zg_name_bare(a, sizeof(a), origin);
 	for (size_t i = 0; i < p->nzones; i++) {
-		strip_dot(b, sizeof(b), p->zones[i].origin);
+		zg_name_bare(b, sizeof(b), p->zones[i].origin);
 		if (strcasecmp(a, b) == 0)
 			return &p->zones[i];
 	}
@@ -89,7 +80,7 @@ add_zone(struct nc_publisher *p, const char *origin, const char *file)
 	if (strlen(origin) >= sizeof(z->origin) ||
 	    strlen(file) >= sizeof(z->file) || strchr(file, '/'))
 		return NULL;
-	if (p->nzones == p->cap) {
+	if (p->zones == NULL || p->nzones == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 8;
 		void *n = reallocarray(p->zones, cap, sizeof(*p->zones));
 

@@ -35,6 +35,7 @@
 #include "syncer/metrics.h"
 #include "syncer/sync_cmd.h"
 #include "zonegen/decode.h"
+#include "zonegen/names.h"
 #include "zonegen/render.h"
 
 #define SY_MAX_ZONES 64
@@ -187,31 +188,16 @@ render_file(const char *path, const struct zg_render_opts *ro,
     struct zg_zoneset *zs, struct zg_decode_stats *st, uint64_t *decode_ms,
     char *err, size_t errsz)
 {
-	uint64_t t0 = sy_now_ms();
-
 	struct zg_decode_error derr = { 0 };
 	struct zg_model m;
-	int fd, rc = KZ_OK;
+	uint64_t t0 = sy_now_ms();
+	int rc = KZ_OK;
 
 	zg_model_init(&m);
 	if (path) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			rc = -errno;
-			snprintf(err, errsz, "cannot open %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		rc = zg_decode_fd(&m, fd, path, NULL, st, &derr);
-		close(fd);
-		if (rc == KZ_EPARSE) {
-			snprintf(err, errsz, "%s: byte %zu: %s", derr.source,
-			    derr.offset, derr.text);
-			goto out;
-		}
+		rc = zg_decode_path(&m, path, NULL, st, &derr);
 		if (rc) {
-			snprintf(err, errsz, "%s: %s", path, derr.text[0] ?
-			    derr.text : kz_strerror(rc));
+			zg_decode_strerror(rc, &derr, err, errsz);
 			goto out;
 		}
 	}
@@ -224,16 +210,6 @@ out:
 	return rc;
 }
 
-static void
-zone_ref_name(char *out, size_t outsz, const char *origin)
-{
-	size_t n = strlen(origin);
-
-	if (n > 1 && origin[n - 1] == '.')
-		n--;
-	snprintf(out, outsz, "%.*s", (int)n, origin);
-}
-
 /* Whether ZS holds exactly the zones S configured NSD with. */
 static bool
 same_zone_set(const struct sync *s, const struct zg_zoneset *zs)
@@ -243,7 +219,7 @@ same_zone_set(const struct sync *s, const struct zg_zoneset *zs)
 	if (zs->nzones != s->nzones)
 		return false;
 	for (size_t i = 0; i < zs->nzones; i++) {
-		zone_ref_name(name, sizeof(name), zs->zones[i].origin);
+		zg_name_bare(name, sizeof(name), zs->zones[i].origin);
 		if (strcmp(name, s->zones[i]) != 0 ||
 		    strcmp(zs->zones[i].file, s->files[i]) != 0)
 			return false;
@@ -260,7 +236,7 @@ remember_zones(struct sync *s, const struct zg_zoneset *zs)
 		return KZ_ETOOBIG;
 	}
 	for (size_t i = 0; i < zs->nzones; i++) {
-		zone_ref_name(s->zones[i], sizeof(s->zones[i]),
+		zg_name_bare(s->zones[i], sizeof(s->zones[i]),
 		    zs->zones[i].origin);
 		snprintf(s->files[i], sizeof(s->files[i]), "%s",
 		    zs->zones[i].file);
@@ -594,7 +570,7 @@ note_published(struct sync *s, const struct zg_zoneset *zs,
 		const struct nc_pub_zone *pz =
 		    nc_pub_find(&s->pub, zs->zones[i].origin);
 
-		zone_ref_name(name, sizeof(name), zs->zones[i].origin);
+		zg_name_bare(name, sizeof(name), zs->zones[i].origin);
 		sy_metric_set(s->m_records, (double)zs->zones[i].nrecords,
 		    (const char *[]){ name });
 		if (pz && pz->installed)
@@ -1042,7 +1018,7 @@ sy_nsdconf_main(int argc, char **argv)
 	if (zones == NULL || files == NULL)
 		goto out;
 	for (size_t i = 0; i < zs.nzones; i++) {
-		zone_ref_name(zones[i], sizeof(zones[i]), zs.zones[i].origin);
+		zg_name_bare(zones[i], sizeof(zones[i]), zs.zones[i].origin);
 		snprintf(files[i], sizeof(files[i]), "%s", zs.zones[i].file);
 	}
 	if (render_conf(no, &paths, zones, files, zs.nzones, &b)) {

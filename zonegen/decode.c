@@ -16,6 +16,7 @@
  * length for a truncated input).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1376,4 +1377,39 @@ zg_decode_buffer(struct zg_model *m, const char *data, size_t len,
 		rc = dec_finish(&d);
 	dec_free(&d);
 	return rc;
+}
+
+int
+zg_decode_path(struct zg_model *m, const char *path,
+    const struct zg_decode_opts *opts, struct zg_decode_stats *stats,
+    struct zg_decode_error *err)
+{
+	bool in = strcmp(path, "-") == 0;
+	int fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0) {
+		rc = -errno;
+		memset(err, 0, sizeof(*err));
+		snprintf(err->source, sizeof(err->source), "%s", path);
+		snprintf(err->text, sizeof(err->text), "%s", strerror(-rc));
+		return rc;
+	}
+	rc = zg_decode_fd(m, fd, path, opts, stats, err);
+	if (!in)
+		close(fd);
+	return rc;
+}
+
+const char *
+zg_decode_strerror(int rc, const struct zg_decode_error *err, char *out,
+    size_t outsz)
+{
+	if (rc == KZ_EPARSE)
+		snprintf(out, outsz, "%s: byte %zu: %s", err->source,
+		    err->offset, err->text);
+	else
+		snprintf(out, outsz, "%s: %s", err->source[0] ? err->source :
+		    "input", err->text[0] ? err->text : kz_strerror(rc));
+	return out;
 }

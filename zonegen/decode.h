@@ -96,6 +96,21 @@ int zg_decode_fd(struct zg_model *m, int fd, const char *source,
     const struct zg_decode_opts *opts, struct zg_decode_stats *stats,
     struct zg_decode_error *err);
 
+/*
+ * The same for the file PATH ("-" is standard input). A file that
+ * cannot be opened gives -errno with ERR filled (source PATH).
+ */
+int zg_decode_path(struct zg_model *m, const char *path,
+    const struct zg_decode_opts *opts, struct zg_decode_stats *stats,
+    struct zg_decode_error *err);
+
+/*
+ * A one-line message for a failed decode RC: "SOURCE: byte N: TEXT" for
+ * malformed input, "SOURCE: TEXT" otherwise. Written into OUT; returns OUT.
+ */
+const char *zg_decode_strerror(int rc, const struct zg_decode_error *err,
+    char *out, size_t outsz);
+
 /* The same over a memory buffer (tests, fuzzing). */
 int zg_decode_buffer(struct zg_model *m, const char *data, size_t len,
     const char *source, struct zg_decode_stats *stats,

@@ -36,6 +36,20 @@ zg_label_ok(const char *s, size_t len, bool underscore)
 }
 
 size_t
+zg_name_bare_len(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 1 && name[n - 1] == '.' ? n - 1 : n;
+}
+
+void
+zg_name_bare(char *out, size_t outsz, const char *name)
+{
+	snprintf(out, outsz, "%.*s", (int)zg_name_bare_len(name), name);
+}
+
+size_t
 zg_name_wire_len(const char *name)
 {
 	size_t n = strlen(name);

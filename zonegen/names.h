@@ -46,6 +46,13 @@ int zg_name_check(const char *name, const char **why);
 int zg_name_parse(const char *text, char *out, size_t outsz,
     const char **why);
 
+/*
+ * Length of NAME without its final dot ("cluster.local." -> 13); the
+ * root "." keeps it. zg_name_bare() copies that part into OUT.
+ */
+size_t zg_name_bare_len(const char *name);
+void zg_name_bare(char *out, size_t outsz, const char *name);
+
 /* Wire length of a dotted name without final dot ("" is the root: 1). */
 size_t zg_name_wire_len(const char *name);
 

@@ -1134,10 +1134,8 @@ zg_zoneset_free(struct zg_zoneset *zs)
 const struct zg_zone *
 zg_zoneset_find(const struct zg_zoneset *zs, const char *origin)
 {
-	size_t n = strlen(origin);
+	size_t n = zg_name_bare_len(origin);
 
-	if (n && origin[n - 1] == '.')
-		n--;
 	for (size_t i = 0; i < zs->nzones; i++) {
 		const char *z = zs->zones[i].origin;
 		if (strncmp(z, origin, n) == 0 && (z[n] == '\0' ||

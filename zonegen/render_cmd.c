@@ -99,35 +99,23 @@ read_input(struct zg_model *m, const char *path, struct zg_decode_stats *st)
 	struct zg_decode_opts dopts = { 0 };
 	struct progress prog = { .source = path };
 	struct stat sb;
-	int fd, rc;
+	char msg[768];
+	int rc;
 
-	fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
-	if (fd < 0) {
-		fprintf(stderr, "kubezone render: %s: %s\n", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+	if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 &&
+	    S_ISREG(sb.st_mode))
 		prog.total = (size_t)sb.st_size;
 	if (isatty(STDERR_FILENO) &&
 	    (prog.total == 0 || prog.total >= PROGRESS_MIN_BYTES)) {
 		dopts.progress = show_progress;
 		dopts.progress_ctx = &prog;
 	}
-	rc = zg_decode_fd(m, fd, strcmp(path, "-") ? path : "-", &dopts, st,
-	    &err);
+	rc = zg_decode_path(m, path, &dopts, st, &err);
 	if (prog.shown)
 		fprintf(stderr, "\r\033[K");
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (rc == KZ_EPARSE) {
-		fprintf(stderr, "kubezone render: %s: byte %zu: %s\n",
-		    err.source, err.offset, err.text);
-		return -1;
-	}
 	if (rc) {
-		fprintf(stderr, "kubezone render: %s: %s\n", path,
-		    err.text[0] ? err.text : kz_strerror(rc));
+		fprintf(stderr, "kubezone render: %s\n",
+		    zg_decode_strerror(rc, &err, msg, sizeof(msg)));
 		return -1;
 	}
 	return 0;
