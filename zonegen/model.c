@@ -36,7 +36,14 @@ zg_model_init(struct zg_model *m)
 		kz_map_init(&m->objects[i]);
 	kz_map_init(&m->interned);
 	m->generation = 0;
+	m->track = false;
+	m->track_rc = 0;
+	m->changes = NULL;
+	m->nchanges = m->capchanges = 0;
 }
+
+static void log_change(struct zg_model *m, enum zg_kind kind,
+    const char *key);
 
 static void
 free_object(enum zg_kind kind, void *obj)
@@ -63,10 +70,13 @@ void
 zg_model_clear_kind(struct zg_model *m, enum zg_kind kind)
 {
 	size_t it = 0;
+	const char *key;
 	void *v;
 
-	while (kz_map_next(&m->objects[kind], &it, NULL, &v))
+	while (kz_map_next(&m->objects[kind], &it, &key, &v)) {
+		log_change(m, kind, key);
 		free_object(kind, v);
+	}
 	kz_map_free(&m->objects[kind]);
 	m->generation++;
 }
@@ -77,8 +87,12 @@ zg_model_free(struct zg_model *m)
 	size_t it = 0;
 	void *v;
 
+	m->track = false;
 	for (int i = 0; i < ZG_KIND_COUNT; i++)
 		zg_model_clear_kind(m, (enum zg_kind)i);
+	zg_changes_free(m->changes, m->nchanges);
+	m->changes = NULL;
+	m->nchanges = m->capchanges = 0;
 	while (kz_map_next(&m->interned, &it, NULL, &v))
 		free(v);
 	kz_map_free(&m->interned);
@@ -216,11 +230,155 @@ zg_pod_free(struct zg_pod *p)
 	free(p);
 }
 
+/* --- the change log ------------------------------------------------------ */
+
+void
+zg_model_track(struct zg_model *m, bool on)
+{
+	m->track = on;
+}
+
+static void
+log_change(struct zg_model *m, enum zg_kind kind, const char *key)
+{
+	size_t n = strlen(key);
+	struct zg_change *c;
+
+	if (!m->track)
+		return;
+	if (m->nchanges == m->capchanges) {
+		size_t cap = m->capchanges ? m->capchanges * 2 : 64;
+		struct zg_change **v = realloc(m->changes, cap * sizeof(*v));
+		if (v == NULL)
+			goto nomem;
+		m->changes = v;
+		m->capchanges = cap;
+	}
+	c = malloc(sizeof(*c) + n + 1);
+	if (c == NULL)
+		goto nomem;
+	c->kind = (uint8_t)kind;
+	memcpy(c->key, key, n + 1);
+	m->changes[m->nchanges++] = c;
+	return;
+nomem:
+	m->track_rc = KZ_ENOMEM;
+}
+
+struct zg_change **
+zg_model_take_changes(struct zg_model *m, size_t *n, int *rc)
+{
+	struct zg_change **v = m->changes;
+
+	*n = m->nchanges;
+	*rc = m->track_rc;
+	m->changes = NULL;
+	m->nchanges = m->capchanges = 0;
+	m->track_rc = 0;
+	return v;
+}
+
+void
+zg_changes_free(struct zg_change **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* --- equality: what DNS can see of an object --------------------------- */
+
+static bool
+same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool
+same_ip(const struct zg_ip *a, const struct zg_ip *b)
+{
+	return a->family == b->family && zg_ip_cmp(a, b) == 0;
+}
+
+static bool
+same_ports(const struct zg_port *a, const struct zg_port *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].port != b[i].port || a[i].proto != b[i].proto ||
+		    !same_str(a[i].name, b[i].name))
+			return false;
+	return true;
+}
+
+static bool
+same_service(const struct zg_service *a, const struct zg_service *b)
+{
+	if (a->type != b->type || a->headless != b->headless ||
+	    a->nips != b->nips || a->nports != b->nports ||
+	    !same_str(a->external_name, b->external_name))
+		return false;
+	for (uint8_t i = 0; i < a->nips; i++)
+		if (!same_ip(&a->ips[i], &b->ips[i]))
+			return false;
+	return same_ports(a->ports, b->ports, a->nports);
+}
+
+static bool
+same_slice(const struct zg_slice *a, const struct zg_slice *b)
+{
+	if (a->addr_type != b->addr_type || a->nports != b->nports ||
+	    a->naddrs != b->naddrs || !same_str(a->service, b->service) ||
+	    !same_ports(a->ports, b->ports, a->nports))
+		return false;
+	for (uint32_t i = 0; i < a->naddrs; i++) {
+		const struct zg_epaddr *x = &a->addrs[i], *y = &b->addrs[i];
+		if (x->ready != y->ready || !same_ip(&x->ip, &y->ip) ||
+		    !same_str(x->hostname, y->hostname) ||
+		    !same_str(x->target, y->target))
+			return false;
+	}
+	return true;
+}
+
+static bool
+same_pod(const struct zg_pod *a, const struct zg_pod *b)
+{
+	if (a->active != b->active || a->nips != b->nips)
+		return false;
+	for (uint8_t i = 0; i < a->nips; i++)
+		if (!same_ip(&a->ips[i], &b->ips[i]))
+			return false;
+	return true;
+}
+
+static bool
+same_object(enum zg_kind kind, const void *a, const void *b)
+{
+	switch (kind) {
+	case ZG_KIND_SERVICE:
+		return same_service(a, b);
+	case ZG_KIND_SLICE:
+		return same_slice(a, b);
+	case ZG_KIND_POD:
+		return same_pod(a, b);
+	default:
+		return true;	/* a Namespace is its name */
+	}
+}
+
 static int
 model_put(struct zg_model *m, enum zg_kind kind, const char *key, void *obj)
 {
-	void *old = NULL;
+	void *old = kz_map_get(&m->objects[kind], key);
 
+	/* Nothing DNS can see changed (a status heartbeat, a label edit,
+	 * a resourceVersion bump): keep the object, no work at all. */
+	if (old && same_object(kind, old, obj)) {
+		free_object(kind, obj);
+		return KZ_OK;
+	}
 	if (kz_map_put(&m->objects[kind], key, obj, &old)) {
 		free_object(kind, obj);
 		return KZ_ENOMEM;
@@ -228,6 +386,7 @@ model_put(struct zg_model *m, enum zg_kind kind, const char *key, void *obj)
 	if (old)
 		free_object(kind, old);
 	m->generation++;
+	log_change(m, kind, key);
 	return KZ_OK;
 }
 
@@ -284,9 +443,77 @@ zg_model_del(struct zg_model *m, enum zg_kind kind, const char *ns,
 	v = kz_map_del(&m->objects[kind], key);
 	if (v == NULL)
 		return 0;
+	log_change(m, kind, key);
 	free_object(kind, v);
 	m->generation++;
 	return 1;
+}
+
+/* Move OBJ (of KIND, from another model) into M, its namespace interned
+ * again in M. */
+static int
+move_object(struct zg_model *m, enum zg_kind kind, void *obj)
+{
+	struct keyed *k = obj;
+	const char *ns;
+
+	if (kind == ZG_KIND_NAMESPACE) {
+		const char *name = ((struct zg_namespace *)obj)->name;
+		int rc = zg_model_put_namespace(m, name);
+		free(obj);
+		return rc;
+	}
+	ns = zg_model_intern(m, k->ns);
+	if (ns == NULL) {
+		free_object(kind, obj);
+		return KZ_ENOMEM;
+	}
+	k->ns = ns;
+	return model_put(m, kind, k->key, obj);
+}
+
+int
+zg_model_replace(struct zg_model *dst, struct zg_model *src)
+{
+	int rc = KZ_OK;
+
+	for (int kind = 0; kind < ZG_KIND_COUNT; kind++) {
+		struct kz_map *from = &src->objects[kind];
+		struct kz_map *to = &dst->objects[kind];
+		char **gone = NULL;
+		size_t ngone = 0, it = 0;
+		const char *key;
+		void *v;
+
+		/* What DST has and SRC lacks goes (keys copied first: a
+		 * delete frees them). */
+		gone = malloc((to->count ? to->count : 1) * sizeof(*gone));
+		if (gone == NULL)
+			return KZ_ENOMEM;
+		while (kz_map_next(to, &it, &key, NULL)) {
+			if (kz_map_get(from, key) != NULL)
+				continue;
+			if ((gone[ngone] = strdup(key)) == NULL)
+				rc = KZ_ENOMEM;
+			else
+				ngone++;
+		}
+		for (size_t i = 0; i < ngone; i++) {
+			void *old = kz_map_del(to, gone[i]);
+			if (old) {
+				log_change(dst, (enum zg_kind)kind, gone[i]);
+				free_object((enum zg_kind)kind, old);
+			}
+			free(gone[i]);
+		}
+		free(gone);
+		for (it = 0; kz_map_next(from, &it, NULL, &v);)
+			if (move_object(dst, (enum zg_kind)kind, v) && rc == 0)
+				rc = KZ_ENOMEM;
+		kz_map_free(from);	/* every object moved or freed */
+	}
+	dst->generation++;
+	return rc;
 }
 
 const struct zg_service *

@@ -110,10 +110,25 @@ enum zg_kind {
 	ZG_KIND_COUNT
 };
 
+/*
+ * One entry of the change log: an object of KIND with KEY was put with
+ * different content, or deleted. The log holds keys, not objects: the
+ * consumer reads the object's current state (or its absence) from the
+ * model.
+ */
+struct zg_change {
+	uint8_t kind;		/* enum zg_kind */
+	char key[];		/* "ns/name"; the name for Namespaces */
+};
+
 struct zg_model {
 	struct kz_map objects[ZG_KIND_COUNT];
 	struct kz_map interned;		/* namespace name -> char * */
 	unsigned long generation;	/* bumped by every change */
+	bool track;			/* keep the change log */
+	int track_rc;			/* KZ_ENOMEM when an entry was lost */
+	struct zg_change **changes;	/* the log, owned */
+	size_t nchanges, capchanges;
 };
 
 /* Kubernetes kind name ("Service", ...) to enum, or -1. */
@@ -159,6 +174,29 @@ int zg_model_del(struct zg_model *m, enum zg_kind kind, const char *ns,
 const struct zg_service *zg_model_service(const struct zg_model *m,
     const char *key);
 bool zg_model_has_namespace(const struct zg_model *m, const char *name);
+
+/*
+ * The change log. With tracking on, every put whose object differs from
+ * the one it replaces in anything DNS can see (the model keeps nothing
+ * else), every delete and every clear adds the object's key to the log;
+ * a put of identical content changes nothing (the old object stays).
+ * zg_model_take_changes() hands the log over (the caller frees each
+ * entry and the array) and empties it; *RC gets KZ_ENOMEM when an entry
+ * could not be recorded since the last take (the consumer must then
+ * rebuild from the whole model).
+ */
+void zg_model_track(struct zg_model *m, bool on);
+struct zg_change **zg_model_take_changes(struct zg_model *m, size_t *n,
+    int *rc);
+void zg_changes_free(struct zg_change **v, size_t n);
+
+/*
+ * Make DST hold exactly the objects of SRC (a snapshot read again):
+ * objects move from SRC, which is left empty; with tracking on, only
+ * what differs enters DST's change log. 0 or KZ_ENOMEM (DST then holds
+ * a mix, every change logged: the consumer stays consistent with it).
+ */
+int zg_model_replace(struct zg_model *dst, struct zg_model *src);
 
 /* Number of objects of KIND. */
 size_t zg_model_count(const struct zg_model *m, enum zg_kind kind);

@@ -49,6 +49,7 @@ struct zg_render_opts {
 	bool endpoint_pod_names;	/* --endpoint-pod-names */
 	bool clusterip_endpoint_names;	/* R14; on unless
 					 * --no-clusterip-endpoint-names */
+	uint32_t rrset_bytes;		/* RRset cap (--max-rrset-bytes) */
 };
 
 /* Set the defaults. */
@@ -93,6 +94,11 @@ struct zg_zoneset {
 int zg_render(const struct zg_model *m, const struct zg_render_opts *o,
     struct zg_zoneset *out);
 void zg_zoneset_free(struct zg_zoneset *zs);
+
+struct zg_db;
+/* Every zone of DB as text (what zg_render() writes). 0 or KZ_ENOMEM;
+ * free OUT with zg_zoneset_free (also after a failure). */
+int zg_db_zoneset(const struct zg_db *db, struct zg_zoneset *out);
 
 /* The zone with ORIGIN ("cluster.local." or "cluster.local"), or NULL. */
 const struct zg_zone *zg_zoneset_find(const struct zg_zoneset *zs,

@@ -139,6 +139,20 @@ set_no_cip_names(void *ctx, const char *arg, char *err, size_t errsz)
 	return KZ_OK;
 }
 
+static int
+set_rrset_bytes(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct zg_render_opts *o = ctx;
+	unsigned long v;
+
+	if (kz_opt_ulong(arg, 512, 65000, &v)) {
+		snprintf(err, errsz, "expected 512 to 65000 bytes");
+		return KZ_EINVAL;
+	}
+	o->rrset_bytes = (uint32_t)v;
+	return KZ_OK;
+}
+
 const struct kz_opt zg_render_opt_table[] = {
 	{ "zone", "DOMAIN", "cluster.local", NULL, false, set_zone,
 	  "The cluster domain: the forward zone's origin." },
@@ -163,5 +177,10 @@ const struct kz_opt zg_render_opt_table[] = {
 	  set_no_cip_names,
 	  "Leave out <endpoint>.<svc>.<ns>.svc.<zone> names (and their PTRs) "
 	  "for ClusterIP Services." },
+	{ "max-rrset-bytes", "BYTES", "64000", NULL, false, set_rrset_bytes,
+	  "Cap each RRset at this many bytes of records (12 per record plus "
+	  "its RDATA), keeping the first in DNS canonical order, so that one "
+	  "DNS message over TCP can carry it: about 4,000 A records. A "
+	  "capped RRset is logged with the object it comes from." },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
 };

@@ -253,6 +253,7 @@ def opt_seeds():
                                   "--notify", "10.1.2.3:53,key=xfr.example",
                                   "--verbosity", "2", "--ixfr-number", "5", "--edns-size", "1232"))
     write(t, "nsdconf-missing-key", argv(1, "--allow-transfer", "10.0.0.0/8,key=nope"))
+    write(t, "nsdconf-feed-key-name", argv(1, "--tsig-key", "Kubezone-Feed.:hmac-sha256:c2VjcmV0c2VjcmV0"))
     write(t, "sync-api", argv(2, "--kubeconfig", "/tmp/kc", "--context", "kind", "--page-size", "500",
                               "--watch-timeout", "5m", "--idle-timeout", "130s", "--backoff-max", "30s",
                               "--relist-interval", "30m", "--token-refresh", "1m",
@@ -315,6 +316,123 @@ def render_seeds():
     write(t, "empty", "")
 
 
+# --- events: model events against the zone database --------------------------
+#
+# The bytes are the choices fuzz_events.c makes (see its header): byte 0
+# the options, then per batch its size and per event its kind and fields.
+# The helpers below spell the choices out; pick() takes a byte modulo n.
+
+EV_POD_RECORDS, EV_EP_POD_NAMES, EV_NS_FILTER, EV_REVERSE = 1, 2, 4, 8
+EV_SMALL_CAP, EV_NO_R14, EV_DNS_IP, EV_FIRST_LOAD = 16, 32, 64, 128
+
+
+def ev_ip(v6=False, clusterip=False, last=1):
+    """An address choice: fd00::N, 10.96.0.N or 10.244.0.N."""
+    if v6:
+        return [6 * last]
+    return [1 + (0 if clusterip else 6) + 30 * (last - 1)]
+
+
+def ev_ports(*ports):
+    """(name index, port 80..82, udp) per port; at most 2."""
+    out = [len(ports)]
+    for name, port, udp in ports:
+        out += [name, 1 + 5 * (port - 80) + (15 if udp else 0)]
+    return out
+
+
+def ev_service(ns, name, ips=(), headless=False, ext=None, ports=()):
+    out = [0, ns, name]
+    if ext is not None:
+        out += [0, ext]
+    elif headless:
+        out += [1]
+    else:
+        out += [6 if len(ips) == 1 else 8] + sum(ips, [])
+    return out + ev_ports(*ports)
+
+
+def ev_slice(ns, svc, endpoints, suffix=0, label=True, fqdn=False, ports=()):
+    """ENDPOINTS: (host index, ready, target pod or None, ip choice)."""
+    b = (1 if label else 0) + (0 if fqdn else 16)
+    out = [9, svc, suffix, ns, b] + ev_ports(*ports) + [len(endpoints)]
+    for host, ready, target, ip in endpoints:
+        eb = (1 if ready else 0) + (4 + 8 * target if target is not None else 0)
+        out += [host, eb] + ip
+    return out
+
+
+def ev_pod(ns, idx, ips, active=True):
+    return [18, idx, ns, (1 if active else 0) + 5 * len(ips)] + sum(ips, [])
+
+
+def ev_namespace(ns):
+    return [23, ns]
+
+
+def ev_delete(kind, which):
+    return [25, kind, which]
+
+
+def ev_relist(kind, slices=()):
+    return [28, kind, len(slices)] + sum((s[1:] for s in slices), [])
+
+
+def ev_replace(*events):
+    return [31, len(events)] + sum(events, [])
+
+
+def ev_batches(*batches):
+    """Each batch: its events; the size byte comes first."""
+    out = []
+    for b in batches:
+        out += [len(b) - 1] + sum(b, [])
+    return bytes(out)
+
+
+def events_seeds():
+    import random
+    t = "events"
+    clean(t)
+    web = ev_service(0, 0, [ev_ip(clusterip=True, last=1)], ports=[(1, 80, False)])
+    db = ev_service(0, 1, [ev_ip(clusterip=True, last=2), ev_ip(v6=True, last=1)],
+                    ports=[(1, 80, False), (2, 81, True)])
+    dns = ev_service(2, 2, [ev_ip(clusterip=True, last=3)], ports=[(2, 81, True), (2, 81, False)])
+    headless = ev_service(1, 3, headless=True, ports=[(1, 80, False)])
+    web_eps = ev_slice(0, 0, [(1, True, 0, ev_ip(last=1)), (2, True, 1, ev_ip(last=2)),
+                              (0, False, None, ev_ip(last=3))], ports=[(1, 80, False)])
+    hl_eps = ev_slice(1, 3, [(1, True, 0, ev_ip(last=1)), (2, True, None, ev_ip(last=2)),
+                             (4, True, None, ev_ip(last=4))], ports=[(1, 80, False)])
+    pods = [ev_pod(0, 0, [ev_ip(last=1)]), ev_pod(0, 1, [ev_ip(last=2), ev_ip(v6=True, last=2)]),
+            ev_pod(1, 2, [ev_ip(last=3)], active=False)]
+    cluster = [web, db, dns, headless, web_eps, hl_eps] + pods
+    write(t, "cluster-default", bytes([0]) + ev_batches(*([c] for c in cluster)))
+    write(t, "cluster-all-options", bytes([0x7f]) + ev_batches(
+        cluster[:3], cluster[3:6], pods, [ev_namespace(0), ev_namespace(2)],
+        [ev_delete(0, 0)], [ev_relist(1, [hl_eps])]))
+    write(t, "first-load-then-churn", bytes([EV_FIRST_LOAD | EV_REVERSE | EV_POD_RECORDS, 7]) +
+          bytes(sum(cluster[:8], [])) + ev_batches(
+              [ev_service(0, 0, [ev_ip(clusterip=True, last=4)], ports=[(1, 80, False)])],
+              [ev_slice(0, 0, [(1, True, 0, ev_ip(last=4))], ports=[(1, 80, False)])],
+              [ev_delete(2, 0)], [ev_delete(1, 0), ev_delete(0, 0)]))
+    write(t, "clusterip-at-endpoint", bytes([EV_REVERSE]) + ev_batches(
+        [web, ev_slice(0, 0, [(1, True, None, ev_ip(clusterip=True, last=1))])],
+        [ev_delete(0, 0)], [web]))
+    write(t, "cname-conflict", bytes([EV_POD_RECORDS]) + ev_batches(
+        [ev_service(0, 0, ext=1), web_eps],
+        [ev_service(0, 0, ext=0)], [web], [ev_service(0, 0, ext=3)]))
+    write(t, "small-cap-headless", bytes([EV_SMALL_CAP | EV_REVERSE | EV_EP_POD_NAMES]) + ev_batches(
+        [headless, hl_eps], [ev_slice(1, 3, [(0, True, None, ev_ip(last=n)) for n in (1, 2, 3, 4)],
+                                      suffix=1)],
+        [ev_delete(1, 0)], [ev_relist(1, [])]))
+    write(t, "namespace-filter-replace", bytes([EV_NS_FILTER | EV_POD_RECORDS | EV_DNS_IP]) + ev_batches(
+        [web, dns, pods[0]], [ev_namespace(0)], [ev_replace(dns, headless, ev_namespace(2))],
+        [ev_delete(3, 0)], [ev_replace()]))
+    rnd = random.Random(0x6b7a)
+    for n, opts in enumerate((0x00, 0x09, 0x3f, 0xd5)):
+        write(t, f"random-{n}", bytes([opts]) + bytes(rnd.randrange(256) for _ in range(600)))
+
+
 def main():
     decode_seeds()
     framer_seeds()
@@ -323,6 +441,7 @@ def main():
     opt_seeds()
     names_seeds()
     render_seeds()
+    events_seeds()
     for t in sorted(os.listdir(CORPUS)):
         print(t, len(os.listdir(os.path.join(CORPUS, t))))
 

@@ -1,0 +1,541 @@
+/*
+ * tests/unit/test_zonedb.c -- zonegen/zonedb: incremental zones equal a
+ * fresh render, and their diffs are exact.
+ *
+ * The property test drives a model through thousands of random steps
+ * (create, update, identical update, delete and relist of Services,
+ * EndpointSlices, Pods and Namespaces, over small pools of names and
+ * addresses so that collisions -- duplicates, shared owners, ClusterIPs
+ * at endpoint addresses, CNAME conflicts, capped RRsets -- happen
+ * often), applies each step to one long-lived database with diffs, and
+ * after every step checks two things:
+ *
+ *   1. every zone of the database, written as text, equals what
+ *      zg_render() writes for the same model from scratch;
+ *   2. a mirror of each zone, kept only by applying the diffs (every
+ *      deleted record must be present, every added one absent), holds
+ *      exactly the lines of that fresh render.
+ *
+ * Options vary per run: namespace filter, reverse zones, pod records,
+ * endpoint pod names, a small RRset cap. KZ_TEST_SEED sets the seed and
+ * KZ_TEST_STEPS the steps per run; the seed is printed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "common/map.h"
+#include "zonegen/names.h"
+#include "zonegen/render.h"
+#include "zonegen/zonedb.h"
+
+static uint64_t rng_state;
+
+static uint32_t
+rnd(uint32_t n)
+{
+	/* xorshift64*: deterministic per seed. */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 2685821657736338717ULL) >> 33) % n;
+}
+
+static const char *const nss[] = { "a", "b", "kube-system", "c" };
+static const char *const names[] = { "web", "db", "kube-dns", "x", "bad_name" };
+static const char *const hosts[] = { NULL, "h0", "h1", "10-244-0-1", "Bad" };
+static const char *const pnames[] = { NULL, "http", "dns", "" };
+
+static void
+rand_ip(struct zg_ip *ip, int pool)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (rnd(6) == 0) {
+		ip->family = ZG_IPV6;
+		ip->addr[0] = 0xfd;
+		ip->addr[15] = (uint8_t)(1 + rnd(3));
+		return;
+	}
+	ip->family = ZG_IPV4;
+	ip->addr[0] = 10;
+	/* Endpoints sometimes sit at a ClusterIP (R13). */
+	ip->addr[1] = pool == 0 || rnd(5) == 0 ? 96 : 244;
+	ip->addr[3] = (uint8_t)(1 + rnd(4));
+}
+
+static struct zg_port *
+rand_ports(uint16_t *n)
+{
+	struct zg_port *p;
+
+	*n = (uint16_t)rnd(3);
+	p = calloc(*n ? *n : 1, sizeof(*p));
+	for (uint16_t i = 0; i < *n; i++) {
+		const char *nm = pnames[rnd(4)];
+		p[i].name = nm ? strdup(nm) : NULL;
+		p[i].port = (uint16_t)(rnd(5) == 0 ? 0 : 80 + rnd(3));
+		p[i].proto = (uint8_t)rnd(2);
+	}
+	return p;
+}
+
+static void
+put_service(struct zg_model *m)
+{
+	struct zg_service *s = zg_service_new(m, nss[rnd(4)], names[rnd(5)]);
+	uint32_t t = rnd(10);
+
+	s->type = t == 0 ? ZG_SVC_EXTERNALNAME : ZG_SVC_CLUSTERIP;
+	if (s->type == ZG_SVC_EXTERNALNAME) {
+		static const char *const ext[] = { "example.com",
+		    "web.a.svc.cluster.local", "1.2.3.4", "" };
+		s->external_name = strdup(ext[rnd(4)]);
+	} else if (rnd(3) == 0) {
+		s->headless = true;
+	} else {
+		s->nips = (uint8_t)(rnd(4) == 0 ? 2 : 1);
+		for (uint8_t i = 0; i < s->nips; i++)
+			rand_ip(&s->ips[i], 0);
+		if (rnd(8) == 0)
+			s->nips = 0;
+	}
+	s->ports = rand_ports(&s->nports);
+	assert_int_equal(zg_model_put_service(m, s), 0);
+}
+
+static void
+put_slice(struct zg_model *m)
+{
+	char name[32];
+	struct zg_slice *sl;
+	const char *svc = names[rnd(5)];
+	size_t off = 0;
+
+	snprintf(name, sizeof(name), "%s-%u", svc, rnd(3));
+	sl = zg_slice_new(m, nss[rnd(4)], name);
+	if (rnd(8))
+		sl->service = strdup(svc);
+	sl->addr_type = rnd(10) == 0 ? ZG_ADDR_FQDN : ZG_ADDR_IPV4;
+	sl->ports = rand_ports(&sl->nports);
+	sl->naddrs = rnd(5);
+	sl->addrs = calloc(sl->naddrs ? sl->naddrs : 1, sizeof(*sl->addrs));
+	sl->strings = calloc(1, 256);
+	for (uint32_t i = 0; i < sl->naddrs; i++) {
+		struct zg_epaddr *a = &sl->addrs[i];
+		const char *h = hosts[rnd(5)];
+		rand_ip(&a->ip, 1);
+		a->ready = rnd(4) != 0;
+		if (h) {
+			a->hostname = sl->strings + off;
+			memcpy(sl->strings + off, h, strlen(h) + 1);
+			off += strlen(h) + 1;
+		}
+		if (rnd(2)) {
+			a->target = sl->strings + off;
+			off += (size_t)snprintf(sl->strings + off, 256 - off,
+			    "pod-%u", rnd(3)) + 1;
+		}
+	}
+	assert_int_equal(zg_model_put_slice(m, sl), 0);
+}
+
+static void
+put_pod(struct zg_model *m)
+{
+	char name[16];
+	struct zg_pod *p;
+
+	snprintf(name, sizeof(name), "pod-%u", rnd(6));
+	p = zg_pod_new(m, nss[rnd(4)], name);
+	p->active = rnd(5) != 0;
+	p->nips = (uint8_t)rnd(3);
+	for (uint8_t i = 0; i < p->nips; i++)
+		rand_ip(&p->ips[i], 1);
+	assert_int_equal(zg_model_put_pod(m, p), 0);
+}
+
+/* Delete a random existing object of a random kind. */
+static void
+delete_one(struct zg_model *m)
+{
+	enum zg_kind kind = (enum zg_kind)rnd(ZG_KIND_COUNT);
+	size_t it = 0, pick, i = 0;
+	const char *key;
+	char copy[600];
+
+	if (zg_model_count(m, kind) == 0)
+		return;
+	pick = rnd((uint32_t)zg_model_count(m, kind));
+	while (kz_map_next(&m->objects[kind], &it, &key, NULL))
+		if (i++ == pick)
+			break;
+	snprintf(copy, sizeof(copy), "%s", key);
+	if (kind == ZG_KIND_NAMESPACE) {
+		assert_int_equal(zg_model_del(m, kind, NULL, copy), 1);
+	} else {
+		char *slash = strchr(copy, '/');
+		*slash = '\0';
+		assert_int_equal(zg_model_del(m, kind, copy, slash + 1), 1);
+	}
+}
+
+static void step(struct zg_model *m);
+
+/* A snapshot read again: a new model of random objects replaces M. */
+static void
+replace_all(struct zg_model *m)
+{
+	struct zg_model next;
+
+	zg_model_init(&next);
+	for (uint32_t i = rnd(12); i > 0; i--)
+		step(&next);
+	assert_int_equal(zg_model_replace(m, &next), 0);
+	zg_model_free(&next);
+}
+
+static void
+step(struct zg_model *m)
+{
+	if (m->track && rnd(40) == 0) {
+		replace_all(m);
+		return;
+	}
+	switch (rnd(12)) {
+	case 0: case 1: case 2:
+		put_service(m);
+		break;
+	case 3: case 4: case 5:
+		put_slice(m);
+		break;
+	case 6: case 7:
+		put_pod(m);
+		break;
+	case 8:
+		assert_int_equal(zg_model_put_namespace(m, nss[rnd(4)]), 0);
+		break;
+	case 9: case 10:
+		delete_one(m);
+		break;
+	default:	/* a relist: one kind emptied, then partly refilled */
+		zg_model_clear_kind(m, (enum zg_kind)rnd(ZG_KIND_COUNT));
+		for (uint32_t i = rnd(4); i > 0; i--)
+			put_slice(m);
+		break;
+	}
+}
+
+/* --- the mirror: a zone kept only from diffs ---------------------------- */
+
+struct mirror {
+	struct kz_map lines;	/* line -> line (owned) */
+};
+
+static char *
+rr_line(const struct zg_rr *rr, const char *origin)
+{
+	struct kz_buf b;
+	char *s;
+
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(zg_rr_write(rr, origin, &b), 0);
+	assert_int_equal(kz_buf_putc(&b, '\0'), 0);
+	s = strdup(b.data);
+	kz_buf_free(&b);
+	return s;
+}
+
+static void
+mirror_apply(struct mirror *mi, const struct zg_diff *d, const char *origin)
+{
+	for (size_t i = 0; i < d->ndel; i++) {
+		char *l = rr_line(&d->del[i], origin);
+		char *old = kz_map_del(&mi->lines, l);
+		if (old == NULL)
+			fail_msg("diff deletes a record not served: %s", l);
+		free(old);
+		free(l);
+	}
+	for (size_t i = 0; i < d->nadd; i++) {
+		char *l = rr_line(&d->add[i], origin);
+		if (kz_map_get(&mi->lines, l))
+			fail_msg("diff adds a record already served: %s", l);
+		assert_int_equal(kz_map_put(&mi->lines, l, l, NULL), 0);
+	}
+}
+
+/* Every line of BODY is in the mirror, and nothing else is. */
+static void
+mirror_check(const struct mirror *mi, const char *body, size_t len)
+{
+	size_t n = 0;
+	char *copy = strndup(body, len), *save = NULL;
+
+	for (char *l = strtok_r(copy, "\n", &save); l;
+	    l = strtok_r(NULL, "\n", &save)) {
+		char line[1024];
+		snprintf(line, sizeof(line), "%s\n", l);
+		if (kz_map_get(&mi->lines, line) == NULL)
+			fail_msg("render has a line the diffs never added: %s", l);
+		n++;
+	}
+	free(copy);
+	assert_int_equal(n, mi->lines.count);
+}
+
+static void
+mirror_free(struct mirror *mi)
+{
+	size_t it = 0;
+	void *v;
+
+	while (kz_map_next(&mi->lines, &it, NULL, &v))
+		free(v);
+	kz_map_free(&mi->lines);
+}
+
+/* --- the property ---------------------------------------------------------- */
+
+static void
+check_equal(struct zg_db *db, struct zg_model *m,
+    const struct zg_render_opts *o, struct mirror *mirrors)
+{
+	struct zg_zoneset zs;
+
+	assert_int_equal(zg_render(m, o, &zs), 0);
+	assert_int_equal(zs.nzones, db->nzones);
+	for (size_t z = 0; z < db->nzones; z++) {
+		struct kz_buf b;
+		size_t n = 0;
+
+		kz_buf_init(&b, 1 << 24);
+		assert_int_equal(zg_db_write(db, z, &b, &n), 0);
+		if (b.len != zs.zones[z].body.len ||
+		    memcmp(b.data, zs.zones[z].body.data, b.len) != 0)
+			fail_msg("zone %s differs from a fresh render:\n"
+			    "incremental:\n%.*s\nrender:\n%.*s",
+			    db->zones[z].origin, (int)b.len, b.data,
+			    (int)zs.zones[z].body.len, zs.zones[z].body.data);
+		assert_int_equal(n, db->zones[z].nrecords);
+		mirror_check(&mirrors[z], zs.zones[z].body.data,
+		    zs.zones[z].body.len);
+		kz_buf_free(&b);
+	}
+	zg_zoneset_free(&zs);
+}
+
+static void
+run(struct zg_render_opts *o, unsigned steps)
+{
+	struct zg_model m;
+	struct zg_db db;
+	struct mirror *mirrors;
+
+	zg_model_init(&m);
+	zg_model_track(&m, true);
+	assert_int_equal(zg_db_init(&db, o), 0);
+	mirrors = calloc(db.nzones, sizeof(*mirrors));
+	/* The first load gives no diff: seed the mirrors from it. */
+	for (unsigned i = 0; i < 6; i++)
+		step(&m);
+	assert_true(zg_db_apply(&db, &m, false) >= 0);
+	for (size_t z = 0; z < db.nzones; z++) {
+		struct kz_buf b;
+		char *save = NULL;
+		kz_buf_init(&b, 1 << 24);
+		assert_int_equal(zg_db_write(&db, z, &b, NULL), 0);
+		assert_int_equal(kz_buf_putc(&b, '\0'), 0);
+		for (char *l = strtok_r(b.data, "\n", &save); l;
+		    l = strtok_r(NULL, "\n", &save)) {
+			char *line = malloc(strlen(l) + 2);
+			snprintf(line, strlen(l) + 2, "%s\n", l);
+			assert_int_equal(kz_map_put(&mirrors[z].lines, line,
+			    line, NULL), 0);
+		}
+		kz_buf_free(&b);
+	}
+	for (unsigned i = 0; i < steps; i++) {
+		unsigned k = 1 + rnd(3);
+		while (k--)
+			step(&m);
+		assert_true(zg_db_apply(&db, &m, true) >= 0);
+		for (size_t z = 0; z < db.nzones; z++)
+			mirror_apply(&mirrors[z], &db.zones[z].diff,
+			    db.zones[z].origin);
+		check_equal(&db, &m, o, mirrors);
+	}
+	for (size_t z = 0; z < db.nzones; z++)
+		mirror_free(&mirrors[z]);
+	free(mirrors);
+	zg_db_free(&db);
+	zg_model_free(&m);
+}
+
+static unsigned
+steps_per_run(void)
+{
+	const char *s = getenv("KZ_TEST_STEPS");
+
+	return s ? (unsigned)strtoul(s, NULL, 10) : 1500;
+}
+
+static void
+seed(void)
+{
+	const char *s = getenv("KZ_TEST_SEED");
+
+	rng_state = s ? strtoull(s, NULL, 10) : 0x6b7a6462ULL;
+	if (rng_state == 0)
+		rng_state = 1;
+	print_message("seed %llu\n", (unsigned long long)rng_state);
+}
+
+static void
+test_default_options(void **state)
+{
+	struct zg_render_opts o;
+
+	(void)state;
+	zg_render_opts_init(&o);
+	run(&o, steps_per_run());
+}
+
+static void
+test_filters_and_pod_records(void **state)
+{
+	struct zg_render_opts o;
+
+	(void)state;
+	zg_render_opts_init(&o);
+	o.pod_records = true;
+	o.endpoint_pod_names = true;
+	o.namespaces[o.nnamespaces++] = strdup("a");
+	o.namespaces[o.nnamespaces++] = strdup("kube-system");
+	assert_int_equal(zg_cidr_parse(&o.reverse[o.nreverse++],
+	    "10.96.0.0/16"), 0);
+	assert_int_equal(zg_cidr_parse(&o.reverse[o.nreverse++],
+	    "fd00::/8"), 0);
+	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+}
+
+static void
+test_small_cap_no_r14(void **state)
+{
+	struct zg_render_opts o;
+
+	(void)state;
+	zg_render_opts_init(&o);
+	o.pod_records = true;
+	o.clusterip_endpoint_names = false;
+	o.rrset_bytes = 40;	/* two A records */
+	o.ndns_ips = 1;
+	assert_int_equal(zg_ip_parse(&o.dns_ips[0], "10.96.0.10"), 0);
+	run(&o, steps_per_run());
+}
+
+/* A content-identical put is no change at all: no work, no diff. */
+static void
+test_identical_put_is_no_work(void **state)
+{
+	struct zg_render_opts o;
+	struct zg_model m;
+	struct zg_db db;
+	struct zg_pod *p;
+	size_t n;
+	int lost;
+
+	(void)state;
+	zg_render_opts_init(&o);
+	o.pod_records = true;
+	zg_model_init(&m);
+	zg_model_track(&m, true);
+	assert_int_equal(zg_db_init(&db, &o), 0);
+	p = zg_pod_new(&m, "a", "p");
+	p->active = true;
+	p->nips = 1;
+	assert_int_equal(zg_ip_parse(&p->ips[0], "10.244.0.9"), 0);
+	assert_int_equal(zg_model_put_pod(&m, p), 0);
+	assert_true(zg_db_apply(&db, &m, true) > 0);
+	assert_int_equal(db.zones[0].diff.nadd, 3);	/* NS, TXT, the pod */
+
+	p = zg_pod_new(&m, "a", "p");	/* same content, a new object */
+	p->active = true;
+	p->nips = 1;
+	assert_int_equal(zg_ip_parse(&p->ips[0], "10.244.0.9"), 0);
+	assert_int_equal(zg_model_put_pod(&m, p), 0);
+	zg_changes_free(zg_model_take_changes(&m, &n, &lost), n);
+	assert_int_equal(n, 0);
+	assert_int_equal(zg_db_apply(&db, &m, true), 0);
+	assert_int_equal(db.zones[0].diff.nadd + db.zones[0].diff.ndel, 0);
+	zg_db_free(&db);
+	zg_model_free(&m);
+}
+
+/* A moved Pod costs its own records: one deleted, one added. */
+static void
+test_pod_move_is_one_diff(void **state)
+{
+	struct zg_render_opts o;
+	struct zg_model m;
+	struct zg_db db;
+	unsigned long objects;
+
+	(void)state;
+	zg_render_opts_init(&o);
+	o.pod_records = true;
+	zg_model_init(&m);
+	zg_model_track(&m, true);
+	assert_int_equal(zg_db_init(&db, &o), 0);
+	for (int i = 0; i < 500; i++) {
+		char name[16];
+		struct zg_pod *p;
+		snprintf(name, sizeof(name), "p%d", i);
+		p = zg_pod_new(&m, "a", name);
+		p->active = true;
+		p->nips = 1;
+		p->ips[0].family = ZG_IPV4;
+		p->ips[0].addr[0] = 10;
+		p->ips[0].addr[2] = (uint8_t)(i >> 8);
+		p->ips[0].addr[3] = (uint8_t)i;
+		assert_int_equal(zg_model_put_pod(&m, p), 0);
+	}
+	assert_true(zg_db_apply(&db, &m, false) > 0);
+	objects = db.stats.objects;
+	{
+		struct zg_pod *p = zg_pod_new(&m, "a", "p7");
+		p->active = true;
+		p->nips = 1;
+		assert_int_equal(zg_ip_parse(&p->ips[0], "10.9.9.9"), 0);
+		assert_int_equal(zg_model_put_pod(&m, p), 0);
+	}
+	assert_int_equal(zg_db_apply(&db, &m, true), 2);
+	assert_int_equal(db.stats.objects - objects, 1);
+	assert_int_equal(db.zones[0].diff.ndel, 1);
+	assert_int_equal(db.zones[0].diff.nadd, 1);
+	zg_db_free(&db);
+	zg_model_free(&m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_identical_put_is_no_work),
+		cmocka_unit_test(test_pod_move_is_one_diff),
+		cmocka_unit_test(test_default_options),
+		cmocka_unit_test(test_filters_and_pod_records),
+		cmocka_unit_test(test_small_cap_no_r14),
+	};
+
+	kz_log_set_level(KZ_LOG_ERROR);
+	seed();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
