@@ -8,9 +8,16 @@
  * file and starting NSD are nsd-conf/nsd.h's job.
  *
  * State directory layout (all paths absolute, see struct nc_paths):
- *   nsd.conf  nsd.pid  nsd.ctl (control socket)  publish.state
+ *   nsd.conf  nsd.pid  nsd.ctl (control socket)  serial.state
+ *   publish.state (read once, from before the IXFR feed)
  *   zones/<zone>.zone (and NSD's <zone>.zone.ixfr*)  xfr/  zone.list
  *   xfrd.state
+ *
+ * NSD holds every zone as a secondary of kubezone's feed (a DNS primary
+ * on loopback, nsd-conf/feed.h): it loads zones/<zone>.zone when it
+ * starts, asks the feed for IXFR on each NOTIFY, and writes the zone
+ * file back every --zonefiles-write seconds. The zone files belong to
+ * NSD; kubezone only reads their SOA serial (nsd-conf/serial.h).
  */
 #ifndef KZ_NSDCONF_CONF_H
 #define KZ_NSDCONF_CONF_H
@@ -28,6 +35,10 @@
 #define NC_SECRET_MAX 256
 #define NC_DEFAULT_PORT 5353
 #define NC_DEFAULT_STATE_DIR "/var/lib/kubezone"
+#define NC_DEFAULT_ZONEFILES_WRITE 5	/* seconds */
+#define NC_CONF_FEED_KEY "kubezone-feed"
+#define NC_CONF_FEED_ALG "hmac-sha256"
+#define NC_CONF_FEED_SECRET_BYTES 32
 
 /* An address with a port: --listen and --notify. */
 struct nc_addr {
@@ -64,6 +75,9 @@ struct nc_opts {
 	unsigned verbosity;		/* NSD's verbosity, default 1 */
 	unsigned ixfr_number;		/* IXFR diffs kept, default 5 */
 	unsigned edns_size;		/* ipv4/ipv6-edns-size, default 1232 */
+	unsigned zonefiles_write;	/* seconds; 0 = never (NSD 4.6.1 does
+				   not write at shutdown either) */
+	unsigned journal_diffs;		/* diffs the feed keeps per zone */
 };
 
 /* Set the defaults. */
@@ -95,7 +109,8 @@ struct nc_paths {
 	char xfrdir[PATH_MAX];
 	char zonelist[PATH_MAX];
 	char xfrdfile[PATH_MAX];
-	char state[PATH_MAX];		/* publish.state */
+	char state[PATH_MAX];		/* publish.state (legacy, read only) */
+	char serials[PATH_MAX];		/* serial.state */
 };
 
 /* Fill P from the absolute directory DIR; KZ_ETOOBIG when too long. */
@@ -116,11 +131,34 @@ struct nc_zone_ref {
 };
 
 /*
- * Append the whole nsd.conf for O, P and ZONES to OUT.
- * 0, KZ_ENOMEM or KZ_ETOOBIG.
+ * Where NSD fetches every zone from: kubezone's feed (the primary on
+ * loopback) and the TSIG key both sides use. Plain values, no pointers.
+ */
+struct nc_feed_ref {
+	char ip[64];		/* "127.0.0.1" */
+	uint16_t port;		/* 1..65535 */
+	struct nc_key key;	/* name, algorithm, base64 secret */
+};
+
+/*
+ * Fill F for a feed on 127.0.0.1@PORT with a fresh random key named
+ * NC_CONF_FEED_KEY (NC_CONF_FEED_ALG, NC_CONF_FEED_SECRET_BYTES from
+ * getrandom). 0, KZ_EINVAL (port 0) or -errno.
+ */
+int nc_feed_ref_init(struct nc_feed_ref *f, uint16_t port);
+
+/*
+ * Append the whole nsd.conf for O, P, FEED and ZONES to OUT. Every zone
+ * is a secondary of FEED (request-xfr and allow-notify with FEED's key,
+ * from 127.0.0.1 and ::1) with its zone file at "<zonedir>/<file>", and
+ * keeps serving downstream secondaries (provide-xfr, notify, store-ixfr)
+ * through the "kubezone" pattern. FEED is required.
+ * 0, KZ_EINVAL (FEED NULL or invalid, or its key name also given as a
+ * --tsig-key), KZ_ENOMEM or KZ_ETOOBIG.
  */
 int nc_conf_render(const struct nc_opts *o, const struct nc_paths *p,
-    const struct nc_zone_ref *zones, size_t nzones, struct kz_buf *out);
+    const struct nc_feed_ref *feed, const struct nc_zone_ref *zones,
+    size_t nzones, struct kz_buf *out);
 
 /*
  * Write TEXT to PATH atomically (temp file in the same directory,

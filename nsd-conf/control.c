@@ -12,7 +12,6 @@
 
 #include "common/err.h"
 #include "nsd-conf/control.h"
-#include "zonegen/names.h"
 
 #define NC_CONTROL_MAGIC "NSDCT1 "
 #define NC_CONTROL_MAX_REPLY (1024 * 1024)
@@ -130,16 +129,4 @@ out:
 	kz_buf_free(&req);
 	kz_buf_free(&local);
 	return rc;
-}
-
-int
-nc_control_reload(const char *path, const char *zone)
-{
-	char cmd[300];
-	size_t n = zg_name_bare_len(zone);
-
-	if (n > 255)
-		return KZ_EINVAL;
-	snprintf(cmd, sizeof(cmd), "reload %.*s", (int)n, zone);
-	return nc_control_cmd(path, cmd, NULL, NC_CONTROL_TIMEOUT_MS);
 }

@@ -4,8 +4,9 @@
  * With an absolute control-interface, NSD listens on a unix socket and
  * speaks plain text (no TLS): the client sends "NSDCT1 <command>\n" and
  * reads the reply until NSD closes the connection. A reply whose first
- * line starts with "error" is a failure. "reload <zone>" answers "ok"
- * once the reload is queued, not when it is done.
+ * line starts with "error" is a failure. kubezone uses it to see NSD
+ * start ("status") and to have NSD write its zone files ("write") at
+ * a clean stop; zones reach NSD through the feed, never by reloads.
  */
 #ifndef KZ_NSDCONF_CONTROL_H
 #define KZ_NSDCONF_CONTROL_H
@@ -24,8 +25,5 @@
  */
 int nc_control_cmd(const char *path, const char *cmd, struct kz_buf *reply,
     int timeout_ms);
-
-/* "reload ZONE" (ZONE with or without the final dot). */
-int nc_control_reload(const char *path, const char *zone);
 
 #endif

@@ -433,6 +433,12 @@ nc_nsd_start(struct nc_nsd *n)
 	if (n->pid > 0)
 		return -EBUSY;
 	n->last_error[0] = '\0';
+	/* xfrd's saved state may name a serial newer than the zone file
+	 * NSD is about to load (the file is written a few seconds behind):
+	 * xfrd would then ask the feed for IXFR from that serial and keep
+	 * the older data. Without it, xfrd asks from the file's serial. */
+	if (n->xfrdfile[0])
+		unlink(n->xfrdfile);
 	pid = fork();
 	if (pid < 0)
 		return -errno;

@@ -52,6 +52,7 @@ struct nc_nsd {
 	char conf[PATH_MAX];
 	char ctl[108];
 	char pidfile[PATH_MAX];
+	char xfrdfile[PATH_MAX];	/* removed before each start, or "" */
 	enum nc_nsd_state state;
 	pid_t pid;		/* the launched process (xfrd); 0 when none */
 	pid_t pgid;		/* its process group, kept until it is gone */

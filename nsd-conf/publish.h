@@ -1,145 +1,91 @@
 /*
- * nsd-conf/publish.h -- rendered zones onto disk, safely, then into NSD.
+ * nsd-conf/publish.h -- the zone database's diffs into the feed, with
+ * serials.
  *
- * For each zone of a zone set whose content hash differs from the one
- * last published, the publisher picks a new serial, writes the zone to
- * a temporary file in the zone directory, fsyncs it, parses it back
- * with ldns (a zone NSD would reject must never reach it: with
- * database "" a bad file empties the zone), renames it over the old
- * file, fsyncs the directory, persists serial and hash in the state
- * file, and finally asks NSD (through a callback) to reload only the
- * zones that changed. Unchanged zones are neither rewritten nor
- * reloaded. A zone that fails to write or validate keeps its last good
- * file; the failure is logged and counted.
+ * The publisher connects the three pieces between the cluster and NSD:
+ * the zone database (zonegen/zonedb.h), which says what changed; the
+ * serial store (serial.h), which says which serial a change gets; and
+ * the feed (feed.h), which keeps the diffs in its journal, serves them
+ * to NSD by IXFR and sends the NOTIFY. One diff of one zone is one new
+ * serial; a zone that did not change keeps its serial.
  *
- * Serials follow RFC 1982: a changed zone gets max(now, last + 1) in
- * serial-number order, so they never go backwards, also across
- * restarts (the state file is read back by nc_pub_init).
+ * The first publication of a zone (nc_pub_start) has no diff: the feed
+ * serves the whole zone, so NSD transfers it by AXFR once; from then on
+ * every nc_pub_diffs() is an IXFR.
+ *
+ * Nothing here blocks: a serial outside the reservation on disk is the
+ * one case that writes (and fsyncs) synchronously, once per block; the
+ * caller saves the serial store when nc_serial_wants_save() says so,
+ * after the NOTIFY went out.
+ *
+ * Ownership: borrows the database, the feed and the serial store, which
+ * must outlive the publisher; owns its zone map.
  */
 #ifndef KZ_NSDCONF_PUBLISH_H
 #define KZ_NSDCONF_PUBLISH_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "zonegen/render.h"
+#include "nsd-conf/feed.h"
+#include "nsd-conf/serial.h"
+#include "zonegen/zonedb.h"
 
-#define NC_PUB_MAX_ZONE_BYTES (2ULL * 1024 * 1024 * 1024)
-
-/* RFC 1982 comparison: -1 when A < B, 1 when A > B, 0 when equal or
- * undefined (exactly 2^31 apart). */
-int nc_serial_cmp(uint32_t a, uint32_t b);
-
-/* The serial for changed content: NOW when that is after LAST in
- * serial order, else LAST + 1 (wrapping). NOW alone when !HAVE_LAST. */
-uint32_t nc_serial_next(uint32_t last, bool have_last, uint32_t now);
-
-/*
- * Record lines already validated: 64-bit hashes of each plain record
- * line (one line, no parentheses or comments) together with the $ORIGIN
- * and $TTL in force, in an open-addressed set. A rendered zone changes
- * by a few lines at a time, so validating a new version only parses the
- * lines that are not in the last validated one; the SOA and every structural check (first
- * record, owners inside the zone, CNAME alone) still cover every line.
- */
-struct nc_known {
-	uint64_t *hash;		/* CAP slots, 0 free */
-	size_t cap;		/* a power of two, or 0 */
-	size_t n;		/* distinct lines held */
-};
-
-void nc_known_free(struct nc_known *k);
-
-/* Build K (replacing its contents) from zone TEXT as zone ORIGIN. */
-int nc_known_build(struct nc_known *k, const char *text, size_t len,
-    const char *origin);
-
-/* What the publisher knows of one zone. */
-struct nc_pub_zone {
-	char origin[256];	/* "cluster.local." */
-	char file[256];		/* relative to the zone directory */
-	uint32_t serial;	/* of the installed file */
-	uint64_t hash;		/* of the installed content */
-	bool installed;		/* a validated file is in place */
-	struct nc_known known;	/* lines of the installed file (memory only) */
-};
+/* SOA timers of every zone (seconds). */
+#define NC_SOA_REFRESH 7200
+#define NC_SOA_RETRY 1800
+#define NC_SOA_EXPIRE 86400
 
 struct nc_pub_stats {
-	unsigned long published;	/* zones written and installed */
-	unsigned long unchanged;	/* zones skipped, same content */
-	unsigned long failed;		/* zones rejected (write/validate) */
-	unsigned long reload_failed;	/* reload requests NSD refused */
+	unsigned long diffs;		/* diffs committed (one per zone) */
+	unsigned long records;		/* records in them */
+	unsigned long failed;		/* commits that failed (ENOMEM, serial) */
 };
-
-/* Ask the server to reload ORIGIN. 0 when done or queued. */
-typedef int (*nc_reload_fn)(void *ctx, const char *origin);
 
 struct nc_publisher {
-	char zonedir[PATH_MAX];
-	char statefile[PATH_MAX];
-	struct nc_pub_zone *zones;
-	size_t nzones;
-	size_t cap;
+	struct zg_db *db;
+	struct nc_feed *feed;
+	struct nc_serials *serials;
+	size_t *fz;		/* the feed's zone index per database zone */
+	uint32_t *first;	/* the serial of each zone's first publication */
+	bool *whole;		/* a diff of this zone could not be
+				 * committed: it goes out whole next time */
+	bool started;		/* nc_pub_start() succeeded */
 	struct nc_pub_stats stats;
-	nc_reload_fn reload;	/* NULL: write only (NSD not running) */
-	void *reload_ctx;
-};
-
-/* What one nc_pub_publish() call did. */
-struct nc_pub_result {
-	size_t changed;		/* zones installed with a new serial */
-	size_t unchanged;
-	size_t failed;
-	size_t reloaded;	/* reload requests accepted */
 };
 
 /*
- * Set up P for ZONEDIR and STATEFILE and read the state file back (a
- * missing file is an empty state; a damaged line is skipped with a
- * warning). 0, KZ_ENOMEM or KZ_ETOOBIG. Free with nc_pub_free (also
- * after a failure).
+ * Set P up and add every zone of DB to FEED (served from DB, not
+ * published yet). 0, KZ_ENOMEM or the feed's error; free P with
+ * nc_pub_free (also after a failure).
  */
-int nc_pub_init(struct nc_publisher *p, const char *zonedir,
-    const char *statefile);
+int nc_pub_init(struct nc_publisher *p, struct zg_db *db,
+    struct nc_feed *feed, struct nc_serials *serials);
 void nc_pub_free(struct nc_publisher *p);
 
-/* The known zone ORIGIN (with or without the final dot), or NULL. */
-const struct nc_pub_zone *nc_pub_find(const struct nc_publisher *p,
-    const char *origin);
+/*
+ * Publish every zone of the database as it is (after its first load).
+ * When ZONEDIR (may be NULL) holds NSD's zone file of a zone -- what
+ * NSD serves at once after a restart -- the zone resumes from it: the
+ * feed starts at the file's serial and what differs goes out as one
+ * diff (NSD and its secondaries then get an IXFR, or nothing at all if
+ * the zone is unchanged). Otherwise a zone gets a new serial and no
+ * diff (NSD transfers it whole). The feed NOTIFYs. NOW is the Unix time
+ * for zones whose serial nothing is known of. 0 or an error (try again
+ * later).
+ */
+int nc_pub_start(struct nc_publisher *p, const char *zonedir, uint32_t now);
 
 /*
- * Publish every zone of ZS with NOW (Unix seconds) as the serial clock.
- * RES (may be NULL) says what happened. Returns 0 when every zone is
- * either unchanged or installed, KZ_EPARSE when one failed validation,
- * -errno when one could not be written (the others are still done), or
- * KZ_ENOMEM.
+ * Commit the database's diffs of its last zg_db_apply(): one serial per
+ * zone that changed. Returns the number of zones committed, or an
+ * error (then the zones not committed are published whole by the next
+ * call, so nothing is lost).
  */
-int nc_pub_publish(struct nc_publisher *p, const struct zg_zoneset *zs,
-    uint32_t now, struct nc_pub_result *res);
+long nc_pub_diffs(struct nc_publisher *p, uint32_t now);
 
-/* Write the state file atomically. 0 or -errno. */
-int nc_pub_save(const struct nc_publisher *p);
-
-/*
- * Parse the zone file PATH with ldns as zone ORIGIN: every record must
- * parse, the first must be the SOA at the apex with serial SERIAL (any
- * serial when CHECK_SERIAL is false), no other SOA, every owner inside
- * the zone, no CNAME beside other data. *NRECORDS gets the count.
- * 0 or KZ_EPARSE with the reason (and line) in ERR; -errno when PATH
- * cannot be read.
- */
-int nc_zone_validate(const char *path, const char *origin, bool check_serial,
-    uint32_t serial, size_t *nrecords, char *err, size_t errsz);
-
-/*
- * The same, but lines in KNOWN (may be NULL) are taken as parsed: only
- * their type is read, for the structural checks. *PARSED (may be NULL)
- * gets the number of records that went through ldns.
- */
-int nc_zone_validate_known(const char *path, const char *origin,
-    bool check_serial, uint32_t serial, const struct nc_known *known,
-    size_t *nrecords, size_t *parsed, char *err, size_t errsz);
+/* The current serial of database zone Z (0 before nc_pub_start). */
+uint32_t nc_pub_serial(const struct nc_publisher *p, size_t z);
 
 #endif

@@ -41,6 +41,12 @@ on_change(void *ctx)
 {
 	struct sy_api *a = ctx;
 
+	/* An event that changed nothing DNS sees (a status heartbeat, a
+	 * label edit) left the change log empty: no work, and no render
+	 * slot taken from the next real change. */
+	if (a->model->track && a->model->nchanges == 0 &&
+	    a->model->track_rc == 0)
+		return;
 	sy_coalesce_mark(&a->co, mono_ms());
 }
 

@@ -27,7 +27,7 @@
 
 #include <curl/curl.h>
 
-#define SY_LOOP_MAX_FDS 16
+#define SY_LOOP_MAX_FDS 64
 #define SY_LOOP_MAX_HOOKS 8
 
 struct sy_loop;

@@ -1,12 +1,22 @@
 /*
  * syncer/sync_cmd.c -- `kubezone sync` and `kubezone nsd-conf`.
  *
- * Two sources feed the same publish pipeline: a snapshot file
- * (--snapshot FILE, re-read on change) or the live Kubernetes API
- * (--kubeconfig, $KUBECONFIG or in-cluster; syncer/api.h), whose
- * events mark the model dirty and whose renders are paced by
- * --min-interval. Either way NSD only ever sees validated zones, and
- * /readyz turns 200 after the first publish.
+ * Two sources feed one pipeline: a snapshot file (--snapshot FILE,
+ * re-read on change) or the live Kubernetes API (--kubeconfig,
+ * $KUBECONFIG or in-cluster; syncer/api.h). Either way the source only
+ * changes the model; the model's change log goes into the zone database
+ * (zonegen/zonedb.h), which recomputes the objects that changed and
+ * gives per-zone diffs; the publisher (nsd-conf/publish.h) commits each
+ * diff with a new serial into the feed (nsd-conf/feed.h), which NOTIFYs
+ * NSD and serves it the diff by IXFR. NSD holds every zone as a
+ * secondary of the feed and keeps its zone files in the state directory.
+ *
+ * Start-up: NSD starts at once on the zone files it wrote last time (it
+ * serves them while kubezone lists the cluster); serials are learned
+ * from those files and from every --notify secondary (an SOA query to
+ * each) before the first publication, so they continue above anything
+ * served before. /readyz turns 200 once the source is synced and NSD
+ * answers every zone with a serial published from it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +37,10 @@
 #include "common/opt.h"
 #include "nsd-conf/conf.h"
 #include "nsd-conf/control.h"
+#include "nsd-conf/feed.h"
 #include "nsd-conf/nsd.h"
 #include "nsd-conf/publish.h"
+#include "nsd-conf/serial.h"
 #include "syncer/api.h"
 #include "syncer/http.h"
 #include "syncer/loop.h"
@@ -37,14 +49,28 @@
 #include "zonegen/decode.h"
 #include "zonegen/names.h"
 #include "zonegen/render.h"
+#include "zonegen/zonedb.h"
 
-#define SY_MAX_ZONES 64
 #define SY_RETRY_MIN_MS 1000	/* first retry of a failed publish */
 #define SY_RETRY_MAX_MS 30000
+#define SY_LEARN_TIMEOUT_MS 2000	/* SOA queries to secondaries */
+#define SY_READY_PROBE_MS 1000	/* SOA queries to NSD for /readyz */
+#define SY_READY_AGAIN_MS 50
+#define SY_WATCH_MS 1000	/* NSD's serials checked once ready */
+#define SY_LAG_CHECKS 3		/* checks behind before a new NOTIFY */
+#define SY_WRITE_WAIT_MS 5000	/* zone files written at a clean stop */
 
 struct sync_cmd {
 	char snapshot[PATH_MAX];
 	unsigned long long debounce_ms;
+};
+
+struct sync;
+
+/* One zone's readiness probe. */
+struct zprobe {
+	struct sync *s;
+	size_t z;
 };
 
 struct sync {
@@ -52,7 +78,6 @@ struct sync {
 	struct zg_render_opts ro;
 	struct nc_opts no;
 	struct nc_paths paths;
-	struct nc_publisher pub;
 	struct nc_nsd nsd;
 	struct sy_loop loop;
 	int sigfd;
@@ -61,31 +86,47 @@ struct sync {
 	char snap_base[NAME_MAX + 1];
 	struct sy_timer debounce;
 	struct sy_timer nsd_timer;
-	char zones[SY_MAX_ZONES][256];	/* configured in nsd.conf, no dot */
-	char files[SY_MAX_ZONES][256];
-	size_t nzones;
-	bool conf_stale;		/* the zone set changed */
-	bool reload_pending;		/* published while NSD was down */
 	int status;			/* exit status */
 	unsigned long loads;
 	unsigned long load_failures;
 
+	/* the pipeline: model -> zone database -> publisher -> feed */
+	struct zg_model model;
+	struct zg_db db;
+	struct nc_serials serials;
+	struct nc_feed feed;
+	struct nc_publisher pub;
+	struct sy_timer feed_timer;
+	char nsd_ip[64];		/* where NSD answers (NOTIFY, probes) */
+	uint16_t nsd_port;
+	unsigned learning;		/* SOA queries to secondaries out */
+	bool synced;			/* the source has the whole cluster */
+	struct sy_timer retry_timer;	/* publish again after a failure */
+	uint64_t retry_ms;		/* its next delay; 0: none pending */
+	bool failing;			/* the last publish failed */
+
+	/* readiness: NSD serves what was published from a synced model */
+	struct zprobe *probes;
+	bool *confirmed;
+	unsigned *lag;			/* lag watch: checks NSD was behind */
+	unsigned probing;
+	struct sy_timer ready_timer;
+	bool ready;
+	uint64_t started_ms;
+
 	/* the live API source (when there is no --snapshot) */
 	bool use_api;
 	struct sy_api api;
-	struct zg_model model;
 	struct sy_timer api_timer;
 	struct sy_timer http_timer;	/* MHD's own timeouts */
-	struct sy_timer retry_timer;	/* publish again after a failure */
-	uint64_t retry_ms;		/* its next delay; 0: none pending */
-	bool published;			/* zones are being served: ready */
 
 	/* the HTTP endpoint and metrics (both sources) */
 	struct sy_http_opts http_opts;
 	struct sy_http *http;
 	struct sy_metrics *metrics;
 	struct sy_metric *m_render, *m_publish, *m_records, *m_serial,
-	    *m_nsd_restarts, *m_zone_failures;
+	    *m_nsd_restarts, *m_zone_failures, *m_capped, *m_transfers,
+	    *m_notify;
 };
 
 /* --- options ---------------------------------------------------------- */
@@ -180,176 +221,393 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 	return rc;
 }
 
-/* --- rendering -------------------------------------------------------- */
+/* --- nsd.conf and NSD ---------------------------------------------------- */
 
-/* Decode PATH (or nothing when NULL) and render it into ZS. */
-static int
-render_file(const char *path, const struct zg_render_opts *ro,
-    struct zg_zoneset *zs, struct zg_decode_stats *st, uint64_t *decode_ms,
-    char *err, size_t errsz)
+/* The zones of DB for nsd.conf (names without the final dot); NAMES
+ * holds them. Free both. */
+static struct nc_zone_ref *
+zone_refs(const struct zg_db *db, char (**names)[256])
 {
-	struct zg_decode_error derr = { 0 };
-	struct zg_model m;
-	uint64_t t0 = sy_now_ms();
-	int rc = KZ_OK;
+	struct nc_zone_ref *refs = calloc(db->nzones ? db->nzones : 1,
+	    sizeof(*refs));
 
-	zg_model_init(&m);
-	if (path) {
-		rc = zg_decode_path(&m, path, NULL, st, &derr);
-		if (rc) {
-			zg_decode_strerror(rc, &derr, err, errsz);
-			goto out;
-		}
+	*names = calloc(db->nzones ? db->nzones : 1, sizeof(**names));
+	if (refs == NULL || *names == NULL) {
+		free(refs);
+		free(*names);
+		*names = NULL;
+		return NULL;
 	}
-	*decode_ms = sy_now_ms() - t0;
-	rc = zg_render(&m, ro, zs);
-	if (rc)
-		snprintf(err, errsz, "render: %s", kz_strerror(rc));
-out:
-	zg_model_free(&m);
-	return rc;
-}
-
-/* Whether ZS holds exactly the zones S configured NSD with. */
-static bool
-same_zone_set(const struct sync *s, const struct zg_zoneset *zs)
-{
-	char name[256];
-
-	if (zs->nzones != s->nzones)
-		return false;
-	for (size_t i = 0; i < zs->nzones; i++) {
-		zg_name_bare(name, sizeof(name), zs->zones[i].origin);
-		if (strcmp(name, s->zones[i]) != 0 ||
-		    strcmp(zs->zones[i].file, s->files[i]) != 0)
-			return false;
+	for (size_t i = 0; i < db->nzones; i++) {
+		zg_name_bare((*names)[i], sizeof((*names)[i]),
+		    db->zones[i].origin);
+		refs[i].name = (*names)[i];
+		refs[i].file = db->zones[i].file;
 	}
-	return true;
-}
-
-static int
-remember_zones(struct sync *s, const struct zg_zoneset *zs)
-{
-	if (zs->nzones > SY_MAX_ZONES) {
-		kz_error("too many zones", "zones=%zu max=%d", zs->nzones,
-		    SY_MAX_ZONES);
-		return KZ_ETOOBIG;
-	}
-	for (size_t i = 0; i < zs->nzones; i++) {
-		zg_name_bare(s->zones[i], sizeof(s->zones[i]),
-		    zs->zones[i].origin);
-		snprintf(s->files[i], sizeof(s->files[i]), "%s",
-		    zs->zones[i].file);
-	}
-	s->nzones = zs->nzones;
-	return KZ_OK;
-}
-
-static int
-render_conf(const struct nc_opts *no, const struct nc_paths *paths,
-    char zones[][256], char files[][256], size_t nzones, struct kz_buf *out)
-{
-	struct nc_zone_ref refs[SY_MAX_ZONES];
-
-	for (size_t i = 0; i < nzones; i++) {
-		refs[i].name = zones[i];
-		refs[i].file = files[i];
-	}
-	return nc_conf_render(no, paths, refs, nzones, out);
+	return refs;
 }
 
 static int
 write_conf(struct sync *s)
 {
+	struct nc_zone_ref *refs;
+	char (*names)[256] = NULL;
+	struct nc_feed_ref feed = { .port = s->feed.port };
 	struct kz_buf b;
-	int rc;
+	int rc = KZ_ENOMEM;
 
-	kz_buf_init(&b, 1024 * 1024);
-	rc = render_conf(&s->no, &s->paths, s->zones, s->files, s->nzones,
-	    &b);
+	snprintf(feed.ip, sizeof(feed.ip), "127.0.0.1");
+	snprintf(feed.key.name, sizeof(feed.key.name), "%s", s->feed.key.name);
+	snprintf(feed.key.alg, sizeof(feed.key.alg), "%s", s->feed.key.alg);
+	snprintf(feed.key.secret, sizeof(feed.key.secret), "%s",
+	    s->feed.key.secret);
+	kz_buf_init(&b, 64 * 1024 * 1024);
+	refs = zone_refs(&s->db, &names);
+	if (refs == NULL)
+		goto out;
+	rc = nc_conf_render(&s->no, &s->paths, &feed, refs, s->db.nzones, &b);
 	if (rc == 0)
 		rc = nc_write_atomic(s->paths.conf, b.data, b.len, 0600);
+out:
 	if (rc)
 		kz_error("cannot write nsd.conf", "file=%s error=\"%s\"",
 		    s->paths.conf, kz_strerror(rc));
+	free(refs);
+	free(names);
 	kz_buf_free(&b);
 	/* Zones added by hand with nsd-control addzone are not ours. */
 	unlink(s->paths.zonelist);
 	return rc;
 }
 
-/* --- NSD glue --------------------------------------------------------- */
-
-static int
-reload_zone(void *ctx, const char *origin)
+/* Where NSD answers: the first --listen, a wildcard as loopback. */
+static void
+nsd_address(struct sync *s)
 {
-	struct sync *s = ctx;
-	int rc;
+	const struct nc_addr *a = &s->no.listen[0];
 
-	if (s->nsd.state != NC_NSD_RUNNING) {
-		s->reload_pending = true;
-		return -EAGAIN;
-	}
-	rc = nc_control_reload(s->paths.ctl, origin);
-	if (rc) {
-		kz_error("nsd refused to reload a zone", "zone=%s "
-		    "error=\"%s\"", origin, kz_strerror(rc));
-		s->reload_pending = true;
-	} else {
-		kz_debug("zone reload requested", "zone=%s", origin);
-	}
-	return rc;
+	if (strcmp(a->ip, "0.0.0.0") == 0)
+		snprintf(s->nsd_ip, sizeof(s->nsd_ip), "127.0.0.1");
+	else if (strcmp(a->ip, "::") == 0)
+		snprintf(s->nsd_ip, sizeof(s->nsd_ip), "::1");
+	else
+		snprintf(s->nsd_ip, sizeof(s->nsd_ip), "%s", a->ip);
+	s->nsd_port = a->port;
 }
 
+/* NSD (re)started: it loads its zone files and asks the feed for what
+ * is newer (IXFR from the journal when it still holds the file's
+ * serial); a NOTIFY makes it do so at once. */
 static void
 nsd_ready(void *ctx, struct nc_nsd *n)
 {
 	struct sync *s = ctx;
 
 	(void)n;
-	if (!s->reload_pending)
-		return;
-	s->reload_pending = false;
-	for (size_t i = 0; i < s->nzones; i++)
-		reload_zone(s, s->zones[i]);
+	for (size_t z = 0; s->pub.started && z < s->db.nzones; z++)
+		nc_feed_notify(&s->feed, s->pub.fz[z]);
 }
 
-/* Restart NSD with a new nsd.conf (the zone set changed). */
+/* --- the feed in the loop ------------------------------------------------ */
+
 static void
-restart_nsd(struct sync *s)
+feed_fd_ready(struct sy_loop *l, int fd, short revents, void *ctx)
 {
-	int rc;
+	struct sync *s = ctx;
 
-	kz_info("zone set changed, restarting nsd", "zones=%zu", s->nzones);
-	nc_nsd_stop(&s->nsd, 5000);
-	if (write_conf(s))
-		return;
-	s->conf_stale = false;
-	rc = nc_nsd_start(&s->nsd);
-	if (rc)
-		kz_error("cannot start nsd", "error=\"%s\"", kz_strerror(rc));
+	(void)l;
+	nc_feed_ready(&s->feed, fd, revents);
 }
 
-/* --- snapshot --------------------------------------------------------- */
+static int
+feed_watch(void *ctx, int fd, short events)
+{
+	struct sync *s = ctx;
 
-static void note_published(struct sync *s, const struct zg_zoneset *zs,
-    const struct nc_pub_result *res, double render_s, double publish_s);
+	return sy_loop_add_fd(&s->loop, fd, events, feed_fd_ready, s);
+}
+
+static void
+feed_unwatch(void *ctx, int fd)
+{
+	struct sync *s = ctx;
+
+	sy_loop_del_fd(&s->loop, fd);
+}
+
+static void
+feed_timer_fired(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+
+	(void)l;
+	nc_feed_tick(&s->feed, nc_feed_now_ms());
+}
+
+/* --- serials: learned before the first publication ------------------------ */
+
+struct learn_probe {
+	struct sync *s;
+	size_t z;
+	const char *target;
+};
+
+static void
+learned(void *ctx, int status, uint32_t serial)
+{
+	struct learn_probe *lp = ctx;
+	struct sync *s = lp->s;
+	const char *origin = s->db.zones[lp->z].origin;
+
+	if (status == 0) {
+		nc_serial_learn(&s->serials, origin, serial);
+		kz_info("secondary serial learned", "zone=%s secondary=%s "
+		    "serial=%u", origin, lp->target, serial);
+	} else {
+		kz_debug("secondary serial not learned", "zone=%s "
+		    "secondary=%s error=\"%s\"", origin, lp->target,
+		    nc_feed_strerror(status));
+	}
+	free(lp);
+	if (--s->learning == 0)
+		kz_info("serials learned", NULL);
+}
+
+static const struct nc_key *
+find_key(const struct nc_opts *o, const char *name)
+{
+	for (size_t i = 0; i < o->nkeys; i++)
+		if (strcmp(o->keys[i].name, name) == 0)
+			return &o->keys[i];
+	return NULL;
+}
+
+/* Ask every --notify secondary for the serial of every zone. */
+static void
+learn_from_secondaries(struct sync *s)
+{
+	for (size_t i = 0; i < s->no.nnotify; i++) {
+		const struct nc_addr *t = &s->no.notify[i];
+		const struct nc_key *k = t->key[0] ? find_key(&s->no, t->key) :
+		    NULL;
+		struct nc_feed_key fk;
+
+		if (k && (strlen(k->name) >= sizeof(fk.name) ||
+		    strlen(k->alg) >= sizeof(fk.alg) ||
+		    strlen(k->secret) >= sizeof(fk.secret)))
+			k = NULL;	/* longer than the feed takes */
+		if (k) {
+			memcpy(fk.name, k->name, strlen(k->name) + 1);
+			memcpy(fk.alg, k->alg, strlen(k->alg) + 1);
+			memcpy(fk.secret, k->secret, strlen(k->secret) + 1);
+		}
+		for (size_t z = 0; z < s->db.nzones; z++) {
+			struct learn_probe *lp = malloc(sizeof(*lp));
+
+			if (lp == NULL)
+				return;
+			*lp = (struct learn_probe){ s, z, t->ip };
+			if (nc_feed_probe(&s->feed, t->ip, t->port,
+			    s->db.zones[z].origin, k ? &fk : NULL,
+			    SY_LEARN_TIMEOUT_MS, learned, lp)) {
+				free(lp);
+				continue;
+			}
+			s->learning++;
+		}
+	}
+}
+
+/* What NSD's zone files hold (written by NSD as a secondary). */
+static void
+learn_from_zone_files(struct sync *s)
+{
+	for (size_t z = 0; z < s->db.nzones; z++) {
+		char path[PATH_MAX + 256], err[256];
+		uint32_t serial;
+
+		snprintf(path, sizeof(path), "%s/%s", s->paths.zonedir,
+		    s->db.zones[z].file);
+		if (nc_zonefile_serial(path, s->db.zones[z].origin, &serial,
+		    err, sizeof(err)) == 0)
+			nc_serial_learn(&s->serials, s->db.zones[z].origin,
+			    serial);
+	}
+}
+
+/* --- readiness, and NSD following -------------------------------------- */
 
 /*
- * After a publish that could not write or validate a zone (a full or
- * read-only disk, say), try again later with a growing delay: the zones
- * must catch up with the cluster even when nothing else changes.
+ * After the first publication kubezone asks NSD, over and over, which
+ * serial it serves for each zone. Until NSD serves the first serial of
+ * every zone, that is readiness (every SY_READY_AGAIN_MS). From then on,
+ * once every SY_WATCH_MS, it is the lag watch: a zone NSD still serves
+ * an older serial of after SY_LAG_CHECKS checks (a NOTIFY lost, a
+ * transfer NSD could not store on a full disk) is NOTIFYed again.
+ */
+static void probe_nsd(struct sync *s);
+
+static void
+ready_timer_fired(struct sy_loop *l, void *ctx)
+{
+	(void)l;
+	probe_nsd(ctx);
+}
+
+static void
+nsd_round_done(struct sync *s)
+{
+	size_t done = 0;
+
+	for (size_t z = 0; z < s->db.nzones; z++)
+		done += s->confirmed[z];
+	if (!s->ready && done == s->db.nzones) {
+		s->ready = true;
+		kz_info("zones served", "zones=%zu ms_since_start=%llu", done,
+		    (unsigned long long)(sy_now_ms() - s->started_ms));
+	}
+	sy_timer_in(&s->loop, &s->ready_timer, s->ready ? SY_WATCH_MS :
+	    SY_READY_AGAIN_MS);
+}
+
+static void
+nsd_answered(void *ctx, int status, uint32_t serial)
+{
+	struct zprobe *zp = ctx;
+	struct sync *s = zp->s;
+	size_t z = zp->z;
+	uint32_t cur = nc_pub_serial(&s->pub, z);
+
+	if (status == 0 && nc_sn_cmp(serial, s->pub.first[z]) >= 0)
+		s->confirmed[z] = true;
+	if (s->ready && status == 0 && nc_sn_cmp(serial, cur) < 0) {
+		if (++s->lag[z] == SY_LAG_CHECKS) {
+			kz_warn("nsd lags behind, notifying again", "zone=%s "
+			    "served=%u published=%u", s->db.zones[z].origin,
+			    serial, cur);
+			nc_feed_notify(&s->feed, s->pub.fz[z]);
+			s->lag[z] = 0;
+		}
+	} else {
+		s->lag[z] = 0;
+	}
+	if (--s->probing == 0)
+		nsd_round_done(s);
+}
+
+/* Ask NSD for the serial of each zone (before readiness: of each zone
+ * not yet confirmed). */
+static void
+probe_nsd(struct sync *s)
+{
+	if (s->probing)
+		return;
+	for (size_t z = 0; z < s->db.nzones; z++) {
+		if (!s->ready && s->confirmed[z])
+			continue;
+		if (nc_feed_probe(&s->feed, s->nsd_ip, s->nsd_port,
+		    s->db.zones[z].origin, NULL, SY_READY_PROBE_MS,
+		    nsd_answered, &s->probes[z]) == 0)
+			s->probing++;
+	}
+	if (s->probing == 0)
+		nsd_round_done(s);
+}
+
+/* --- metrics --------------------------------------------------------------- */
+
+/* Monotonic seconds, finer than sy_now_ms(), for the duration histograms. */
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+setup_metrics(struct sync *s)
+{
+	struct sy_metrics *r = s->metrics;
+
+	s->m_render = sy_metrics_histogram(r,
+	    "kubezone_render_duration_seconds", "Time to bring the zones up "
+	    "to date with a change of the model (the objects it touched).",
+	    NULL, NULL, 0);
+	s->m_publish = sy_metrics_histogram(r,
+	    "kubezone_publish_duration_seconds", "Time to commit the diffs "
+	    "of a change to the feed and NOTIFY NSD.", NULL, NULL, 0);
+	s->m_records = sy_metrics_gauge(r, "kubezone_zone_records",
+	    "Records in each zone (SOA included).", "zone");
+	s->m_serial = sy_metrics_gauge(r, "kubezone_zone_serial",
+	    "SOA serial of each zone as published to NSD.", "zone");
+	s->m_zone_failures = sy_metrics_counter(r,
+	    "kubezone_zone_publish_failures_total", "Changes that could not "
+	    "be published (the zone is published whole on the next try).",
+	    NULL);
+	s->m_nsd_restarts = sy_metrics_counter(r, "kubezone_nsd_restarts_total",
+	    "Times NSD was restarted after it exited.", NULL);
+	s->m_capped = sy_metrics_gauge(r, "kubezone_rrsets_capped",
+	    "RRsets cut to what one DNS message can carry.", NULL);
+	s->m_transfers = sy_metrics_counter(r, "kubezone_feed_transfers_total",
+	    "Zone transfers the feed served to NSD, by kind (axfr, ixfr, "
+	    "ixfr_fallback: an IXFR answered with the whole zone).", "kind");
+	s->m_notify = sy_metrics_counter(r, "kubezone_feed_notify_total",
+	    "NOTIFY messages the feed sent to NSD, by result (sent, acked, "
+	    "failed).", "result");
+}
+
+/* Before /metrics answers: refresh what is read from elsewhere. */
+static void
+scrape(void *ctx)
+{
+	struct sync *s = ctx;
+	const struct nc_feed_stats *fs = &s->feed.stats;
+	char name[256];
+
+	sy_metric_set(s->m_nsd_restarts, s->nsd.restarts, NULL);
+	sy_metric_set(s->m_capped, (double)s->db.stats.capped, NULL);
+	sy_metric_set(s->m_transfers, fs->axfr, (const char *[]){ "axfr" });
+	sy_metric_set(s->m_transfers, fs->ixfr, (const char *[]){ "ixfr" });
+	sy_metric_set(s->m_transfers, fs->ixfr_fallback,
+	    (const char *[]){ "ixfr_fallback" });
+	sy_metric_set(s->m_notify, fs->notify_sent, (const char *[]){ "sent" });
+	sy_metric_set(s->m_notify, fs->notify_acked,
+	    (const char *[]){ "acked" });
+	sy_metric_set(s->m_notify, fs->notify_failed,
+	    (const char *[]){ "failed" });
+	sy_metric_set(s->m_zone_failures, s->pub.stats.failed, NULL);
+	for (size_t z = 0; s->pub.started && z < s->db.nzones; z++) {
+		zg_name_bare(name, sizeof(name), s->db.zones[z].origin);
+		sy_metric_set(s->m_records, (double)s->db.zones[z].nrecords + 1,
+		    (const char *[]){ name });
+		sy_metric_set(s->m_serial, nc_pub_serial(&s->pub, z),
+		    (const char *[]){ name });
+	}
+	if (s->use_api)
+		sy_api_scrape(&s->api);
+}
+
+/* --- publishing ------------------------------------------------------------ */
+
+/*
+ * After a publish that failed (a full disk for the serial state, no
+ * memory), try again later with a growing delay: the zones must catch
+ * up with the cluster even when nothing else changes.
  */
 static void
 publish_outcome(struct sync *s, bool ok)
 {
 	if (ok) {
-		if (s->retry_ms)
+		if (s->failing)
 			kz_info("publishing works again", NULL);
+		s->failing = false;
 		s->retry_ms = 0;
 		sy_timer_cancel(&s->loop, &s->retry_timer);
 		return;
 	}
+	s->failing = true;
 	s->retry_ms = s->retry_ms ? s->retry_ms * 2 : SY_RETRY_MIN_MS;
 	if (s->retry_ms > SY_RETRY_MAX_MS)
 		s->retry_ms = SY_RETRY_MAX_MS;
@@ -358,66 +616,110 @@ publish_outcome(struct sync *s, bool ok)
 	sy_timer_in(&s->loop, &s->retry_timer, s->retry_ms);
 }
 
+/* The database ran out of memory mid-change: build it again whole. */
+static long
+rebuild_db(struct sync *s)
+{
+	int rc;
+
+	kz_error("zone database rebuilt after running out of memory", NULL);
+	zg_db_free(&s->db);
+	rc = zg_db_init(&s->db, &s->ro);
+	if (rc == 0)
+		rc = zg_db_load(&s->db, &s->model);
+	for (size_t z = 0; rc == 0 && z < s->db.nzones; z++)
+		s->pub.whole[z] = true;
+	return rc;
+}
+
+/*
+ * Bring the zones up to date with the model and publish what changed.
+ * The first time (the source just synced, serials learned), every zone
+ * is published whole; then each change is a diff.
+ */
+static void
+publish(struct sync *s)
+{
+	bool first = !s->pub.started;
+	double t0 = mono_s(), t1, t2;
+	long n;
+	int rc = 0;
+
+	n = zg_db_apply(&s->db, &s->model, !first);
+	if (n < 0)
+		n = rebuild_db(s);
+	t1 = mono_s();
+	if (n < 0) {
+		rc = (int)n;
+	} else if (first) {
+		rc = nc_pub_start(&s->pub, s->paths.zonedir, (uint32_t)time(NULL));
+	} else {
+		long r = nc_pub_diffs(&s->pub, (uint32_t)time(NULL));
+		rc = r < 0 ? (int)r : 0;
+	}
+	t2 = mono_s();
+	/* The reservation of serials is renewed after the NOTIFY left. */
+	if (nc_serial_wants_save(&s->serials) && nc_serial_save(&s->serials))
+		kz_warn("cannot save the serial state", "file=%s",
+		    s->serials.path);
+	if (n > 0 || first) {
+		sy_metric_observe(s->m_render, t1 - t0, NULL);
+		sy_metric_observe(s->m_publish, t2 - t1, NULL);
+	}
+	kz_log(first ? KZ_LOG_INFO : KZ_LOG_DEBUG, "zones updated",
+	    "records_changed=%ld render_ms=%.2f publish_ms=%.2f "
+	    "objects=%lu db_bytes=%zu", n, (t1 - t0) * 1000, (t2 - t1) * 1000,
+	    s->db.stats.objects, first ? zg_db_bytes(&s->db) : 0);
+	if (s->use_api)
+		sy_api_rendered(&s->api, sy_now_ms(), rc == 0);
+	publish_outcome(s, rc == 0);
+	if (rc == 0 && first)
+		probe_nsd(s);
+}
+
+static void
+retry_fired(struct sy_loop *l, void *ctx)
+{
+	(void)l;
+	publish(ctx);
+}
+
+/* --- snapshot --------------------------------------------------------- */
+
+/* Read the snapshot: into the model itself the first time; then into a
+ * new model that replaces it, so only what differs is logged. */
 static int
 load_snapshot(struct sync *s, bool initial)
 {
 	struct zg_decode_stats st = { 0 };
-	struct zg_zoneset zs = { 0 };
-	struct nc_pub_result res;
+	struct zg_decode_error derr = { 0 };
+	struct zg_model next;
 	char err[768];
-	uint64_t t0 = sy_now_ms(), t1, decode_ms = 0;
+	uint64_t t0 = sy_now_ms();
 	int rc;
 
 	s->loads++;
-	rc = render_file(s->cmd.snapshot, &s->ro, &zs, &st, &decode_ms, err,
-	    sizeof(err));
+	zg_model_init(&next);
+	rc = zg_decode_path(initial ? &s->model : &next, s->cmd.snapshot, NULL,
+	    &st, &derr);
 	if (rc) {
+		zg_decode_strerror(rc, &derr, err, sizeof(err));
 		s->load_failures++;
 		kz_error(initial ? "cannot load the snapshot" :
 		    "snapshot rejected, the zones being served stay",
 		    "error=\"%s\"", err);
-		goto out;
+		zg_model_free(&next);
+		return rc;
 	}
-	if (!initial && !same_zone_set(s, &zs)) {
-		if ((rc = remember_zones(s, &zs)))
-			goto out;
-		s->conf_stale = true;
-	}
-	t1 = sy_now_ms();
-	rc = nc_pub_publish(&s->pub, &zs, (uint32_t)time(NULL), &res);
-	if (rc == 0 || res.changed + res.unchanged > 0)
-		note_published(s, &zs, &res, (double)(t1 - t0) / 1000,
-		    (double)(sy_now_ms() - t1) / 1000);
-	publish_outcome(s, rc == 0 && res.failed == 0);
-	kz_info("snapshot loaded", "objects=%zu invalid=%zu skipped=%zu "
-	    "records=%zu zones_changed=%zu zones_unchanged=%zu "
-	    "zones_failed=%zu ms=%llu decode_ms=%llu render_ms=%llu "
-	    "publish_ms=%llu",
-	    st.objects, st.invalid, zs.stats.skipped, zs.stats.records,
-	    res.changed, res.unchanged, res.failed,
-	    (unsigned long long)(sy_now_ms() - t0),
-	    (unsigned long long)decode_ms,
-	    (unsigned long long)(t1 - t0 - decode_ms),
-	    (unsigned long long)(sy_now_ms() - t1));
-	if (initial) {
-		/* Go on when every zone has a good file, maybe an older one. */
-		rc = KZ_OK;
-		for (size_t i = 0; i < zs.nzones && rc == KZ_OK; i++) {
-			const struct nc_pub_zone *pz =
-			    nc_pub_find(&s->pub, zs.zones[i].origin);
-
-			if (pz == NULL || !pz->installed)
-				rc = KZ_EPARSE;
-		}
-		if (rc == KZ_OK)
-			rc = remember_zones(s, &zs);
-		goto out;
-	}
-	if (s->conf_stale)
-		restart_nsd(s);
-out:
-	zg_zoneset_free(&zs);
-	return rc;
+	if (!initial && (rc = zg_model_replace(&s->model, &next)) != 0)
+		kz_error("snapshot only partly applied", "error=\"%s\"",
+		    kz_strerror(rc));
+	zg_model_free(&next);
+	kz_info("snapshot loaded", "objects=%zu invalid=%zu changes=%zu "
+	    "decode_ms=%llu", st.objects, st.invalid, s->model.nchanges,
+	    (unsigned long long)(sy_now_ms() - t0));
+	s->synced = true;
+	return 0;
 }
 
 static void
@@ -425,20 +727,6 @@ debounce_fired(struct sy_loop *l, void *ctx)
 {
 	(void)l;
 	load_snapshot(ctx, false);
-}
-
-static void publish_model(struct sync *s);
-
-static void
-retry_fired(struct sy_loop *l, void *ctx)
-{
-	struct sync *s = ctx;
-
-	(void)l;
-	if (s->use_api)
-		publish_model(s);
-	else
-		load_snapshot(s, false);
 }
 
 static void
@@ -507,132 +795,7 @@ watch_snapshot(struct sync *s)
 	return sy_loop_add_fd(&s->loop, s->inofd, POLLIN, inotify_ready, s);
 }
 
-/* --- metrics and readiness (both sources) ------------------------------ */
-
-/* Monotonic seconds, finer than sy_now_ms(), for the duration histograms. */
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-setup_metrics(struct sync *s)
-{
-	struct sy_metrics *r = s->metrics;
-
-	s->m_render = sy_metrics_histogram(r,
-	    "kubezone_render_duration_seconds", "Time to render the model "
-	    "into zones.", NULL, NULL, 0);
-	s->m_publish = sy_metrics_histogram(r,
-	    "kubezone_publish_duration_seconds", "Time to write, validate and "
-	    "install the changed zones and ask NSD to reload them.", NULL,
-	    NULL, 0);
-	s->m_records = sy_metrics_gauge(r, "kubezone_zone_records",
-	    "Records in each zone last rendered (SOA included).", "zone");
-	s->m_serial = sy_metrics_gauge(r, "kubezone_zone_serial",
-	    "SOA serial of each zone being served.", "zone");
-	s->m_zone_failures = sy_metrics_counter(r,
-	    "kubezone_zone_publish_failures_total", "Zones that failed to be "
-	    "written or validated (the last good zone stays served).", NULL);
-	s->m_nsd_restarts = sy_metrics_counter(r, "kubezone_nsd_restarts_total",
-	    "Times NSD was restarted after it exited.", NULL);
-}
-
-/* Before /metrics answers: refresh what is read from elsewhere. */
-static void
-scrape(void *ctx)
-{
-	struct sync *s = ctx;
-
-	sy_metric_set(s->m_nsd_restarts, s->nsd.restarts, NULL);
-	if (s->use_api)
-		sy_api_scrape(&s->api);
-}
-
-/* Record a publish of ZS: per-zone gauges; readiness follows (before_poll). */
-static void
-note_published(struct sync *s, const struct zg_zoneset *zs,
-    const struct nc_pub_result *res, double render_s, double publish_s)
-{
-	char name[256];
-
-	if (render_s >= 0)
-		sy_metric_observe(s->m_render, render_s, NULL);
-	sy_metric_observe(s->m_publish, publish_s, NULL);
-	sy_metric_add(s->m_zone_failures, (double)res->failed, NULL);
-	sy_metric_clear(s->m_records);
-	sy_metric_clear(s->m_serial);
-	for (size_t i = 0; i < zs->nzones; i++) {
-		const struct nc_pub_zone *pz =
-		    nc_pub_find(&s->pub, zs->zones[i].origin);
-
-		zg_name_bare(name, sizeof(name), zs->zones[i].origin);
-		sy_metric_set(s->m_records, (double)zs->zones[i].nrecords,
-		    (const char *[]){ name });
-		if (pz && pz->installed)
-			sy_metric_set(s->m_serial, pz->serial,
-			    (const char *[]){ name });
-	}
-	if (!s->published)
-		kz_info("first zones published", "zones=%zu", zs->nzones);
-	s->published = true;
-}
-
 /* --- the live API source ---------------------------------------------- */
-
-/* Render the model and publish; the first publish also starts NSD. */
-static void
-publish_model(struct sync *s)
-{
-	struct zg_zoneset zs = { 0 };
-	struct nc_pub_result res = { 0 };
-	bool first = !s->published;
-	double t0 = mono_s(), t1, t2;
-	int rc;
-
-	rc = zg_render(&s->model, &s->ro, &zs);
-	t1 = mono_s();
-	if (rc) {
-		kz_error("render failed", "error=\"%s\"", kz_strerror(rc));
-		sy_api_rendered(&s->api, sy_now_ms(), false);
-		publish_outcome(s, false);
-		goto out;
-	}
-	if (first || !same_zone_set(s, &zs)) {
-		if ((rc = remember_zones(s, &zs)) != 0) {
-			sy_api_rendered(&s->api, sy_now_ms(), false);
-			goto out;
-		}
-		s->conf_stale = !first;
-	}
-	rc = nc_pub_publish(&s->pub, &zs, (uint32_t)time(NULL), &res);
-	t2 = mono_s();
-	publish_outcome(s, rc == 0 && res.failed == 0);
-	kz_log(first ? KZ_LOG_INFO : KZ_LOG_DEBUG, "zones rendered",
-	    "records=%zu skipped=%zu zones_changed=%zu zones_unchanged=%zu "
-	    "zones_failed=%zu render_ms=%.1f publish_ms=%.1f model_bytes=%zu",
-	    zs.stats.records, zs.stats.skipped, res.changed, res.unchanged,
-	    res.failed, (t1 - t0) * 1000, (t2 - t1) * 1000,
-	    zg_model_bytes(&s->model));
-	note_published(s, &zs, &res, t1 - t0, t2 - t1);
-	sy_api_rendered(&s->api, sy_now_ms(), res.failed == 0);
-	if (first) {
-		/* From now on each publish asks NSD to reload what changed. */
-		s->pub.reload = reload_zone;
-		s->pub.reload_ctx = s;
-		if (write_conf(s) == 0 && (rc = nc_nsd_start(&s->nsd)) != 0)
-			kz_error("cannot start nsd", "error=\"%s\"",
-			    kz_strerror(rc));
-	} else if (s->conf_stale) {
-		restart_nsd(s);
-	}
-out:
-	zg_zoneset_free(&zs);
-}
 
 static void
 api_done(struct sy_loop *l, CURL *easy, CURLcode result, void *ctx)
@@ -653,7 +816,7 @@ api_timer_fired(struct sy_loop *l, void *ctx)
 	(void)l, (void)ctx;
 }
 
-/* Before each wait: API timers, a render when due, the next wake-up. */
+/* Before each wait: API timers, a publish when due, the next wake-up. */
 static void
 api_before_poll(struct sy_loop *l, void *ctx)
 {
@@ -662,8 +825,9 @@ api_before_poll(struct sy_loop *l, void *ctx)
 	long t;
 
 	sy_api_tick(&s->api, now);
-	if (sy_api_render_due(&s->api, now)) {
-		publish_model(s);
+	if (s->learning == 0 && !s->failing &&
+	    sy_api_render_due(&s->api, now)) {
+		publish(s);
 		now = sy_now_ms();
 	}
 	t = sy_api_timeout_ms(&s->api, now);
@@ -791,12 +955,21 @@ nsd_timer_fired(struct sy_loop *l, void *ctx)
 	nc_nsd_tick(&s->nsd);
 }
 
-/* Before each wait: keep the NSD timer on its deadline; notice failure. */
+static void
+arm(struct sy_loop *l, struct sy_timer *t, uint64_t deadline)
+{
+	if (deadline == 0)
+		sy_timer_cancel(l, t);
+	else if (!t->armed || t->deadline_ms != deadline)
+		sy_timer_at(l, t, deadline);
+}
+
+/* Before each wait: timers on their deadlines, a snapshot change to
+ * publish, failure noticed, readiness. */
 static void
 before_poll(struct sy_loop *l, void *ctx)
 {
 	struct sync *s = ctx;
-	uint64_t d = nc_nsd_deadline(&s->nsd);
 
 	if (s->nsd.state == NC_NSD_FAILED) {
 		char hint[160] = "";
@@ -812,12 +985,12 @@ before_poll(struct sy_loop *l, void *ctx)
 		sy_loop_stop(l);
 		return;
 	}
-	if (d == 0)
-		sy_timer_cancel(l, &s->nsd_timer);
-	else if (!s->nsd_timer.armed || s->nsd_timer.deadline_ms != d)
-		sy_timer_at(l, &s->nsd_timer, d);
-	/* ready: zones published and NSD answering */
-	sy_http_set_ready(s->http, s->published &&
+	if (!s->use_api && s->synced && s->learning == 0 && !s->failing &&
+	    (!s->pub.started || s->model.nchanges > 0 || s->model.track_rc))
+		publish(s);
+	arm(l, &s->nsd_timer, nc_nsd_deadline(&s->nsd));
+	arm(l, &s->feed_timer, nc_feed_deadline(&s->feed));
+	sy_http_set_ready(s->http, s->ready &&
 	    s->nsd.state == NC_NSD_RUNNING);
 }
 
@@ -840,6 +1013,96 @@ setup_signals(struct sync *s)
 	return sy_loop_add_fd(&s->loop, s->sigfd, POLLIN, signal_ready, s);
 }
 
+/* The pipeline: database, serials, feed, publisher, readiness state. */
+static int
+setup_pipeline(struct sync *s, char *err, size_t errsz)
+{
+	struct nc_feed_io io = { feed_watch, feed_unwatch, s };
+	struct nc_feed_opts fo = { .journal_max_diffs = s->no.journal_diffs };
+	int rc;
+
+	zg_model_track(&s->model, true);
+	if ((rc = zg_db_init(&s->db, &s->ro)) != 0) {
+		snprintf(err, errsz, "%s", kz_strerror(rc));
+		return rc;
+	}
+	rc = nc_serial_open(&s->serials, s->paths.serials, s->paths.state, 0,
+	    err, errsz);
+	if (rc)
+		return rc;
+	rc = nc_feed_init(&s->feed, &fo, &io, err, errsz);
+	if (rc)
+		return rc;
+	nsd_address(s);
+	if ((rc = nc_feed_add_notify(&s->feed, s->nsd_ip, s->nsd_port)) ||
+	    (rc = nc_pub_init(&s->pub, &s->db, &s->feed, &s->serials))) {
+		snprintf(err, errsz, "%s", kz_strerror(rc));
+		return rc;
+	}
+	s->probes = calloc(s->db.nzones, sizeof(*s->probes));
+	s->confirmed = calloc(s->db.nzones, sizeof(*s->confirmed));
+	s->lag = calloc(s->db.nzones, sizeof(*s->lag));
+	if (s->probes == NULL || s->confirmed == NULL || s->lag == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return KZ_ENOMEM;
+	}
+	for (size_t z = 0; z < s->db.nzones; z++)
+		s->probes[z] = (struct zprobe){ s, z };
+	learn_from_zone_files(s);
+	learn_from_secondaries(s);
+	kz_info("feed ready", "address=127.0.0.1 port=%u zones=%zu",
+	    s->feed.port, s->db.nzones);
+	return 0;
+}
+
+/* Whether every zone file holds the serial the feed publishes. */
+static bool
+zone_files_current(struct sync *s)
+{
+	for (size_t z = 0; z < s->db.nzones; z++) {
+		char path[PATH_MAX + 256], err[256];
+		uint32_t serial;
+
+		snprintf(path, sizeof(path), "%s/%s", s->paths.zonedir,
+		    s->db.zones[z].file);
+		if (nc_zonefile_serial(path, s->db.zones[z].origin, &serial,
+		    err, sizeof(err)) ||
+		    serial != nc_pub_serial(&s->pub, z))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * At a clean stop, have NSD write its zone files and wait (at most
+ * SY_WRITE_WAIT_MS: the loop is over) until they hold what was
+ * published: they are what a restarted NSD serves first, and what the
+ * next start resumes from.
+ */
+static void
+write_zone_files(struct sync *s)
+{
+	uint64_t until = sy_now_ms() + SY_WRITE_WAIT_MS;
+
+	if (s->nsd.state != NC_NSD_RUNNING || !s->pub.started)
+		return;
+	if (nc_control_cmd(s->paths.ctl, "write", NULL, SY_WRITE_WAIT_MS)) {
+		kz_warn("nsd did not write its zone files", NULL);
+		return;
+	}
+	while (!zone_files_current(s)) {
+		struct timespec ts = { 0, 20 * 1000000 };
+
+		if (sy_now_ms() >= until) {
+			kz_warn("nsd's zone files are behind what was "
+			    "published", "hint=\"the next start resumes from "
+			    "them all the same\"");
+			return;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
 int
 sy_sync_main(int argc, char **argv)
 {
@@ -852,6 +1115,7 @@ sy_sync_main(int argc, char **argv)
 		fprintf(stderr, "kubezone sync: out of memory\n");
 		return 1;
 	}
+	s->started_ms = sy_now_ms();
 	s->sigfd = s->inofd = -1;
 	s->nsd.logfd = s->nsd.logw = -1;
 	s->cmd.debounce_ms = 50;
@@ -862,9 +1126,11 @@ sy_sync_main(int argc, char **argv)
 	zg_model_init(&s->model);
 	sy_timer_init(&s->debounce, debounce_fired, s);
 	sy_timer_init(&s->nsd_timer, nsd_timer_fired, s);
+	sy_timer_init(&s->feed_timer, feed_timer_fired, s);
 	sy_timer_init(&s->api_timer, api_timer_fired, s);
 	sy_timer_init(&s->http_timer, http_timer_fired, s);
 	sy_timer_init(&s->retry_timer, retry_fired, s);
+	sy_timer_init(&s->ready_timer, ready_timer_fired, s);
 	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no, &s->api,
 	    &s->http_opts);
 	if (rc) {
@@ -900,65 +1166,71 @@ sy_sync_main(int argc, char **argv)
 		goto out_opts;
 	}
 	if ((rc = nc_nsd_init(&s->nsd, bin, s->paths.conf, s->paths.ctl,
-	    s->paths.pidfile)) || (rc = sy_loop_init(&s->loop)) ||
-	    (rc = nc_pub_init(&s->pub, s->paths.zonedir, s->paths.state))) {
+	    s->paths.pidfile)) || (rc = sy_loop_init(&s->loop))) {
 		fprintf(stderr, "kubezone sync: %s\n", kz_strerror(rc));
 		goto out;
 	}
+	snprintf(s->nsd.xfrdfile, sizeof(s->nsd.xfrdfile), "%s",
+	    s->paths.xfrdfile);
 	s->nsd.on_ready = nsd_ready;
 	s->nsd.ctx = s;
+	if (setup_pipeline(s, err, sizeof(err))) {
+		fprintf(stderr, "kubezone sync: %s\n", err);
+		goto out;
+	}
 	if ((rc = setup_signals(s)) || (rc = sy_loop_add_fd(&s->loop,
 	    s->nsd.logfd, POLLIN, nsd_log_ready, s)) ||
 	    (rc = sy_loop_add_hook(&s->loop, before_poll, s))) {
 		fprintf(stderr, "kubezone sync: %s\n", kz_strerror(rc));
 		goto out;
 	}
+	/* NSD starts at once, on the zone files it wrote last time. */
+	if (write_conf(s))
+		goto out;
+	if ((rc = nc_nsd_start(&s->nsd))) {
+		fprintf(stderr, "kubezone sync: cannot start %s: %s\n", bin,
+		    kz_strerror(rc));
+		goto out;
+	}
 	if (start_services(s, err, sizeof(err))) {
 		fprintf(stderr, "kubezone sync: %s\n", err);
 		goto out;
 	}
-	/* The API source starts NSD after its first publish. */
 	if (!s->use_api && (rc = watch_snapshot(s))) {
 		fprintf(stderr, "kubezone sync: cannot watch %s: %s\n",
 		    s->snap_dir, kz_strerror(rc));
 		goto out;
 	}
-	/* The first publish comes before NSD starts, so it has zones. */
 	if (!s->use_api && load_snapshot(s, true)) {
 		fprintf(stderr, "kubezone sync: the first snapshot must load "
 		    "(see the error above)\n");
 		goto out;
 	}
-	if (!s->use_api && write_conf(s))
-		goto out;
-	/* From now on each publish asks NSD to reload what changed. */
-	if (!s->use_api) {
-		s->pub.reload = reload_zone;
-		s->pub.reload_ctx = s;
-	}
-	if (!s->use_api && (rc = nc_nsd_start(&s->nsd))) {
-		fprintf(stderr, "kubezone sync: cannot start %s: %s\n", bin,
-		    kz_strerror(rc));
-		goto out;
-	}
 	s->status = 0;
 	rc = sy_loop_run(&s->loop);
 	status = rc ? 1 : s->status;
+	if (status == 0)
+		write_zone_files(s);
 out:
 	sy_api_free(&s->api);		/* its easy handles leave the multi */
 	sy_http_free(s->http);
 	nc_nsd_free(&s->nsd);
+	if (status == 0)
+		kz_info("stopped", "loads=%lu load_failures=%lu diffs=%lu "
+		    "publish_failures=%lu", s->loads, s->load_failures,
+		    s->pub.stats.diffs, s->pub.stats.failed);
 	nc_pub_free(&s->pub);
+	nc_feed_free(&s->feed);
+	nc_serial_free(&s->serials);
+	zg_db_free(&s->db);
+	free(s->probes);
+	free(s->confirmed);
+	free(s->lag);
 	sy_loop_free(&s->loop);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	if (s->inofd >= 0)
 		close(s->inofd);
-	if (status == 0)
-		kz_info("stopped", "loads=%lu load_failures=%lu "
-		    "zones_published=%lu zones_failed=%lu", s->loads,
-		    s->load_failures, s->pub.stats.published,
-		    s->pub.stats.failed);
 out_opts:
 	sy_api_free(&s->api);
 	zg_model_free(&s->model);
@@ -975,14 +1247,14 @@ sy_nsdconf_main(int argc, char **argv)
 {
 	struct sync_cmd cmd = { .debounce_ms = 50 };
 	struct zg_render_opts ro;
-	struct zg_zoneset zs = { 0 };
-	struct zg_decode_stats st = { 0 };
-	uint64_t decode_ms;
+	struct zg_db db = { 0 };
+	struct nc_feed_ref feed;
 	struct nc_paths paths;
+	struct nc_zone_ref *refs = NULL;
+	char (*names)[256] = NULL;
 	struct kz_buf b;
 	struct nc_opts *no;
-	char (*zones)[256] = NULL, (*files)[256] = NULL;
-	char err[768], dir[PATH_MAX], cwd[PATH_MAX];
+	char dir[PATH_MAX], cwd[PATH_MAX];
 	int rc, status = 1;
 
 	no = calloc(1, sizeof(*no));
@@ -990,7 +1262,7 @@ sy_nsdconf_main(int argc, char **argv)
 		return 1;
 	nc_opts_init(no);
 	zg_render_opts_init(&ro);
-	kz_buf_init(&b, 1024 * 1024);
+	kz_buf_init(&b, 64 * 1024 * 1024);
 	rc = parse_args("nsd-conf", argc, argv, &cmd, &ro, no, NULL, NULL);
 	if (rc) {
 		status = rc - 1;
@@ -1006,32 +1278,24 @@ sy_nsdconf_main(int argc, char **argv)
 		    "long\n");
 		goto out;
 	}
-	if (render_file(cmd.snapshot[0] ? cmd.snapshot : NULL, &ro, &zs, &st,
-	    &decode_ms, err, sizeof(err))) {
-		fprintf(stderr, "kubezone nsd-conf: %s\n", err);
+	/* The zones follow from the options alone; the feed's port and key
+	 * are chosen by `kubezone sync` at each start: these are samples. */
+	if (zg_db_init(&db, &ro) || nc_feed_ref_init(&feed, 53535) ||
+	    (refs = zone_refs(&db, &names)) == NULL) {
+		fprintf(stderr, "kubezone nsd-conf: out of memory\n");
 		goto out;
 	}
-	if (zs.nzones > SY_MAX_ZONES)
-		goto out;
-	zones = calloc(SY_MAX_ZONES, sizeof(*zones));
-	files = calloc(SY_MAX_ZONES, sizeof(*files));
-	if (zones == NULL || files == NULL)
-		goto out;
-	for (size_t i = 0; i < zs.nzones; i++) {
-		zg_name_bare(zones[i], sizeof(zones[i]), zs.zones[i].origin);
-		snprintf(files[i], sizeof(files[i]), "%s", zs.zones[i].file);
-	}
-	if (render_conf(no, &paths, zones, files, zs.nzones, &b)) {
+	if (nc_conf_render(no, &paths, &feed, refs, db.nzones, &b)) {
 		fprintf(stderr, "kubezone nsd-conf: out of memory\n");
 		goto out;
 	}
 	fwrite(b.data, 1, b.len, stdout);
 	status = fflush(stdout) == 0 ? 0 : 1;
 out:
-	free(zones);
-	free(files);
+	free(refs);
+	free(names);
+	zg_db_free(&db);
 	kz_buf_free(&b);
-	zg_zoneset_free(&zs);
 	zg_render_opts_free(&ro);
 	free(no);
 	return status;

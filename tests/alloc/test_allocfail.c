@@ -14,8 +14,11 @@
  *                 does not move, so the re-watch replays the event, and
  *                 the model is exactly as before it; replaying the
  *                 event then gives the model a clean run gives
- *   publish       an error; the zone installed before stays on disk,
- *                 valid, with its serial; the next publish succeeds
+ *   zone database KZ_ENOMEM from zg_db_load, from zg_db_apply over a
+ *                 whole change log (a first load) and over a batch of
+ *                 changes with diffs; that database is only freed (it
+ *                 is unusable, as documented), and a fresh zg_db_load
+ *                 of the same model equals zg_render
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,13 +34,14 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "nsd-conf/publish.h"
 #include "syncer/k8s.h"
 #include "syncer/metrics.h"
 #include "tests/alloc/failmalloc.h"
 #include "zonegen/decode.h"
 #include "zonegen/model.h"
+#include "zonegen/names.h"
 #include "zonegen/render.h"
+#include "zonegen/zonedb.h"
 
 #define INPUT "tests/golden/small-cluster/input.json"
 #define MAX_N 200000
@@ -376,102 +380,187 @@ test_watch_event(void **state)
 	assert_true(total > 10);
 }
 
-/* --- publish ------------------------------------------------------ */
+/* --- the zone database -------------------------------------------- */
 
 static void
-render_model(const struct zg_model *m, struct zg_zoneset *zs)
+db_opts(struct zg_render_opts *o)
 {
-	struct zg_render_opts o;
+	render_opts(o);
+	assert_int_equal(zg_cidr_parse(&o->reverse[o->nreverse++],
+	    "10.0.0.0/8"), 0);
+	assert_int_equal(zg_cidr_parse(&o->reverse[o->nreverse++],
+	    "fd00::/8"), 0);
+}
 
-	render_opts(&o);
-	memset(zs, 0, sizeof(*zs));
-	assert_int_equal(zg_render(m, &o, zs), 0);
+/* Zone for zone, the same text: 0 when A and B are equal. */
+static int
+zs_cmp(const struct zg_zoneset *a, const struct zg_zoneset *b)
+{
+	if (a->nzones != b->nzones)
+		return -1;
+	for (size_t i = 0; i < a->nzones; i++) {
+		const struct zg_zone *x = &a->zones[i], *y = &b->zones[i];
+
+		if (strcmp(x->origin, y->origin) != 0 ||
+		    x->nrecords != y->nrecords || x->hash != y->hash ||
+		    x->body.len != y->body.len || (x->body.len &&
+		    memcmp(x->body.data, y->body.data, x->body.len) != 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* DB holds exactly what zg_render() gives for M. */
+static bool
+db_equals_render(const struct zg_db *db, const struct zg_model *m,
+    const struct zg_render_opts *o)
+{
+	struct zg_zoneset want, got;
+	bool eq;
+
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(zg_render(m, o, &want), 0);
+	assert_int_equal(zg_db_zoneset(db, &got), 0);
+	eq = zs_cmp(&want, &got) == 0;
+	zg_zoneset_free(&want);
+	zg_zoneset_free(&got);
+	return eq;
+}
+
+static void
+put_service(struct zg_model *m)
+{
+	struct zg_service *s = zg_service_new(m, "shop", "fresh");
+
+	assert_non_null(s);
+	s->nips = 2;
+	assert_int_equal(zg_ip_parse(&s->ips[0], "10.96.7.7"), 0);
+	assert_int_equal(zg_ip_parse(&s->ips[1], "fd00:96::7"), 0);
+	s->ports = calloc(2, sizeof(*s->ports));
+	assert_non_null(s->ports);
+	s->nports = 2;
+	s->ports[0].name = strdup("http");
+	s->ports[0].port = 80;
+	s->ports[1].name = strdup("dns");
+	s->ports[1].port = 53;
+	s->ports[1].proto = ZG_UDP;
+	assert_true(s->ports[0].name && s->ports[1].name);
+	assert_int_equal(zg_model_put_service(m, s), 0);
+}
+
+/* A batch of changes of every kind to the golden cluster. */
+static void
+change(struct zg_model *m)
+{
+	struct zg_pod *p;
+
+	assert_int_equal(zg_model_del(m, ZG_KIND_SERVICE, "shop", "web"), 1);
+	assert_int_equal(zg_model_del(m, ZG_KIND_NAMESPACE, NULL, "data"), 1);
+	assert_int_equal(zg_model_put_namespace(m, "brand-new"), 0);
+	put_service(m);
+	p = zg_pod_new(m, "shop", "p1");
+	assert_non_null(p);
+	p->active = true;
+	p->nips = 1;
+	assert_int_equal(zg_ip_parse(&p->ips[0], "10.244.9.9"), 0);
+	assert_int_equal(zg_model_put_pod(m, p), 0);
+}
+
+/* What test_db_apply fails allocations in. */
+enum db_step {
+	DB_LOAD,	/* zg_db_load of the whole model into a fresh database */
+	DB_FIRST,	/* zg_db_apply without diffs: the whole change log */
+	DB_CHANGES	/* zg_db_apply with diffs: a batch after the load */
+};
+
+static const char *const db_step_names[] = { "zg_db_load",
+    "first apply", "changes" };
+
+/* The golden cluster in M, every object in its change log. */
+static void
+decode_tracked(struct zg_model *m)
+{
+	zg_model_init(m);
+	zg_model_track(m, true);
+	assert_int_equal(zg_decode_buffer(m, input, input_len, INPUT, NULL,
+	    NULL), 0);
+}
+
+/* Run STEP on DB and M (whatever is before it runs unarmed). */
+static long
+db_step(enum db_step step, struct zg_db *db, struct zg_model *m, bool armed,
+    unsigned long n)
+{
+	long rc;
+
+	if (step == DB_CHANGES) {
+		assert_true(zg_db_apply(db, m, false) > 0);
+		change(m);
+	}
+	if (armed)
+		fm_arm(n);
+	if (step == DB_LOAD)
+		rc = zg_db_load(db, m);
+	else
+		rc = zg_db_apply(db, m, step == DB_CHANGES);
+	fm_disarm();
+	return rc;
+}
+
+/*
+ * STATE points to an enum db_step. The step must give KZ_ENOMEM (or
+ * absorb the failure and still be right); the database is then only
+ * freed, and a fresh one loaded from the same model must equal a
+ * render.
+ */
+static void
+test_db_apply(void **state)
+{
+	enum db_step step = *(enum db_step *)*state;
+	struct zg_render_opts o;
+	unsigned long n;
+
+	db_opts(&o);
+	for (n = 1; n < MAX_N; n++) {
+		struct zg_model m;
+		struct zg_db db, fresh;
+		long rc;
+
+		decode_tracked(&m);
+		assert_int_equal(zg_db_init(&db, &o), 0);
+		rc = db_step(step, &db, &m, true, n);
+		if (!fm_tripped()) {
+			assert_true(rc >= 0);
+			if (!db_equals_render(&db, &m, &o))
+				fail_msg("%s: the database differs from a "
+				    "render", db_step_names[step]);
+			zg_db_free(&db);
+			zg_model_free(&m);
+			break;
+		}
+		if (rc != KZ_ENOMEM && (rc < 0 ||
+		    !db_equals_render(&db, &m, &o)))
+			FAIL("%s: allocation %lu failed: returned %ld",
+			    db_step_names[step], n, rc);
+		zg_db_free(&db);
+		/* The caller rebuilds: a fresh load equals a render. */
+		assert_int_equal(zg_db_init(&fresh, &o), 0);
+		assert_int_equal(zg_db_load(&fresh, &m), 0);
+		if (!db_equals_render(&fresh, &m, &o))
+			FAIL("%s: allocation %lu failed: a fresh load "
+			    "differs from a render", db_step_names[step], n);
+		zg_db_free(&fresh);
+		zg_model_free(&m);
+	}
+	print_message("zone database (%s): %lu allocations failed in "
+	    "turn\n", db_step_names[step], n - 1);
+	assert_true(n > 10);
 	zg_render_opts_free(&o);
 }
 
-static void
-rm_rf(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
-static void
-test_publish(void **state)
-{
-	struct zg_zoneset old, new;
-	struct zg_model m;
-	unsigned long n;
-
-	(void)state;
-	decode_all(&m);
-	render_model(&m, &old);
-	assert_int_equal(zg_model_del(&m, ZG_KIND_SERVICE, "shop", "web"), 1);
-	render_model(&m, &new);
-
-	for (n = 1; n < MAX_N; n++) {
-		char dir[] = "/tmp/kz-allocfail-XXXXXX", path[PATH_MAX];
-		struct nc_publisher p;
-		struct nc_pub_result res;
-		uint32_t serial;
-		int rc;
-
-		assert_non_null(mkdtemp(dir));
-		snprintf(path, sizeof(path), "%s/publish.state", dir);
-		assert_int_equal(nc_pub_init(&p, dir, path), 0);
-		assert_int_equal(nc_pub_publish(&p, &old, 1000, NULL), 0);
-		serial = nc_pub_find(&p, old.zones[0].origin)->serial;
-
-		fm_arm(n);
-		rc = nc_pub_publish(&p, &new, 2000, &res);
-		fm_disarm();
-		if (!fm_tripped()) {
-			assert_int_equal(rc, 0);
-			nc_pub_free(&p);
-			rm_rf(dir);
-			break;
-		}
-		if (rc != 0) {
-			const struct nc_pub_zone *z;
-			char verr[256];
-			size_t nrec;
-
-			for (size_t i = 0; i < old.nzones; i++) {
-				z = nc_pub_find(&p, old.zones[i].origin);
-				assert_non_null(z);
-				assert_true(z->installed);
-				snprintf(path, sizeof(path), "%s/%s", dir,
-				    z->file);
-				if (nc_zone_validate(path, z->origin, true,
-				    z->serial, &nrec, verr, sizeof(verr)) != 0)
-					FAIL("allocation %lu failed: %s is "
-					    "not a valid zone with serial %u: "
-					    "%s", n, path, z->serial, verr);
-				if (z->hash != old.zones[i].hash &&
-				    z->hash != new.zones[i].hash)
-					FAIL("allocation %lu failed: %s "
-					    "holds neither zone", n, z->origin);
-			}
-		}
-		/* the next publish succeeds */
-		assert_int_equal(nc_pub_publish(&p, &new, 3000, NULL), 0);
-		assert_true(nc_pub_find(&p, new.zones[0].origin)->hash ==
-		    new.zones[0].hash);
-		assert_true(nc_serial_cmp(nc_pub_find(&p,
-		    new.zones[0].origin)->serial, serial) > 0);
-		nc_pub_free(&p);
-		rm_rf(dir);
-	}
-	print_message("publish: %lu allocations failed in turn\n", n - 1);
-	assert_true(n > 3);
-	zg_zoneset_free(&old);
-	zg_zoneset_free(&new);
-	zg_model_free(&m);
-}
-
 static bool own = false, with_json = true;
+static enum db_step db_load = DB_LOAD, db_first = DB_FIRST,
+    db_changes = DB_CHANGES;
 
 int
 main(void)
@@ -482,7 +571,9 @@ main(void)
 		cmocka_unit_test_prestate(test_decode, &with_json),
 		cmocka_unit_test_prestate(test_watch_event, &own),
 		cmocka_unit_test_prestate(test_watch_event, &with_json),
-		cmocka_unit_test(test_publish),
+		cmocka_unit_test_prestate(test_db_apply, &db_load),
+		cmocka_unit_test_prestate(test_db_apply, &db_first),
+		cmocka_unit_test_prestate(test_db_apply, &db_changes),
 	};
 
 	return cmocka_run_group_tests(tests, load_input, free_input);

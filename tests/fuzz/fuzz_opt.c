@@ -11,10 +11,12 @@
  * argument also goes through the bounded number, duration and NSD row
  * parsers alone.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "common/buf.h"
@@ -64,6 +66,22 @@ alone(const char *a)
 	(void)nc_parse_key(a, &key, err, sizeof(err));
 }
 
+/* Whether O has a --tsig-key named NAME (any case, final dot or not). */
+static bool
+has_key(const struct nc_opts *o, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < o->nkeys; i++) {
+		const char *k = o->keys[i].name;
+
+		if (strncasecmp(k, name, n) == 0 && (k[n] == '\0' ||
+		    (k[n] == '.' && k[n + 1] == '\0')))
+			return true;
+	}
+	return false;
+}
+
 static void
 use(struct opts *o, int cmd)
 {
@@ -72,6 +90,7 @@ use(struct opts *o, int cmd)
 		{ "cluster.local", "cluster.local.zone" },
 		{ "in-addr.arpa", "in-addr.arpa.zone" },
 	};
+	struct nc_feed_ref feed;
 	struct zg_zoneset zs;
 	struct zg_model m;
 	struct kz_buf conf;
@@ -98,10 +117,16 @@ use(struct opts *o, int cmd)
 	FUZZ_CHECK(o->no.nlisten >= 1, "no listen address after finish");
 	FUZZ_CHECK(nc_paths_init(&paths, "/var/lib/kubezone") == 0,
 	    "paths");
+	FUZZ_CHECK(nc_feed_ref_init(&feed, 53) == 0, "feed reference");
 	kz_buf_init(&conf, 1024 * 1024);
-	rc = nc_conf_render(&o->no, &paths, zref, 2, &conf);
-	FUZZ_CHECK(rc == 0, "nc_conf_render returned %d", rc);
-	FUZZ_CHECK(strstr(conf.data, "server:") != NULL, "no server clause");
+	rc = nc_conf_render(&o->no, &paths, &feed, zref, 2, &conf);
+	/* Only a --tsig-key that takes the feed key's name is refused. */
+	FUZZ_CHECK(rc == 0 || (rc == KZ_EINVAL && has_key(&o->no,
+	    feed.key.name)), "nc_conf_render returned %d", rc);
+	FUZZ_CHECK(rc != 0 || strstr(conf.data, "server:") != NULL,
+	    "no server clause");
+	FUZZ_CHECK(rc != 0 || strstr(conf.data, feed.key.secret) != NULL,
+	    "the feed's key is not in nsd.conf");
 	kz_buf_free(&conf);
 
 	if (cmd == 2 && o->ho.listen[0]) {

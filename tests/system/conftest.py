@@ -300,6 +300,8 @@ def sync(kubezone, state_dir):
         started.append(s)
         if wait:
             s.wait_serving()
+            # Every zone served with a serial of this run (readiness).
+            s.wait_log('msg="zones served"', timeout=30)
         return s
 
     yield start

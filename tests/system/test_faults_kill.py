@@ -1,11 +1,11 @@
 """Faults: kubezone itself is SIGKILLed in the middle of a publish.
 
 A cluster large enough that publishing takes a while is changed, and
-kubezone is killed at a series of delays after the change. Each time,
-the state directory must hold complete zones (old or new, never a mix
-or a truncated file); a restarted kubezone must serve one of the two
-renders completely, with a serial that did not go back, and publish
-the next change.
+kubezone is killed at a series of delays after the change (NSD goes
+with it). Each time, the zone files NSD keeps in the state directory
+must be complete (old or new, never a mix or a truncated file); a
+restarted kubezone must serve one of the two renders completely, with a
+serial that did not go back, and publish the next change.
 """
 
 import json
@@ -55,7 +55,9 @@ def zone_files_complete(state):
     for f in os.listdir(zones):
         if not f.endswith(".zone"):
             continue
-        z = dns.zone.from_file(os.path.join(zones, f), origin=None,
+        # NSD writes "$ORIGIN local." before "cluster SOA ...": name
+        # the zone's origin, as NSD does when it loads the file.
+        z = dns.zone.from_file(os.path.join(zones, f), origin=f[:-5] + ".",
                                relativize=False)
         out[z.origin.to_text()] = len(list(z.iterate_rdatas()))
     return out
@@ -88,6 +90,9 @@ def test_sigkill_mid_publish(sync, tmp_path, clusters, delay_ms):
     s = sync(snap, state=state)
     port = s.port
     serial = soa_serial("cluster.local.", port)
+    # NSD writes its zone files a few seconds after a change.
+    wait_for(lambda: set(zone_files_complete(state)) == set(old), 20,
+             interval=0.2, what="NSD's zone files written")
     nsd = s.nsd_pid()
     with open(new_snap) as f:
         text = f.read()

@@ -115,15 +115,17 @@ read_seen(const struct fake *f, char *out, size_t outsz)
 	fclose(in);
 }
 
+/* A command with an argument, no reply wanted: "ok" is a success. */
 static void
-test_reload_ok(void **state)
+test_command_ok(void **state)
 {
 	struct fake *f = *state;
 	char seen[128];
 	pid_t pid = serve_once(f, "ok\n");
 	int status;
 
-	assert_int_equal(nc_control_reload(f->path, "cluster.local."), 0);
+	assert_int_equal(nc_control_cmd(f->path, "reload cluster.local", NULL,
+	    2000), 0);
 	waitpid(pid, &status, 0);
 	read_seen(f, seen, sizeof(seen));
 	assert_string_equal(seen, "NSDCT1 reload cluster.local\n");
@@ -163,7 +165,8 @@ test_error_reply(void **state)
 	kz_buf_free(&reply);
 	/* An empty answer is not a success either. */
 	pid = serve_once(f, "");
-	assert_int_equal(nc_control_reload(f->path, "x"), KZ_EPROTO);
+	assert_int_equal(nc_control_cmd(f->path, "reload x", NULL, 2000),
+	    KZ_EPROTO);
 	waitpid(pid, &status, 0);
 }
 
@@ -180,14 +183,14 @@ test_timeout_and_missing(void **state)
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	snprintf(path, sizeof(path), "%s/absent.ctl", f->dir);
-	assert_int_equal(nc_control_reload(path, "x"), -ENOENT);
+	assert_int_equal(nc_control_cmd(path, "status", NULL, 200), -ENOENT);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reload_ok, setup,
+		cmocka_unit_test_setup_teardown(test_command_ok, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_status_reply, setup,
 		    teardown),

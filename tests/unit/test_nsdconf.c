@@ -18,6 +18,19 @@
 #include "nsd-conf/conf.h"
 #include "nsd-conf/nsd.h"
 
+/* A fixed feed: the real one has a random secret. */
+static void
+test_feed(struct nc_feed_ref *f)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->ip, sizeof(f->ip), "127.0.0.1");
+	f->port = 25381;
+	snprintf(f->key.name, sizeof(f->key.name), "kubezone-feed");
+	snprintf(f->key.alg, sizeof(f->key.alg), "hmac-sha256");
+	snprintf(f->key.secret, sizeof(f->key.secret),
+	    "ZmVlZGZlZWRmZWVkZmVlZA==");
+}
+
 /* Parse ARGS (NULL-terminated, without argv[0]) into O. */
 static int
 parse(struct nc_opts *o, const char *const *args, char *err, size_t errsz)
@@ -183,16 +196,24 @@ static const char expected_conf[] =
 	"\tipv4-edns-size: 1232\n"
 	"\tipv6-edns-size: 1232\n"
 	"\tzonefiles-check: no\n"
-	"\tzonefiles-write: 0\n"
+	"\tzonefiles-write: 5\n"
+	"\txfrd-reload-timeout: 0\n"
 	"remote-control:\n"
 	"\tcontrol-enable: yes\n"
 	"\tcontrol-interface: \"/var/lib/kz/nsd.ctl\"\n"
+	"key:\n"
+	"\tname: \"kubezone-feed\"\n"
+	"\talgorithm: hmac-sha256\n"
+	"\tsecret: \"ZmVlZGZlZWRmZWVkZmVlZA==\"\n"
 	"key:\n"
 	"\tname: \"xfr\"\n"
 	"\talgorithm: hmac-sha256\n"
 	"\tsecret: \"c2VjcmV0c2VjcmV0\"\n"
 	"pattern:\n"
 	"\tname: \"kubezone\"\n"
+	"\trequest-xfr: 127.0.0.1@25381 kubezone-feed\n"
+	"\tallow-notify: 127.0.0.1 kubezone-feed\n"
+	"\tallow-notify: ::1 kubezone-feed\n"
 	"\tprovide-xfr: 127.0.0.1 NOKEY\n"
 	"\tprovide-xfr: ::1 NOKEY\n"
 	"\tprovide-xfr: 10.0.0.0/8 xfr\n"
@@ -200,15 +221,14 @@ static const char expected_conf[] =
 	"\tnotify: 10.1.1.1@53 xfr\n"
 	"\tnotify: 127.0.0.1@15354 NOKEY\n"
 	"\tstore-ixfr: yes\n"
-	"\tcreate-ixfr: yes\n"
 	"\tixfr-number: 5\n"
 	"zone:\n"
 	"\tname: \"cluster.local\"\n"
-	"\tzonefile: \"cluster.local.zone\"\n"
+	"\tzonefile: \"/var/lib/kz/zones/cluster.local.zone\"\n"
 	"\tinclude-pattern: \"kubezone\"\n"
 	"zone:\n"
 	"\tname: \"in-addr.arpa\"\n"
-	"\tzonefile: \"in-addr.arpa.zone\"\n"
+	"\tzonefile: \"/var/lib/kz/zones/in-addr.arpa.zone\"\n"
 	"\tinclude-pattern: \"kubezone\"\n";
 
 static void
@@ -223,6 +243,116 @@ test_conf_render(void **state)
 		{ "cluster.local", "cluster.local.zone" },
 		{ "in-addr.arpa", "in-addr.arpa.zone" },
 	};
+	struct nc_feed_ref feed;
+	struct nc_paths p;
+	struct nc_opts o;
+	struct kz_buf b;
+	char err[256];
+
+	(void)state;
+	test_feed(&feed);
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+	assert_int_equal(nc_paths_init(&p, o.state_dir), 0);
+	assert_string_equal(p.serials, "/var/lib/kz/serial.state");
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(nc_conf_render(&o, &p, &feed, zones, 2, &b), 0);
+	assert_string_equal(b.data, expected_conf);
+	kz_buf_free(&b);
+}
+
+/* The text of the zone: clause for NAME, up to the next clause. */
+static const char *
+zone_clause(const char *conf, const char *name, char *out, size_t outsz)
+{
+	char head[300];
+	const char *s, *e;
+
+	snprintf(head, sizeof(head), "zone:\n\tname: \"%s\"\n", name);
+	s = strstr(conf, head);
+	if (s == NULL)
+		return NULL;
+	e = strstr(s + 1, "\nzone:");
+	e = e ? e + 1 : s + strlen(s);
+	snprintf(out, outsz, "%.*s", (int)(e - s), s);
+	return out;
+}
+
+/*
+ * Every zone is a secondary of the feed: its clause names its zone file
+ * in the state directory and includes the pattern, which asks the feed
+ * for transfers and takes its NOTIFYs, both with the feed's key, which
+ * has a key: clause before any use.
+ */
+static void
+test_conf_secondary_of_feed(void **state)
+{
+	const char *args[] = { "--zonefiles-write", "0", "--state-dir",
+		"/s", NULL };
+	const struct nc_zone_ref zones[] = {
+		{ "cluster.local", "cluster.local.zone" },
+		{ "10.in-addr.arpa", "10.in-addr.arpa.zone" },
+		{ "d.f.ip6.arpa", "d.f.ip6.arpa.zone" },
+	};
+	struct nc_feed_ref feed;
+	struct nc_paths p;
+	struct nc_opts o;
+	struct kz_buf b;
+	char err[256], zc[1024], want[512];
+	const char *pat, *key;
+
+	(void)state;
+	assert_int_equal(nc_feed_ref_init(&feed, 40053), 0);
+	assert_string_equal(feed.ip, "127.0.0.1");
+	assert_string_equal(feed.key.name, "kubezone-feed");
+	assert_string_equal(feed.key.alg, "hmac-sha256");
+	assert_int_equal(strlen(feed.key.secret), 44);
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+	assert_int_equal(nc_paths_init(&p, o.state_dir), 0);
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(nc_conf_render(&o, &p, &feed, zones, 3, &b), 0);
+	assert_non_null(strstr(b.data, "\tdatabase: \"\"\n"));
+	assert_true(strstr(b.data, "\tzonefiles-write: 0\n") >
+	    strstr(b.data, "\tdatabase: \"\"\n"));
+	assert_non_null(strstr(b.data, "\txfrd-reload-timeout: 0\n"));
+	assert_null(strstr(b.data, "create-ixfr"));
+
+	snprintf(want, sizeof(want), "key:\n\tname: \"kubezone-feed\"\n"
+	    "\talgorithm: hmac-sha256\n\tsecret: \"%s\"\n",
+	    feed.key.secret);
+	key = strstr(b.data, want);
+	pat = strstr(b.data, "pattern:\n\tname: \"kubezone\"\n");
+	assert_non_null(key);
+	assert_non_null(pat);
+	assert_true(key < pat);
+	assert_non_null(strstr(pat, "\trequest-xfr: 127.0.0.1@40053 "
+	    "kubezone-feed\n"));
+	assert_non_null(strstr(pat, "\tallow-notify: 127.0.0.1 "
+	    "kubezone-feed\n"));
+	assert_non_null(strstr(pat, "\tallow-notify: ::1 kubezone-feed\n"));
+	assert_non_null(strstr(pat, "\tstore-ixfr: yes\n\tixfr-number: 5\n"));
+
+	for (size_t i = 0; i < 3; i++) {
+		assert_non_null(zone_clause(pat, zones[i].name, zc,
+		    sizeof(zc)));
+		snprintf(want, sizeof(want), "\tzonefile: \"/s/zones/%s\"\n"
+		    "\tinclude-pattern: \"kubezone\"\n", zones[i].file);
+		assert_non_null(strstr(zc, want));
+	}
+	kz_buf_free(&b);
+}
+
+/* No feed, or a feed the config could not name: refused. */
+static void
+test_conf_feed_required(void **state)
+{
+	const char *args[] = { "--tsig-key",
+		"kubezone-feed:hmac-sha256:c2VjcmV0c2VjcmV0", NULL };
+	const struct nc_zone_ref zones[] = {
+		{ "cluster.local", "cluster.local.zone" },
+	};
+	struct nc_feed_ref feed;
 	struct nc_paths p;
 	struct nc_opts o;
 	struct kz_buf b;
@@ -230,12 +360,51 @@ test_conf_render(void **state)
 
 	(void)state;
 	nc_opts_init(&o);
-	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
-	assert_int_equal(nc_paths_init(&p, o.state_dir), 0);
+	assert_int_equal(parse(&o, (const char *const[]){ NULL }, err,
+	    sizeof(err)), 0);
+	assert_int_equal(nc_paths_init(&p, "/s"), 0);
 	kz_buf_init(&b, 1 << 20);
-	assert_int_equal(nc_conf_render(&o, &p, zones, 2, &b), 0);
-	assert_string_equal(b.data, expected_conf);
+	assert_int_equal(nc_conf_render(&o, &p, NULL, zones, 1, &b),
+	    KZ_EINVAL);
+	test_feed(&feed);
+	feed.port = 0;
+	assert_int_equal(nc_conf_render(&o, &p, &feed, zones, 1, &b),
+	    KZ_EINVAL);
+	test_feed(&feed);
+	snprintf(feed.key.secret, sizeof(feed.key.secret), "not base64");
+	assert_int_equal(nc_conf_render(&o, &p, &feed, zones, 1, &b),
+	    KZ_EINVAL);
+	test_feed(&feed);
+	snprintf(feed.ip, sizeof(feed.ip), "localhost");
+	assert_int_equal(nc_conf_render(&o, &p, &feed, zones, 1, &b),
+	    KZ_EINVAL);
+	assert_int_equal(b.len, 0);
+	/* A --tsig-key with the feed key's name is refused as usage, and
+	 * would be a second key: clause anyway. */
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), KZ_EUSAGE);
+	assert_non_null(strstr(err, "kubezone's own"));
+	test_feed(&feed);
+	assert_int_equal(nc_conf_render(&o, &p, &feed, zones, 1, &b),
+	    KZ_EINVAL);
+	assert_int_equal(nc_feed_ref_init(&feed, 0), KZ_EINVAL);
 	kz_buf_free(&b);
+}
+
+static void
+test_zonefiles_write_option(void **state)
+{
+	const char *bad[] = { "--zonefiles-write", "86401", NULL };
+	const char *neg[] = { "--zonefiles-write", "-1", NULL };
+	struct nc_opts o;
+	char err[256];
+
+	(void)state;
+	nc_opts_init(&o);
+	assert_int_equal(o.zonefiles_write, 5);
+	assert_int_not_equal(parse(&o, bad, err, sizeof(err)), 0);
+	nc_opts_init(&o);
+	assert_int_not_equal(parse(&o, neg, err, sizeof(err)), 0);
 }
 
 static void
@@ -243,18 +412,20 @@ test_conf_v4_only_no_ixfr(void **state)
 {
 	const char *args[] = { "--ixfr-number", "0", "--edns-size", "4096",
 		NULL };
+	struct nc_feed_ref feed;
 	struct nc_paths p;
 	struct nc_opts o;
 	struct kz_buf b;
 	char err[256];
 
 	(void)state;
+	test_feed(&feed);
 	nc_opts_init(&o);
 	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
 	assert_int_equal(nc_paths_init(&p, "/s/"), 0);
 	assert_string_equal(p.ctl, "/s/nsd.ctl");
 	kz_buf_init(&b, 1 << 20);
-	assert_int_equal(nc_conf_render(&o, &p, NULL, 0, &b), 0);
+	assert_int_equal(nc_conf_render(&o, &p, &feed, NULL, 0, &b), 0);
 	assert_non_null(strstr(b.data, "\tip-address: 127.0.0.1@5353\n"
 	    "\tdo-ip4: yes\n\tdo-ip6: no\n"));
 	assert_non_null(strstr(b.data, "\tipv4-edns-size: 4096\n"));
@@ -344,6 +515,9 @@ main(void)
 		cmocka_unit_test(test_key_file_and_refs),
 		cmocka_unit_test(test_conf_render),
 		cmocka_unit_test(test_conf_v4_only_no_ixfr),
+		cmocka_unit_test(test_conf_secondary_of_feed),
+		cmocka_unit_test(test_conf_feed_required),
+		cmocka_unit_test(test_zonefiles_write_option),
 		cmocka_unit_test(test_paths_too_long),
 		cmocka_unit_test(test_nsd_version),
 		cmocka_unit_test(test_nsd_find_missing),

@@ -1,5 +1,14 @@
 /*
- * tests/unit/test_publish.c -- nsd-conf/publish: serials, state, pipeline.
+ * tests/unit/test_publish.c -- nsd-conf/publish: the zone database's
+ * diffs into the feed, one serial per diff.
+ *
+ * Each test builds a small model (Services with slices and a Pod, the
+ * cluster zone plus two reverse zones), loads it into a zone database,
+ * and publishes it through a real feed (bound on loopback, never
+ * polled: nothing here needs the network) with a serial store in a
+ * temporary directory. Serial state failures are simulated by putting a
+ * regular file where the store's directory should be, which fails for
+ * root too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,577 +24,664 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/log.h"
+#include "nsd-conf/feed.h"
 #include "nsd-conf/publish.h"
+#include "nsd-conf/serial.h"
+#include "zonegen/model.h"
+#include "zonegen/names.h"
 #include "zonegen/render.h"
+#include "zonegen/zonedb.h"
 
-/* --- serial arithmetic ------------------------------------------------ */
+#define CLOCK 1700000000u
+#define MAXFD 16
 
-static void
-test_serial_cmp(void **state)
+struct fx {
+	char dir[64];
+	char statedir[128];	/* the serial store's directory */
+	char state[192];	/* STATEDIR/serial.state */
+	int fds[MAXFD];		/* what the feed watches */
+	size_t nfds;
+	struct zg_render_opts o;
+	struct zg_model m;
+	struct zg_db db;
+	struct nc_feed feed;
+	struct nc_serials sn;
+	struct nc_publisher p;
+};
+
+/* --- the feed's io: record the fds, never poll them ------------------- */
+
+static int
+io_watch(void *ctx, int fd, short events)
 {
-	(void)state;
-	assert_int_equal(nc_serial_cmp(1, 1), 0);
-	assert_int_equal(nc_serial_cmp(1, 2), -1);
-	assert_int_equal(nc_serial_cmp(2, 1), 1);
-	/* Wrap: 0xffffffff comes before 0 and 5. */
-	assert_int_equal(nc_serial_cmp(0xffffffffu, 0), -1);
-	assert_int_equal(nc_serial_cmp(0, 0xffffffffu), 1);
-	assert_int_equal(nc_serial_cmp(0xfffffff0u, 5), -1);
-	/* Just under half the space apart is still ordered. */
-	assert_int_equal(nc_serial_cmp(0, 0x7fffffffu), -1);
-	assert_int_equal(nc_serial_cmp(0, 0x80000001u), 1);
-	/* Exactly 2^31 apart is undefined. */
-	assert_int_equal(nc_serial_cmp(0, 0x80000000u), 0);
+	struct fx *x = ctx;
+
+	(void)events;
+	for (size_t i = 0; i < x->nfds; i++)
+		if (x->fds[i] == fd)
+			return 0;
+	if (x->nfds == MAXFD)
+		return -1;
+	x->fds[x->nfds++] = fd;
+	return 0;
 }
 
 static void
-test_serial_next(void **state)
+io_unwatch(void *ctx, int fd)
 {
-	(void)state;
-	/* First publication: the clock. */
-	assert_int_equal(nc_serial_next(0, false, 1700000000u), 1700000000u);
-	/* The clock is ahead: take it. */
-	assert_int_equal(nc_serial_next(1700000000u, true, 1700000100u),
-	    1700000100u);
-	/* Two changes in one second: +1, never the same serial. */
-	assert_int_equal(nc_serial_next(1700000100u, true, 1700000100u),
-	    1700000101u);
-	/* The clock went back: still forward. */
-	assert_int_equal(nc_serial_next(1700000100u, true, 1600000000u),
-	    1700000101u);
-	/* Wrap: after 0xffffffff, 0 and then small numbers are "later". */
-	assert_int_equal(nc_serial_next(0xffffffffu, true, 0xfffffff0u), 0u);
-	assert_int_equal(nc_serial_next(0xffffffffu, true, 1700000000u),
-	    1700000000u);
-	assert_int_equal(nc_serial_next(0u, true, 1700000000u), 1700000000u);
-	/* Clock more than 2^31 ahead is "behind" in RFC 1982: +1. */
-	assert_int_equal(nc_serial_next(10u, true, 0x90000000u), 11u);
-	for (uint32_t s = 0xfffffff0u, i = 0; i < 40; i++) {
-		uint32_t n = nc_serial_next(s, true, 1700000000u);
+	struct fx *x = ctx;
 
-		assert_int_equal(nc_serial_cmp(n, s), 1);
-		s = n;
+	for (size_t i = 0; i < x->nfds; i++) {
+		if (x->fds[i] == fd) {
+			x->fds[i] = x->fds[--x->nfds];
+			return;
+		}
 	}
 }
 
-/* --- a hand-made zone set --------------------------------------------- */
+/* --- the model ---------------------------------------------------------- */
 
-struct fixture {
-	char dir[64];
-	char zonedir[128];
-	char statefile[128];
-	struct zg_zone zones[2];
-	struct zg_zoneset zs;
-};
+static struct zg_port *
+one_port(const char *name, uint16_t port)
+{
+	struct zg_port *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	p->name = strdup(name);
+	assert_non_null(p->name);
+	p->port = port;
+	p->proto = ZG_TCP;
+	return p;
+}
 
 static void
-set_zone(struct zg_zone *z, const char *origin, const char *file,
-    const char *body, uint64_t hash)
+put_service(struct zg_model *m, const char *ns, const char *name,
+    const char *ip, uint16_t port)
 {
-	kz_buf_free(&z->body);
-	free(z->origin);
-	free(z->file);
-	free(z->mname);
-	free(z->rname);
-	memset(z, 0, sizeof(*z));
-	z->origin = strdup(origin);
-	z->file = strdup(file);
-	z->mname = strdup("ns.dns.cluster.local.");
-	z->rname = strdup("hostmaster.cluster.local.");
-	z->soa_ttl = 30;
-	z->ttl = 30;
-	kz_buf_init(&z->body, 1 << 20);
-	kz_buf_puts(&z->body, body);
-	z->nrecords = 2;
-	z->hash = hash;
+	struct zg_service *s = zg_service_new(m, ns, name);
+
+	assert_non_null(s);
+	s->type = ZG_SVC_CLUSTERIP;
+	s->nips = 1;
+	assert_int_equal(zg_ip_parse(&s->ips[0], ip), 0);
+	s->ports = one_port("http", port);
+	s->nports = 1;
+	assert_int_equal(zg_model_put_service(m, s), 0);
+}
+
+/* A slice of Service NAME with one ready endpoint HOST at IP. */
+static void
+put_slice(struct zg_model *m, const char *ns, const char *name,
+    const char *host, const char *ip)
+{
+	char sname[64];
+	struct zg_slice *sl;
+
+	snprintf(sname, sizeof(sname), "%s-abcde", name);
+	sl = zg_slice_new(m, ns, sname);
+	assert_non_null(sl);
+	sl->service = strdup(name);
+	sl->addr_type = ZG_ADDR_IPV4;
+	sl->ports = one_port("http", 8080);
+	sl->nports = 1;
+	sl->strings = strdup(host);
+	sl->addrs = calloc(1, sizeof(*sl->addrs));
+	assert_true(sl->service && sl->strings && sl->addrs);
+	sl->naddrs = 1;
+	assert_int_equal(zg_ip_parse(&sl->addrs[0].ip, ip), 0);
+	sl->addrs[0].ready = true;
+	sl->addrs[0].hostname = sl->strings;
+	assert_int_equal(zg_model_put_slice(m, sl), 0);
+}
+
+static void
+put_pod(struct zg_model *m, const char *ns, const char *name, const char *ip)
+{
+	struct zg_pod *p = zg_pod_new(m, ns, name);
+
+	assert_non_null(p);
+	p->active = true;
+	p->nips = 1;
+	assert_int_equal(zg_ip_parse(&p->ips[0], ip), 0);
+	assert_int_equal(zg_model_put_pod(m, p), 0);
+}
+
+/* --- set-up ------------------------------------------------------------- */
+
+static void
+rm_rf(const char *path)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Break the serial store: a regular file where its directory was. */
+static void
+break_state(struct fx *x)
+{
+	FILE *f;
+
+	rm_rf(x->statedir);
+	f = fopen(x->statedir, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+mend_state(struct fx *x)
+{
+	assert_int_equal(unlink(x->statedir), 0);
+	assert_int_equal(mkdir(x->statedir, 0750), 0);
+}
+
+/* Model, database (loaded, no diffs), feed and serial store (BLOCK). */
+static void
+fx_open(struct fx *x, uint32_t block)
+{
+	struct nc_feed_io io = { io_watch, io_unwatch, x };
+	char err[256];
+
+	zg_render_opts_init(&x->o);
+	x->o.pod_records = true;
+	assert_int_equal(zg_cidr_parse(&x->o.reverse[x->o.nreverse++],
+	    "10.96.0.0/16"), 0);
+	assert_int_equal(zg_cidr_parse(&x->o.reverse[x->o.nreverse++],
+	    "10.244.0.0/16"), 0);
+	zg_model_init(&x->m);
+	zg_model_track(&x->m, true);
+	put_service(&x->m, "shop", "web", "10.96.0.10", 80);
+	put_service(&x->m, "shop", "db", "10.96.0.11", 5432);
+	put_slice(&x->m, "shop", "web", "web-0", "10.244.1.5");
+	put_pod(&x->m, "shop", "web-0", "10.244.1.5");
+	assert_int_equal(zg_db_init(&x->db, &x->o), 0);
+	assert_int_equal(x->db.nzones, 3);
+	assert_true(zg_db_apply(&x->db, &x->m, false) > 0);
+	for (size_t z = 0; z < x->db.nzones; z++)
+		assert_true(x->db.zones[z].nrecords > 0);
+
+	assert_int_equal(nc_feed_init(&x->feed, NULL, &io, err, sizeof(err)),
+	    0);
+	assert_true(x->nfds > 0);
+	assert_int_equal(nc_serial_open(&x->sn, x->state, NULL, block, err,
+	    sizeof(err)), 0);
+}
+
+static void
+fx_close(struct fx *x)
+{
+	nc_pub_free(&x->p);
+	nc_feed_free(&x->feed);
+	assert_int_equal(x->nfds, 0);	/* every socket unwatched */
+	nc_serial_free(&x->sn);
+	zg_db_free(&x->db);
+	zg_model_free(&x->m);
+	zg_render_opts_free(&x->o);
 }
 
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct fx *x = calloc(1, sizeof(*x));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kz-test-pub-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->zonedir, sizeof(f->zonedir), "%s/zones", f->dir);
-	snprintf(f->statefile, sizeof(f->statefile), "%s/publish.state",
-	    f->dir);
-	assert_int_equal(mkdir(f->zonedir, 0755), 0);
-	set_zone(&f->zones[0], "cluster.local.", "cluster.local.zone",
-	    "@\t30\tIN\tNS\tns.dns.cluster.local.\n"
-	    "web.shop.svc\t30\tIN\tA\t10.96.0.20\n", 111);
-	set_zone(&f->zones[1], "in-addr.arpa.", "in-addr.arpa.zone",
-	    "@\t30\tIN\tNS\tns.dns.cluster.local.\n"
-	    "20.0.96.10\t30\tIN\tPTR\tweb.shop.svc.cluster.local.\n", 222);
-	f->zs.zones = f->zones;
-	f->zs.nzones = 2;
-	*state = f;
+	if (x == NULL)
+		return -1;
+	snprintf(x->dir, sizeof(x->dir), "/tmp/kz-test-publish-XXXXXX");
+	if (mkdtemp(x->dir) == NULL)
+		return -1;
+	snprintf(x->statedir, sizeof(x->statedir), "%s/state", x->dir);
+	snprintf(x->state, sizeof(x->state), "%s/serial.state", x->statedir);
+	if (mkdir(x->statedir, 0750) != 0)
+		return -1;
+	kz_log_set_level(KZ_LOG_OFF);
+	*state = x;
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[256];
+	struct fx *x = *state;
+	char cmd[128];
 
-	for (int i = 0; i < 2; i++) {
-		kz_buf_free(&f->zones[i].body);
-		free(f->zones[i].origin);
-		free(f->zones[i].file);
-		free(f->zones[i].mname);
-		free(f->zones[i].rname);
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", x->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(x);
 	return 0;
 }
 
-static char *
-read_zone(const struct fixture *f, const char *file)
+/* The serial the feed serves for database zone Z; it must be published. */
+static uint32_t
+served(const struct fx *x, size_t z)
 {
-	char path[256];
-	struct kz_buf b;
-	FILE *fp;
-	int c;
+	bool published = false;
+	uint32_t s = nc_feed_serial(&x->feed, x->p.fz[z], &published);
 
-	snprintf(path, sizeof(path), "%s/%s", f->zonedir, file);
-	fp = fopen(path, "r");
-	if (fp == NULL)
-		return NULL;
-	kz_buf_init(&b, 1 << 20);
-	while ((c = fgetc(fp)) != EOF)
-		kz_buf_putc(&b, (char)c);
-	fclose(fp);
-	return kz_buf_steal(&b, NULL);
+	assert_true(published);
+	assert_int_equal(s, nc_pub_serial(&x->p, z));
+	return s;
 }
 
-static ino_t
-inode_of(const struct fixture *f, const char *file)
-{
-	char path[256];
-	struct stat st;
+/* --- tests ---------------------------------------------------------------- */
 
-	snprintf(path, sizeof(path), "%s/%s", f->zonedir, file);
-	return stat(path, &st) == 0 ? st.st_ino : 0;
+/* Every zone goes out with a serial of its own; nothing before start. */
+static void
+test_start_publishes_every_zone(void **state)
+{
+	struct fx *x = *state;
+	uint32_t last;
+
+	fx_open(x, 0);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	for (size_t z = 0; z < x->db.nzones; z++) {
+		bool published = true;
+
+		(void)nc_feed_serial(&x->feed, x->p.fz[z], &published);
+		assert_false(published);
+		for (size_t y = 0; y < z; y++)
+			assert_int_not_equal(x->p.fz[y], x->p.fz[z]);
+	}
+	assert_int_equal(nc_pub_start(&x->p, NULL, CLOCK), 0);
+	assert_true(x->p.started);
+	for (size_t z = 0; z < x->db.nzones; z++) {
+		/* Nothing known of any zone: each starts at the clock. */
+		assert_int_equal(served(x, z), CLOCK);
+		assert_int_equal(x->p.first[z], CLOCK);
+		assert_false(x->p.whole[z]);
+		assert_int_equal(nc_serial_last(&x->sn, x->db.zones[z].origin,
+		    &last), 0);
+		assert_int_equal(last, CLOCK);
+	}
+	assert_int_equal(x->p.stats.failed, 0);
+	/* The serials were reserved on disk before they went out. */
+	assert_true(x->sn.saves >= 1);
+	assert_int_equal(access(x->state, R_OK), 0);
+	fx_close(x);
 }
 
-struct reloads {
-	int n;
-	char last[256];
+/* A port of one Service changes: one serial, the cluster zone only. */
+static void
+test_service_change_is_one_serial(void **state)
+{
+	struct fx *x = *state;
+	uint32_t before[3];
+	const struct zg_diff *d;
+
+	fx_open(x, 0);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, NULL, CLOCK), 0);
+	for (size_t z = 0; z < 3; z++)
+		before[z] = served(x, z);
+
+	put_service(&x->m, "shop", "web", "10.96.0.10", 8081);
+	assert_true(zg_db_apply(&x->db, &x->m, true) > 0);
+	d = &x->db.zones[0].diff;
+	assert_true(d->ndel > 0 && d->nadd > 0);	/* the SRV records */
+	for (size_t z = 1; z < 3; z++)
+		assert_int_equal(x->db.zones[z].diff.ndel +
+		    x->db.zones[z].diff.nadd, 0);
+
+	assert_int_equal(nc_pub_diffs(&x->p, CLOCK + 60), 1);
+	assert_int_equal(served(x, 0), before[0] + 1);
+	for (size_t z = 1; z < 3; z++)
+		assert_int_equal(served(x, z), before[z]);
+	assert_int_equal(x->p.stats.diffs, 1);
+	assert_int_equal(x->p.stats.records, d->ndel + d->nadd);
+	assert_int_equal(x->p.stats.failed, 0);
+
+	/* A second change: +1 again, whatever the clock says. */
+	put_service(&x->m, "shop", "web", "10.96.0.10", 8082);
+	assert_true(zg_db_apply(&x->db, &x->m, true) > 0);
+	assert_int_equal(nc_pub_diffs(&x->p, CLOCK + 3600), 1);
+	assert_int_equal(served(x, 0), before[0] + 2);
+	for (size_t z = 1; z < 3; z++)
+		assert_int_equal(served(x, z), before[z]);
+
+	/* A new ClusterIP touches the cluster zone and one reverse zone. */
+	put_service(&x->m, "shop", "web", "10.96.0.12", 8082);
+	assert_true(zg_db_apply(&x->db, &x->m, true) > 0);
+	assert_int_equal(nc_pub_diffs(&x->p, CLOCK + 3601), 2);
+	assert_int_equal(served(x, 0), before[0] + 3);
+	assert_int_equal(served(x, 1), before[1] + 1);
+	assert_int_equal(served(x, 2), before[2]);
+	assert_int_equal(x->p.stats.diffs, 4);
+	fx_close(x);
+}
+
+/* No change, or a put of identical content: nothing is committed. */
+static void
+test_noop_commits_nothing(void **state)
+{
+	struct fx *x = *state;
+	uint32_t before[3];
+	unsigned long saves;
+
+	fx_open(x, 0);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, NULL, CLOCK), 0);
+	for (size_t z = 0; z < 3; z++)
+		before[z] = served(x, z);
+	saves = x->sn.saves;
+
+	assert_int_equal(zg_db_apply(&x->db, &x->m, true), 0);
+	assert_int_equal(nc_pub_diffs(&x->p, CLOCK + 1), 0);
+
+	put_service(&x->m, "shop", "db", "10.96.0.11", 5432);	/* the same */
+	put_pod(&x->m, "shop", "web-0", "10.244.1.5");
+	assert_int_equal(zg_db_apply(&x->db, &x->m, true), 0);
+	assert_int_equal(nc_pub_diffs(&x->p, CLOCK + 2), 0);
+
+	for (size_t z = 0; z < 3; z++)
+		assert_int_equal(served(x, z), before[z]);
+	assert_int_equal(x->p.stats.diffs, 0);
+	assert_int_equal(x->p.stats.records, 0);
+	assert_int_equal(x->sn.saves, saves);
+	fx_close(x);
+}
+
+/* A learned serial (NSD's zone file, a secondary) is a floor. */
+static void
+test_continues_above_learned(void **state)
+{
+	struct fx *x = *state;
+
+	fx_open(x, 0);
+	assert_int_equal(nc_serial_learn(&x->sn, "cluster.local",
+	    CLOCK + 1000), 0);
+	/* Learned in RFC 1982 order: across the wrap. */
+	assert_int_equal(nc_serial_learn(&x->sn, x->db.zones[2].origin,
+	    0xfffffffeu), 0);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, NULL, CLOCK), 0);
+	assert_int_equal(served(x, 0), CLOCK + 1001);
+	assert_int_equal(served(x, 1), CLOCK);	/* nothing learned */
+	assert_int_equal(served(x, 2), 0xffffffffu);
+
+	/* The next change of the wrapped zone goes on to 0. */
+	put_pod(&x->m, "shop", "web-1", "10.244.1.6");
+	put_slice(&x->m, "shop", "web", "web-1", "10.244.1.6");
+	assert_true(zg_db_apply(&x->db, &x->m, true) > 0);
+	assert_true(x->db.zones[2].diff.nadd > 0);
+	assert_int_equal(x->db.zones[1].diff.nadd +
+	    x->db.zones[1].diff.ndel, 0);
+	assert_int_equal(nc_pub_diffs(&x->p, CLOCK + 5), 2);
+	assert_int_equal(served(x, 0), CLOCK + 1002);
+	assert_int_equal(served(x, 1), CLOCK);
+	assert_int_equal(served(x, 2), 0);
+	fx_close(x);
+}
+
+/* After a restart the serials go on from the reservation on disk. */
+static void
+test_restart_never_reuses(void **state)
+{
+	struct fx *x = *state;
+	uint32_t before[3];
+
+	fx_open(x, 0);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, NULL, CLOCK), 0);
+	put_service(&x->m, "shop", "web", "10.96.0.10", 81);
+	assert_true(zg_db_apply(&x->db, &x->m, true) > 0);
+	assert_int_equal(nc_pub_diffs(&x->p, CLOCK), 1);
+	for (size_t z = 0; z < 3; z++)
+		before[z] = served(x, z);
+	fx_close(x);
+
+	/* The clock went back: still above everything handed out. */
+	fx_open(x, 0);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, NULL, CLOCK - 100), 0);
+	for (size_t z = 0; z < 3; z++)
+		assert_int_equal(nc_sn_cmp(served(x, z), before[z]), 1);
+	fx_close(x);
+}
+
+/* Serials ZONE may still hand out without writing the store. */
+static uint32_t
+reserved_left(const struct fx *x, size_t z)
+{
+	for (size_t i = 0; i < x->sn.nzones; i++) {
+		const struct nc_sn_zone *sz = &x->sn.zones[i];
+
+		if (strcmp(sz->origin, x->db.zones[z].origin) == 0) {
+			assert_true(sz->have_reserved && sz->have_last);
+			assert_true(nc_sn_cmp(sz->reserved, sz->last) >= 0);
+			return sz->reserved - sz->last;
+		}
+	}
+	fail_msg("zone %s not in the serial store", x->db.zones[z].origin);
+	return 0;
+}
+
+/*
+ * The serial store cannot write: the commit fails and the zone keeps
+ * its serial; once the store works again, that zone goes out whole
+ * under the next serial, even though the last apply changed nothing.
+ */
+static void
+test_failed_commit_goes_whole(void **state)
+{
+	struct fx *x = *state;
+	uint32_t before[3], left;
+	long n;
+
+	/* Small blocks: a write comes after a few serials. */
+	fx_open(x, 2);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, NULL, CLOCK), 0);
+	for (size_t z = 0; z < 3; z++)
+		before[z] = served(x, z);
+	break_state(x);
+
+	/* Within the reservation: no write, so they go through. */
+	left = reserved_left(x, 0);
+	assert_true(left >= 1 && left <= 4);
+	for (uint32_t i = 0; i < left; i++) {
+		put_service(&x->m, "shop", "web", "10.96.0.10",
+		    (uint16_t)(100 + i));
+		assert_true(zg_db_apply(&x->db, &x->m, true) > 0);
+		assert_int_equal(nc_pub_diffs(&x->p, CLOCK), 1);
+	}
+	assert_int_equal(served(x, 0), before[0] + left);
+	before[0] += left;
+
+	/* Past it: the reservation cannot be written. */
+	put_service(&x->m, "shop", "web", "10.96.0.10", 82);
+	assert_true(zg_db_apply(&x->db, &x->m, true) > 0);
+	n = nc_pub_diffs(&x->p, CLOCK);
+	assert_true(n < 0);
+	assert_true(x->p.whole[0]);
+	assert_false(x->p.whole[1] || x->p.whole[2]);
+	assert_int_equal(x->p.stats.failed, 1);
+	assert_int_equal(served(x, 0), before[0]);
+
+	/* Still broken: zone 0 fails again, zone 2 has serials left. */
+	assert_true(reserved_left(x, 2) >= 1);
+	put_pod(&x->m, "shop", "web-1", "10.244.1.6");
+	put_slice(&x->m, "shop", "web", "web-1", "10.244.1.6");
+	assert_true(zg_db_apply(&x->db, &x->m, true) > 0);
+	assert_true(x->db.zones[2].diff.nadd > 0);
+	n = nc_pub_diffs(&x->p, CLOCK);
+	assert_true(n < 0);
+	assert_true(x->p.whole[0]);
+	assert_int_equal(x->p.stats.failed, 2);
+	assert_int_equal(served(x, 0), before[0]);
+	assert_int_equal(served(x, 2), before[2] + 1);
+	assert_false(x->p.whole[2]);
+
+	/* Mended: nothing changed, yet zone 0 goes out whole. */
+	mend_state(x);
+	assert_int_equal(zg_db_apply(&x->db, &x->m, true), 0);
+	assert_int_equal(nc_pub_diffs(&x->p, CLOCK), 1);
+	assert_false(x->p.whole[0]);
+	/* The failed attempts used no serial. */
+	assert_int_equal(served(x, 0), before[0] + 1);
+	assert_int_equal(served(x, 1), before[1]);
+	assert_int_equal(served(x, 2), before[2] + 1);
+	assert_int_equal(access(x->state, R_OK), 0);
+
+	/* And then diffs again. */
+	put_service(&x->m, "shop", "web", "10.96.0.10", 83);
+	assert_true(zg_db_apply(&x->db, &x->m, true) > 0);
+	assert_int_equal(nc_pub_diffs(&x->p, CLOCK), 1);
+	assert_int_equal(served(x, 0), before[0] + 2);
+	assert_false(x->p.whole[0]);
+	assert_int_equal(x->p.stats.failed, 2);
+	fx_close(x);
+}
+
+/* --- what the feed serves: zg_db_foreach against zg_db_write ----------- */
+
+struct lines {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+lines_add(struct lines *l, const char *s, size_t len)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = realloc(l->v, l->cap * sizeof(*l->v));
+		assert_non_null(l->v);
+	}
+	l->v[l->n] = strndup(s, len);
+	assert_non_null(l->v[l->n]);
+	l->n++;
+}
+
+static void
+lines_free(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+by_text(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Split TEXT into lines (each without its newline), sorted. */
+static void
+lines_split(struct lines *l, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		lines_add(l, p, n);
+		p += n + 1;
+	}
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), by_text);
+}
+
+struct collect {
+	const char *origin;
+	struct kz_buf text;
+	size_t n;
 };
 
 static int
-count_reload(void *ctx, const char *origin)
+collect_rr(void *ctx, const struct zg_rr *rr)
 {
-	struct reloads *r = ctx;
+	struct collect *c = ctx;
 
-	r->n++;
-	snprintf(r->last, sizeof(r->last), "%s", origin);
-	return 0;
+	c->n++;
+	return zg_rr_write(rr, c->origin, &c->text);
 }
 
 static void
-test_publish_and_unchanged(void **state)
+check_foreach(const struct zg_db *db)
 {
-	struct fixture *f = *state;
-	struct nc_publisher p;
-	struct nc_pub_result res;
-	struct reloads r = { 0 };
-	const struct nc_pub_zone *z;
-	ino_t ino;
-	char *text;
+	for (size_t z = 0; z < db->nzones; z++) {
+		struct collect c = { db->zones[z].origin, { 0 }, 0 };
+		struct lines got = { 0 }, want = { 0 };
+		struct kz_buf w;
+		size_t nw = 0;
 
-	assert_int_equal(nc_pub_init(&p, f->zonedir, f->statefile), 0);
-	p.reload = count_reload;
-	p.reload_ctx = &r;
-	assert_int_equal(nc_pub_publish(&p, &f->zs, 1700000000u, &res), 0);
-	assert_int_equal(res.changed, 2);
-	assert_int_equal(res.reloaded, 2);
-	assert_int_equal(r.n, 2);
-	text = read_zone(f, "cluster.local.zone");
-	assert_non_null(text);
-	assert_non_null(strstr(text, "$ORIGIN cluster.local.\n"));
-	assert_non_null(strstr(text, " 1700000000 "));
-	assert_non_null(strstr(text, "web.shop.svc\t30\tIN\tA\t10.96.0.20\n"));
-	free(text);
-	ino = inode_of(f, "cluster.local.zone");
-
-	/* Same hashes: nothing written, nothing reloaded. */
-	assert_int_equal(nc_pub_publish(&p, &f->zs, 1700000500u, &res), 0);
-	assert_int_equal(res.changed, 0);
-	assert_int_equal(res.unchanged, 2);
-	assert_int_equal(r.n, 2);
-	assert_int_equal(inode_of(f, "cluster.local.zone"), ino);
-	z = nc_pub_find(&p, "cluster.local");
-	assert_non_null(z);
-	assert_int_equal(z->serial, 1700000000u);
-
-	/* One zone changes in the same second as its last serial: +1,
-	 * and only that zone is reloaded. */
-	set_zone(&f->zones[0], "cluster.local.", "cluster.local.zone",
-	    "@\t30\tIN\tNS\tns.dns.cluster.local.\n"
-	    "web.shop.svc\t30\tIN\tA\t10.96.0.21\n", 112);
-	assert_int_equal(nc_pub_publish(&p, &f->zs, 1700000000u, &res), 0);
-	assert_int_equal(res.changed, 1);
-	assert_int_equal(res.unchanged, 1);
-	assert_int_equal(r.n, 3);
-	assert_string_equal(r.last, "cluster.local.");
-	assert_int_equal(nc_pub_find(&p, "cluster.local.")->serial,
-	    1700000001u);
-	assert_int_equal(nc_pub_find(&p, "in-addr.arpa")->serial, 1700000000u);
-	assert_int_not_equal(inode_of(f, "cluster.local.zone"), ino);
-	nc_pub_free(&p);
-}
-
-static void
-test_state_round_trip(void **state)
-{
-	struct fixture *f = *state;
-	struct nc_publisher p, q;
-	struct nc_pub_result res;
-	FILE *fp;
-
-	assert_int_equal(nc_pub_init(&p, f->zonedir, f->statefile), 0);
-	assert_int_equal(nc_pub_publish(&p, &f->zs, 0xfffffffeu, &res), 0);
-	nc_pub_free(&p);
-
-	/* A restart reads serials and hashes back. */
-	assert_int_equal(nc_pub_init(&q, f->zonedir, f->statefile), 0);
-	assert_int_equal(q.nzones, 2);
-	assert_int_equal(nc_pub_find(&q, "cluster.local")->serial,
-	    0xfffffffeu);
-	assert_int_equal(nc_pub_find(&q, "cluster.local")->hash, 111);
-	assert_true(nc_pub_find(&q, "in-addr.arpa.")->installed);
-	/* Unchanged after the restart: nothing to do. */
-	assert_int_equal(nc_pub_publish(&q, &f->zs, 5u, &res), 0);
-	assert_int_equal(res.unchanged, 2);
-	/* Changed with a clock behind in serial order: +1, then wraps. */
-	f->zones[0].hash = 999;
-	assert_int_equal(nc_pub_publish(&q, &f->zs, 0xfffffff0u, &res), 0);
-	assert_int_equal(nc_pub_find(&q, "cluster.local")->serial,
-	    0xffffffffu);
-	f->zones[0].hash = 1000;
-	assert_int_equal(nc_pub_publish(&q, &f->zs, 0xfffffff0u, &res), 0);
-	assert_int_equal(nc_pub_find(&q, "cluster.local")->serial, 0u);
-	/* 5 is after 0: the clock wins again. */
-	f->zones[0].hash = 1001;
-	assert_int_equal(nc_pub_publish(&q, &f->zs, 5u, &res), 0);
-	assert_int_equal(nc_pub_find(&q, "cluster.local")->serial, 5u);
-	nc_pub_free(&q);
-
-	/* A damaged line is skipped, the rest is kept. */
-	fp = fopen(f->statefile, "a");
-	fprintf(fp, "garbage line\n");
-	fclose(fp);
-	assert_int_equal(nc_pub_init(&q, f->zonedir, f->statefile), 0);
-	assert_int_equal(q.nzones, 2);
-	nc_pub_free(&q);
-}
-
-static void
-test_validation_failure_keeps_old(void **state)
-{
-	struct fixture *f = *state;
-	struct nc_publisher p;
-	struct nc_pub_result res;
-	struct reloads r = { 0 };
-	char *before, *after, path[256];
-
-	assert_int_equal(nc_pub_init(&p, f->zonedir, f->statefile), 0);
-	p.reload = count_reload;
-	p.reload_ctx = &r;
-	assert_int_equal(nc_pub_publish(&p, &f->zs, 1700000000u, &res), 0);
-	before = read_zone(f, "cluster.local.zone");
-
-	/* An address NSD would reject: not installed, not reloaded. */
-	set_zone(&f->zones[0], "cluster.local.", "cluster.local.zone",
-	    "@\t30\tIN\tNS\tns.dns.cluster.local.\n"
-	    "web.shop.svc\t30\tIN\tA\t10.300.0.20\n", 113);
-	assert_int_equal(nc_pub_publish(&p, &f->zs, 1700000100u, &res),
-	    KZ_EPARSE);
-	assert_int_equal(res.failed, 1);
-	assert_int_equal(res.changed, 0);
-	assert_int_equal(p.stats.failed, 1);
-	assert_int_equal(r.n, 2);
-	after = read_zone(f, "cluster.local.zone");
-	assert_string_equal(before, after);
-	free(after);
-	assert_int_equal(nc_pub_find(&p, "cluster.local")->serial, 1700000000u);
-	assert_int_equal(nc_pub_find(&p, "cluster.local")->hash, 111);
-	snprintf(path, sizeof(path), "%s/cluster.local.zone.rejected",
-	    f->zonedir);
-	assert_int_equal(access(path, F_OK), 0);
-	snprintf(path, sizeof(path), "%s/.cluster.local.zone.tmp",
-	    f->zonedir);
-	assert_int_not_equal(access(path, F_OK), 0);
-
-	/* An owner outside the zone, a CNAME beside an A: rejected too. */
-	set_zone(&f->zones[0], "cluster.local.", "cluster.local.zone",
-	    "web.example.org.\t30\tIN\tA\t10.0.0.1\n", 114);
-	assert_int_equal(nc_pub_publish(&p, &f->zs, 1700000100u, &res),
-	    KZ_EPARSE);
-	set_zone(&f->zones[0], "cluster.local.", "cluster.local.zone",
-	    "x\t30\tIN\tA\t10.0.0.1\nx\t30\tIN\tCNAME\ty\n", 115);
-	assert_int_equal(nc_pub_publish(&p, &f->zs, 1700000100u, &res),
-	    KZ_EPARSE);
-	after = read_zone(f, "cluster.local.zone");
-	assert_string_equal(before, after);
-	free(after);
-
-	/* A good version afterwards: installed with a higher serial. */
-	set_zone(&f->zones[0], "cluster.local.", "cluster.local.zone",
-	    "web.shop.svc\t30\tIN\tA\t10.96.0.22\n", 116);
-	assert_int_equal(nc_pub_publish(&p, &f->zs, 1700000100u, &res), 0);
-	assert_int_equal(nc_pub_find(&p, "cluster.local")->serial, 1700000100u);
-	assert_int_equal(r.n, 3);
-	free(before);
-	nc_pub_free(&p);
-}
-
-static void
-test_validate_file(void **state)
-{
-	struct fixture *f = *state;
-	char path[256], err[256];
-	size_t n;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/v.zone", f->zonedir);
-	fp = fopen(path, "w");
-	fprintf(fp, "$ORIGIN t.\n$TTL 30\n@ SOA ns hm 42 1 1 1 1\n"
-	    "@ NS ns\nns A 10.0.0.1\n");
-	fclose(fp);
-	assert_int_equal(nc_zone_validate(path, "t.", true, 42, &n, err,
-	    sizeof(err)), 0);
-	assert_int_equal(n, 3);
-	assert_int_equal(nc_zone_validate(path, "t", true, 43, &n, err,
-	    sizeof(err)), KZ_EPARSE);
-	assert_non_null(strstr(err, "serial"));
-	assert_int_equal(nc_zone_validate(path, "other.", false, 0, &n, err,
-	    sizeof(err)), KZ_EPARSE);
-
-	/* No SOA first; an empty file. */
-	fp = fopen(path, "w");
-	fprintf(fp, "$ORIGIN t.\nns 30 IN A 10.0.0.1\n");
-	fclose(fp);
-	assert_int_equal(nc_zone_validate(path, "t.", false, 0, &n, err,
-	    sizeof(err)), KZ_EPARSE);
-	fp = fopen(path, "w");
-	fclose(fp);
-	assert_int_equal(nc_zone_validate(path, "t.", false, 0, &n, err,
-	    sizeof(err)), KZ_EPARSE);
-	/* A label over 63 octets. */
-	fp = fopen(path, "w");
-	fprintf(fp, "$ORIGIN t.\n@ 30 IN SOA ns hm 1 1 1 1 1\n"
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    " 30 IN A 10.0.0.1\n");
-	fclose(fp);
-	assert_int_equal(nc_zone_validate(path, "t.", false, 0, &n, err,
-	    sizeof(err)), KZ_EPARSE);
-	/* Parentheses over lines, a nested $ORIGIN, comments, @. */
-	fp = fopen(path, "w");
-	fprintf(fp, "$ORIGIN t.\n$TTL 30\n@ IN SOA ns hm ( 7 ; serial\n"
-	    "  1 1 1 1 )\n@ NS ns.t.\n$ORIGIN svc.t.\nweb A 10.0.0.2 ; c\n"
-	    "\tA 10.0.0.3\nx.T. TXT \"a ( b\"\n");
-	fclose(fp);
-	assert_int_equal(nc_zone_validate(path, "t.", true, 7, &n, err,
-	    sizeof(err)), 0);
-	assert_int_equal(n, 5);
-	/* $ORIGIN outside the zone makes relative owners outside too. */
-	fp = fopen(path, "w");
-	fprintf(fp, "$ORIGIN t.\n@ 30 IN SOA ns hm 1 1 1 1 1\n"
-	    "$ORIGIN u.\nweb 30 IN A 10.0.0.1\n");
-	fclose(fp);
-	assert_int_equal(nc_zone_validate(path, "t.", false, 0, &n, err,
-	    sizeof(err)), KZ_EPARSE);
-	assert_non_null(strstr(err, "outside"));
-	fp = fopen(path, "w");
-	fprintf(fp, "$ORIGIN t.\n@ 30 IN SOA ns hm 1 1 1 1 1\n"
-	    "$INCLUDE /etc/passwd\n");
-	fclose(fp);
-	assert_int_equal(nc_zone_validate(path, "t.", false, 0, &n, err,
-	    sizeof(err)), KZ_EPARSE);
-	snprintf(path, sizeof(path), "%s/missing.zone", f->zonedir);
-	assert_true(nc_zone_validate(path, "t.", false, 0, &n, err,
-	    sizeof(err)) < 0);
-}
-
-/* A zone big enough to be validated in pieces by several processes. */
-static void
-test_validate_big_file(void **state)
-{
-	struct fixture *f = *state;
-	char path[256], err[256];
-	size_t n;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/big.zone", f->zonedir);
-	for (int bad = 0; bad < 3; bad++) {
-		fp = fopen(path, "w");
-		fprintf(fp, "$ORIGIN big.\n$TTL 30\n@\t30\tIN\tSOA\tns hm 9 1 "
-		    "1 1 1\n");
-		for (int i = 0; i < 40000; i++) {
-			if (bad == 1 && i == 30000)
-				fprintf(fp, "h%06d\t30\tIN\tA\t10.0.300.1\n", i);
-			else if (bad == 2 && i == 35000)
-				fprintf(fp, "h%06d.other.\t30\tIN\tA\t10.0.0.1\n",
-				    i);
-			else
-				fprintf(fp, "h%06d\t30\tIN\tA\t10.0.%d.%d\n", i,
-				    i / 256 % 256, i % 256);
-			fprintf(fp, "h%06d\t30\tIN\tTXT\t\"some text to make "
-			    "the file bigger\"\n", i);
-		}
-		fclose(fp);
-		n = 0;
-		if (bad == 0) {
-			assert_int_equal(nc_zone_validate(path, "big.", true, 9,
-			    &n, err, sizeof(err)), 0);
-			assert_int_equal(n, 80001);
-		} else {
-			assert_int_equal(nc_zone_validate(path, "big.", true, 9,
-			    &n, err, sizeof(err)), KZ_EPARSE);
-			/* Line numbers count from the top of the file. */
-			assert_non_null(strstr(err, bad == 1 ? "line 60004:" :
-			    "line 70004:"));
-		}
+		kz_buf_init(&c.text, 1 << 20);
+		kz_buf_init(&w, 1 << 20);
+		assert_int_equal(zg_db_foreach(db, z, collect_rr, &c), 0);
+		assert_int_equal(zg_db_write(db, z, &w, &nw), 0);
+		assert_int_equal(c.n, nw);
+		assert_int_equal(c.n, db->zones[z].nrecords);
+		lines_split(&got, c.text.data, c.text.len);
+		lines_split(&want, w.data, w.len);
+		assert_int_equal(got.n, want.n);
+		assert_int_equal(got.n, nw);
+		for (size_t i = 0; i < got.n; i++)
+			assert_string_equal(got.v[i], want.v[i]);
+		lines_free(&got);
+		lines_free(&want);
+		kz_buf_free(&c.text);
+		kz_buf_free(&w);
 	}
 }
 
-static void
-test_unwritable_dir_keeps_old(void **state)
+/* FN's first non-zero result stops the walk and comes back. */
+static int
+stop_at_two(void *ctx, const struct zg_rr *rr)
 {
-	struct fixture *f = *state;
-	struct nc_publisher p;
-	struct nc_pub_result res;
-	char *before, *after;
+	size_t *n = ctx;
 
-	if (geteuid() == 0) {
-		/* Root ignores directory permissions; a missing directory
-		 * fails the same code path. */
-		assert_int_equal(nc_pub_init(&p, "/nonexistent/zones",
-		    f->statefile), 0);
-		assert_true(nc_pub_publish(&p, &f->zs, 1u, &res) < 0);
-		assert_int_equal(res.failed, 2);
-		nc_pub_free(&p);
-		return;
-	}
-	assert_int_equal(nc_pub_init(&p, f->zonedir, f->statefile), 0);
-	assert_int_equal(nc_pub_publish(&p, &f->zs, 1u, &res), 0);
-	before = read_zone(f, "cluster.local.zone");
-	chmod(f->zonedir, 0555);
-	f->zones[0].hash = 5;
-	assert_true(nc_pub_publish(&p, &f->zs, 2u, &res) < 0);
-	chmod(f->zonedir, 0755);
-	after = read_zone(f, "cluster.local.zone");
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
-	nc_pub_free(&p);
-}
-
-/* Write a zone of N A records with serial SERIAL; record K (when
- * K < N) gets address 10.9.9.9 instead of its own; EXTRA is appended. */
-static void
-write_numbered_zone(const char *path, const char *ttl, uint32_t serial,
-    int n, int k, const char *extra)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fprintf(fp, "$ORIGIN k.\n$TTL %s\n@\t30\tIN\tSOA\tns.k. hm.k. %u "
-	    "7200 1800 86400 30\n@\t30\tIN\tNS\tns.k.\n", ttl, serial);
-	for (int i = 0; i < n; i++)
-		fprintf(fp, "h%d\t30\tIN\tA\t%s\n", i, i == k ? "10.9.9.9" :
-		    "10.0.0.1");
-	fputs(extra, fp);
-	fclose(fp);
-}
-
-static struct nc_known
-known_of(const char *path)
-{
-	struct nc_known k = { 0 };
-	char *text = NULL;
-	size_t len = 0;
-	FILE *fp = fopen(path, "r"), *mem = open_memstream(&text, &len);
-	int ch;
-
-	while ((ch = fgetc(fp)) != EOF)
-		fputc(ch, mem);
-	fclose(fp);
-	fclose(mem);
-	assert_int_equal(nc_known_build(&k, text, len, "k."), 0);
-	free(text);
-	return k;
+	(void)rr;
+	return ++*n == 2 ? 42 : 0;
 }
 
 static void
-test_validate_only_new_lines(void **state)
+test_foreach_equals_write(void **state)
 {
-	struct fixture *f = *state;
-	struct nc_known k;
-	char path[256], err[256];
-	size_t n, parsed;
+	struct fx *x = *state;
+	size_t n = 0;
 
-	snprintf(path, sizeof(path), "%s/k.zone", f->zonedir);
-	write_numbered_zone(path, "30", 1, 1000, -1, "");
-	assert_int_equal(nc_zone_validate_known(path, "k.", true, 1, NULL, &n,
-	    &parsed, err, sizeof(err)), 0);
-	assert_int_equal(n, 1002);
-	assert_int_equal(parsed, 1002);
-	k = known_of(path);
-	assert_int_equal(k.n, 1002);	/* every record line, SOA included */
+	fx_open(x, 0);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, NULL, CLOCK), 0);
+	check_foreach(&x->db);
 
-	/* One record changed: only it and the SOA go through ldns. */
-	write_numbered_zone(path, "30", 2, 1000, 500, "");
-	if (nc_zone_validate_known(path, "k.", true, 2, &k, &n, &parsed, err,
-	    sizeof(err)) != 0)
-		fail_msg("%s", err);
-	assert_int_equal(n, 1002);
-	assert_int_equal(parsed, 2);
+	/* After changes, deletes included. */
+	put_service(&x->m, "shop", "web", "10.96.0.12", 81);
+	put_pod(&x->m, "shop", "web-1", "10.244.1.6");
+	assert_int_equal(zg_model_del(&x->m, ZG_KIND_SERVICE, "shop", "db"),
+	    1);
+	assert_true(zg_db_apply(&x->db, &x->m, true) > 0);
+	assert_true(nc_pub_diffs(&x->p, CLOCK) > 0);
+	check_foreach(&x->db);
 
-	/* A broken new line is still caught. */
-	write_numbered_zone(path, "30", 3, 1000, -1, "bad\t30\tIN\tA\t10.0.0.300\n");
-	assert_int_equal(nc_zone_validate_known(path, "k.", true, 3, &k, &n,
-	    &parsed, err, sizeof(err)), KZ_EPARSE);
-	assert_non_null(strstr(err, "line 1005"));
-
-	/* Structural checks cover known lines: a CNAME beside them. */
-	write_numbered_zone(path, "30", 4, 1000, -1, "h999\t30\tIN\tCNAME\tx.k.\n");
-	assert_int_equal(nc_zone_validate_known(path, "k.", true, 4, &k, &n,
-	    &parsed, err, sizeof(err)), KZ_EPARSE);
-	assert_non_null(strstr(err, "CNAME"));
-
-	/* Another $TTL changes the meaning of every line: all parsed. */
-	write_numbered_zone(path, "60", 5, 1000, -1, "");
-	assert_int_equal(nc_zone_validate_known(path, "k.", true, 5, &k, &n,
-	    &parsed, err, sizeof(err)), 0);
-	assert_int_equal(parsed, 1002);
-	nc_known_free(&k);
+	assert_true(x->db.zones[0].nrecords >= 2);
+	assert_int_equal(zg_db_foreach(&x->db, 0, stop_at_two, &n), 42);
+	assert_int_equal(n, 2);
+	fx_close(x);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_serial_cmp),
-		cmocka_unit_test(test_serial_next),
-		cmocka_unit_test_setup_teardown(test_publish_and_unchanged,
+		cmocka_unit_test_setup_teardown(test_start_publishes_every_zone,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_round_trip, setup,
-		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_validation_failure_keeps_old, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_validate_file, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_validate_only_new_lines,
+		    test_service_change_is_one_serial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_noop_commits_nothing,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_validate_big_file, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_unwritable_dir_keeps_old,
+		cmocka_unit_test_setup_teardown(test_continues_above_learned,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_never_reuses,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commit_goes_whole,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreach_equals_write,
 		    setup, teardown),
 	};
 
