@@ -39,6 +39,7 @@ EXAMPLES = {
     "pod-records": None,
     "endpoint-pod-names": None,
     "no-clusterip-endpoint-names": None,
+    "max-rrset-bytes": "16000",
     "listen": "[::1]:5353",
     "state-dir": "/var/lib/kubezone",
     "nsd": "/usr/sbin/nsd",
@@ -49,6 +50,8 @@ EXAMPLES = {
     "nsd-verbosity": "2",
     "ixfr-number": "10",
     "edns-size": "4096",
+    "zonefiles-write": "30",
+    "journal": "256",
     "kubeconfig": "~/.kube/config",
     "context": "prod",
     "page-size": "1000",
@@ -339,10 +342,10 @@ def man(m):
       "follow the Kubernetes DNS-Based Service Discovery specification: "
       "the cluster zone and the reverse zones. \\fBkubezone sync\\fR is "
       "the daemon: it lists and watches the Kubernetes API (or follows a "
-      "snapshot file), renders the zones when the cluster changes, and "
-      "publishes them through an NSD it starts and supervises, which "
-      "answers queries and zone transfers and sends NOTIFY to "
-      "secondaries. \\fBkubezone render\\fR writes the same zones from "
+      "snapshot file), keeps the zones in memory, and hands every change "
+      "as an incremental zone transfer (IXFR) to an NSD it starts and "
+      "supervises, which answers queries and zone transfers and sends "
+      "NOTIFY to secondaries. \\fBkubezone render\\fR writes the same zones from "
       "\\fBkubectl get -o json\\fR output, offline.")
     w(".SH COMMANDS")
     for name, desc, _ in m["commands"]:
@@ -383,13 +386,15 @@ def man(m):
     w(".TP")
     w("\\fI/var/lib/kubezone\\fR")
     w("The state directory (\\fB\\-\\-state\\-dir\\fR): nsd.conf, the "
-      "published zones, their serials (\\fIpublish.state\\fR), NSD's "
-      "control socket and working files.")
+      "reserved serials (\\fIserial.state\\fR), the zone files NSD "
+      "writes (\\fIzones/\\fR), NSD's control socket and working "
+      "files.")
     w(".TP")
     w("\\fI/var/run/secrets/kubernetes.io/serviceaccount/\\fR")
     w("The in-cluster token and CA certificate.")
     w(".SH SIGNALS")
-    w("SIGTERM and SIGINT stop NSD and exit 0. SIGHUP re-reads the "
+    w("SIGTERM and SIGINT have NSD write its zone files, stop NSD and "
+      "exit 0. SIGHUP re-reads the "
       "snapshot (\\fB\\-\\-snapshot\\fR); with the API source it is "
       "ignored.")
     w(".SH EXIT STATUS")
@@ -398,7 +403,8 @@ def man(m):
       "state directory); 2 for a usage error.")
     w(".SH HTTP ENDPOINT")
     w("\\fBsync\\fR serves \\fB/healthz\\fR (200 while the event loop "
-      "runs), \\fB/readyz\\fR (200 once zones are published) and "
+      "runs), \\fB/readyz\\fR (200 once the cluster is read and NSD "
+      "serves the zones published from it) and "
       "\\fB/metrics\\fR (Prometheus text format) on \\fB\\-\\-http\\fR.")
     w(".SH EXAMPLES")
     w("Serve a snapshot file on the loopback:")
