@@ -390,7 +390,8 @@ def test_restart_on_the_same_state_dir_keeps_serials(pod, tmp_path):
     first = query("cluster.local.", "SOA", port=p.dns_port).answer[0][0].serial
     assert p.stop() == 0
     p.remove()
-    assert (p.state / "publish.state").exists()
+    assert (p.state / "serial.state").exists()
+    assert (p.state / "zones" / "cluster.local.zone").exists()
     p.name = container_name()
     p.run()
     p.wait_ready()
