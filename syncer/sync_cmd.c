@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ldns/ldns.h>
+
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -109,6 +111,9 @@ struct sync {
 	struct zprobe *probes;
 	bool *confirmed;
 	unsigned *lag;			/* lag watch: checks NSD was behind */
+	unsigned *sec_lag;		/* per --notify target and zone */
+	unsigned sec_out;		/* their SOA queries under way */
+	struct sy_timer sec_timer;
 	unsigned probing;
 	struct sy_timer ready_timer;
 	bool ready;
@@ -344,33 +349,94 @@ feed_timer_fired(struct sy_loop *l, void *ctx)
 	nc_feed_tick(&s->feed, nc_feed_now_ms());
 }
 
-/* --- serials: learned before the first publication ------------------------ */
+/* --- the --notify secondaries ------------------------------------------- */
 
-struct learn_probe {
+/*
+ * kubezone asks every --notify secondary for its serial of every zone
+ * (signed with the target's key, if it has one): before the first
+ * publication, to learn serials (a lost state directory must not make
+ * serials go back); once ready, every SY_WATCH_MS, to watch them follow.
+ * A secondary still behind after SY_LAG_CHECKS checks is notified
+ * again: NSD's NOTIFY may have been lost, or the transfer it started
+ * cut short (NSD restarts its servers when it takes a change, which
+ * resets a transfer in progress), and a secondary would otherwise wait
+ * for its SOA refresh. A zone a secondary does not serve (REFUSED,
+ * NOTAUTH) is not asked again.
+ */
+struct sec_probe {
 	struct sync *s;
-	size_t z;
-	const char *target;
+	size_t i;		/* index into sec_* : target * nzones + zone */
+	bool learn;
 };
 
-static void
-learned(void *ctx, int status, uint32_t serial)
+static const char *
+sec_target(const struct sync *s, size_t i)
 {
-	struct learn_probe *lp = ctx;
-	struct sync *s = lp->s;
-	const char *origin = s->db.zones[lp->z].origin;
+	return s->no.notify[i / s->db.nzones].ip;
+}
+
+static void
+sec_learned(struct sync *s, size_t z, const char *target, int status,
+    uint32_t serial)
+{
+	const char *origin = s->db.zones[z].origin;
 
 	if (status == 0) {
 		nc_serial_learn(&s->serials, origin, serial);
 		kz_info("secondary serial learned", "zone=%s secondary=%s "
-		    "serial=%u", origin, lp->target, serial);
+		    "serial=%u", origin, target, serial);
 	} else {
 		kz_debug("secondary serial not learned", "zone=%s "
-		    "secondary=%s error=\"%s\"", origin, lp->target,
+		    "secondary=%s error=\"%s\"", origin, target,
 		    nc_feed_strerror(status));
 	}
-	free(lp);
 	if (--s->learning == 0)
 		kz_info("serials learned", NULL);
+}
+
+/* Have NSD NOTIFY its secondaries of zone Z again. */
+static void
+renotify(struct sync *s, size_t z, const char *target, uint32_t serial)
+{
+	char cmd[300], name[256];
+
+	zg_name_bare(name, sizeof(name), s->db.zones[z].origin);
+	kz_warn("secondary lags behind, nsd notifies again", "zone=%s "
+	    "secondary=%s serial=%u published=%u", s->db.zones[z].origin,
+	    target, serial, nc_pub_serial(&s->pub, z));
+	snprintf(cmd, sizeof(cmd), "notify %s", name);
+	if (nc_control_cmd(s->paths.ctl, cmd, NULL, 1000))
+		kz_warn("nsd did not take the notify command", "zone=%s",
+		    s->db.zones[z].origin);
+}
+
+static void
+sec_answered(void *ctx, int status, uint32_t serial)
+{
+	struct sec_probe *sp = ctx;
+	struct sync *s = sp->s;
+	size_t i = sp->i, z = i % s->db.nzones;
+
+	if (sp->learn) {
+		sec_learned(s, z, sec_target(s, i), status, serial);
+		free(sp);
+		return;
+	}
+	free(sp);
+	s->sec_out--;
+	if (status == NC_FEED_ERCODE(LDNS_RCODE_REFUSED) ||
+	    status == NC_FEED_ERCODE(LDNS_RCODE_NOTAUTH)) {
+		s->sec_lag[i] = UINT_MAX;	/* not served there */
+		return;
+	}
+	if (status != 0 || nc_sn_cmp(serial, nc_pub_serial(&s->pub, z)) >= 0) {
+		s->sec_lag[i] = 0;
+		return;
+	}
+	if (++s->sec_lag[i] >= SY_LAG_CHECKS) {
+		renotify(s, z, sec_target(s, i), serial);
+		s->sec_lag[i] = 0;
+	}
 }
 
 static const struct nc_key *
@@ -382,40 +448,73 @@ find_key(const struct nc_opts *o, const char *name)
 	return NULL;
 }
 
-/* Ask every --notify secondary for the serial of every zone. */
+/* Ask secondary T for its serial of zone Z. 0 when under way. */
+static int
+sec_probe(struct sync *s, size_t t, size_t z, bool learn)
+{
+	const struct nc_addr *a = &s->no.notify[t];
+	const struct nc_key *k = a->key[0] ? find_key(&s->no, a->key) : NULL;
+	struct nc_feed_key fk;
+	struct sec_probe *sp;
+
+	if (k && (strlen(k->name) >= sizeof(fk.name) ||
+	    strlen(k->alg) >= sizeof(fk.alg) ||
+	    strlen(k->secret) >= sizeof(fk.secret)))
+		k = NULL;	/* longer than the feed takes */
+	if (k) {
+		memcpy(fk.name, k->name, strlen(k->name) + 1);
+		memcpy(fk.alg, k->alg, strlen(k->alg) + 1);
+		memcpy(fk.secret, k->secret, strlen(k->secret) + 1);
+	}
+	sp = malloc(sizeof(*sp));
+	if (sp == NULL)
+		return KZ_ENOMEM;
+	*sp = (struct sec_probe){ s, t * s->db.nzones + z, learn };
+	if (nc_feed_probe(&s->feed, a->ip, a->port, s->db.zones[z].origin,
+	    k ? &fk : NULL, learn ? SY_LEARN_TIMEOUT_MS : SY_READY_PROBE_MS,
+	    sec_answered, sp)) {
+		free(sp);
+		return KZ_EINVAL;
+	}
+	return 0;
+}
+
+/* Learn every --notify secondary's serial of every zone. */
 static void
 learn_from_secondaries(struct sync *s)
 {
-	for (size_t i = 0; i < s->no.nnotify; i++) {
-		const struct nc_addr *t = &s->no.notify[i];
-		const struct nc_key *k = t->key[0] ? find_key(&s->no, t->key) :
-		    NULL;
-		struct nc_feed_key fk;
+	for (size_t t = 0; t < s->no.nnotify; t++)
+		for (size_t z = 0; z < s->db.nzones; z++)
+			if (sec_probe(s, t, z, true) == 0)
+				s->learning++;
+}
 
-		if (k && (strlen(k->name) >= sizeof(fk.name) ||
-		    strlen(k->alg) >= sizeof(fk.alg) ||
-		    strlen(k->secret) >= sizeof(fk.secret)))
-			k = NULL;	/* longer than the feed takes */
-		if (k) {
-			memcpy(fk.name, k->name, strlen(k->name) + 1);
-			memcpy(fk.alg, k->alg, strlen(k->alg) + 1);
-			memcpy(fk.secret, k->secret, strlen(k->secret) + 1);
-		}
-		for (size_t z = 0; z < s->db.nzones; z++) {
-			struct learn_probe *lp = malloc(sizeof(*lp));
+/* Once ready: a round of the secondaries' watch. */
+static void
+sec_timer_fired(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
 
-			if (lp == NULL)
-				return;
-			*lp = (struct learn_probe){ s, z, t->ip };
-			if (nc_feed_probe(&s->feed, t->ip, t->port,
-			    s->db.zones[z].origin, k ? &fk : NULL,
-			    SY_LEARN_TIMEOUT_MS, learned, lp)) {
-				free(lp);
-				continue;
-			}
-			s->learning++;
-		}
-	}
+	if (s->sec_out == 0 && s->ready)
+		for (size_t i = 0; i < s->no.nnotify * s->db.nzones; i++)
+			if (s->sec_lag[i] != UINT_MAX &&
+			    sec_probe(s, i / s->db.nzones, i % s->db.nzones,
+			    false) == 0)
+				s->sec_out++;
+	if (s->no.nnotify)
+		sy_timer_in(l, &s->sec_timer, SY_WATCH_MS);
+}
+
+/* The serial of NSD's zone file of zone Z. 0, or an error (no file). */
+static int
+zone_file_serial(const struct sync *s, size_t z, uint32_t *serial)
+{
+	char path[PATH_MAX + 256], err[256];
+
+	snprintf(path, sizeof(path), "%s/%s", s->paths.zonedir,
+	    s->db.zones[z].file);
+	return nc_zonefile_serial(path, s->db.zones[z].origin, serial, err,
+	    sizeof(err));
 }
 
 /* What NSD's zone files hold (written by NSD as a secondary). */
@@ -423,13 +522,9 @@ static void
 learn_from_zone_files(struct sync *s)
 {
 	for (size_t z = 0; z < s->db.nzones; z++) {
-		char path[PATH_MAX + 256], err[256];
 		uint32_t serial;
 
-		snprintf(path, sizeof(path), "%s/%s", s->paths.zonedir,
-		    s->db.zones[z].file);
-		if (nc_zonefile_serial(path, s->db.zones[z].origin, &serial,
-		    err, sizeof(err)) == 0)
+		if (zone_file_serial(s, z, &serial) == 0)
 			nc_serial_learn(&s->serials, s->db.zones[z].origin,
 			    serial);
 	}
@@ -463,6 +558,8 @@ nsd_round_done(struct sync *s)
 		done += s->confirmed[z];
 	if (!s->ready && done == s->db.nzones) {
 		s->ready = true;
+		if (s->no.nnotify)
+			sy_timer_in(&s->loop, &s->sec_timer, SY_WATCH_MS);
 		kz_info("zones served", "zones=%zu ms_since_start=%llu", done,
 		    (unsigned long long)(sy_now_ms() - s->started_ms));
 	}
@@ -1042,7 +1139,10 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	s->probes = calloc(s->db.nzones, sizeof(*s->probes));
 	s->confirmed = calloc(s->db.nzones, sizeof(*s->confirmed));
 	s->lag = calloc(s->db.nzones, sizeof(*s->lag));
-	if (s->probes == NULL || s->confirmed == NULL || s->lag == NULL) {
+	s->sec_lag = calloc(s->no.nnotify * s->db.nzones + 1,
+	    sizeof(*s->sec_lag));
+	if (s->probes == NULL || s->confirmed == NULL || s->lag == NULL ||
+	    s->sec_lag == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return KZ_ENOMEM;
 	}
@@ -1060,13 +1160,9 @@ static bool
 zone_files_current(struct sync *s)
 {
 	for (size_t z = 0; z < s->db.nzones; z++) {
-		char path[PATH_MAX + 256], err[256];
 		uint32_t serial;
 
-		snprintf(path, sizeof(path), "%s/%s", s->paths.zonedir,
-		    s->db.zones[z].file);
-		if (nc_zonefile_serial(path, s->db.zones[z].origin, &serial,
-		    err, sizeof(err)) ||
+		if (zone_file_serial(s, z, &serial) ||
 		    serial != nc_pub_serial(&s->pub, z))
 			return false;
 	}
@@ -1131,6 +1227,7 @@ sy_sync_main(int argc, char **argv)
 	sy_timer_init(&s->http_timer, http_timer_fired, s);
 	sy_timer_init(&s->retry_timer, retry_fired, s);
 	sy_timer_init(&s->ready_timer, ready_timer_fired, s);
+	sy_timer_init(&s->sec_timer, sec_timer_fired, s);
 	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no, &s->api,
 	    &s->http_opts);
 	if (rc) {
@@ -1226,6 +1323,7 @@ out:
 	free(s->probes);
 	free(s->confirmed);
 	free(s->lag);
+	free(s->sec_lag);
 	sy_loop_free(&s->loop);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
@@ -1254,7 +1352,7 @@ sy_nsdconf_main(int argc, char **argv)
 	char (*names)[256] = NULL;
 	struct kz_buf b;
 	struct nc_opts *no;
-	char dir[PATH_MAX], cwd[PATH_MAX];
+	char dir[PATH_MAX], cwd[PATH_MAX], err[512];
 	int rc, status = 1;
 
 	no = calloc(1, sizeof(*no));
@@ -1276,6 +1374,11 @@ sy_nsdconf_main(int argc, char **argv)
 	if (nc_paths_init(&paths, dir)) {
 		fprintf(stderr, "kubezone nsd-conf: state directory path too "
 		    "long\n");
+		goto out;
+	}
+	/* As root, NSD is told to drop to its own user, as sync does. */
+	if (nc_paths_nsd_user(&paths, err, sizeof(err))) {
+		fprintf(stderr, "kubezone nsd-conf: %s\n", err);
 		goto out;
 	}
 	/* The zones follow from the options alone; the feed's port and key
