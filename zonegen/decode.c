@@ -33,6 +33,11 @@
 #define DECODE_CHUNK	(1024u * 1024)		/* read size */
 #define DECODE_PROGRESS	(4u * 1024 * 1024)	/* progress interval */
 #define FRAME_MAX_DEPTH	2048		/* jansson's own limit */
+#define SNIFF_MAX	64		/* bytes looked at in non-JSON input */
+#define BOM_DONE	4		/* dec.bom: the start has been checked */
+
+/* decode_object(): a Service that needs a clusterIP and has none. */
+#define DEC_NO_CLUSTER_IP 2
 
 /* ------------------------------------------------------------------ */
 /* One object into the model                                           */
@@ -246,6 +251,12 @@ decode_service(struct zg_model *m, json_t *obj, const char *ns,
 	    &s->nports, err);
 	if (rc)
 		goto fail;
+	/* Last: a Service wrong in other ways too counts as invalid. */
+	if (s->type != ZG_SVC_EXTERNALNAME && !s->headless && s->nips == 0) {
+		obj_invalid(err, "no clusterIP (and not headless)");
+		rc = DEC_NO_CLUSTER_IP;
+		goto fail;
+	}
 	ext = json_string_value(json_object_get(spec, "externalName"));
 	if (s->type == ZG_SVC_EXTERNALNAME && ext &&
 	    (s->external_name = strdup(ext)) == NULL) {
@@ -502,8 +513,9 @@ zg_decode_meta(json_t *obj, const char **ns, const char **name)
 
 /*
  * zg_decode_object() with what the stream decoder also wants: the kind
- * found (*KINDP, -1 when not ours) and the count of endpoint addresses
- * skipped (added to *BAD).
+ * found (*KINDP, -1 when not ours), the count of endpoint addresses
+ * skipped (added to *BAD), and DEC_NO_CLUSTER_IP for a Service that is
+ * unusable for want of a clusterIP (ERR filled).
  */
 static int
 decode_object(struct zg_model *m, json_t *obj, const char *kind,
@@ -542,9 +554,10 @@ zg_decode_object(struct zg_model *m, json_t *obj, const char *kind,
     struct zg_decode_error *err)
 {
 	size_t bad = 0;
-	int k;
+	int k, rc;
 
-	return decode_object(m, obj, kind, err, &k, &bad);
+	rc = decode_object(m, obj, kind, err, &k, &bad);
+	return rc == DEC_NO_CLUSTER_IP ? KZ_EPARSE : rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -761,6 +774,13 @@ struct dec {
 	bool kind_seen;		/* its "kind" was read */
 	char *item_kind;	/* the kind its items have when they lack one */
 	struct kz_buf pending;	/* kind-less items read before "kind" */
+	/* the start of the input */
+	uint8_t bom;		/* UTF-8 BOM bytes matched; BOM_DONE after */
+	size_t docs;		/* documents begun */
+	bool junk;		/* no JSON where the first one should be */
+	size_t junk_off;	/* where it starts */
+	size_t nsniff;
+	char sniff[SNIFF_MAX];	/* its first bytes, to say what it is */
 };
 
 /* A pending item: this header, then LEN bytes. */
@@ -851,25 +871,155 @@ dec_parse(struct dec *d, const char *p, size_t len, size_t off,
 	    "%s", je.text);
 }
 
+/* "ns/name" of OBJ ("name" when CLUSTER_SCOPED), "?" for what is
+ * missing, quoted for the log into OUT. */
+static const char *
+obj_label(json_t *obj, bool cluster_scoped, char *out, size_t outsz)
+{
+	char object[300];
+	const char *ns, *name;
+
+	zg_decode_meta(obj, &ns, &name);
+	if (cluster_scoped)
+		snprintf(object, sizeof(object), "%s", name ? name : "?");
+	else
+		snprintf(object, sizeof(object), "%s/%s",
+		    ns ? ns : "default", name ? name : "?");
+	return kz_log_quote(out, outsz, object);
+}
+
 /* Log an object of our kinds that cannot be used; it starts at OFF. */
 static void
 dec_warn(struct dec *d, json_t *obj, int kind, const char *why,
     size_t off)
 {
-	char object[300], qobj[320], qwhy[320], qsrc[320];
-	const char *ns, *name;
+	char qobj[320], qwhy[320], qsrc[320];
 
-	zg_decode_meta(obj, &ns, &name);
-	if (kind == ZG_KIND_NAMESPACE)
-		snprintf(object, sizeof(object), "%s", name ? name : "?");
-	else
-		snprintf(object, sizeof(object), "%s/%s",
-		    ns ? ns : "default", name ? name : "?");
 	kz_warn("object skipped", "kind=%s object=%s reason=%s source=%s "
 	    "byte=%zu", zg_kind_name((enum zg_kind)kind),
-	    kz_log_quote(qobj, sizeof(qobj), object),
+	    obj_label(obj, kind == ZG_KIND_NAMESPACE, qobj, sizeof(qobj)),
 	    kz_log_quote(qwhy, sizeof(qwhy), why),
 	    kz_log_quote(qsrc, sizeof(qsrc), d->source), off + 1);
+}
+
+/* Name an object of KIND (may be NULL) that gives no records (debug). */
+static void
+dec_ignored(struct dec *d, json_t *obj, const char *kind, const char *why,
+    size_t off)
+{
+	char qkind[80], qobj[320], qwhy[200], qsrc[320];
+
+	if (!kz_log_enabled(KZ_LOG_DEBUG))
+		return;
+	kz_debug("object ignored", "kind=%s object=%s reason=%s source=%s "
+	    "byte=%zu", kz_log_quote(qkind, sizeof(qkind), kind ? kind : "?"),
+	    obj ? obj_label(obj, false, qobj, sizeof(qobj)) : "?",
+	    kz_log_quote(qwhy, sizeof(qwhy), why),
+	    kz_log_quote(qsrc, sizeof(qsrc), d->source), off + 1);
+}
+
+/* An object of a kind we do not use: count it, by kind. */
+static void
+kind_ignored(struct dec *d, json_t *obj, const char *kind, size_t off)
+{
+	bool ep = kind && strcmp(kind, "Endpoints") == 0;
+
+	d->stats->skipped_kind++;
+	if (ep)
+		d->stats->endpoints++;
+	dec_ignored(d, obj, kind, ep ? "v1 Endpoints (kubezone reads "
+	    "EndpointSlices)" : "kind not used", off);
+}
+
+/* A slice stored that gives no records: FQDN, or no Service label. */
+static void
+slice_ignored(struct dec *d, json_t *obj, size_t off)
+{
+	json_t *labels = json_object_get(json_object_get(obj, "metadata"),
+	    "labels");
+	const char *type = get_str(obj, "addressType");
+
+	if (type && strcmp(type, "FQDN") == 0) {
+		d->stats->slices_fqdn++;
+		dec_ignored(d, obj, "EndpointSlice", "addressType FQDN", off);
+	} else if (get_str(labels, "kubernetes.io/service-name") == NULL) {
+		d->stats->slices_unlabelled++;
+		dec_ignored(d, obj, "EndpointSlice", "no "
+		    "kubernetes.io/service-name label", off);
+	}
+}
+
+/* True when M already holds the object OBJ of KIND names. */
+static bool
+dec_known(struct dec *d, json_t *obj, const char *kind)
+{
+	int k = kind ? zg_kind_from_name(kind) : -1;
+	const char *ns, *name;
+	char key[512];
+	int n;
+
+	if (k < 0 || !json_is_object(obj) || zg_decode_meta(obj, &ns, &name))
+		return false;
+	if (k == ZG_KIND_NAMESPACE)
+		n = snprintf(key, sizeof(key), "%s", name);
+	else
+		n = snprintf(key, sizeof(key), "%s/%s", ns ? ns : "default",
+		    name);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return false;	/* longer than any key the model holds */
+	return kz_map_get(&d->m->objects[k], key) != NULL;
+}
+
+/*
+ * OBJ of KIND was given before: warn. The later one wins, so when it
+ * was not STORED (unusable), the earlier one goes too.
+ */
+static void
+dec_duplicate(struct dec *d, json_t *obj, int kind, bool stored,
+    size_t off)
+{
+	char qobj[320], qsrc[320];
+	const char *ns, *name;
+
+	d->stats->duplicates++;
+	kz_warn("object given more than once", "kind=%s object=%s "
+	    "source=%s byte=%zu note=%s", zg_kind_name((enum zg_kind)kind),
+	    obj_label(obj, kind == ZG_KIND_NAMESPACE, qobj, sizeof(qobj)),
+	    kz_log_quote(qsrc, sizeof(qsrc), d->source), off + 1,
+	    stored ? "\"this copy replaces the earlier one\"" :
+	    "\"this copy is unusable: the earlier one is dropped too\"");
+	if (!stored && zg_decode_meta(obj, &ns, &name) == KZ_OK)
+		zg_model_del(d->m, (enum zg_kind)kind, ns ? ns : "default",
+		    name);
+}
+
+/*
+ * A Status object that is not a success is what the API server (or a
+ * proxy) answered instead of objects: stop with its reason, code and
+ * message (KZ_EPROTO).
+ */
+static int
+dec_status(struct dec *d, json_t *obj, const char *kind, size_t off)
+{
+	const char *status, *reason, *msg;
+	json_t *code;
+
+	if (kind == NULL || strcmp(kind, "Status") != 0)
+		return KZ_OK;
+	status = get_str(obj, "status");
+	if (status && strcmp(status, "Success") == 0)
+		return KZ_OK;
+	reason = get_str(obj, "reason");
+	msg = get_str(obj, "message");
+	code = json_object_get(obj, "code");
+	snprintf(d->err->source, sizeof(d->err->source), "%s", d->source);
+	d->err->offset = off + 1;
+	snprintf(d->err->text, sizeof(d->err->text), "an API error instead "
+	    "of objects: %.40s (code %" JSON_INTEGER_FORMAT "): %.160s",
+	    reason ? reason : "no reason",
+	    json_is_integer(code) ? json_integer_value(code) : 0,
+	    msg ? msg : "no message");
+	return KZ_EPROTO;
 }
 
 /* Decode OBJ (of KIND, or its own) into the model and count it. */
@@ -877,20 +1027,34 @@ static int
 dec_object(struct dec *d, json_t *obj, const char *kind, size_t off)
 {
 	struct zg_decode_error e;
+	bool known;
 	int k, rc;
 
+	if (kind == NULL)
+		kind = json_string_value(json_object_get(obj, "kind"));
+	rc = dec_status(d, obj, kind, off);
+	if (rc)
+		return rc;
+	known = dec_known(d, obj, kind);
 	e.text[0] = '\0';
 	rc = decode_object(d->m, obj, kind, &e, &k, &d->stats->bad_addresses);
 	if (rc == KZ_OK) {
 		d->stats->decoded[k]++;
+		if (k == ZG_KIND_SLICE)
+			slice_ignored(d, obj, off);
 	} else if (rc == 1) {
-		d->stats->skipped_kind++;
-	} else if (rc == KZ_EPARSE) {
-		d->stats->invalid++;
+		kind_ignored(d, obj, kind, off);
+	} else if (rc == KZ_EPARSE || rc == DEC_NO_CLUSTER_IP) {
+		if (rc == KZ_EPARSE)
+			d->stats->invalid++;
+		else
+			d->stats->no_cluster_ip++;
 		dec_warn(d, obj, k, e.text, off);
 	} else {
 		return rc;
 	}
+	if (known)
+		dec_duplicate(d, obj, k, rc == KZ_OK, off);
 	return KZ_OK;
 }
 
@@ -925,7 +1089,7 @@ pending_flush(struct dec *d)
 		memcpy(&h, p, sizeof(h));
 		p += sizeof(h);
 		if (d->item_kind == NULL) {
-			d->stats->skipped_kind++;
+			kind_ignored(d, NULL, NULL, h.off);
 		} else if ((rc = dec_parse(d, p, h.len, h.off, &obj)) == 0) {
 			rc = dec_object(d, obj, d->item_kind, h.off);
 			json_decref(obj);
@@ -954,7 +1118,7 @@ on_item(struct dec *d, const char *p, size_t len, size_t off)
 	else if (d->item_kind)
 		rc = dec_object(d, obj, d->item_kind, off);
 	else if (d->kind_seen)
-		d->stats->skipped_kind++;
+		kind_ignored(d, obj, NULL, off);
 	else
 		rc = pending_add(d, p, len, off);
 	json_decref(obj);
@@ -1161,23 +1325,133 @@ dec_frame(struct dec *d, const char **pp, const char *end)
 	return rc;
 }
 
+/* A key at the start of S: letters, digits, "_-./", then ':' and a
+ * blank (or the end of what was read). */
+static bool
+yaml_key(const char *s, size_t n)
+{
+	size_t i = 0;
+	char c;
+
+	for (; i < n; i++) {
+		c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		    c == '.' || c == '/'))
+			break;
+	}
+	return i > 0 && i < n && s[i] == ':' &&
+	    (i + 1 == n || is_ws((unsigned char)s[i + 1]));
+}
+
+/* True when the N bytes at S start like a YAML document. */
+static bool
+looks_yaml(const char *s, size_t n)
+{
+	if (n >= 3 && memcmp(s, "---", 3) == 0)
+		return true;
+	if (n >= 5 && memcmp(s, "%YAML", 5) == 0)
+		return true;
+	if (n >= 1 && s[0] == '#')
+		return true;
+	if (n >= 2 && s[0] == '-' && is_ws((unsigned char)s[1]))
+		return true;
+	return yaml_key(s, n);
+}
+
+/* What the input is, when its first document is not JSON. */
 static int
-top_start(struct dec *d, const char *p)
+junk_fail(struct dec *d)
+{
+	const unsigned char *u = (const unsigned char *)d->sniff;
+	const char *why = "JSON object or array expected";
+
+	if (d->nsniff >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) ||
+	    (u[0] == 0xFE && u[1] == 0xFF)))
+		why = "UTF-16 text, but kubezone reads UTF-8 JSON (write the "
+		    "file as UTF-8, or pipe kubectl's output in)";
+	else if (looks_yaml(d->sniff, d->nsniff))
+		why = "this looks like YAML, but kubezone reads JSON "
+		    "(kubectl get ... -o json)";
+	return dec_fail(d, d->junk_off + 1, "%s", why);
+}
+
+/* Keep the first bytes of what is not JSON, then say what it is. */
+static int
+dec_sniff(struct dec *d, const char **pp, const char *end)
+{
+	size_t n = (size_t)(end - *pp);
+
+	if (n > SNIFF_MAX - d->nsniff)
+		n = SNIFF_MAX - d->nsniff;
+	memcpy(d->sniff + d->nsniff, *pp, n);
+	d->nsniff += n;
+	*pp += n;
+	return d->nsniff == SNIFF_MAX ? junk_fail(d) : KZ_OK;
+}
+
+/* The input starts with N bytes of a UTF-8 BOM and then something else:
+ * sniff it from its first byte. */
+static void
+bom_junk(struct dec *d)
+{
+	static const char bom[3] = { '\xEF', '\xBB', '\xBF' };
+
+	memcpy(d->sniff, bom, d->bom);
+	d->nsniff = d->bom;
+	d->junk = true;
+	d->junk_off = 0;
+	d->bom = BOM_DONE;
+}
+
+/* Skip a UTF-8 byte-order mark at the start of the input (any chunk). */
+static void
+dec_bom(struct dec *d, const char **pp, const char *end)
+{
+	static const unsigned char bom[3] = { 0xEF, 0xBB, 0xBF };
+	const char *p = *pp;
+
+	while (d->bom < 3 && p < end && (unsigned char)*p == bom[d->bom]) {
+		d->bom++;
+		p++;
+	}
+	*pp = p;
+	if (d->bom == 3)
+		d->bom = BOM_DONE;
+	else if (p < end && d->bom > 0)
+		bom_junk(d);
+	else if (p < end)
+		d->bom = BOM_DONE;	/* no BOM */
+}
+
+static int
+top_start(struct dec *d, const char *p, bool *adv)
 {
 	d->doc_start = dec_off(d, p);
 	if (*p == '[') {
 		d->top_array = true;
 		d->kind_seen = true;	/* items must name their kind */
 		d->state = ST_ARR_OPEN;
+		d->docs++;
+		d->stats->documents++;
 		return KZ_OK;
 	}
-	if (*p != '{')
+	if (*p != '{' && d->docs > 0)
 		return dec_fail(d, dec_off(d, p) + 1, "JSON object or array "
 		    "expected");
+	if (*p != '{') {
+		/* Not JSON from the start: find out what it is. */
+		d->junk = true;
+		d->junk_off = dec_off(d, p);
+		*adv = false;
+		return KZ_OK;
+	}
 	d->doc = json_object();
 	if (d->doc == NULL)
 		return KZ_ENOMEM;
 	d->state = ST_OBJ_OPEN;
+	d->docs++;
+	d->stats->documents++;
 	return KZ_OK;
 }
 
@@ -1261,7 +1535,7 @@ dec_struct(struct dec *d, const char **pp, const char *end)
 		return KZ_OK;
 	switch (d->state) {
 	case ST_TOP:
-		rc = top_start(d, p);
+		rc = top_start(d, p, &adv);
 		break;
 	case ST_ARR_OPEN:
 	case ST_ARR_ITEM:
@@ -1286,8 +1560,12 @@ dec_feed(struct dec *d, const char *buf, size_t len)
 
 	d->chunk = buf;
 	d->span = buf;
+	if (d->bom < BOM_DONE)
+		dec_bom(d, &p, end);
 	while (rc == KZ_OK && p < end) {
-		if (d->framing != FR_NONE)
+		if (d->junk)
+			rc = dec_sniff(d, &p, end);
+		else if (d->framing != FR_NONE)
 			rc = dec_frame(d, &p, end);
 		else
 			rc = dec_struct(d, &p, end);
@@ -1301,6 +1579,10 @@ dec_feed(struct dec *d, const char *buf, size_t len)
 static int
 dec_finish(struct dec *d)
 {
+	if (d->bom > 0 && d->bom < 3)
+		bom_junk(d);	/* ended inside what began as a BOM */
+	if (d->junk)
+		return junk_fail(d);
 	if (d->framing != FR_NONE)
 		return frame_diagnose(d, d->cap.data ? d->cap.data : "",
 		    d->cap.len, d->base, "unexpected end of input");

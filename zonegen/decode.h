@@ -9,10 +9,14 @@
  * never built, so memory stays proportional to the largest item.
  *
  * Kinds other than Service, EndpointSlice, Pod and Namespace are
- * skipped. An object of a known kind that lacks what DNS needs (no
- * metadata.name, a clusterIP that is not an address, ...) is skipped
- * with one warning naming it ("Service shop/web: ..."); malformed JSON
- * stops the decode with an error naming the source and byte offset.
+ * skipped (named in a debug line). An object of a known kind that lacks
+ * what DNS needs (no metadata.name, a clusterIP that is not an address,
+ * a Service other than headless or ExternalName without a clusterIP,
+ * ...) is skipped with one warning naming it ("Service shop/web: ...");
+ * malformed JSON stops the decode with an error naming the source and
+ * byte offset, and so does input that is not JSON at all (YAML, UTF-16:
+ * the message says so) or an API error (a Status object) in place of
+ * objects. A UTF-8 byte-order mark at the start is skipped.
  */
 #ifndef KZ_ZONEGEN_DECODE_H
 #define KZ_ZONEGEN_DECODE_H
@@ -30,9 +34,20 @@ struct zg_decode_stats {
 	size_t objects;			/* items seen, any kind */
 	size_t decoded[ZG_KIND_COUNT];	/* put into the model, by kind */
 	size_t skipped_kind;		/* items of kinds we do not use */
-	size_t invalid;			/* items of our kinds skipped */
+	size_t invalid;			/* items of our kinds skipped (but
+					   those counted in no_cluster_ip) */
 	size_t bad_addresses;		/* endpoint addresses skipped: not
 					   an address of the slice's type */
+	size_t documents;		/* top-level JSON values read */
+	size_t endpoints;		/* of skipped_kind: v1 Endpoints */
+	size_t slices_fqdn;		/* of decoded[SLICE]: addressType
+					   FQDN (no records come of them) */
+	size_t slices_unlabelled;	/* of decoded[SLICE], not FQDN: no
+					   kubernetes.io/service-name label */
+	size_t no_cluster_ip;		/* Services skipped: not headless,
+					   not ExternalName, no clusterIP */
+	size_t duplicates;		/* objects given again: the later
+					   one replaced the earlier */
 };
 
 /*
@@ -66,7 +81,8 @@ struct zg_decode_opts {
  * own "kind" field) into M. Borrowed reference to OBJ.
  * Returns 0 when stored, 1 when its kind is not one we use,
  * KZ_EPARSE when the object is unusable (ERR->text says why; the
- * caller logs it), KZ_ENOMEM.
+ * caller logs it), KZ_ENOMEM. An object with the key of one already in
+ * M replaces it, silently (a watch update).
  */
 int zg_decode_object(struct zg_model *m, json_t *obj, const char *kind,
     struct zg_decode_error *err);
@@ -81,16 +97,27 @@ int zg_decode_meta(json_t *obj, const char **ns, const char **name);
 /*
  * Decode all documents readable from FD until EOF. SOURCE names the
  * input in messages. STATS accumulate (callers zero them first).
- * Returns 0, KZ_EPARSE (ERR filled), KZ_ENOMEM, or -errno on a read
- * error (ERR filled).
+ * Returns 0, KZ_EPARSE (ERR filled), KZ_EPROTO (ERR filled), KZ_ENOMEM,
+ * or -errno on a read error (ERR filled).
  *
  * KZ_EPARSE covers malformed JSON, input that ends inside a value, and
  * an item (or the members of a top-level object outside its "items")
  * larger than the item limit: ERR->text says "... larger than N bytes".
- * The input may be empty (no objects). Objects decoded before an error
- * stay in M. Items without "kind" take the list's kind minus "List"
- * ("PodList": Pod); when "kind" comes after "items", such items are
- * kept as text and decoded at the end of the list.
+ * Input that starts like YAML or UTF-16 is KZ_EPARSE at its first byte
+ * (after a UTF-8 BOM), with a text that says so. KZ_EPROTO: a Status
+ * object whose status is not "Success" (an API error captured in place
+ * of a list); ERR->text has its reason, code and message.
+ *
+ * The input may be empty (no documents: STATS->documents tells; callers
+ * that need objects check it). Objects decoded before an error stay in
+ * M. An object with the key of one decoded before (in this input or an
+ * earlier one into M) replaces it with a warning naming it; when the
+ * later copy is unusable, the earlier one is removed too. Items without
+ * "kind" take the list's kind minus "List" ("PodList": Pod); when
+ * "kind" comes after "items", such items are kept as text and decoded
+ * at the end of the list. Ignored objects (kinds we do not use, FQDN
+ * slices, slices without a kubernetes.io/service-name label) are named
+ * in debug lines.
  */
 int zg_decode_fd(struct zg_model *m, int fd, const char *source,
     const struct zg_decode_opts *opts, struct zg_decode_stats *stats,
@@ -106,7 +133,8 @@ int zg_decode_path(struct zg_model *m, const char *path,
 
 /*
  * A one-line message for a failed decode RC: "SOURCE: byte N: TEXT" for
- * malformed input, "SOURCE: TEXT" otherwise. Written into OUT; returns OUT.
+ * malformed input, "SOURCE: TEXT" otherwise (an API error, a read error).
+ * Written into OUT; returns OUT.
  */
 const char *zg_decode_strerror(int rc, const struct zg_decode_error *err,
     char *out, size_t outsz);

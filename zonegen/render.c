@@ -42,11 +42,15 @@
  * concatenation of checked parts; zg_name_check() rejects what is long. */
 #define SCRATCH 1024
 
+#define WARNED_MAX 8	/* distinct reasons warned about per object */
+
 struct render_ctx {
 	struct zg_db *db;
 	const struct zg_model *m;
 	const struct zg_render_opts *o;
 	const char *zone;		/* the cluster domain, no final dot */
+	const char *warned[WARNED_MAX];	/* reasons this object warned */
+	size_t nwarned;
 };
 
 /*
@@ -115,6 +119,20 @@ add_srv(struct render_ctx *c, const char *owner, uint16_t port,
 
 /* --- warnings ------------------------------------------------------------ */
 
+/* True the first time this object skips a record for REASON. */
+static bool
+first_warning(struct render_ctx *c, const char *reason)
+{
+	for (size_t i = 0; i < c->nwarned; i++)
+		if (strcmp(c->warned[i], reason) == 0)
+			return false;
+	if (c->nwarned < WARNED_MAX)
+		c->warned[c->nwarned++] = reason;
+	return true;
+}
+
+/* Count a skipped record; warn once per object and reason (the first
+ * name skipped stands for the others, one per endpoint say). */
 static void
 skip_warn(struct render_ctx *c, const char *src, const char *what,
     const char *reason)
@@ -122,6 +140,8 @@ skip_warn(struct render_ctx *c, const char *src, const char *what,
 	char qsrc[300], qwhat[300], qreason[200];
 
 	zg_db_skipped(c->db);
+	if (!first_warning(c, reason))
+		return;
 	kz_warn("record skipped", "object=%s name=%s reason=%s",
 	    kz_log_quote(qsrc, sizeof(qsrc), src),
 	    kz_log_quote(qwhat, sizeof(qwhat), what),
@@ -185,38 +205,53 @@ zg_rules_exposed(const struct zg_db *db, const struct zg_model *m,
 
 /* --- apex records (R1-R4) ------------------------------------------------ */
 
+/* The name server's addresses: --dns-ip, else kube-system/kube-dns's
+ * ClusterIPs. *IPS is borrowed; returns their number (0: none known). */
+static size_t
+apex_ns_ips(const struct zg_render_opts *o, const struct zg_model *m,
+    const struct zg_ip **ips)
+{
+	const struct zg_service *kdns;
+
+	*ips = o->dns_ips;
+	if (o->ndns_ips)
+		return o->ndns_ips;
+	kdns = zg_model_service(m, "kube-system/kube-dns");
+	if (kdns == NULL || kdns->headless)
+		return 0;
+	*ips = kdns->ips;
+	return kdns->nips;
+}
+
+/*
+ * R2, R3: every zone's NS is ns.dns.<zone>, with its addresses in the
+ * cluster zone. With no address known, an NS inside the zone would have
+ * none, and BIND and Knot refuse such a zone: the NS is then localhost.
+ * (as in BIND's own local zones) and kubezone warns.
+ */
 void
 zg_rules_apex(struct zg_db *db, const struct zg_model *m)
 {
 	const struct zg_render_opts *o = db->o;
 	struct render_ctx c = { db, m, o, o->zone };
 	char owner[ZG_NAME_TEXT], ns[ZG_NAME_TEXT];
-	const struct zg_ip *ips = o->dns_ips;
-	size_t nips = o->ndns_ips;
-	const struct zg_service *kdns;
+	const struct zg_ip *ips;
+	size_t nips = apex_ns_ips(o, m, &ips);
 	static const uint8_t txt[] = { 5, '1', '.', '1', '.', '0' };
 
 	join(ns, sizeof(ns), "ns.dns.", c.zone, (char *)NULL);
+	if (nips == 0)
+		kz_warn("no name server address", "name=%s ns=localhost. "
+		    "hint=\"use --dns-ip, or include the kube-system/kube-dns "
+		    "Service\"", ns);
 	for (size_t i = 0; i < db->nzones; i++) {
 		char apex[ZG_NAME_TEXT];
 
 		zg_name_bare(apex, sizeof(apex), db->zones[i].origin);
-		add_name_rr(&c, i, apex, T_NS, ns, 0);
+		add_name_rr(&c, i, apex, T_NS, nips ? ns : "localhost", 0);
 	}
 	join(owner, sizeof(owner), "dns-version.", c.zone, (char *)NULL);
 	zg_db_emit(db, 0, owner, T_TXT, txt, sizeof(txt), 0);
-
-	if (nips == 0) {
-		kdns = zg_model_service(m, "kube-system/kube-dns");
-		if (kdns && !kdns->headless) {
-			ips = kdns->ips;
-			nips = kdns->nips;
-		}
-	}
-	if (nips == 0)
-		kz_warn("no name server address",
-		    "name=%s hint=\"use --dns-ip, or include the kube-system/kube-dns Service\"",
-		    ns);
 	for (size_t i = 0; i < nips; i++)
 		add_addr(&c, 0, ns, &ips[i]);
 }

@@ -4,8 +4,9 @@
  * Reads Kubernetes JSON (FILE "-" is stdin), renders every zone and
  * writes them into DIR as <zone>.zone, or to stdout one after another,
  * each starting with its $ORIGIN line. Warnings and the summary go to
- * stderr. Exit status: 0 zones written, 1 input unreadable or malformed
- * (or output not writable), 2 usage.
+ * stderr. Exit status: 0 zones written, 1 input unreadable, malformed,
+ * empty (no JSON document at all), not JSON (YAML) or an API error (or
+ * output not writable), 2 usage.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include "zonegen/decode.h"
 #include "zonegen/render.h"
 #include "zonegen/render_cmd.h"
+#include "zonegen/zonedb.h"
 
 #define PROGRESS_MIN_BYTES (8u << 20)	/* smaller inputs show none */
 
@@ -91,10 +93,12 @@ show_progress(void *ctx, size_t bytes, size_t objects)
 	p->shown = 1;
 }
 
-/* Decode one input into M; prints its own error. 0 or -1. */
+/* Decode one input into M; prints its own error. 0 or -1. An input
+ * without a single JSON document (empty, blanks) is an error too. */
 static int
 read_input(struct zg_model *m, const char *path, struct zg_decode_stats *st)
 {
+	size_t docs = st->documents;
 	struct zg_decode_error err = { 0 };
 	struct zg_decode_opts dopts = { 0 };
 	struct progress prog = { .source = path };
@@ -118,7 +122,39 @@ read_input(struct zg_model *m, const char *path, struct zg_decode_stats *st)
 		    zg_decode_strerror(rc, &err, msg, sizeof(msg)));
 		return -1;
 	}
+	if (st->documents == docs) {
+		fprintf(stderr, "kubezone render: no Kubernetes objects in %s "
+		    "(the input is empty)\n", strcmp(path, "-") == 0 ?
+		    "standard input" : path);
+		return -1;
+	}
 	return 0;
+}
+
+/*
+ * Create TMP exclusively, never through a symlink. A stale TMP is
+ * removed first only when it is a regular file of ours.
+ */
+static FILE *
+open_temp(const char *tmp)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == geteuid())
+		unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		unlink(tmp);
+	}
+	return f;
 }
 
 /* Write DIR/NAME atomically: a temporary file, then rename. */
@@ -131,7 +167,7 @@ write_file(const char *dir, const char *name, const struct kz_buf *b)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	f = fopen(tmp, "w");
+	f = open_temp(tmp);
 	if (f == NULL)
 		goto fail;
 	ok = fwrite(b->data, 1, b->len, f) == b->len;
@@ -184,21 +220,68 @@ write_zones(const struct zg_zoneset *zs, const struct render_cmd *cmd)
 	return rc;
 }
 
-static void
-print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs)
+/*
+ * Render M into ZS as zg_render() does, keeping the database long
+ * enough to count the objects outside the exposed namespaces into
+ * *OUTSIDE: the Services and Pods the rules left out, and the slices
+ * in those namespaces that would have counted (labelled with a Service,
+ * not FQDN; the others are counted as ignored when read).
+ */
+static int
+render_model(const struct zg_model *m, const struct zg_render_opts *o,
+    struct zg_zoneset *zs, size_t *outside)
 {
+	const struct zg_slice *sl;
+	struct zg_db db;
+	size_t it = 0;
+	void *v;
+	int rc;
+
+	memset(zs, 0, sizeof(*zs));
+	rc = zg_db_init(&db, o);
+	if (rc == 0)
+		rc = zg_db_load(&db, m);
+	if (rc == 0)
+		rc = zg_db_zoneset(&db, zs);
+	zs->stats.services = db.stats.services;
+	zs->stats.skipped = db.stats.skipped;
+	zs->stats.filtered = db.stats.filtered;
+	*outside = db.stats.filtered;
+	while (rc == 0 &&
+	    kz_map_next(&m->objects[ZG_KIND_SLICE], &it, NULL, &v)) {
+		sl = v;
+		if (sl->service && sl->addr_type != ZG_ADDR_FQDN &&
+		    !zg_rules_exposed(&db, m, sl->ns))
+			(*outside)++;
+	}
+	zg_db_free(&db);
+	return rc;
+}
+
+static void
+print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs,
+    size_t outside)
+{
+	size_t slices = st->decoded[ZG_KIND_SLICE] - st->slices_fqdn -
+	    st->slices_unlabelled;
+
 	fprintf(stderr,
 	    "render: %zu objects read (%zu Service, %zu EndpointSlice, "
-	    "%zu Pod, %zu Namespace, %zu of other kinds ignored); records:",
-	    st->objects, st->decoded[ZG_KIND_SERVICE],
-	    st->decoded[ZG_KIND_SLICE], st->decoded[ZG_KIND_POD],
-	    st->decoded[ZG_KIND_NAMESPACE], st->skipped_kind);
+	    "%zu Pod, %zu Namespace); ignored: %zu Endpoints, %zu "
+	    "EndpointSlice of addressType FQDN, %zu EndpointSlice without a "
+	    "kubernetes.io/service-name label, %zu of other kinds; records:",
+	    st->objects, st->decoded[ZG_KIND_SERVICE], slices,
+	    st->decoded[ZG_KIND_POD], st->decoded[ZG_KIND_NAMESPACE],
+	    st->endpoints, st->slices_fqdn, st->slices_unlabelled,
+	    st->skipped_kind - st->endpoints);
 	for (size_t i = 0; i < zs->nzones; i++)
 		fprintf(stderr, "%s %s %zu", i ? "," : "", zs->zones[i].origin,
 		    zs->zones[i].nrecords);
-	fprintf(stderr, "; skipped: %zu invalid objects, %zu records with "
-	    "invalid names or conflicts, %zu objects outside the exposed "
-	    "namespaces\n", st->invalid, zs->stats.skipped, zs->stats.filtered);
+	fprintf(stderr, "; skipped: %zu invalid objects, %zu Services without "
+	    "a clusterIP, %zu records with invalid names or conflicts, %zu "
+	    "objects outside the exposed namespaces; %zu objects given more "
+	    "than once (the later copy kept)\n", st->invalid,
+	    st->no_cluster_ip, zs->stats.skipped, outside, st->duplicates);
 }
 
 static void
@@ -224,7 +307,7 @@ zg_render_main(int argc, char **argv)
 	struct zg_model m;
 	char err[512];
 	char **pos = NULL;
-	size_t npos = 0;
+	size_t npos = 0, outside = 0;
 	int help = 0, status = 1, rc;
 	double t0, t1, t2;
 
@@ -270,7 +353,7 @@ zg_render_main(int argc, char **argv)
 		kz_debug("model built", "objects=%zu bytes=%zu", objs,
 		    zg_model_bytes(&m));
 	}
-	rc = zg_render(&m, &ro, &zs);
+	rc = render_model(&m, &ro, &zs, &outside);
 	if (rc) {
 		fprintf(stderr, "kubezone render: %s\n", kz_strerror(rc));
 		goto out;
@@ -280,7 +363,7 @@ zg_render_main(int argc, char **argv)
 		goto out;
 	kz_debug("timings", "decode_ms=%.1f render_ms=%.1f write_ms=%.1f",
 	    (t1 - t0) * 1e3, (t2 - t1) * 1e3, (now_s() - t2) * 1e3);
-	print_summary(&st, &zs);
+	print_summary(&st, &zs, outside);
 	status = 0;
 out:
 	zg_zoneset_free(&zs);

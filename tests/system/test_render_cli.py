@@ -1,8 +1,11 @@
 """`kubezone render` as a user runs it: inputs, outputs, errors, exit status."""
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBEZONE = os.environ.get("KUBEZONE", str(ROOT / "build" / "kubezone"))
@@ -22,8 +25,14 @@ def test_stdin_prints_every_zone_with_its_origin():
     assert "kubernetes.default.svc\t30\tIN\tA\t10.96.0.1\n" in res.stdout
     summary = res.stderr.strip().splitlines()[-1]
     assert summary.startswith("render: 31 objects read (7 Service, 7 EndpointSlice, 12 Pod, "
-                              "4 Namespace, 1 of other kinds ignored); records: cluster.local. ")
-    assert "skipped: 0 invalid objects" in summary
+                              "4 Namespace); ignored: 0 Endpoints, 0 EndpointSlice of "
+                              "addressType FQDN, 0 EndpointSlice without a "
+                              "kubernetes.io/service-name label, 1 of other kinds; "
+                              "records: cluster.local. ")
+    assert summary.endswith("; skipped: 0 invalid objects, 0 Services without a clusterIP, "
+                            "0 records with invalid names or conflicts, 0 objects outside the "
+                            "exposed namespaces; 0 objects given more than once (the later "
+                            "copy kept)")
 
 
 def test_out_dir_writes_one_file_per_zone(tmp_path):
@@ -35,6 +44,28 @@ def test_out_dir_writes_one_file_per_zone(tmp_path):
     assert text.startswith("$ORIGIN example.internal.\n$TTL 30\n@\t30\tIN\tSOA\t"
                            "ns.dns.example.internal. hostmaster.example.internal. 42 ")
     assert res.stdout == ""
+
+
+def test_out_dir_never_writes_through_a_planted_symlink(tmp_path):
+    """A symlink at the temporary name (it holds the pid: planted by the
+    process itself before it execs kubezone) must not redirect the write."""
+    out = tmp_path / "zones"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.symlink(victim, out / f"ip6.arpa.zone.tmp.{os.getpid()}")
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.execv(KUBEZONE, [KUBEZONE, "render", "--out", str(out), str(SMALL)])
+        finally:
+            os._exit(127)
+    _, status = os.waitpid(pid, 0)
+    assert victim.read_text() == "precious\n"
+    assert not (out / "ip6.arpa.zone").is_symlink()
+    assert os.waitstatus_to_exitcode(status) != 0      # refused, not redirected
 
 
 def test_malformed_json_names_file_and_offset(tmp_path):
@@ -86,11 +117,265 @@ def test_invalid_objects_are_skipped_with_a_warning(tmp_path):
     assert any('object="Service a/ip"' in w and "IP address" in w for w in warnings)
     assert any('object="Service a/ok"' in w and "63 octets" in w for w in warnings)
     assert any("kind=Service" in w and "metadata.name" in w for w in warnings)
-    assert "skipped: 1 invalid objects, 2 records" in res.stderr
+    assert "skipped: 1 invalid objects, 0 Services without a clusterIP, 2 records" in res.stderr
 
 
-def test_empty_input_gives_apex_only_zones():
-    res = run("-", stdin="")
+def test_empty_list_gives_apex_only_zones():
+    res = run("-", stdin='{"apiVersion": "v1", "kind": "List", "items": []}\n')
     assert res.returncode == 0, res.stderr
     assert res.stdout.count("$ORIGIN") == 3
     assert "dns-version\t28800\tIN\tTXT\t\"1.1.0\"" in res.stdout
+
+
+@pytest.mark.parametrize("text", ["", " \n\t\r\n", "\ufeff", "\ufeff\n"])
+def test_empty_input_is_an_error(tmp_path, text):
+    res = run("-", stdin=text)
+    assert res.returncode == 1
+    assert res.stdout == ""
+    assert res.stderr.strip().splitlines()[-1] == \
+        "kubezone render: no Kubernetes objects in standard input (the input is empty)"
+    empty = tmp_path / "empty.json"
+    empty.write_text(text)
+    res = run(SMALL, empty)
+    assert res.returncode == 1 and res.stdout == ""
+    assert f"no Kubernetes objects in {empty} (the input is empty)" in res.stderr
+
+
+STATUS_403 = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+              "message": 'services is forbidden: User "system:serviceaccount:dev:ci" cannot '
+                         'list resource "services" in API group "" at the cluster scope',
+              "reason": "Forbidden", "details": {"kind": "services"}, "code": 403}
+
+
+def test_api_status_is_an_error(tmp_path):
+    f = tmp_path / "raw.json"
+    f.write_text(json.dumps(STATUS_403, indent=2))
+    res = run(f)
+    assert res.returncode == 1
+    assert res.stdout == ""
+    assert res.stderr.strip().splitlines()[-1] == (
+        f"kubezone render: {f}: an API error instead of objects: Forbidden (code 403): "
+        'services is forbidden: User "system:serviceaccount:dev:ci" cannot list resource '
+        '"services" in API group "" at the cluster scope')
+    # A proxy's error, on stdin, after good objects.
+    proxy = {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+             "message": "upstream connect error", "reason": "ServiceUnavailable", "code": 503}
+    res = run("-", stdin=SMALL.read_text() + json.dumps(proxy))
+    assert res.returncode == 1 and res.stdout == ""
+    assert "-: an API error instead of objects: ServiceUnavailable (code 503): " \
+        "upstream connect error" in res.stderr
+
+
+@pytest.mark.parametrize("text", [
+    "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Service\nkind: List\n",
+    "---\napiVersion: v1\nkind: Service\n",
+    "items: []\nkind: List\n",
+    "kind: List\n",
+])
+def test_yaml_input_is_named(tmp_path, text):
+    f = tmp_path / "cluster.yaml"
+    f.write_text(text)
+    res = run(f)
+    assert res.returncode == 1
+    assert res.stdout == ""
+    assert res.stderr.strip().splitlines()[-1] == (
+        f"kubezone render: {f}: byte 1: this looks like YAML, but kubezone reads JSON "
+        "(kubectl get ... -o json)")
+
+
+def test_byte_order_mark_is_accepted(tmp_path):
+    want = run(SMALL)
+    f = tmp_path / "bom.json"
+    f.write_bytes(b"\xef\xbb\xbf" + SMALL.read_bytes())
+    res = run(f)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == want.stdout
+    res = run("-", stdin="\ufeff" + SMALL.read_text())
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == want.stdout
+
+
+def item(kind, ns, name, **rest):
+    meta = {"name": name, "namespace": ns} if ns else {"name": name}
+    return {"kind": kind, "metadata": meta, **rest}
+
+
+def svc(ns, name, ip):
+    return item("Service", ns, name, spec={"clusterIP": ip, "clusterIPs": [ip],
+                                           "ports": [{"name": "http", "port": 80}]})
+
+
+def eps(ns, name, service, ip, address_type="IPv4"):
+    labels = {"kubernetes.io/service-name": service} if service else {}
+    return {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "addressType": address_type, "ports": [{"name": "http", "port": 8080}],
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": True}}]}
+
+
+def summary_of(res):
+    return res.stderr.strip().splitlines()[-1]
+
+
+def test_summary_names_what_was_ignored(tmp_path):
+    items = [
+        svc("shop", "web", "10.96.0.5"),
+        eps("shop", "web-1", "web", "10.244.0.5"),
+        item("Endpoints", "shop", "web", subsets=[{"addresses": [{"ip": "10.244.0.5"}]}]),
+        item("Endpoints", "shop", "db"),
+        eps("shop", "ext-1", "ext", "mail.example.com", "FQDN"),
+        eps("shop", "hand-made", None, "10.244.0.9"),
+        item("ConfigMap", "shop", "settings"),
+    ]
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps({"kind": "List", "items": items}))
+    res = run("--log-level", "warn", f)
+    assert res.returncode == 0, res.stderr
+    assert summary_of(res).startswith(
+        "render: 7 objects read (1 Service, 1 EndpointSlice, 0 Pod, 0 Namespace); ignored: "
+        "2 Endpoints, 1 EndpointSlice of addressType FQDN, 1 EndpointSlice without a "
+        "kubernetes.io/service-name label, 1 of other kinds; records: ")
+    assert "object ignored" not in res.stderr
+    res = run("--log-level", "debug", f)
+    assert res.returncode == 0, res.stderr
+    ignored = [l for l in res.stderr.splitlines() if 'msg="object ignored"' in l]
+    assert len(ignored) == 5, ignored
+    assert any("kind=Endpoints object=shop/web " in l and "EndpointSlices" in l for l in ignored)
+    assert any("kind=Endpoints object=shop/db " in l for l in ignored)
+    assert any("object=shop/ext-1 " in l and 'reason="addressType FQDN"' in l for l in ignored)
+    assert any("object=shop/hand-made " in l and "service-name label" in l for l in ignored)
+    assert any("kind=ConfigMap object=shop/settings " in l for l in ignored)
+
+
+def test_counters(tmp_path):
+    ns = [item("Namespace", None, n) for n in ("shop", "dev", "ops")]
+    a = [*ns, svc("shop", "web", "10.96.0.5"), eps("shop", "web-1", "web", "10.244.0.5"),
+         svc("dev", "api", "10.96.1.5"), eps("dev", "api-1", "api", "10.244.1.5"),
+         eps("dev", "api-2", "api", "10.244.1.6"),
+         svc("ops", "mon", "10.96.2.5"), eps("ops", "mon-1", "mon", "10.244.2.5"),
+         # Services without a clusterIP: counted apart, not as records.
+         item("Service", "shop", "pending", spec={"type": "ClusterIP", "ports": [{"port": 80}]}),
+         item("Service", "shop", "lb", spec={"type": "LoadBalancer", "clusterIP": ""}),
+         # Given twice within one file: the later one wins.
+         svc("shop", "twice", "10.96.0.7"), svc("shop", "twice", "10.96.0.8")]
+    b = [svc("shop", "web", "10.96.0.6")]  # across files: replaces shop/web
+    fa, fb = tmp_path / "a.json", tmp_path / "b.json"
+    fa.write_text(json.dumps({"kind": "List", "items": a}))
+    fb.write_text(json.dumps(b))
+    res = run("--namespace", "shop", fa, fb)
+    assert res.returncode == 0, res.stderr
+    summary = summary_of(res)
+    # dev/api, ops/mon and their three slices are outside.
+    assert summary.endswith("; skipped: 0 invalid objects, 2 Services without a clusterIP, "
+                            "0 records with invalid names or conflicts, 5 objects outside the "
+                            "exposed namespaces; 2 objects given more than once (the later "
+                            "copy kept)"), summary
+    warns = [l for l in res.stderr.splitlines() if "level=warn" in l]
+    assert any('msg="object skipped" kind=Service object=shop/pending reason="no clusterIP'
+               in w for w in warns)
+    assert any("kind=Service object=shop/lb " in w for w in warns)
+    assert not any('msg="record skipped"' in w for w in warns)
+    dup = [w for w in warns if 'msg="object given more than once"' in w]
+    assert len(dup) == 2
+    assert any(f"object=shop/twice source={fa} " in w for w in dup)
+    assert any(f"object=shop/web source={fb} byte=2 " in w for w in dup)
+    assert "twice.shop.svc\t30\tIN\tA\t10.96.0.8\n" in res.stdout
+    assert "10.96.0.7" not in res.stdout
+    assert "web.shop.svc\t30\tIN\tA\t10.96.0.6\n" in res.stdout
+
+
+def test_repeated_warning_once_per_object_and_reason(tmp_path):
+    port = "p" * 63
+    items = [item("Service", "a", "db", spec={"clusterIP": "None",
+                                               "ports": [{"name": port, "port": 5432}]}),
+             {**eps("a", "db-1", "db", "10.0.0.1"),
+              "ports": [{"name": port, "port": 5432}],
+              "endpoints": [{"addresses": [f"10.0.0.{i}"]} for i in range(1, 6)]}]
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps({"kind": "List", "items": items}))
+    res = run(f)
+    assert res.returncode == 0, res.stderr
+    warns = [l for l in res.stderr.splitlines() if "port label longer than 63" in l]
+    assert len(warns) == 1, warns
+
+
+def knot_check(zone_dir, origin):
+    """kzonecheck, or where Debian ships none, knotc zone-check (the same
+    semantic checks; -f makes a warning an error)."""
+    if shutil.which("kzonecheck"):
+        return subprocess.run(["kzonecheck", "-o", origin, str(zone_dir / f"{origin}.zone")],
+                              capture_output=True, text=True, timeout=60)
+    conf = zone_dir.parent / "knot.conf"
+    (zone_dir.parent / "knotdb").mkdir(exist_ok=True)
+    conf.write_text(
+        f'server:\n  rundir: "{zone_dir.parent}"\n'
+        f'database:\n  storage: "{zone_dir.parent / "knotdb"}"\n'
+        f'template:\n  - id: default\n    storage: "{zone_dir}"\n'
+        '    file: "%s.zone"\n    semantic-checks: on\n'
+        f'zone:\n  - domain: "{origin}"\n')
+    return subprocess.run(["knotc", "-c", str(conf), "-f", "zone-check", origin],
+                          capture_output=True, text=True, timeout=60)
+
+
+def assert_zones_load(zone_dir):
+    zones = sorted(zone_dir.glob("*.zone"))
+    assert zones
+    for zone in zones:
+        origin = zone.name[:-len(".zone")]
+        res = subprocess.run(["nsd-checkzone", origin, str(zone)],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, ("nsd", origin, res.stdout + res.stderr)
+        res = subprocess.run(["named-checkzone", origin, str(zone)],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, ("bind", origin, res.stdout + res.stderr)
+        res = knot_check(zone_dir, origin)
+        assert res.returncode == 0, ("knot", origin, res.stdout + res.stderr)
+        assert "warning" not in res.stdout + res.stderr, ("knot", origin, res.stderr)
+
+
+NO_KUBE_DNS = [svc("shop", "web", "10.96.0.5"), eps("shop", "web-1", "web", "10.244.0.5")]
+
+
+@pytest.mark.parametrize("case", ["no-kube-dns", "headless-kube-dns", "dns-ip", "small"])
+def test_zones_load_in_nsd_bind_and_knot(tmp_path, case):
+    args, doc = [], {"kind": "List", "items": NO_KUBE_DNS}
+    if case == "headless-kube-dns":
+        doc["items"] = NO_KUBE_DNS + [item("Service", "kube-system", "kube-dns",
+                                            spec={"clusterIP": "None"})]
+    elif case == "dns-ip":
+        args = ["--dns-ip", "10.96.0.10", "--dns-ip", "fd00::10"]
+    elif case == "small":
+        doc = json.loads(SMALL.read_text())
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps(doc))
+    out = tmp_path / "zones"
+    res = run("--out", out, *args, f)
+    assert res.returncode == 0, res.stderr
+    cluster = (out / "cluster.local.zone").read_text()
+    if case in ("no-kube-dns", "headless-kube-dns"):
+        assert "@\t30\tIN\tNS\tlocalhost.\n" in cluster
+        assert "\nns.dns\t" not in cluster
+        assert "@\t30\tIN\tNS\tlocalhost.\n" in (out / "in-addr.arpa.zone").read_text()
+        assert 'msg="no name server address"' in res.stderr
+    else:
+        assert "@\t30\tIN\tNS\tns.dns.cluster.local.\n" in cluster
+        assert "\nns.dns\t30\tIN\tA\t10.96.0.10\n" in cluster
+    assert_zones_load(out)
+
+
+def test_more_than_64_zones(tmp_path):
+    doc = {"kind": "List", "items": NO_KUBE_DNS + [svc("shop", "far", "10.127.3.4")]}
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps(doc))
+    res = run("--reverse-zone", "10.0.0.0/9", f)
+    assert res.returncode == 0, res.stderr
+    origins = [l[len("$ORIGIN "):] for l in res.stdout.splitlines() if l.startswith("$ORIGIN")]
+    assert origins == ["cluster.local."] + [f"{i}.10.in-addr.arpa." for i in range(128)]
+    assert ", 126.10.in-addr.arpa. 2, 127.10.in-addr.arpa. 3;" in summary_of(res)
+    out = tmp_path / "zones"
+    res = run("--out", out, "--reverse-zone", "10.0.0.0/9", "--reverse-zone", "fd00::/113", f)
+    assert res.returncode == 0, res.stderr
+    assert len(list(out.glob("*.zone"))) == 1 + 128 + 8
+    assert "4.3\t30\tIN\tPTR\tfar.shop.svc.cluster.local.\n" in \
+        (out / "127.10.in-addr.arpa.zone").read_text()
+    assert_zones_load(out)

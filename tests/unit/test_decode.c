@@ -487,11 +487,12 @@ test_service_fields(void **state)
 	    /* unparsable clusterIPs entries skipped; at most two kept */
 	    "{'metadata':{'name':'many','namespace':'n'},'spec':{'clusterIPs'"
 	    ":['bogus','10.0.0.5',7,'fd00::5','10.0.0.6']}},"
-	    /* no spec at all */
+	    /* no spec at all: no clusterIP, skipped and counted apart */
 	    "{'metadata':{'name':'bare','namespace':'n'}}"
 	    "]}"), 0);
-	assert_int_equal(r.st.decoded[ZG_KIND_SERVICE], 8);
+	assert_int_equal(r.st.decoded[ZG_KIND_SERVICE], 7);
 	assert_int_equal(r.st.invalid, 0);
+	assert_int_equal(r.st.no_cluster_ip, 1);
 
 	s = svc(&r, "n/dual");
 	assert_int_equal(s->type, ZG_SVC_CLUSTERIP);
@@ -541,11 +542,7 @@ test_service_fields(void **state)
 	assert_string_equal(ipstr(&s->ips[0]), "10.0.0.5");
 	assert_string_equal(ipstr(&s->ips[1]), "fd00::5");
 
-	s = svc(&r, "n/bare");
-	assert_int_equal(s->type, ZG_SVC_CLUSTERIP);
-	assert_int_equal(s->nips, 0);
-	assert_int_equal(s->nports, 0);
-	assert_false(s->headless);
+	assert_null(svc(&r, "n/bare"));
 	run_free(&r);
 }
 
@@ -971,6 +968,258 @@ test_item_too_big(void **state)
 	run_free(&r);
 }
 
+/* ---- what is not a list of objects ---------------------------------- */
+
+/* Decode LEN raw bytes from memory and through files read 1, 2, 3 and
+ * the default bytes at a time; every way must give RC (and, for an
+ * error, OFFSET and a text holding MSG). Returns the documents seen. */
+static size_t
+dec_all_ways(const char *data, size_t len, int rc, size_t offset,
+    const char *msg)
+{
+	static const size_t chunks[] = { 1, 2, 3, 0 };
+	struct zg_decode_opts o = { 0 };
+	struct run r;
+	size_t docs;
+
+	run_init(&r);
+	r.rc = zg_decode_buffer(&r.m, data, len, "test.json", &r.st, &r.err);
+	if (r.rc != rc || (rc && (r.err.offset != offset ||
+	    strstr(r.err.text, msg) == NULL)))
+		fail_msg("'%.*s': rc %d offset %zu text '%s'", (int)len, data,
+		    r.rc, r.err.offset, r.err.text);
+	docs = r.st.documents;
+	run_free(&r);
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		run_init(&r);
+		o.chunk_size = chunks[i];
+		dec_fd_raw(&r, data, len, &o);
+		if (r.rc != rc || (rc && (r.err.offset != offset ||
+		    strstr(r.err.text, msg) == NULL)))
+			fail_msg("'%.*s' by %zu: rc %d offset %zu text '%s'",
+			    (int)len, data, chunks[i], r.rc, r.err.offset,
+			    r.err.text);
+		assert_int_equal(r.st.documents, docs);
+		run_free(&r);
+	}
+	return docs;
+}
+
+#define ALL_WAYS(lit, rc, off, msg) \
+	dec_all_ways(lit, sizeof(lit) - 1, rc, off, msg)
+
+static void
+test_documents_counted(void **state)
+{
+	(void)state;
+	/* Empty and blank input decode, with no document: the caller
+	 * (render) rejects them; an empty List is a document. */
+	assert_int_equal(ALL_WAYS("", 0, 0, NULL), 0);
+	assert_int_equal(ALL_WAYS(" \n\t\r\n", 0, 0, NULL), 0);
+	assert_int_equal(ALL_WAYS("{\"kind\":\"List\",\"items\":[]}", 0, 0,
+	    NULL), 1);
+	assert_int_equal(ALL_WAYS("[] {}\n[]", 0, 0, NULL), 3);
+}
+
+static void
+test_byte_order_mark(void **state)
+{
+	struct run r;
+
+	(void)state;
+	/* A UTF-8 BOM is skipped; offsets still count it. */
+	assert_int_equal(ALL_WAYS("\xEF\xBB\xBF{\"kind\":\"Namespace\","
+	    "\"metadata\":{\"name\":\"a\"}}", 0, 0, NULL), 1);
+	assert_int_equal(ALL_WAYS("\xEF\xBB\xBF", 0, 0, NULL), 0);
+	assert_int_equal(ALL_WAYS("\xEF\xBB\xBF \n", 0, 0, NULL), 0);
+	ALL_WAYS("\xEF\xBB\xBF{\"kind\":}", KZ_EPARSE, 12, "value expected");
+	/* Only at the start; and a broken BOM is not JSON. */
+	ALL_WAYS("{}\xEF\xBB\xBF{}", KZ_EPARSE, 3, "JSON object or array");
+	ALL_WAYS("\xEF\xBB{}", KZ_EPARSE, 1, "JSON object or array");
+	ALL_WAYS("\xEF", KZ_EPARSE, 1, "JSON object or array");
+	run_init(&r);
+	assert_int_equal(dec_buf(&r, "\xEF\xBB\xBF[" NS("a") "]"), 0);
+	assert_true(zg_model_has_namespace(&r.m, "a"));
+	run_free(&r);
+}
+
+static void
+test_yaml_and_utf16_named(void **state)
+{
+	static const char *const yaml[] = {
+		"apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Service\n",
+		"---\napiVersion: v1\nkind: List\n",
+		"items: []\n",
+		"kind: List",
+		"kind:",
+		"# a comment\nkind: List\n",
+		"- kind: Pod\n",
+	};
+	const char *yaml_msg = "looks like YAML, but kubezone reads JSON "
+	    "(kubectl get ... -o json)";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yaml) / sizeof(yaml[0]); i++)
+		dec_all_ways(yaml[i], strlen(yaml[i]), KZ_EPARSE, 1, yaml_msg);
+	ALL_WAYS("\n  apiVersion: v1\n", KZ_EPARSE, 4, yaml_msg);
+	ALL_WAYS("\xEF\xBB\xBF" "apiVersion: v1\n", KZ_EPARSE, 4, yaml_msg);
+	ALL_WAYS("\xFF\xFE{\0}\0", KZ_EPARSE, 1, "UTF-16 text, but kubezone "
+	    "reads UTF-8 JSON");
+	ALL_WAYS("\xFE\xFF\0{\0}", KZ_EPARSE, 1, "UTF-16");
+	/* Not YAML-like: the plain message, as before. */
+	ALL_WAYS("  x", KZ_EPARSE, 3, "JSON object or array expected");
+	ALL_WAYS("kind", KZ_EPARSE, 1, "JSON object or array expected");
+	ALL_WAYS("<html>", KZ_EPARSE, 1, "JSON object or array expected");
+	ALL_WAYS("\"kind\": 1", KZ_EPARSE, 1, "JSON object or array "
+	    "expected");
+	/* After a JSON document, YAML is just malformed. */
+	ALL_WAYS("{}\nkind: List\n", KZ_EPARSE, 4, "JSON object or array "
+	    "expected");
+}
+
+#define STATUS_403 "{'kind':'Status','apiVersion':'v1','metadata':{}," \
+	"'status':'Failure','message':'services is forbidden: User \\'bob\\' " \
+	"cannot list resource \\'services\\'','reason':'Forbidden'," \
+	"'details':{'kind':'services'},'code':403}"
+
+static void
+test_api_status_is_an_error(void **state)
+{
+	char msg[768];
+	struct run r;
+
+	(void)state;
+	run_init(&r);
+	assert_int_equal(dec_buf(&r, STATUS_403), KZ_EPROTO);
+	assert_string_equal(r.err.text, "an API error instead of objects: "
+	    "Forbidden (code 403): services is forbidden: User \"bob\" "
+	    "cannot list resource \"services\"");
+	assert_string_equal(zg_decode_strerror(r.rc, &r.err, msg,
+	    sizeof(msg)), "test.json: an API error instead of objects: "
+	    "Forbidden (code 403): services is forbidden: User \"bob\" "
+	    "cannot list resource \"services\"");
+	run_free(&r);
+	/* Through a file, in pieces; and after objects, in a list. */
+	run_init(&r);
+	assert_int_equal(dec_fd(&r, NS("a") STATUS_403, 5, 0), KZ_EPROTO);
+	assert_non_null(strstr(r.err.text, "Forbidden (code 403)"));
+	run_free(&r);
+	run_init(&r);
+	assert_int_equal(dec_buf(&r, "{'kind':'List','items':[" NS("a") ","
+	    "{'kind':'Status','status':'Failure'}]}"), KZ_EPROTO);
+	assert_string_equal(r.err.text, "an API error instead of objects: "
+	    "no reason (code 0): no message");
+	run_free(&r);
+	/* A Status of success is just a kind we do not use. */
+	run_init(&r);
+	assert_int_equal(dec_buf(&r, "{'kind':'Status','status':'Success',"
+	    "'code':200}"), 0);
+	assert_int_equal(r.st.skipped_kind, 1);
+	run_free(&r);
+}
+
+/* Run TEXT through the decoder into R with the log at LEVEL captured;
+ * returns the log text (the caller frees it). */
+static char *
+dec_logged(struct run *r, const char *text, enum kz_log_level level)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_non_null(f);
+	kz_log_set_stream(f);
+	kz_log_set_level(level);
+	dec_buf(r, text);
+	kz_log_set_stream(NULL);
+	kz_log_set_level(KZ_LOG_ERROR);
+	fclose(f);
+	return out;
+}
+
+static void
+test_ignored_by_kind(void **state)
+{
+	struct run r;
+	char *log;
+
+	(void)state;
+	run_init(&r);
+	log = dec_logged(&r, "{'kind':'List','items':["
+	    "{'kind':'Endpoints','apiVersion':'v1','metadata':{'name':'web',"
+	    "'namespace':'shop'}},"
+	    "{'kind':'EndpointSlice','metadata':{'name':'ext-1','namespace':"
+	    "'shop','labels':{'kubernetes.io/service-name':'ext'}},"
+	    "'addressType':'FQDN','endpoints':[{'addresses':['a.example']}]},"
+	    "{'kind':'EndpointSlice','metadata':{'name':'hand','namespace':"
+	    "'shop'},'addressType':'IPv4','endpoints':[{'addresses':"
+	    "['10.0.0.1']}]},"
+	    "{'kind':'EndpointSlice','metadata':{'name':'web-1','namespace':"
+	    "'shop','labels':{'kubernetes.io/service-name':'web'}},"
+	    "'addressType':'IPv4'},"
+	    "{'kind':'ConfigMap','metadata':{'name':'cm','namespace':'shop'}},"
+	    "{'metadata':{'name':'kindless'}}"
+	    "]}", KZ_LOG_DEBUG);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.st.objects, 6);
+	assert_int_equal(r.st.skipped_kind, 3);
+	assert_int_equal(r.st.endpoints, 1);
+	assert_int_equal(r.st.decoded[ZG_KIND_SLICE], 3);
+	assert_int_equal(r.st.slices_fqdn, 1);
+	assert_int_equal(r.st.slices_unlabelled, 1);
+	assert_non_null(strstr(log, "level=debug msg=\"object ignored\" "
+	    "kind=Endpoints object=shop/web reason=\"v1 Endpoints (kubezone "
+	    "reads EndpointSlices)\" source=test.json byte=25\n"));
+	assert_non_null(strstr(log, "kind=EndpointSlice object=shop/ext-1 "
+	    "reason=\"addressType FQDN\""));
+	assert_non_null(strstr(log, "kind=EndpointSlice object=shop/hand "
+	    "reason=\"no kubernetes.io/service-name label\""));
+	assert_null(strstr(log, "object=shop/web-1"));
+	assert_non_null(strstr(log, "kind=ConfigMap object=shop/cm "
+	    "reason=\"kind not used\""));
+	assert_non_null(strstr(log, "kind=? object=default/kindless "));
+	free(log);
+	run_free(&r);
+}
+
+static void
+test_duplicates_warned(void **state)
+{
+	struct run r;
+	char *log;
+
+	(void)state;
+	run_init(&r);
+	/* Within one input, and across two into the same model. */
+	log = dec_logged(&r, "[" POD("n", "p", "10.1.0.1") ","
+	    POD("n", "p", "10.1.0.2") "," NS("n") "]", KZ_LOG_WARN);
+	assert_int_equal(r.st.duplicates, 1);
+	assert_non_null(strstr(log, "msg=\"object given more than once\" "
+	    "kind=Pod object=n/p source=test.json byte=105 note=\"this copy "
+	    "replaces the earlier one\"\n"));
+	free(log);
+	log = dec_logged(&r, NS("n") "{'kind':'Service','metadata':{'name':"
+	    "'s','namespace':'n'},'spec':{'clusterIP':'10.0.0.1'}}",
+	    KZ_LOG_WARN);
+	assert_int_equal(r.st.duplicates, 2);
+	assert_non_null(strstr(log, "kind=Namespace object=n "));
+	free(log);
+	assert_string_equal(ipstr(&pod(&r, "n/p")->ips[0]), "10.1.0.2");
+	/* The later copy wins even when it is unusable: both are gone. */
+	log = dec_logged(&r, "{'kind':'Service','metadata':{'name':'s',"
+	    "'namespace':'n'},'spec':{'type':'ClusterIP'}}", KZ_LOG_WARN);
+	assert_int_equal(r.st.duplicates, 3);
+	assert_int_equal(r.st.no_cluster_ip, 1);
+	assert_null(svc(&r, "n/s"));
+	assert_non_null(strstr(log, "reason=\"no clusterIP (and not "
+	    "headless)\""));
+	assert_non_null(strstr(log, "note=\"this copy is unusable: the "
+	    "earlier one is dropped too\""));
+	free(log);
+	/* zg_decode_object() (a watch update) replaces silently. */
+	run_free(&r);
+}
+
 /* ---- fd specifics -------------------------------------------------- */
 
 struct prog {
@@ -1074,6 +1323,12 @@ main(void)
 		cmocka_unit_test(test_replacement_last_wins),
 		cmocka_unit_test(test_malformed_offsets),
 		cmocka_unit_test(test_item_too_big),
+		cmocka_unit_test(test_documents_counted),
+		cmocka_unit_test(test_byte_order_mark),
+		cmocka_unit_test(test_yaml_and_utf16_named),
+		cmocka_unit_test(test_api_status_is_an_error),
+		cmocka_unit_test(test_ignored_by_kind),
+		cmocka_unit_test(test_duplicates_warned),
 		cmocka_unit_test(test_progress_and_big_input),
 		cmocka_unit_test(test_read_error),
 	};

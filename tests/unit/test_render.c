@@ -224,15 +224,26 @@ test_dns_ip_option_and_soa_ttl_cap(void **state)
 	assert_int_equal(z->ttl, 3600);
 }
 
+/*
+ * R2, R3 without an address for ns.dns (no --dns-ip, no kube-dns, or a
+ * headless one): an NS inside the zone without an address makes BIND
+ * and Knot refuse the zone, so every zone names localhost. instead.
+ */
 static void
 test_no_dns_address_warns(void **state)
 {
 	struct fixture *f = *state;
 
-	load(f, LIST(SVC("default", "kubernetes", "10.96.0.1", "")));
+	load(f, LIST(SVC("default", "kubernetes", "10.96.0.1", ""),
+	    HEADLESS("kube-system", "kube-dns", "")));
 	render(f);
 	assert_int_equal(count_owner(f, CLUSTER, "ns.dns"), 0);
-	assert_true(f->warns >= 1);
+	HAS(f, CLUSTER, "@ 30 NS localhost.");
+	LACKS(f, CLUSTER, "@ 30 NS ns.dns.cluster.local.");
+	HAS(f, "in-addr.arpa.", "@ 30 NS localhost.");
+	HAS(f, "ip6.arpa.", "@ 30 NS localhost.");
+	assert_int_equal(count_owner(f, CLUSTER, "@"), 1);	/* the NS */
+	assert_int_equal(f->warns, 1);
 }
 
 /* --- R5-R8: ClusterIP -------------------------------------------------- */
@@ -690,7 +701,8 @@ test_reverse_zone_split(void **state)
 	assert_non_null(zg_zoneset_find(&f->zs, "7.9.0.0.0.0.d.f.ip6.arpa."));
 	assert_null(zg_zoneset_find(&f->zs, "8.9.0.0.0.0.d.f.ip6.arpa."));
 	HAS(f, "96.10.in-addr.arpa.", "1.0 30 PTR kubernetes.default.svc.cluster.local.");
-	HAS(f, "96.10.in-addr.arpa.", "@ 30 NS ns.dns.cluster.local.");
+	/* No kube-dns Service here: the name server is localhost. (R2). */
+	HAS(f, "96.10.in-addr.arpa.", "@ 30 NS localhost.");
 	/* Outside every served reverse zone: no PTR anywhere. */
 	for (size_t i = 1; i < f->zs.nzones; i++)
 		assert_null(strstr(f->zs.zones[i].body.data, "out.shop"));
