@@ -86,8 +86,12 @@ kz_opt_parse(int argc, char **argv, const struct kz_opt_table *tables,
 		}
 		msg[0] = '\0';
 		if (o->set(ctx, val, msg, sizeof(msg))) {
+			/* A value holding a SECRET is never echoed. */
+			bool secret = o->metavar && strstr(o->metavar, "SECRET");
+
 			snprintf(err, errsz, "--%s %s: %s", o->name,
-			    val ? val : "", msg[0] ? msg : "invalid value");
+			    val && !secret ? val : "(value withheld)",
+			    msg[0] ? msg : "invalid value");
 			return KZ_EUSAGE;
 		}
 	}

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "nsd-conf/conf.h"
 
 void
@@ -211,6 +213,7 @@ nc_parse_key(const char *s, struct nc_key *out, char *err, size_t errsz)
 	size_t n;
 	int i;
 
+	/* Messages name the key, never the secret. */
 	memset(out, 0, sizeof(*out));
 	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (c1 == NULL || c2 == NULL) {
@@ -235,13 +238,15 @@ nc_parse_key(const char *s, struct nc_key *out, char *err, size_t errsz)
 		    strncasecmp(tsig_algs[i], c1 + 1, n) == 0)
 			break;
 	if (tsig_algs[i] == NULL) {
-		snprintf(err, errsz, "unknown TSIG algorithm '%.*s' (use "
-		    "hmac-sha256, hmac-sha512, ...)", (int)n, c1 + 1);
+		snprintf(err, errsz, "key '%s': unknown TSIG algorithm '%.*s' "
+		    "(use hmac-sha256, hmac-sha512, ...)", out->name,
+		    n > 32 ? 32 : (int)n, c1 + 1);
 		return KZ_EINVAL;
 	}
 	snprintf(out->alg, sizeof(out->alg), "%s", tsig_algs[i]);
 	if (strlen(c2 + 1) >= sizeof(out->secret) || !valid_base64(c2 + 1)) {
-		snprintf(err, errsz, "the secret is not base64");
+		snprintf(err, errsz, "key '%s': the secret is not base64 (or "
+		    "longer than %d characters)", out->name, NC_SECRET_MAX - 1);
 		return KZ_EINVAL;
 	}
 	snprintf(out->secret, sizeof(out->secret), "%s", c2 + 1);
@@ -348,6 +353,18 @@ set_key(void *ctx, const char *arg, char *err, size_t errsz)
 	return add_key(ctx, arg, err, errsz);
 }
 
+/* Secrets: a key file others may read deserves a warning. */
+static void
+warn_if_readable(FILE *f, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+		kz_warn("TSIG key file is readable by group or others; chmod "
+		    "600 it", "file=%s mode=%04o", path,
+		    (unsigned)(st.st_mode & 07777));
+}
+
 static int
 set_key_file(void *ctx, const char *arg, char *err, size_t errsz)
 {
@@ -360,6 +377,7 @@ set_key_file(void *ctx, const char *arg, char *err, size_t errsz)
 		snprintf(err, errsz, "cannot open: %s", strerror(errno));
 		return KZ_EINVAL;
 	}
+	warn_if_readable(f, arg);
 	while (fgets(line, sizeof(line), f)) {
 		char *s = line, *e;
 
@@ -554,13 +572,14 @@ nc_paths_init(struct nc_paths *p, const char *dir)
 	    join(p->ctl, sizeof(p->ctl), p->dir, "nsd.ctl") ||
 	    join(p->xfrdir, sizeof(p->xfrdir), p->dir, "xfr") ||
 	    join(p->zonelist, sizeof(p->zonelist), p->dir, "zone.list") ||
-	    join(p->xfrdfile, sizeof(p->xfrdfile), p->dir, "xfrd.state") ||
+	    join(p->xfrdfile, sizeof(p->xfrdfile), p->xfrdir, "xfrd.state") ||
 	    join(p->state, sizeof(p->state), p->dir, "publish.state") ||
 	    join(p->serials, sizeof(p->serials), p->dir, "serial.state"))
 		return KZ_ETOOBIG;
 	return KZ_OK;
 }
 
+/* Create PATH's missing parents (0755) and PATH itself (MODE). */
 static int
 mkdir_p(const char *path, mode_t mode)
 {
@@ -574,7 +593,7 @@ mkdir_p(const char *path, mode_t mode)
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(tmp, mode) && errno != EEXIST)
+		if (mkdir(tmp, 0755) && errno != EEXIST)
 			return -errno;
 		*s = '/';
 	}
@@ -583,14 +602,156 @@ mkdir_p(const char *path, mode_t mode)
 	return KZ_OK;
 }
 
+/*
+ * Open directory PATH (no symlink) and check it is safe to write in: a
+ * directory owned by us (or by OTHER_UID, when not -1) that neither
+ * group nor others may write. FD gets it; 0 or -errno with ERR filled.
+ */
+static int
+open_safe_dir(const char *path, uid_t other_uid, int *fd, char *err,
+    size_t errsz)
+{
+	struct stat st;
+	int rc;
+
+	*fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		rc = -errno;
+		snprintf(err, errsz, "%s: %s%s", path, strerror(errno),
+		    errno == ELOOP || errno == ENOTDIR ? " (not a directory, "
+		    "or a symbolic link)" : "");
+		return rc;
+	}
+	if (fstat(*fd, &st)) {
+		rc = -errno;
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != other_uid) {
+		snprintf(err, errsz, "%s is owned by uid %u, not by kubezone's "
+		    "user (uid %u): refusing to use it", path,
+		    (unsigned)st.st_uid, (unsigned)geteuid());
+		rc = -EPERM;
+		goto fail;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errsz, "%s is group- or world-writable (mode "
+		    "%04o): refusing to use it (chmod go-w)", path,
+		    (unsigned)(st.st_mode & 07777));
+		rc = -EPERM;
+		goto fail;
+	}
+	return KZ_OK;
+fail:
+	close(*fd);
+	*fd = -1;
+	return rc;
+}
+
+int
+nc_paths_nsd_user(struct nc_paths *p, char *err, size_t errsz)
+{
+	struct passwd *pw;
+
+	p->nsd_user[0] = '\0';
+	if (geteuid() != 0)
+		return KZ_OK;
+	pw = getpwnam(NC_NSD_USER);
+	if (pw == NULL || pw->pw_uid == 0) {
+		snprintf(err, errsz, "kubezone runs as root and NSD must not: "
+		    "there is no user '%s' for NSD to run as (Debian's nsd "
+		    "package creates it; or run kubezone as another user)",
+		    NC_NSD_USER);
+		return KZ_ENOTFOUND;
+	}
+	snprintf(p->nsd_user, sizeof(p->nsd_user), "%s", NC_NSD_USER);
+	p->nsd_uid = pw->pw_uid;
+	p->nsd_gid = pw->pw_gid;
+	return KZ_OK;
+}
+
+/* The state directory itself: ours, 0700; 0710 group NSD for NSD. */
+static int
+state_dir_check(const struct nc_paths *p, char *err, size_t errsz)
+{
+	int fd, rc;
+
+	rc = open_safe_dir(p->dir, (uid_t)-1, &fd, err, errsz);
+	if (rc) {
+		if (rc == -EPERM)
+			return rc;
+		snprintf(err, errsz, "state directory %s: %s", p->dir,
+		    strerror(-rc));
+		return rc;
+	}
+	/* NSD, chrooted here, must be able to reach zones/ and xfr/. */
+	if (p->nsd_user[0] && (fchown(fd, (uid_t)-1, p->nsd_gid) ||
+	    fchmod(fd, 0710))) {
+		rc = -errno;
+		snprintf(err, errsz, "state directory %s: cannot give NSD's "
+		    "group access: %s", p->dir, strerror(errno));
+	}
+	close(fd);
+	return rc;
+}
+
+/* zones/ or xfr/: created 0700, owned by NSD's user when NSD drops root. */
+static int
+nsd_dir_prepare(const struct nc_paths *p, const char *path, char *err,
+    size_t errsz)
+{
+	uid_t nsd_uid = p->nsd_user[0] ? p->nsd_uid : (uid_t)-1;
+	int fd, rc;
+
+	if (mkdir(path, 0700) && errno != EEXIST) {
+		rc = -errno;
+		snprintf(err, errsz, "cannot create %s: %s", path,
+		    strerror(errno));
+		return rc;
+	}
+	if ((rc = open_safe_dir(path, nsd_uid, &fd, err, errsz)))
+		return rc;
+	if (p->nsd_user[0] && (fchown(fd, p->nsd_uid, p->nsd_gid) ||
+	    fchmod(fd, 0700))) {
+		rc = -errno;
+		snprintf(err, errsz, "cannot give %s to user %s: %s", path,
+		    p->nsd_user, strerror(errno));
+	}
+	close(fd);
+	return rc;
+}
+
+/* Whether we may create files in P->dir (a probe file, exclusive). */
+static int
+state_dir_writable(const struct nc_paths *p, char *err, size_t errsz)
+{
+	char probe[PATH_MAX];
+	int fd, rc;
+
+	if (join(probe, sizeof(probe), p->dir, ".write-test"))
+		return -ENAMETOOLONG;
+	unlink(probe);
+	fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errsz, "state directory %s is not writable: %s",
+		    p->dir, strerror(errno));
+		return rc;
+	}
+	close(fd);
+	unlink(probe);
+	return KZ_OK;
+}
+
 int
 nc_state_dir_prepare(const char *dir, struct nc_paths *p, char *err,
     size_t errsz)
 {
-	char abs[PATH_MAX], probe[PATH_MAX];
-	int rc, fd;
+	char abs[PATH_MAX], legacy[PATH_MAX];
+	int rc;
 
-	rc = mkdir_p(dir, 0750);
+	rc = mkdir_p(dir, 0700);
 	if (rc) {
 		snprintf(err, errsz, "cannot create state directory %s: %s",
 		    dir, strerror(-rc));
@@ -607,23 +768,17 @@ nc_state_dir_prepare(const char *dir, struct nc_paths *p, char *err,
 		    "(the control socket path must fit in 107 bytes)", abs);
 		return -ENAMETOOLONG;
 	}
-	if (join(probe, sizeof(probe), p->dir, ".write-test"))
-		return -ENAMETOOLONG;
-	fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errsz, "state directory %s is not writable: %s",
-		    p->dir, strerror(errno));
+	err[0] = '\0';
+	if ((rc = nc_paths_nsd_user(p, err, errsz)) ||
+	    (rc = state_dir_check(p, err, errsz)) ||
+	    (rc = state_dir_writable(p, err, errsz)) ||
+	    (rc = nsd_dir_prepare(p, p->zonedir, err, errsz)) ||
+	    (rc = nsd_dir_prepare(p, p->xfrdir, err, errsz)))
 		return rc;
-	}
-	close(fd);
-	unlink(probe);
-	if ((rc = mkdir_p(p->zonedir, 0750)) || (rc = mkdir_p(p->xfrdir,
-	    0750))) {
-		snprintf(err, errsz, "cannot create %s/zones or xfr: %s",
-		    p->dir, strerror(-rc));
-		return rc;
-	}
+	/* Earlier versions kept xfrd.state here, where NSD (no longer
+	 * root) cannot write; it now lives in xfr/. */
+	if (join(legacy, sizeof(legacy), p->dir, "xfrd.state") == 0)
+		unlink(legacy);
 	return KZ_OK;
 }
 
@@ -675,8 +830,11 @@ render_server(struct kz_buf *out, int *rc, const struct nc_opts *o,
 		    o->listen[i].port);
 	conf_line(out, rc, "\tdo-ip4: %s\n", v4 ? "yes" : "no");
 	conf_line(out, rc, "\tdo-ip6: %s\n", v6 ? "yes" : "no");
-	conf_line(out, rc, "\tusername: \"\"\n");
-	conf_line(out, rc, "\tchroot: \"\"\n");
+	/* As root, NSD binds its ports, then chroots to the state
+	 * directory and becomes p->nsd_user (nc_state_dir_prepare). */
+	conf_line(out, rc, "\tusername: \"%s\"\n", p->nsd_user);
+	conf_line(out, rc, "\tchroot: \"%s\"\n", p->nsd_user[0] ? p->dir :
+	    "");
 	conf_line(out, rc, "\tdatabase: \"\"\n");
 	conf_line(out, rc, "\tzonesdir: \"%s\"\n", p->zonedir);
 	conf_line(out, rc, "\tpidfile: \"%s\"\n", p->pidfile);
@@ -845,41 +1003,82 @@ nc_feed_ref_init(struct nc_feed_ref *f, uint16_t port)
 
 /* --- atomic files ----------------------------------------------------- */
 
-int
-nc_write_atomic(const char *path, const char *text, size_t len,
-    unsigned mode)
+FILE *
+nc_fopen_regular(const char *path)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	char *slash;
-	size_t off = 0;
-	int fd, dfd, rc = KZ_OK;
+	struct stat st;
+	FILE *f;
+	int fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (f == NULL)
+		close(fd);
+	return f;
+}
+
+/*
+ * Create a temporary file beside PATH, exclusively and with a random
+ * name: "PATH.tmp.XXXXXXXXXXXXXXXX". TMP gets its name; the fd or -errno.
+ */
+static int
+open_temp(const char *path, unsigned mode, char *tmp, size_t tmpsz)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t r;
+		int fd;
+
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -EIO;
+		if ((size_t)snprintf(tmp, tmpsz, "%s.tmp.%016llx", path,
+		    (unsigned long long)r) >= tmpsz)
+			return -ENAMETOOLONG;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, (mode_t)(mode & 0777));
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+/* Write all of TEXT to FD, set MODE (not the umask's), fsync. */
+static int
+write_all(int fd, const char *text, size_t len, unsigned mode)
+{
+	size_t off = 0;
+
 	while (off < len) {
 		ssize_t w = write(fd, text + off, len - off);
 
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = -errno;
-			break;
+			return -errno;
 		}
 		off += (size_t)w;
 	}
-	if (rc == 0 && fsync(fd))
-		rc = -errno;
-	if (close(fd) && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path))
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
-		return rc;
-	}
+	if (fchmod(fd, (mode_t)(mode & 0777)) || fsync(fd))
+		return -errno;
+	return KZ_OK;
+}
+
+/* fsync the directory holding PATH. */
+static int
+sync_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int dfd, rc = KZ_OK;
+
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash == dir)
@@ -895,4 +1094,26 @@ nc_write_atomic(const char *path, const char *text, size_t len,
 		close(dfd);
 	}
 	return rc;
+}
+
+int
+nc_write_atomic(const char *path, const char *text, size_t len,
+    unsigned mode)
+{
+	char tmp[PATH_MAX];
+	int fd, rc;
+
+	fd = open_temp(path, mode, tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	rc = write_all(fd, text, len, mode);
+	if (close(fd) && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path))
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	return sync_parent(path);
 }

@@ -10,8 +10,12 @@
  * State directory layout (all paths absolute, see struct nc_paths):
  *   nsd.conf  nsd.pid  nsd.ctl (control socket)  serial.state
  *   publish.state (read once, from before the IXFR feed)
- *   zones/<zone>.zone (and NSD's <zone>.zone.ixfr*)  xfr/  zone.list
- *   xfrd.state
+ *   zones/<zone>.zone (and NSD's <zone>.zone.ixfr*)  xfr/xfrd.state
+ *   zone.list
+ * The directory is kubezone's (0700, never group- or world-writable).
+ * When kubezone runs as root, NSD chroots to it and runs as
+ * NC_NSD_USER: zones/ and xfr/ are that user's, the directory is
+ * 0710 with that user's group so NSD can reach them.
  *
  * NSD holds every zone as a secondary of kubezone's feed (a DNS primary
  * on loopback, nsd-conf/feed.h): it loads zones/<zone>.zone when it
@@ -26,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/buf.h"
 #include "common/opt.h"
@@ -39,6 +44,7 @@
 #define NC_CONF_FEED_KEY "kubezone-feed"
 #define NC_CONF_FEED_ALG "hmac-sha256"
 #define NC_CONF_FEED_SECRET_BYTES 32
+#define NC_NSD_USER "nsd"		/* NSD's user when kubezone is root */
 
 /* An address with a port: --listen and --notify. */
 struct nc_addr {
@@ -111,15 +117,28 @@ struct nc_paths {
 	char xfrdfile[PATH_MAX];
 	char state[PATH_MAX];		/* publish.state (legacy, read only) */
 	char serials[PATH_MAX];		/* serial.state */
+	char nsd_user[64];		/* NSD's username:, "" = kubezone's */
+	unsigned nsd_uid, nsd_gid;	/* when nsd_user is set */
 };
 
 /* Fill P from the absolute directory DIR; KZ_ETOOBIG when too long. */
 int nc_paths_init(struct nc_paths *p, const char *dir);
 
 /*
- * Create the state directory and its subdirectories (mode 0750) and
- * check they are writable; store the absolute paths in P. 0 or -errno,
- * with a message in ERR.
+ * When kubezone runs as root, NSD is to drop to NC_NSD_USER (username:
+ * and chroot: in nsd.conf): fill P's nsd_user, nsd_uid, nsd_gid; else
+ * leave nsd_user empty. 0, or KZ_ENOTFOUND (no such user) with ERR.
+ */
+int nc_paths_nsd_user(struct nc_paths *p, char *err, size_t errsz);
+
+/*
+ * Create the state directory (0700) and its subdirectories zones/ and
+ * xfr/ (0700), check they are writable, store the absolute paths in P.
+ * Refuses (-EPERM) a directory that is group- or world-writable, owned
+ * by another user, or a symbolic link (zones/, xfr/). As root, NSD is to
+ * run as NC_NSD_USER (P->nsd_user): zones/ and xfr/ are given to it and
+ * the state directory becomes 0710 with its group; KZ_ENOTFOUND when
+ * that user does not exist. 0 or an error, with a message in ERR.
  */
 int nc_state_dir_prepare(const char *dir, struct nc_paths *p, char *err,
     size_t errsz);
@@ -161,8 +180,18 @@ int nc_conf_render(const struct nc_opts *o, const struct nc_paths *p,
     size_t nzones, struct kz_buf *out);
 
 /*
+ * Open PATH for reading only if it is a regular file and not a symbolic
+ * link (NSD's files: a FIFO or a link planted there must not block or
+ * redirect kubezone). NULL with errno set (EINVAL: not a regular file).
+ */
+FILE *nc_fopen_regular(const char *path);
+
+/*
  * Write TEXT to PATH atomically (temp file in the same directory,
- * fsync, rename, fsync of the directory) with MODE. 0 or -errno.
+ * fsync, rename, fsync of the directory) with MODE. The temporary file
+ * has a random name and is created exclusively (O_EXCL, O_NOFOLLOW), so
+ * a planted file or symlink never receives the text; the rename replaces
+ * a symlink at PATH instead of following it. 0 or -errno.
  * Shared by the config and the publisher's state file.
  */
 int nc_write_atomic(const char *path, const char *text, size_t len,

@@ -346,7 +346,7 @@ nc_nsd_kill_stale(const char *pidfile, const char *conf)
 	ssize_t n;
 	int fd;
 
-	fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+	fd = open(pidfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	n = read(fd, buf, sizeof(buf) - 1);

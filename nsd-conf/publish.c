@@ -10,6 +10,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "nsd-conf/conf.h"
 #include "nsd-conf/publish.h"
 #include "zonegen/render.h"
 
@@ -216,7 +217,7 @@ file_blobs(const char *path, const char *origin, struct blobs *bs)
 	ldns_buffer *rd = ldns_buffer_new(512);
 	uint32_t ttl = 3600;
 	int line = 1, rc = 0;
-	FILE *f = fopen(path, "re");
+	FILE *f = nc_fopen_regular(path);
 
 	if (f == NULL || org == NULL || rd == NULL) {
 		rc = f == NULL && errno ? -errno : KZ_ENOMEM;

@@ -434,7 +434,7 @@ nc_zonefile_serial(const char *path, const char *origin, uint32_t *serial,
 		rc = KZ_ENAME;
 		goto cleanup;
 	}
-	f = fopen(path, "re");
+	f = nc_fopen_regular(path);
 	if (f == NULL) {
 		rc = -errno;
 		snprintf(err, errsz, "cannot open %s: %s", path,

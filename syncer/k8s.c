@@ -15,6 +15,7 @@
 #include "zonegen/decode.h"
 
 #define FAILURES_BEFORE_RELIST 3
+#define GONE_RESTARTS 3		/* 410s on list pages restarted at once */
 #define SHORT_WATCH_MS 1000
 #define ERROR_BODY_MAX (64u * 1024)
 #define KEEP_BODY_CAP (8u << 20)
@@ -609,7 +610,7 @@ sy_reflector_url(struct sy_reflector *r, bool watch, uint64_t now_ms)
 
 	(void)now_ms;
 	kz_buf_init(&b, 64 * 1024);
-	rc = kz_buf_printf(&b, "%s%s", r->k->kc->server, r->path);
+	rc = kz_buf_printf(&b, "%s%s", sy_kubeconfig_base(r->k->kc), r->path);
 	if (rc == 0 && r->field_selector)
 		rc = url_param(&b, r->easy, "fieldSelector", r->field_selector);
 	if (watch) {
@@ -627,7 +628,7 @@ sy_reflector_url(struct sy_reflector *r, bool watch, uint64_t now_ms)
 			rc = url_param(&b, r->easy, "timeoutSeconds", num);
 	} else {
 		snprintf(num, sizeof(num), "%u", o->page_size);
-		if (rc == 0 && o->page_size)
+		if (rc == 0 && o->page_size && !r->unpaged)
 			rc = url_param(&b, r->easy, "limit", num);
 		if (rc == 0 && r->cont)
 			rc = url_param(&b, r->easy, "continue", r->cont);
@@ -704,6 +705,13 @@ set_headers(struct sy_reflector *r, uint64_t now_ms)
 	h = curl_slist_append(NULL, "Accept: application/json");
 	if (h == NULL)
 		return KZ_ENOMEM;
+	if (r->k->kc->host_header) {
+		if ((t = curl_slist_append(h, r->k->kc->host_header)) == NULL) {
+			curl_slist_free_all(h);
+			return KZ_ENOMEM;
+		}
+		h = t;
+	}
 	if (token) {
 		if (asprintf(&auth, "Authorization: Bearer %s", token) < 0) {
 			curl_slist_free_all(h);
@@ -853,6 +861,28 @@ retry_later(struct sy_reflector *r, bool list, uint64_t now_ms,
 	schedule(r, list, d, now_ms);
 }
 
+/*
+ * A list page answered 410 (its continue token expired): list again from
+ * the start, at once the first GONE_RESTARTS times in a row; after that
+ * back off and list without paging, which needs no continue token.
+ */
+static void
+list_gone(struct sy_reflector *r, uint64_t now_ms)
+{
+	uint64_t delay = 0;
+
+	sy_reflector_list_begin(r, "gone");
+	if (++r->gone_lists > GONE_RESTARTS) {
+		delay = sy_backoff_next(&r->backoff, now_ms, rand01(r->k));
+		if (!r->unpaged)
+			kz_warn("list keeps expiring; listing without paging",
+			    "resource=%s restarts=%u delay_ms=%" PRIu64,
+			    r->resource, r->gone_lists - 1, delay);
+		r->unpaged = true;
+	}
+	schedule(r, true, delay, now_ms);
+}
+
 /* A non-200 answer: log it with the Status message, react by code. */
 static void
 http_error(struct sy_reflector *r, bool watch, uint64_t now_ms)
@@ -873,8 +903,10 @@ http_error(struct sy_reflector *r, bool watch, uint64_t now_ms)
 	json_decref(st);
 	if (code == 410) {
 		/* expired RV or continue token: list again from scratch */
-		if (!watch)
-			sy_reflector_list_begin(r, "gone");
+		if (!watch) {
+			list_gone(r, now_ms);
+			return;
+		}
 		schedule(r, true, 0, now_ms);
 		r->relist_reason = "gone";
 		return;
@@ -949,6 +981,8 @@ list_done(struct sy_reflector *r, CURLcode res, uint64_t now_ms)
 		    r->rv);
 	r->synced = true;
 	r->failures = 0;
+	r->gone_lists = 0;
+	r->unpaged = false;
 	r->relist_reason = NULL;
 	sy_metric_set(r->k->m_synced, 1, (const char *[]){ r->resource });
 	if (r->k->opts.relist_ms)

@@ -10,6 +10,9 @@
  *   watch ends normally (server timeout)  re-watch from the last RV
  *   connection cut, unexpected EOF        re-watch from the last RV
  *   410 Gone (HTTP or ERROR event)        relist, then watch again
+ *   410 on list pages, again and again    restart the list 3 times,
+ *                                         then back off and list
+ *                                         without paging (no continue)
  *   5xx, 429, connect errors              back off, re-watch; relist
  *                                         after 3 failures in a row
  *   401                                   re-read the token, back off
@@ -148,6 +151,8 @@ struct sy_reflector {
 	struct kz_map seen;		/* keys listed (strdup'd, owned) */
 	unsigned long pages;
 	const char *relist_reason;
+	unsigned gone_lists;		/* 410s on list pages in a row */
+	bool unpaged;			/* list without limit (after 410s) */
 
 	/* watch */
 	struct sy_framer framer;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +44,15 @@ sy_kubeconfig_free(struct sy_kubeconfig *kc)
 {
 	char **s[] = { &kc->server, &kc->ca_file, &kc->ca_data, &kc->token,
 		&kc->token_file, &kc->cert_file, &kc->key_file, &kc->cert_data,
-		&kc->key_data, &kc->username, &kc->password, &kc->cur_token };
+		&kc->key_data, &kc->username, &kc->password, &kc->cur_token,
+		&kc->tls_server_name, &kc->request_base, &kc->host_header };
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
 		free(*s[i]);
 		*s[i] = NULL;
 	}
+	curl_slist_free_all(kc->connect_to);
+	kc->connect_to = NULL;
 	kc->ca_len = kc->cert_len = kc->key_len = 0;
 }
 
@@ -433,9 +437,9 @@ fill_cluster(struct sy_kubeconfig *kc, struct kc_doc *kd, yaml_node_t *c,
 		return KZ_EPARSE;
 	}
 	kc->insecure = insecure && strcmp(insecure, "true") == 0;
-	if (map_str(d, c, "tls-server-name"))
-		kz_warn("kubeconfig: tls-server-name is not supported; ignored",
-		    "cluster=%s", name);
+	if ((rc = set_str(&kc->tls_server_name,
+	    map_str(d, c, "tls-server-name"))) != 0)
+		return rc;
 	if ((rc = set_path(&kc->ca_file, kd,
 	    map_str(d, c, "certificate-authority"))) != 0)
 		return rc;
@@ -537,6 +541,120 @@ select_context(struct sy_kubeconfig *kc, struct kc_docs *ds,
 	return 0;
 }
 
+/* Split an http(s) URL's authority into HOST (IPv6 keeps brackets), PORT. */
+static int
+split_authority(const char *url, char *host, size_t hostsz, char *port,
+    size_t portsz, const char **rest)
+{
+	const char *a = strstr(url, "://") + 3, *end, *colon;
+	bool tls = strncmp(url, "https://", 8) == 0;
+
+	end = a + strcspn(a, "/?#");
+	colon = a[0] == '[' ? memchr(a, ']', (size_t)(end - a)) : a;
+	if (colon == NULL)
+		return KZ_EPARSE;
+	colon = memchr(colon, ':', (size_t)(end - colon));
+	if (colon == NULL)
+		colon = end;
+	if ((size_t)(colon - a) >= hostsz || colon == a)
+		return KZ_EPARSE;
+	memcpy(host, a, (size_t)(colon - a));
+	host[colon - a] = '\0';
+	if (colon < end)
+		snprintf(port, portsz, "%.*s", (int)(end - colon - 1),
+		    colon + 1);
+	else
+		snprintf(port, portsz, "%s", tls ? "443" : "80");
+	*rest = end;
+	return KZ_OK;
+}
+
+/* *DST = a new formatted string (NULL on failure). 0 or KZ_ENOMEM. */
+static int
+fmt_str(char **dst, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+fmt_str(char **dst, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(dst, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		*dst = NULL;
+		return KZ_ENOMEM;
+	}
+	return KZ_OK;
+}
+
+/*
+ * tls-server-name: requests go to https://NAME:PORT/... (so curl sends
+ * NAME as SNI and checks the certificate against it), CONNECT_TO sends
+ * them to the server's real host, and the Host header keeps that host.
+ */
+static int
+setup_server_name(struct sy_kubeconfig *kc, char *err, size_t errsz)
+{
+	char host[256], port[16], *entry = NULL;
+	const char *rest, *auth, *name = kc->tls_server_name;
+	struct curl_slist *l;
+
+	if (name == NULL || *name == '\0')
+		return KZ_OK;
+	if (strncmp(kc->server, "https://", 8) != 0) {
+		kz_warn("kubeconfig: tls-server-name ignored: the server is "
+		    "not https", "server=%s", kc->server);
+		return KZ_OK;
+	}
+	if (strpbrk(name, ":/[]@ ") != NULL ||
+	    split_authority(kc->server, host, sizeof(host), port,
+	    sizeof(port), &rest)) {
+		snprintf(err, errsz, "%s: invalid tls-server-name '%s' or "
+		    "server %s", kc->source, name, kc->server);
+		return KZ_EPARSE;
+	}
+	auth = kc->server + 8;
+	if (fmt_str(&kc->request_base, "https://%s:%s%s", name, port, rest) ||
+	    fmt_str(&kc->host_header, "Host: %.*s", (int)(rest - auth),
+	    auth) ||
+	    fmt_str(&entry, "%s:%s:%s:%s", name, port, host, port))
+		return KZ_ENOMEM;
+	l = curl_slist_append(NULL, entry);
+	free(entry);
+	if (l == NULL)
+		return KZ_ENOMEM;
+	kc->connect_to = l;
+	return KZ_OK;
+}
+
+/* No credentials over plain http (as kubectl); warn about skipped TLS. */
+static int
+check_transport(struct sy_kubeconfig *kc, char *err, size_t errsz)
+{
+	if (strncmp(kc->server, "http://", 7) == 0 && (kc->token ||
+	    kc->token_file || kc->username || kc->password)) {
+		snprintf(err, errsz, "%s: server %s is plain http: kubezone "
+		    "will not send a bearer token or a password over it (use "
+		    "https, or a user without credentials)", kc->source,
+		    kc->server);
+		return KZ_EPARSE;
+	}
+	if (kc->insecure && strncmp(kc->server, "https://", 8) == 0)
+		kz_warn("kubeconfig: insecure-skip-tls-verify is set: the API "
+		    "server's certificate is not checked", "server=%s",
+		    kc->server);
+	return setup_server_name(kc, err, errsz);
+}
+
+const char *
+sy_kubeconfig_base(const struct sy_kubeconfig *kc)
+{
+	return kc->request_base ? kc->request_base : kc->server;
+}
+
 int
 sy_kubeconfig_load(struct sy_kubeconfig *kc, const char *paths,
     const char *context, char *err, size_t errsz)
@@ -550,6 +668,8 @@ sy_kubeconfig_load(struct sy_kubeconfig *kc, const char *paths,
 		snprintf(err, errsz, "out of memory");
 	if (rc == 0)
 		rc = select_context(kc, &ds, context, err, errsz);
+	if (rc == 0)
+		rc = check_transport(kc, err, errsz);
 	if (rc == KZ_ENOMEM)
 		snprintf(err, errsz, "out of memory");
 	docs_free(&ds);
@@ -701,6 +821,9 @@ sy_kubeconfig_apply(const struct sy_kubeconfig *kc, CURL *h)
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	if (kc->connect_to &&
+	    curl_easy_setopt(h, CURLOPT_CONNECT_TO, kc->connect_to) != CURLE_OK)
+		return KZ_EINVAL;
 	if (kc->ca_data)
 		rc = blob(h, CURLOPT_CAINFO_BLOB, kc->ca_data, kc->ca_len);
 	else if (kc->ca_file &&

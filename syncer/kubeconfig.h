@@ -9,11 +9,13 @@
  *
  * A kubeconfig (parsed with libyaml; JSON is YAML too) gives, for the
  * selected context: the cluster's server, certificate-authority(-data),
- * insecure-skip-tls-verify, and the user's token,
+ * insecure-skip-tls-verify (logged as a warning), tls-server-name (the
+ * name sent as SNI and checked in the certificate), and the user's token,
  * tokenFile, client-certificate(-data), client-key(-data) and
  * username/password. Relative paths are resolved against the directory
  * of the file that names them. Exec credential plugins and legacy
- * auth-providers are refused with a clear "not supported" error.
+ * auth-providers are refused with a clear "not supported" error, and so
+ * is a bearer token or basic auth for a plain http:// server.
  *
  * Tokens read from a file are re-read at least every refresh_ms
  * (SY_TOKEN_REFRESH_MS unless set) and on the next use after
@@ -47,6 +49,12 @@ struct sy_kubeconfig {
 	char *cert_data, *key_data;	/* decoded PEM, or NULL */
 	size_t cert_len, key_len;
 	char *username, *password;	/* basic auth, or NULL */
+	char *tls_server_name;	/* tls-server-name, or NULL */
+	/* With tls-server-name: URLs name it (SNI, certificate check) and
+	 * CONNECT_TO leads to the server's host; Host: keeps that host. */
+	char *request_base;	/* "https://NAME:PORT[/prefix]", or NULL */
+	char *host_header;	/* "Host: host[:port]", or NULL */
+	struct curl_slist *connect_to;
 	char source[512];	/* "kubeconfig FILE context NAME", "in-cluster" */
 
 	/* token cache (token_file only) */
@@ -96,7 +104,14 @@ const char *sy_kubeconfig_token(struct sy_kubeconfig *kc, uint64_t now_ms);
 /* Force a re-read of the token file at its next use (after a 401). */
 void sy_kubeconfig_token_expire(struct sy_kubeconfig *kc);
 
-/* Set the TLS and basic-auth options of KC on handle H. 0 or KZ_EINVAL. */
+/* The start of every request URL: the server, or its tls-server-name form. */
+const char *sy_kubeconfig_base(const struct sy_kubeconfig *kc);
+
+/*
+ * Set the TLS (with tls-server-name's CONNECT_TO) and basic-auth options
+ * of KC on handle H. The caller adds kc->host_header, when set, to its
+ * headers. 0 or KZ_EINVAL.
+ */
 int sy_kubeconfig_apply(const struct sy_kubeconfig *kc, CURL *h);
 
 /* Decode base64 (standard alphabet, padding and whitespace allowed). */

@@ -4,6 +4,7 @@ equal a fresh `kubezone render` of the API's final state, and (through the
 fake's request log) that the daemon reacted the way a robust client should.
 """
 
+import json
 import time
 
 import pytest
@@ -221,6 +222,36 @@ def test_token_file_rotation(tmp_path):
             assert s.stop() == 0
 
 
+def with_server_name(path, name):
+    config = json.loads(path.read_text())
+    config["clusters"][0]["cluster"]["tls-server-name"] = name
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_tls_server_name_is_the_name_checked(tmp_path):
+    """tls-server-name is sent as SNI and checked in the certificate (the
+    fake's names 127.0.0.1 and localhost, not wrong.example), while the
+    connection still goes to the server's address."""
+    with FakeApi(tmp_path / "fake", tls=True, token="t0", args=FAKE_ARGS) as fake:
+        good = with_server_name(fake.write_kubeconfig("kc-good", token="t0"), "localhost")
+        s = start_syncer(fake, tmp_path / "good", kubeconfig=good)
+        try:
+            wait_converged(fake, s, tmp_path / "r")
+        finally:
+            assert s.stop() == 0
+        bad = with_server_name(fake.write_kubeconfig("kc-bad", token="t0"), "wrong.example")
+        fake.clear_log()
+        s = Syncer(tmp_path / "bad" / "kz", bad).start()
+        try:
+            wait_for("a failed list", lambda: 'msg="list failed"' in s.log_text(), 15)
+            assert "wrong.example" in s.log_text() or "certificate" in s.log_text()
+            assert s.http("/readyz")[0] != 200
+            assert not [r for r in fake.requests() if r["path"].startswith("/api/v1/")]
+        finally:
+            s.stop()
+
+
 def test_401_recovers_after_token_reread(tmp_path):
     with FakeApi(tmp_path / "fake", tls=True, token="t0", args=FAKE_ARGS) as fake:
         kc = fake.write_kubeconfig("kc-daemon", token_file=fake.token_file)
@@ -289,6 +320,25 @@ def test_startup_list_faults(fake, tmp_path):
         assert m['kubezone_api_errors_total{resource="services",code="malformed"}'] == 1
         assert m['kubezone_api_errors_total{resource="namespaces",code="not_json"}'] == 1
         assert m['kubezone_api_errors_total{resource="endpointslices",code="404"}'] == 1
+    finally:
+        assert s.stop() == 0
+
+
+def test_list_whose_continue_tokens_keep_expiring_ends(fake, tmp_path):
+    """Every continue token expires (410): the list restarts a bounded
+    number of times, then backs off and lists without paging."""
+    fake.seed([service(f"c{i:03d}") for i in range(30)])
+    fake.fault(action="status", code=410, match="/api/v1/services.*continue=", count=0)
+    fake.clear_log()
+    s = start_syncer(fake, tmp_path, "--page-size", "5")
+    try:
+        wait_converged(fake, s, tmp_path / "r")
+        lists = [r["path"] for r in lists_of(fake, "/api/v1/services")]
+        gone = [p for p in lists if "continue=" in p]
+        assert 1 <= len(gone) <= 4, lists          # 3 restarts, then no paging
+        assert any("limit=" not in p for p in lists), lists
+        assert 'msg="list keeps expiring; listing without paging"' in s.log_text()
+        assert s.metric('kubezone_api_errors_total{resource="services",code="410"}') == len(gone)
     finally:
         assert s.stop() == 0
 

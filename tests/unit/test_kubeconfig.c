@@ -66,7 +66,7 @@ static const char two_contexts[] =
     "    certificate-authority: certs/ca.crt\n"
     "- name: dev\n"
     "  cluster:\n"
-    "    server: http://127.0.0.1:8080\n"
+    "    server: https://127.0.0.1:8443\n"
     "    insecure-skip-tls-verify: true\n"
     "    certificate-authority-data: aGVsbG8gd29ybGQ=\n"
     "users:\n"
@@ -113,7 +113,7 @@ test_kubeconfig_file(void **state)
 	sy_kubeconfig_init(&kc);
 	assert_int_equal(sy_kubeconfig_load(&kc, path, "dev", err,
 	    sizeof(err)), 0);
-	assert_string_equal(kc.server, "http://127.0.0.1:8080");
+	assert_string_equal(kc.server, "https://127.0.0.1:8443");
 	assert_true(kc.insecure);
 	assert_string_equal(kc.ca_data, "hello world");
 	assert_int_equal(kc.ca_len, 11);
@@ -127,6 +127,109 @@ test_kubeconfig_file(void **state)
 	assert_int_equal(sy_kubeconfig_load(&kc, path, "nope", err,
 	    sizeof(err)), KZ_ENOTFOUND);
 	assert_non_null(strstr(err, "no context named nope"));
+	sy_kubeconfig_free(&kc);
+}
+
+/* One cluster SERVER (plus EXTRA cluster lines) and one user USER. */
+static int
+load_one(struct sy_kubeconfig *kc, const char *server, const char *extra,
+    const char *user, char *err, size_t errsz)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), "apiVersion: v1\nkind: Config\n"
+	    "current-context: c\nclusters:\n- name: c\n  cluster:\n"
+	    "    server: %s\n%s"
+	    "users:\n- name: u\n  user: %s\n"
+	    "contexts:\n- name: c\n  context: {cluster: c, user: u}\n",
+	    server, extra, user);
+	sy_kubeconfig_init(kc);
+	return sy_kubeconfig_load(kc, write_file("one", text), NULL, err,
+	    errsz);
+}
+
+/* No bearer token nor password to a plain http:// server (as kubectl). */
+static void
+test_plain_http_refuses_credentials(void **state)
+{
+	const char *users[] = { "{token: abc}", "{tokenFile: /t}",
+		"{username: u, password: p}", NULL };
+	struct sy_kubeconfig kc;
+	char err[512];
+
+	(void)state;
+	for (int i = 0; users[i]; i++) {
+		assert_int_equal(load_one(&kc, "http://127.0.0.1:8080", "",
+		    users[i], err, sizeof(err)), KZ_EPARSE);
+		assert_non_null(strstr(err, "plain http"));
+		assert_null(strstr(err, "abc"));
+		sy_kubeconfig_free(&kc);
+	}
+	assert_int_equal(load_one(&kc, "http://127.0.0.1:8080", "", "{}",
+	    err, sizeof(err)), 0);
+	sy_kubeconfig_free(&kc);
+	assert_int_equal(load_one(&kc, "https://127.0.0.1:8443", "",
+	    "{token: abc}", err, sizeof(err)), 0);
+	sy_kubeconfig_free(&kc);
+}
+
+static void
+test_insecure_warns(void **state)
+{
+	unsigned long before;
+	struct sy_kubeconfig kc;
+	char err[512];
+	FILE *null = fopen("/dev/null", "w");
+
+	(void)state;
+	kz_log_set_stream(null);
+	kz_log_set_level(KZ_LOG_WARN);
+	before = kz_log_count(KZ_LOG_WARN);
+	assert_int_equal(load_one(&kc, "https://10.0.0.1:6443",
+	    "    insecure-skip-tls-verify: true\n", "{token: abc}", err,
+	    sizeof(err)), 0);
+	kz_log_set_level(KZ_LOG_OFF);
+	kz_log_set_stream(NULL);
+	fclose(null);
+	assert_true(kc.insecure);
+	assert_int_equal(kz_log_count(KZ_LOG_WARN), before + 1);
+	sy_kubeconfig_free(&kc);
+}
+
+/* tls-server-name: URL names it, CONNECT_TO leads to the real host. */
+static void
+test_tls_server_name(void **state)
+{
+	struct sy_kubeconfig kc;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load_one(&kc, "https://10.0.0.1:6443/prefix",
+	    "    tls-server-name: api.example\n", "{token: abc}", err,
+	    sizeof(err)), 0);
+	assert_string_equal(kc.tls_server_name, "api.example");
+	assert_string_equal(sy_kubeconfig_base(&kc),
+	    "https://api.example:6443/prefix");
+	assert_string_equal(kc.host_header, "Host: 10.0.0.1:6443");
+	assert_non_null(kc.connect_to);
+	assert_string_equal(kc.connect_to->data,
+	    "api.example:6443:10.0.0.1:6443");
+	sy_kubeconfig_free(&kc);
+
+	assert_int_equal(load_one(&kc, "https://[fd00::1]",
+	    "    tls-server-name: api.example\n", "{}", err, sizeof(err)), 0);
+	assert_string_equal(sy_kubeconfig_base(&kc),
+	    "https://api.example:443");
+	assert_string_equal(kc.connect_to->data,
+	    "api.example:443:[fd00::1]:443");
+	assert_string_equal(kc.host_header, "Host: [fd00::1]");
+	sy_kubeconfig_free(&kc);
+
+	assert_int_equal(load_one(&kc, "https://10.0.0.1:6443", "", "{}",
+	    err, sizeof(err)), 0);
+	assert_string_equal(sy_kubeconfig_base(&kc), "https://10.0.0.1:6443");
+	assert_null(kc.connect_to);
+	assert_null(kc.host_header);
 	sy_kubeconfig_free(&kc);
 }
 
@@ -294,6 +397,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kubeconfig_file),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_plain_http_refuses_credentials),
+		cmocka_unit_test(test_insecure_warns),
+		cmocka_unit_test(test_tls_server_name),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_token_rotation),
 		cmocka_unit_test(test_in_cluster),

@@ -1,6 +1,7 @@
 /*
  * tests/unit/test_nsdconf.c -- nsd-conf/conf and nsd: options, nsd.conf text.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/opt.h"
 #include "nsd-conf/conf.h"
 #include "nsd-conf/nsd.h"
@@ -134,6 +137,57 @@ test_acl_and_key(void **state)
 	    err, sizeof(err)), KZ_EINVAL);
 }
 
+/* An invalid --tsig-key names the key and the problem, not the secret. */
+static void
+test_key_error_hides_secret(void **state)
+{
+	const char *bad_secret[] = { "--tsig-key",
+		"xfr:hmac-sha256:c2VjcmV0!TOPSECRET", NULL };
+	const char *bad_alg[] = { "--tsig-key",
+		"xfr:hmac-sha999:c2VjcmV0TOPSECRET", NULL };
+	struct nc_opts o;
+	char err[512];
+
+	(void)state;
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, bad_secret, err, sizeof(err)), KZ_EUSAGE);
+	assert_null(strstr(err, "TOPSECRET"));
+	assert_non_null(strstr(err, "'xfr'"));
+	assert_non_null(strstr(err, "not base64"));
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, bad_alg, err, sizeof(err)), KZ_EUSAGE);
+	assert_null(strstr(err, "TOPSECRET"));
+	assert_non_null(strstr(err, "'xfr'"));
+	assert_non_null(strstr(err, "hmac-sha999"));
+}
+
+/* A key file that group or others may read is accepted with a warning. */
+static void
+test_key_file_readable_warns(void **state)
+{
+	char path[] = "/tmp/kz-test-keys-XXXXXX", err[256];
+	const char *args[] = { "--tsig-key-file", path, NULL };
+	struct nc_opts o;
+	unsigned long before;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_true(write(fd, "k:hmac-sha256:Zmlyc3RmaXJzdA==\n", 31) == 31);
+	close(fd);
+	before = kz_log_count(KZ_LOG_WARN);
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+	assert_int_equal(kz_log_count(KZ_LOG_WARN), before);
+	chmod(path, 0640);
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+	assert_int_equal(kz_log_count(KZ_LOG_WARN), before + 1);
+	assert_int_equal(o.nkeys, 1);
+	unlink(path);
+}
+
 static void
 test_key_file_and_refs(void **state)
 {
@@ -184,7 +238,7 @@ static const char expected_conf[] =
 	"\tzonesdir: \"/var/lib/kz/zones\"\n"
 	"\tpidfile: \"/var/lib/kz/nsd.pid\"\n"
 	"\tzonelistfile: \"/var/lib/kz/zone.list\"\n"
-	"\txfrdfile: \"/var/lib/kz/xfrd.state\"\n"
+	"\txfrdfile: \"/var/lib/kz/xfr/xfrd.state\"\n"
 	"\txfrdir: \"/var/lib/kz/xfr\"\n"
 	"\tverbosity: 1\n"
 	"\tserver-count: 1\n"
@@ -506,6 +560,163 @@ test_write_atomic(void **state)
 	rmdir(dir);
 }
 
+/*
+ * A symlink planted at the temporary name or at the file itself never
+ * receives the text: the file it points to keeps its content and mode,
+ * and the new file has the mode asked for, whatever the umask.
+ */
+static void
+test_write_atomic_symlinks(void **state)
+{
+	char dir[] = "/tmp/kz-test-atomic-XXXXXX", path[4200], link[4300],
+	    victim[4200], buf[64];
+	struct stat st;
+	mode_t old;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	f = fopen(victim, "w");
+	assert_non_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	chmod(victim, 0644);
+	snprintf(path, sizeof(path), "%s/nsd.conf", dir);
+	snprintf(link, sizeof(link), "%s.tmp", path);
+	assert_int_equal(symlink(victim, link), 0);
+	old = umask(0);
+	assert_int_equal(nc_write_atomic(path, "secret: x\n", 10, 0600), 0);
+	umask(old);
+	f = fopen(victim, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "precious\n");
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* A symlink at the target itself is replaced, not followed. */
+	unlink(path);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_int_equal(nc_write_atomic(path, "two\n", 4, 0640), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_size, 9);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	unlink(path);
+	unlink(link);
+	unlink(victim);
+	rmdir(dir);
+}
+
+/* NSD's files are read only when regular: no symlink, no FIFO. */
+static void
+test_fopen_regular(void **state)
+{
+	char dir[] = "/tmp/kz-test-open-XXXXXX", path[4200], link[4200];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/z.zone", dir);
+	snprintf(link, sizeof(link), "%s/l.zone", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	f = nc_fopen_regular(path);
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(symlink(path, link), 0);
+	assert_null(nc_fopen_regular(link));
+	unlink(link);
+	assert_int_equal(mkfifo(link, 0600), 0);
+	assert_null(nc_fopen_regular(link));
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+rm_state(const char *dir)
+{
+	char p[4200];
+	const char *sub[] = { "zones", "xfr", NULL };
+
+	for (int i = 0; sub[i]; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, sub[i]);
+		unlink(p);
+		rmdir(p);
+	}
+	rmdir(dir);
+}
+
+/* The state directory is created 0700 (0710 when NSD drops root). */
+static void
+test_state_dir_created_private(void **state)
+{
+	char base[] = "/tmp/kz-test-state-XXXXXX", dir[4200], err[512];
+	struct nc_paths p;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	snprintf(dir, sizeof(dir), "%s/state", base);
+	assert_int_equal(nc_state_dir_prepare(dir, &p, err, sizeof(err)), 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, geteuid() == 0 ? 0710 : 0700);
+	assert_int_equal(stat(p.zonedir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	if (geteuid() == 0) {
+		assert_string_equal(p.nsd_user, NC_NSD_USER);
+		assert_int_equal(st.st_uid, p.nsd_uid);
+		assert_int_not_equal(p.nsd_uid, 0);
+	} else {
+		assert_string_equal(p.nsd_user, "");
+	}
+	/* xfrd.state lives where NSD may write: in xfr/. */
+	assert_non_null(strstr(p.xfrdfile, "/xfr/xfrd.state"));
+	rm_state(dir);
+	rmdir(base);
+}
+
+/* Refused: world- or group-writable, owned by another, symlinked subdir. */
+static void
+test_state_dir_refuses_unsafe(void **state)
+{
+	char dir[] = "/tmp/kz-test-state-XXXXXX", sub[4200], err[512];
+	struct nc_paths p;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	chmod(dir, 0777);
+	assert_int_equal(nc_state_dir_prepare(dir, &p, err, sizeof(err)),
+	    -EPERM);
+	assert_non_null(strstr(err, "world-writable"));
+	chmod(dir, 0770);
+	assert_int_equal(nc_state_dir_prepare(dir, &p, err, sizeof(err)),
+	    -EPERM);
+	assert_non_null(strstr(err, "group- or world-writable"));
+	chmod(dir, 0700);
+	snprintf(sub, sizeof(sub), "%s/zones", dir);
+	assert_int_equal(symlink("/tmp", sub), 0);
+	assert_int_not_equal(nc_state_dir_prepare(dir, &p, err, sizeof(err)),
+	    0);
+	assert_non_null(strstr(err, "symbolic link"));
+	unlink(sub);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(dir, 4242, 4242), 0);
+		assert_int_equal(nc_state_dir_prepare(dir, &p, err,
+		    sizeof(err)), -EPERM);
+		assert_non_null(strstr(err, "owned by uid 4242"));
+		assert_int_equal(chown(dir, 0, 0), 0);
+	}
+	assert_int_equal(nc_state_dir_prepare(dir, &p, err, sizeof(err)), 0);
+	rm_state(dir);
+}
+
 int
 main(void)
 {
@@ -522,6 +733,12 @@ main(void)
 		cmocka_unit_test(test_nsd_version),
 		cmocka_unit_test(test_nsd_find_missing),
 		cmocka_unit_test(test_write_atomic),
+		cmocka_unit_test(test_write_atomic_symlinks),
+		cmocka_unit_test(test_key_error_hides_secret),
+		cmocka_unit_test(test_key_file_readable_warns),
+		cmocka_unit_test(test_fopen_regular),
+		cmocka_unit_test(test_state_dir_created_private),
+		cmocka_unit_test(test_state_dir_refuses_unsafe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
