@@ -425,6 +425,89 @@ nc_nsd_free(struct nc_nsd *n)
 	kz_buf_free(&n->logbuf);
 }
 
+/* In the grandchild: become NSD. */
+static void __attribute__((noreturn))
+exec_nsd(const struct nc_nsd *n)
+{
+	sigset_t none;
+
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execl(n->bin, "nsd", "-d", "-c", n->conf, (char *)NULL);
+	dprintf(2, "error: cannot run %s: %s\n", n->bin, strerror(errno));
+	_exit(127);
+}
+
+/*
+ * The child kubezone launches stays as a small guard between kubezone
+ * and NSD: it keeps the parent-death signal, which NSD itself loses the
+ * moment it drops root for its own user (the kernel clears it on a
+ * change of credentials). It passes SIGTERM, SIGINT and SIGHUP on to
+ * NSD and exits with NSD's status (or dies of NSD's signal) once NSD is
+ * gone, so kubezone sees NSD's exit as the guard's.
+ */
+static void __attribute__((noreturn))
+guard(pid_t nsd, const sigset_t *set)
+{
+	for (;;) {
+		siginfo_t si;
+		int st;
+
+		if (sigwaitinfo(set, &si) < 0)
+			continue;
+		if (si.si_signo != SIGCHLD) {
+			kill(nsd, SIGTERM);
+			continue;
+		}
+		if (waitpid(nsd, &st, WNOHANG) != nsd)
+			continue;
+		if (WIFSIGNALED(st)) {
+			/* Die of the same signal, for kubezone's log. */
+			sigset_t none;
+
+			signal(WTERMSIG(st), SIG_DFL);
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			kill(getpid(), WTERMSIG(st));
+		}
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+}
+
+/* In the child: the guard, with NSD below it. */
+static void __attribute__((noreturn))
+run_child(const struct nc_nsd *n, pid_t parent)
+{
+	sigset_t set;
+	pid_t nsd;
+	int devnull;
+
+	setpgid(0, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* Die with kubezone, even when it is SIGKILLed. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(1);
+	devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0)
+		dup2(devnull, 0);
+	dup2(n->logw, 1);
+	dup2(n->logw, 2);
+	closefrom(3);
+	nsd = fork();
+	if (nsd < 0)
+		_exit(1);
+	if (nsd == 0)
+		exec_nsd(n);
+	guard(nsd, &set);
+}
+
 int
 nc_nsd_start(struct nc_nsd *n)
 {
@@ -442,29 +525,8 @@ nc_nsd_start(struct nc_nsd *n)
 	pid = fork();
 	if (pid < 0)
 		return -errno;
-	if (pid == 0) {
-		sigset_t none;
-		int devnull;
-
-		setpgid(0, 0);
-		/* Die with kubezone, even when it is SIGKILLed. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
-		signal(SIGPIPE, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		dup2(n->logw, 1);
-		dup2(n->logw, 2);
-		closefrom(3);
-		execl(n->bin, "nsd", "-d", "-c", n->conf, (char *)NULL);
-		dprintf(2, "error: cannot run %s: %s\n", n->bin,
-		    strerror(errno));
-		_exit(127);
-	}
+	if (pid == 0)
+		run_child(n, parent);
 	setpgid(pid, pid);	/* no race with the child's own call */
 	n->pid = pid;
 	n->pgid = pid;

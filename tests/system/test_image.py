@@ -193,6 +193,8 @@ class Pod:
         self.args = args
         self.state_path = [a.split("=", 1)[1] for a in args
                            if a.startswith("--state-dir=")][0]
+        self.mount_path = [m["mountPath"] for m in c["volumeMounts"]
+                           if m["name"] == "state"][0]
         self.keys_path = [a.split("=", 1)[1] for a in args
                           if a.startswith("--tsig-key-file=")][0]
 
@@ -219,7 +221,7 @@ class Pod:
                 os.chown(f, 0, self.gid)
                 os.chmod(f, 0o440)
         self.mounts = [
-            "-v", "%s:%s" % (self.state, self.state_path),
+            "-v", "%s:%s" % (self.state, self.mount_path),
             "-v", "%s:%s:ro" % (secret, os.path.dirname(self.keys_path)),
             "-v", "%s:/var/run/secrets/kubernetes.io/serviceaccount:ro" % sa]
 
@@ -390,8 +392,9 @@ def test_restart_on_the_same_state_dir_keeps_serials(pod, tmp_path):
     first = query("cluster.local.", "SOA", port=p.dns_port).answer[0][0].serial
     assert p.stop() == 0
     p.remove()
-    assert (p.state / "serial.state").exists()
-    assert (p.state / "zones" / "cluster.local.zone").exists()
+    state = p.state / os.path.relpath(p.state_path, p.mount_path)
+    assert (state / "serial.state").exists()
+    assert (state / "zones" / "cluster.local.zone").exists()
     p.name = container_name()
     p.run()
     p.wait_ready()
