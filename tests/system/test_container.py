@@ -241,8 +241,11 @@ def test_probes_ports_and_volumes_agree_with_the_args():
         "volumes"]}
     mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
     (state,) = arg_values(args, "state-dir")
-    assert "emptyDir" in volumes[mounts[state]["name"]], \
-        "the state dir is an emptyDir (the root filesystem is read-only)"
+    # A private directory kubezone makes inside the emptyDir (the
+    # kubelet creates that one group-writable).
+    assert os.path.dirname(state) in mounts, state
+    assert "emptyDir" in volumes[mounts[os.path.dirname(state)]["name"]], \
+        "the state dir is in an emptyDir (the root filesystem is read-only)"
     (keys,) = arg_values(args, "tsig-key-file")
     mount = mounts[os.path.dirname(keys)]
     assert mount["readOnly"] is True
