@@ -493,9 +493,11 @@ const struct kz_opt nc_opt_table[] = {
 	{ "edns-size", "BYTES", "1232", NULL, false, set_edns_size,
 	  "Largest UDP answer NSD sends (ipv4/ipv6-edns-size)." },
 	{ "zonefiles-write", "SECONDS", "5", NULL, false, set_zonefiles_write,
-	  "How often NSD writes changed zones back to the zone files in the "
-	  "state directory (0: NSD never does by itself, not even when it "
-	  "stops)." },
+	  "Have NSD write changed zones to the zone files in the state "
+	  "directory after this many seconds without a change, and at the "
+	  "latest 12 times that after the first change not written, however "
+	  "busy the cluster (a write holds NSD's next update back while it "
+	  "lasts); also at a clean stop. 0: only at a clean stop." },
 	{ "journal", "DIFFS", "64", NULL, false, set_journal,
 	  "Diffs kubezone keeps per zone to serve NSD by IXFR; NSD asking "
 	  "from an older serial gets the whole zone." },
@@ -851,8 +853,10 @@ render_server(struct kz_buf *out, int *rc, const struct nc_opts *o,
 	conf_line(out, rc, "\tipv4-edns-size: %u\n", o->edns_size);
 	conf_line(out, rc, "\tipv6-edns-size: %u\n", o->edns_size);
 	conf_line(out, rc, "\tzonefiles-check: no\n");
-	/* After database: "", which would reset it to 3600 (nsd.conf(5)). */
-	conf_line(out, rc, "\tzonefiles-write: %u\n", o->zonefiles_write);
+	/* After database: "", which would reset it to 3600 (nsd.conf(5)).
+	 * kubezone asks NSD to write its zone files itself, in a quiet
+	 * moment: a write holds NSD's next update back while it lasts. */
+	conf_line(out, rc, "\tzonefiles-write: 0\n");
 	/* Apply each transfer from the feed at once, not up to 1 s later. */
 	conf_line(out, rc, "\txfrd-reload-timeout: 0\n");
 }

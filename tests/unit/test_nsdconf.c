@@ -250,7 +250,7 @@ static const char expected_conf[] =
 	"\tipv4-edns-size: 1232\n"
 	"\tipv6-edns-size: 1232\n"
 	"\tzonefiles-check: no\n"
-	"\tzonefiles-write: 5\n"
+	"\tzonefiles-write: 0\n"
 	"\txfrd-reload-timeout: 0\n"
 	"remote-control:\n"
 	"\tcontrol-enable: yes\n"
