@@ -1044,16 +1044,29 @@ test_idle_and_cap(void **state)
 static int
 free_port(int type)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t salen = sizeof(sa);
-	int fd = socket(AF_INET, type, 0), port;
+	/* A port free for TYPE and, for a server, for the other type too
+	 * (NSD binds both): an ephemeral one of TYPE, checked. */
+	for (int tries = 0; tries < 64; tries++) {
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		socklen_t salen = sizeof(sa);
+		int fd = socket(AF_INET, type, 0), other, port, ok;
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)),
+		    0);
+		assert_int_equal(getsockname(fd, (struct sockaddr *)&sa,
+		    &salen), 0);
+		port = ntohs(sa.sin_port);
+		other = socket(AF_INET, type == SOCK_DGRAM ? SOCK_STREAM :
+		    SOCK_DGRAM, 0);
+		ok = bind(other, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		close(other);
+		close(fd);
+		if (ok)
+			return port;
+	}
+	fail_msg("no port free for both UDP and TCP");
+	return -1;
 }
 
 /* Ask NSD at PORT for NAME/A; true when it answers ADDR. */
