@@ -60,7 +60,7 @@
 #define SY_READY_AGAIN_MS 50
 #define SY_WATCH_MS 1000	/* NSD's serials checked once ready */
 #define SY_LAG_CHECKS 3		/* checks behind before a new NOTIFY */
-#define SY_WRITE_WAIT_MS 5000	/* zone files written at a clean stop */
+#define SY_WRITE_WAIT_MS 2500	/* zone files written at a clean stop */
 
 struct sync_cmd {
 	char snapshot[PATH_MAX];
