@@ -362,8 +362,9 @@ feed_timer_fired(struct sy_loop *l, void *ctx)
  * again: NSD's NOTIFY may have been lost, or the transfer it started
  * cut short (NSD restarts its servers when it takes a change, which
  * resets a transfer in progress), and a secondary would otherwise wait
- * for its SOA refresh. A zone a secondary does not serve (REFUSED,
- * NOTAUTH) is not asked again.
+ * for its SOA refresh. A secondary that answers SERVFAIL has no copy
+ * yet and lags like one that is behind. A zone a secondary does not
+ * serve (REFUSED, NOTAUTH) is not asked again.
  */
 struct sec_probe {
 	struct sync *s;
@@ -396,16 +397,19 @@ sec_learned(struct sync *s, size_t z, const char *target, int status,
 		kz_info("serials learned", NULL);
 }
 
-/* Have NSD NOTIFY its secondaries of zone Z again. */
+/*
+ * Have NSD NOTIFY its secondaries of zone Z again. HAVE is the
+ * secondary's serial, "none" when it has no copy.
+ */
 static void
-renotify(struct sync *s, size_t z, const char *target, uint32_t serial)
+renotify(struct sync *s, size_t z, const char *target, const char *have)
 {
 	char cmd[300], name[256];
 
 	zg_name_bare(name, sizeof(name), s->db.zones[z].origin);
 	kz_warn("secondary lags behind, nsd notifies again", "zone=%s "
-	    "secondary=%s serial=%u published=%u", s->db.zones[z].origin,
-	    target, serial, nc_pub_serial(&s->pub, z));
+	    "secondary=%s serial=%s published=%u", s->db.zones[z].origin,
+	    target, have, nc_pub_serial(&s->pub, z));
 	snprintf(cmd, sizeof(cmd), "notify %s", name);
 	if (nc_control_cmd(s->paths.ctl, cmd, NULL, 1000))
 		kz_warn("nsd did not take the notify command", "zone=%s",
@@ -418,6 +422,7 @@ sec_answered(void *ctx, int status, uint32_t serial)
 	struct sec_probe *sp = ctx;
 	struct sync *s = sp->s;
 	size_t i = sp->i, z = i % s->db.nzones;
+	char have[16];
 
 	if (sp->learn) {
 		sec_learned(s, z, sec_target(s, i), status, serial);
@@ -431,12 +436,22 @@ sec_answered(void *ctx, int status, uint32_t serial)
 		s->sec_lag[i] = UINT_MAX;	/* not served there */
 		return;
 	}
-	if (status != 0 || nc_sn_cmp(serial, nc_pub_serial(&s->pub, z)) >= 0) {
+	/*
+	 * SERVFAIL: the secondary has no copy yet (its first transfer
+	 * failed, and it waits out a retry): behind like any other. No
+	 * answer at all says nothing.
+	 */
+	if (status == NC_FEED_ERCODE(LDNS_RCODE_SERVFAIL))
+		snprintf(have, sizeof(have), "none");
+	else if (status == 0 &&
+	    nc_sn_cmp(serial, nc_pub_serial(&s->pub, z)) < 0)
+		snprintf(have, sizeof(have), "%u", serial);
+	else {
 		s->sec_lag[i] = 0;
 		return;
 	}
 	if (++s->sec_lag[i] >= SY_LAG_CHECKS) {
-		renotify(s, z, sec_target(s, i), serial);
+		renotify(s, z, sec_target(s, i), have);
 		s->sec_lag[i] = 0;
 	}
 }

@@ -479,6 +479,11 @@ def knot():
     yield start
     for p in procs:
         stop_pid(p)
+    try:                    # shown by pytest when the test fails
+        with open(os.path.join(d, "knot.log")) as f:
+            print("--- knot.log\n" + f.read()[-6000:])
+    except OSError:
+        pass
     shutil.rmtree(d, ignore_errors=True)
 
 

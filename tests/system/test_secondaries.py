@@ -8,9 +8,16 @@ docs/operations.md shows.
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 
+import dns.exception
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.rcode
 import pytest
 
 from conftest import (answers, free_port, replace_file, soa_serial,
@@ -179,3 +186,53 @@ def test_knot_and_bind_follow_by_notify_and_ixfr(sync, snapshot,
     assert "ixfr for cluster.local. from 127.0.0.3" in nsd_log, \
         nsd_log[-3000:]
     assert "axfr for cluster.local. from 127.0.0.1" in nsd_log
+
+
+def test_secondary_without_a_copy_is_notified_again(sync, snapshot):
+    """A secondary whose first transfer failed answers SERVFAIL and waits
+    out its retry timer. kubezone counts it as behind and has NSD NOTIFY
+    it again. The stand-in secondary answers every SOA query SERVFAIL and
+    counts the NOTIFYs NSD sends it: NSD's own (one per serial) and then
+    the ones kubezone asks for."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    port = sock.getsockname()[1]
+    notifies = []
+    done = threading.Event()
+
+    def serve():
+        while not done.is_set():
+            try:
+                wire, peer = sock.recvfrom(65535)
+                q = dns.message.from_wire(wire)
+            except (socket.timeout, dns.exception.DNSException):
+                continue
+            r = dns.message.make_response(q)
+            if q.opcode() == dns.opcode.NOTIFY:
+                notifies.append(q.question[0].name.to_text())
+                r.flags |= dns.flags.AA
+            else:
+                r.set_rcode(dns.rcode.SERVFAIL)
+            sock.sendto(r.to_wire(), peer)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        s = sync(snapshot, "--notify", "127.0.0.1:%d" % port)
+        wait_for(lambda: notifies.count("cluster.local.") >= 2, 30,
+                 what="a second NOTIFY of cluster.local.")
+        warned = [ln for ln in s.text().splitlines()
+                  if "secondary lags behind" in ln and
+                  "zone=cluster.local." in ln]
+        assert warned and "serial=none" in warned[0], s.text()[-3000:]
+        # Only one serial was ever published: the second NOTIFY was the
+        # watch's, not a new change.
+        pub = [ln for ln in s.text().splitlines()
+               if 'msg="zone published"' in ln and
+               "zone=cluster.local." in ln]
+        assert len(pub) == 1, pub
+    finally:
+        done.set()
+        t.join()
+        sock.close()
