@@ -431,50 +431,80 @@ note_seen(struct sy_reflector *r, json_t *item)
 	return 0;
 }
 
+/* A list page, decoded by the streaming decoder into the reflector. */
+struct page {
+	struct sy_reflector *r;
+	json_t *meta;		/* the page's metadata (a new reference) */
+	bool doc;		/* a top-level object was seen */
+	bool bad_items;		/* "items" is neither an array nor null */
+	int any;		/* an item changed the model */
+};
+
+static int
+page_object(void *ctx, json_t *obj, const char *kind)
+{
+	struct page *pg = ctx;
+	int c;
+
+	(void)kind;		/* the resource says what its items are */
+	if (json_object_get(obj, "items"))
+		return 0;	/* the page itself: its items are null */
+	if ((c = put_object(pg->r, obj)) < 0)
+		return c;
+	pg->any |= c;
+	return note_seen(pg->r, obj);
+}
+
+static int
+page_document(void *ctx, json_t *doc)
+{
+	struct page *pg = ctx;
+	json_t *items = json_object_get(doc, "items");
+
+	pg->doc = true;
+	if (items && !json_is_null(items))
+		pg->bad_items = true;	/* an array would have streamed */
+	json_decref(pg->meta);
+	pg->meta = json_incref(json_object_get(doc, "metadata"));
+	return 0;
+}
+
 int
 sy_reflector_list_page(struct sy_reflector *r, const char *data, size_t len)
 {
-	json_error_t jerr;
-	json_t *root, *items, *meta, *item;
+	struct page pg = { .r = r };
+	struct zg_decode_sink sink = { page_object, page_document, &pg };
+	struct zg_decode_opts opts = { .sink = &sink };
+	struct zg_decode_stats st = { 0 };
+	struct zg_decode_error err;
 	const char *cont;
-	size_t i;
-	int rc = 0, any = 0, c;
+	char msg[400];
+	int rc;
 
-	memset(&jerr, 0, sizeof(jerr));
-	root = json_loadb(data, len, 0, &jerr);
-	if (root == NULL && jansson_oom(&jerr))
-		return KZ_ENOMEM;
-	if (root == NULL || !json_is_object(root)) {
-		kz_warn("list response is not a JSON object", "resource=%s "
-		    "error=\"%s\" offset=%d", r->resource,
-		    root ? "not an object" : jerr.text, jerr.position);
-		json_decref(root);
-		return KZ_EPARSE;
+	memset(&err, 0, sizeof(err));
+	rc = zg_decode_mem(NULL, data, len, r->resource, &opts, &st, &err);
+	if (rc == 0 && (!pg.doc || st.documents != 1 || pg.bad_items)) {
+		snprintf(err.text, sizeof(err.text), "%s", !pg.doc ||
+		    st.documents != 1 ? "not one JSON object" :
+		    "\"items\" is not an array");
+		rc = KZ_EPARSE;
 	}
-	meta = json_object_get(root, "metadata");
-	items = json_object_get(root, "items");
-	if (items && !json_is_array(items) && !json_is_null(items)) {
-		json_decref(root);
-		return KZ_EPARSE;
+	if (rc == KZ_EPARSE || rc == KZ_EPROTO) {
+		kz_warn("list response not usable", "resource=%s error=%s",
+		    r->resource, kz_log_quote(msg, sizeof(msg), err.text));
+		rc = KZ_EPARSE;
 	}
-	set_rv(r->list_rv, sizeof(r->list_rv),
-	    json_string_value(json_object_get(meta, "resourceVersion")));
-	json_array_foreach(items, i, item) {
-		if ((c = put_object(r, item)) < 0 ||
-		    (rc = note_seen(r, item)) != 0) {
-			rc = c < 0 ? c : rc;
-			break;
-		}
-		any |= c;
-	}
-	cont = json_string_value(json_object_get(meta, "continue"));
+	if (rc == 0)
+		set_rv(r->list_rv, sizeof(r->list_rv), json_string_value(
+		    json_object_get(pg.meta, "resourceVersion")));
+	cont = json_string_value(json_object_get(pg.meta, "continue"));
 	free(r->cont);
 	r->cont = NULL;
 	if (rc == 0 && cont && *cont && (r->cont = strdup(cont)) == NULL)
 		rc = KZ_ENOMEM;
-	json_decref(root);
+	json_decref(pg.meta);
 	r->pages++;
-	if (any)
+	if (pg.any)
 		changed(r);
 	if (rc)
 		return rc;

@@ -750,6 +750,7 @@ enum dec_framing { FR_NONE = 0, FR_KEY, FR_VALUE, FR_ITEM };
 
 struct dec {
 	struct zg_model *m;
+	const struct zg_decode_sink *sink;	/* NULL: into M */
 	const char *source;
 	struct zg_decode_stats *stats;
 	struct zg_decode_error *err;
@@ -814,15 +815,17 @@ dec_off(const struct dec *d, const char *p)
 
 static void
 dec_init(struct dec *d, struct zg_model *m, const char *source,
-    size_t max_item, struct zg_decode_stats *stats,
+    const struct zg_decode_opts *opts, struct zg_decode_stats *stats,
     struct zg_decode_error *err)
 {
 	memset(d, 0, sizeof(*d));
 	d->m = m;
+	d->sink = opts ? opts->sink : NULL;
 	d->source = source ? source : "-";
 	d->stats = stats;
 	d->err = err;
-	d->max_item = max_item ? max_item : ZG_DECODE_MAX_ITEM;
+	d->max_item = opts && opts->max_item ? opts->max_item :
+	    ZG_DECODE_MAX_ITEM;
 	kz_buf_init(&d->cap, d->max_item);
 	kz_buf_init(&d->pending, SIZE_MAX / 2);
 }
@@ -1035,6 +1038,8 @@ dec_object(struct dec *d, json_t *obj, const char *kind, size_t off)
 	rc = dec_status(d, obj, kind, off);
 	if (rc)
 		return rc;
+	if (d->sink)
+		return d->sink->object(d->sink->ctx, obj, kind);
 	known = dec_known(d, obj, kind);
 	e.text[0] = '\0';
 	rc = decode_object(d->m, obj, kind, &e, &k, &d->stats->bad_addresses);
@@ -1206,6 +1211,8 @@ doc_end(struct dec *d)
 		d->stats->objects++;
 		rc = dec_object(d, d->doc, NULL, d->doc_start);
 	}
+	if (rc == KZ_OK && d->sink && d->sink->document)
+		rc = d->sink->document(d->sink->ctx, d->doc);
 	doc_reset(d);
 	d->state = ST_TOP;
 	return rc;
@@ -1607,8 +1614,8 @@ zg_decode_fd(struct zg_model *m, int fd, const char *source,
 	ssize_t n;
 	int rc;
 
-	dec_init(&d, m, source, opts ? opts->max_item : 0,
-	    stats ? stats : &dummy_stats, err ? err : &dummy_err);
+	dec_init(&d, m, source, opts, stats ? stats : &dummy_stats,
+	    err ? err : &dummy_err);
 	buf = malloc(chunk);
 	if (buf == NULL) {
 		rc = KZ_ENOMEM;
@@ -1643,22 +1650,30 @@ cleanup:
 }
 
 int
-zg_decode_buffer(struct zg_model *m, const char *data, size_t len,
-    const char *source, struct zg_decode_stats *stats,
-    struct zg_decode_error *err)
+zg_decode_mem(struct zg_model *m, const char *data, size_t len,
+    const char *source, const struct zg_decode_opts *opts,
+    struct zg_decode_stats *stats, struct zg_decode_error *err)
 {
 	struct zg_decode_stats dummy_stats = { 0 };
 	struct zg_decode_error dummy_err;
 	struct dec d;
 	int rc;
 
-	dec_init(&d, m, source, 0, stats ? stats : &dummy_stats,
+	dec_init(&d, m, source, opts, stats ? stats : &dummy_stats,
 	    err ? err : &dummy_err);
 	rc = len ? dec_feed(&d, data, len) : KZ_OK;
 	if (rc == KZ_OK)
 		rc = dec_finish(&d);
 	dec_free(&d);
 	return rc;
+}
+
+int
+zg_decode_buffer(struct zg_model *m, const char *data, size_t len,
+    const char *source, struct zg_decode_stats *stats,
+    struct zg_decode_error *err)
+{
+	return zg_decode_mem(m, data, len, source, NULL, stats, err);
 }
 
 int

@@ -68,12 +68,31 @@ struct zg_decode_error {
  */
 typedef void (*zg_progress_fn)(void *ctx, size_t bytes, size_t objects);
 
+/*
+ * A sink takes the objects in place of the model: the API source's
+ * list pages, which need to know what each page held. OBJECT is called
+ * for every object (a list item, or a top-level object that is not a
+ * list) with the kind it carries or takes from its list (NULL when
+ * neither says), both borrowed; it returns 0, or an error that stops
+ * the decode and is returned. DOCUMENT, when not NULL, is called at
+ * the end of every top-level object with its members other than a
+ * streamed "items" (a list's "kind" and "metadata"), borrowed. With a
+ * sink the model is not used (M may be NULL), no duplicates are looked
+ * for, and STATS count documents and objects only.
+ */
+struct zg_decode_sink {
+	int (*object)(void *ctx, json_t *obj, const char *kind);
+	int (*document)(void *ctx, json_t *doc);
+	void *ctx;
+};
+
 /* Zero-initialised options give the defaults. */
 struct zg_decode_opts {
 	zg_progress_fn progress;
 	void *progress_ctx;
 	size_t chunk_size;	/* read size; 0: 1 MiB */
 	size_t max_item;	/* largest item; 0: ZG_DECODE_MAX_ITEM */
+	const struct zg_decode_sink *sink;	/* NULL: into the model */
 };
 
 /*
@@ -139,7 +158,12 @@ int zg_decode_path(struct zg_model *m, const char *path,
 const char *zg_decode_strerror(int rc, const struct zg_decode_error *err,
     char *out, size_t outsz);
 
-/* The same over a memory buffer (tests, fuzzing). */
+/* The same over a memory buffer (OPTS: its max_item and sink). */
+int zg_decode_mem(struct zg_model *m, const char *data, size_t len,
+    const char *source, const struct zg_decode_opts *opts,
+    struct zg_decode_stats *stats, struct zg_decode_error *err);
+
+/* zg_decode_mem() with the default options (tests, fuzzing). */
 int zg_decode_buffer(struct zg_model *m, const char *data, size_t len,
     const char *source, struct zg_decode_stats *stats,
     struct zg_decode_error *err);

@@ -171,12 +171,40 @@ test_list_sweep(void **state)
 	assert_int_equal(zg_model_count(&f->model, ZG_KIND_SERVICE), 0);
 	assert_string_equal(r->rv, "41");
 
+	assert_true(sy_metric_value(f->k.m_skipped,
+	    (const char *[]){ "services", "invalid" }) == 1);
+
 	/* garbage is an error, not a crash */
 	sy_reflector_list_begin(r, "x");
 	assert_int_equal(sy_reflector_list_page(r, "{\"items\":[", 10),
 	    KZ_EPARSE);
 	assert_int_equal(sy_reflector_list_page(r, "[]", 2), KZ_EPARSE);
+	assert_int_equal(sy_reflector_list_page(r, "{\"items\":{}}", 12),
+	    KZ_EPARSE);
+	assert_int_equal(sy_reflector_list_page(r, "{\"items\":[]} {}", 15),
+	    KZ_EPARSE);
+	assert_int_equal(sy_reflector_list_page(r, "", 0), KZ_EPARSE);
 	sy_reflector_list_begin(r, "x");
+}
+
+/* The page is streamed: its metadata may come after its items. */
+static void
+test_list_metadata_last(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_reflector *r = reflector(f, ZG_KIND_SERVICE);
+	const char *page = "{\"items\":[" SVC("a", "one", "10.0.0.1") "],"
+	    "\"kind\":\"ServiceList\",\"metadata\":{\"continue\":\"next\","
+	    "\"resourceVersion\":\"77\"}}";
+
+	sy_reflector_list_begin(r, "initial");
+	assert_int_equal(sy_reflector_list_page(r, page, strlen(page)), 1);
+	assert_string_equal(r->cont, "next");
+	assert_non_null(zg_model_service(&f->model, "a/one"));
+	free(r->cont);
+	r->cont = NULL;
+	assert_int_equal(sy_reflector_list_end(r), 0);
+	assert_string_equal(r->rv, "77");
 }
 
 static void
@@ -347,6 +375,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_urls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_metadata_last, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_list_sweep, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_watch_events, setup,
