@@ -296,6 +296,13 @@ same_str(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* Port names: NULL and "" both mean unnamed. */
+static bool
+same_port_name(const char *a, const char *b)
+{
+	return same_str(a ? a : "", b ? b : "");
+}
+
 static bool
 same_ip(const struct zg_ip *a, const struct zg_ip *b)
 {
@@ -307,7 +314,7 @@ same_ports(const struct zg_port *a, const struct zg_port *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (a[i].port != b[i].port || a[i].proto != b[i].proto ||
-		    !same_str(a[i].name, b[i].name))
+		    !same_port_name(a[i].name, b[i].name))
 			return false;
 	return true;
 }

@@ -1,7 +1,6 @@
 /*
- * tests/unit/test_http.c -- syncer/http and syncer/coalesce: the
- * endpoint served from a curl_multi_poll loop on one thread, address
- * parsing, and the render pacing.
+ * tests/unit/test_http.c -- syncer/http: the endpoint served from a
+ * curl_multi_poll loop on one thread, and address parsing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +18,6 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "syncer/coalesce.h"
 #include "syncer/http.h"
 
 static size_t
@@ -133,39 +131,12 @@ test_addr(void **state)
 	assert_int_equal(sy_http_parse_addr("[::1]80", &sa, &len), KZ_EINVAL);
 }
 
-static void
-test_coalesce(void **state)
-{
-	struct sy_coalesce c;
-	uint64_t t = 5000;
-
-	(void)state;
-	sy_coalesce_init(&c, 100);
-	assert_int_equal(sy_coalesce_due_in(&c, t), -1);
-	sy_coalesce_mark(&c, t);
-	assert_int_equal(sy_coalesce_due_in(&c, t), 0);	/* first: at once */
-	sy_coalesce_done(&c, t);
-	/* a burst: one render per interval, however many events */
-	for (int i = 0; i < 10000; i++)
-		sy_coalesce_mark(&c, t + 10);
-	assert_int_equal(sy_coalesce_due_in(&c, t + 10), 90);
-	assert_int_equal(sy_coalesce_due_in(&c, t + 100), 0);
-	sy_coalesce_done(&c, t + 100);
-	assert_int_equal(sy_coalesce_due_in(&c, t + 150), -1);
-	/* after a quiet spell the next change renders at once */
-	sy_coalesce_mark(&c, t + 5000);
-	assert_int_equal(sy_coalesce_due_in(&c, t + 5000), 0);
-	assert_int_equal(c.renders, 2);
-	assert_int_equal(c.marks, 10002);
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_endpoint),
 		cmocka_unit_test(test_addr),
-		cmocka_unit_test(test_coalesce),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,8 +17,6 @@
 
 #include <cmocka.h>
 
-#include <ldns/ldns.h>
-
 #include "common/log.h"
 #include "zonegen/decode.h"
 #include "zonegen/names.h"
@@ -710,21 +708,6 @@ test_reverse_zone_split(void **state)
 	    "0.0.0.0.0.0.0.0 30 PTR six.shop.svc.cluster.local.");
 }
 
-static void
-test_cidr_parse(void **state)
-{
-	struct zg_cidr c;
-
-	(void)state;
-	assert_int_equal(zg_cidr_parse(&c, "10.0.0.0/8"), 0);
-	assert_int_equal(c.prefix, 8);
-	assert_int_not_equal(zg_cidr_parse(&c, "10.0.0.1/8"), 0);
-	assert_int_not_equal(zg_cidr_parse(&c, "10.0.0.0/33"), 0);
-	assert_int_not_equal(zg_cidr_parse(&c, "10.0.0.0"), 0);
-	assert_int_not_equal(zg_cidr_parse(&c, "x/8"), 0);
-	assert_int_equal(zg_cidr_parse(&c, "::/0"), 0);
-}
-
 /* --- R22, E22, E30: namespace filter --------------------------------------- */
 
 static void
@@ -881,122 +864,6 @@ test_hash_tracks_content(void **state)
 	HAS(f, CLUSTER, "web.shop.svc 30 A 10.96.3.4");
 }
 
-/* --- names.c ---------------------------------------------------------------- */
-
-static void
-test_name_helpers(void **state)
-{
-	struct zg_epaddr a = { 0 };
-	struct zg_ip ip;
-	char buf[ZG_NAME_TEXT];
-	uint8_t k1[300], k2[300];
-	size_t l1, l2;
-
-	(void)state;
-	assert_true(zg_label_ok("a-b", 3, false));
-	assert_false(zg_label_ok("_a", 2, false));
-	assert_true(zg_label_ok("_a", 2, true));
-	assert_false(zg_label_ok("_", 1, true));
-	assert_false(zg_label_ok("A", 1, false));
-	assert_int_equal(zg_name_check("a.b", NULL), 0);
-	assert_int_not_equal(zg_name_check("a..b", NULL), 0);
-	assert_int_equal(zg_name_wire_len("a.b"), 5);
-
-	zg_ip_parse(&a.ip, "10.244.3.4");
-	assert_string_equal(zg_endpoint_label(&a, false, buf, sizeof(buf)), "10-244-3-4");
-	zg_ip_parse(&a.ip, "fd00:10:244:1::");
-	assert_string_equal(zg_endpoint_label(&a, false, buf, sizeof(buf)), "fd00-10-244-1--0");
-	assert_string_equal(zg_pod_label(&a.ip, buf, sizeof(buf)), "fd00-10-244-1--");
-	a.target = "web-0";
-	assert_string_equal(zg_endpoint_label(&a, true, buf, sizeof(buf)), "web-0");
-	a.hostname = "db-0";
-	assert_string_equal(zg_endpoint_label(&a, true, buf, sizeof(buf)), "db-0");
-
-	zg_ip_parse(&ip, "2001:db8::1");
-	assert_string_equal(zg_reverse_name(&ip, buf, sizeof(buf)),
-	    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
-	zg_ip_parse(&ip, "10.96.0.1");
-	assert_string_equal(zg_reverse_name(&ip, buf, sizeof(buf)), "1.0.96.10.in-addr.arpa");
-
-	/* Canonical keys: a.example < z.a.example < yljkjljk.a.example <
-	 * Z.a.example (case folded earlier) < zABC.a.EXAMPLE < z.example. */
-	l1 = zg_name_key("z.a.example", k1, sizeof(k1));
-	l2 = zg_name_key("a.example", k2, sizeof(k2));
-	assert_true(memcmp(k2, k1, l2 < l1 ? l2 : l1) <= 0 && l2 < l1);
-	l1 = zg_name_key("z.example", k1, sizeof(k1));
-	l2 = zg_name_key("zabc.a.example", k2, sizeof(k2));
-	assert_true(memcmp(k2, k1, l2 < l1 ? l2 : l1) < 0);
-}
-
-/* zg_name_key orders names exactly as ldns_dname_compare does. */
-static const char *const order_names[] = {
-	"cluster.local", "a.cluster.local", "a-b.cluster.local",
-	"ab.cluster.local", "z.a.cluster.local", "_tcp.a.cluster.local",
-	"_http._tcp.a.cluster.local", "0.a.cluster.local", "9.a.cluster.local",
-	"-.a.cluster.local", "--1.db.shop.svc.cluster.local",
-	"10-244-1-5.db.shop.svc.cluster.local", "db.shop.svc.cluster.local",
-	"ns.dns.cluster.local", "dns-version.cluster.local", "local",
-	"b.local", "1.0.96.10.in-addr.arpa", "100.0.96.10.in-addr.arpa",
-	"20.0.96.10.in-addr.arpa", "in-addr.arpa", "10.in-addr.arpa",
-};
-
-static int
-cmp_by_key(const void *a, const void *b)
-{
-	uint8_t ka[300], kb[300];
-	size_t la = zg_name_key(*(const char *const *)a, ka, sizeof(ka));
-	size_t lb = zg_name_key(*(const char *const *)b, kb, sizeof(kb));
-	int r = memcmp(ka, kb, la < lb ? la : lb);
-
-	return r ? r : (la > lb) - (la < lb);
-}
-
-static int
-cmp_by_ldns(const void *a, const void *b)
-{
-	ldns_rdf *x = ldns_dname_new_frm_str(*(const char *const *)a);
-	ldns_rdf *y = ldns_dname_new_frm_str(*(const char *const *)b);
-	int r;
-
-	assert_non_null(x);
-	assert_non_null(y);
-	r = ldns_dname_compare(x, y);
-	ldns_rdf_deep_free(x);
-	ldns_rdf_deep_free(y);
-	return r;
-}
-
-static void
-test_canonical_key_matches_ldns(void **state)
-{
-	size_t n = sizeof(order_names) / sizeof(order_names[0]);
-	const char *a[sizeof(order_names) / sizeof(order_names[0])];
-	const char *b[sizeof(order_names) / sizeof(order_names[0])];
-
-	(void)state;
-	memcpy(a, order_names, sizeof(a));
-	memcpy(b, order_names, sizeof(b));
-	qsort(a, n, sizeof(a[0]), cmp_by_key);
-	qsort(b, n, sizeof(b[0]), cmp_by_ldns);
-	for (size_t i = 0; i < n; i++)
-		assert_string_equal(a[i], b[i]);
-}
-
-static void
-test_name_parse(void **state)
-{
-	char out[ZG_NAME_TEXT];
-	const char *why;
-
-	(void)state;
-	assert_int_equal(zg_name_parse("SMTP.Example.COM.", out, sizeof(out), &why), 0);
-	assert_string_equal(out, "smtp.example.com");
-	assert_int_not_equal(zg_name_parse("a..b", out, sizeof(out), &why), 0);
-	assert_int_not_equal(zg_name_parse("", out, sizeof(out), &why), 0);
-	assert_int_not_equal(zg_name_parse("a b.com", out, sizeof(out), &why), 0);
-	assert_int_not_equal(zg_name_parse("x\\.y.com", out, sizeof(out), &why), 0);
-}
-
 int
 main(void)
 {
@@ -1030,10 +897,6 @@ main(void)
 		T(test_canonical_order),
 		T(test_deterministic_whatever_the_order),
 		T(test_hash_tracks_content),
-		cmocka_unit_test(test_cidr_parse),
-		cmocka_unit_test(test_name_helpers),
-		cmocka_unit_test(test_canonical_key_matches_ldns),
-		cmocka_unit_test(test_name_parse),
 #undef T
 	};
 	return cmocka_run_group_tests_name("render", tests, NULL, NULL);
