@@ -141,6 +141,136 @@ nc_parse_addr(const char *s, uint16_t defport, bool allow_key,
 	return KZ_OK;
 }
 
+/*
+ * A zone name of N bytes at S ("cluster.local." or "cluster.local") into
+ * OUT, lower case and without the final dot: labels of 1 to 63 letters,
+ * digits, '-' or '_'.
+ */
+static int
+parse_zone_name(const char *s, size_t n, char *out, char *err, size_t errsz)
+{
+	size_t label = 0;
+
+	if (n > 1 && s[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= NC_ZONE_NAME_MAX - 1)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (label == 0)
+				goto bad;
+			label = 0;
+			out[i] = '.';
+		} else if ((isalnum(c) || c == '-' || c == '_') &&
+		    ++label <= 63) {
+			out[i] = (char)tolower(c);
+		} else {
+			goto bad;
+		}
+	}
+	if (label == 0)
+		goto bad;
+	out[n] = '\0';
+	return KZ_OK;
+bad:
+	snprintf(err, errsz, "invalid zone name '%.*s'", n > 64 ? 64 : (int)n,
+	    s);
+	return KZ_EINVAL;
+}
+
+/* One ",NAME=VALUE" field of --notify, N bytes at S, into OUT. */
+static int
+notify_field(const char *s, size_t n, struct nc_notify *out, char *err,
+    size_t errsz)
+{
+	char key[NC_KEY_NAME_MAX];
+
+	if (n == 0) {
+		snprintf(err, errsz, "an empty field between commas");
+		return KZ_EINVAL;
+	}
+	if (n >= 4 && strncmp(s, "key=", 4) == 0) {
+		if (out->addr.key[0]) {
+			snprintf(err, errsz, "key= given twice");
+			return KZ_EINVAL;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)(n - 4), s + 4);
+		if (n - 4 >= sizeof(key) || !valid_key_name(key)) {
+			snprintf(err, errsz, "invalid key name '%.64s'", key);
+			return KZ_EINVAL;
+		}
+		memcpy(out->addr.key, key, strlen(key) + 1);
+		return KZ_OK;
+	}
+	if (n >= 5 && strncmp(s, "zone=", 5) == 0) {
+		if (out->nzones == NC_NOTIFY_ZONES) {
+			snprintf(err, errsz, "at most %d zones", NC_NOTIFY_ZONES);
+			return KZ_EINVAL;
+		}
+		if (parse_zone_name(s + 5, n - 5, out->zones[out->nzones], err,
+		    errsz))
+			return KZ_EINVAL;
+		out->nzones++;
+		return KZ_OK;
+	}
+	snprintf(err, errsz, "unexpected '%.*s' after the address (expected "
+	    "key=NAME or zone=ZONE)", n > 64 ? 64 : (int)n, s);
+	return KZ_EINVAL;
+}
+
+int
+nc_parse_notify(const char *s, struct nc_notify *out, char *err,
+    size_t errsz)
+{
+	const char *comma = strchr(s, ',');
+	size_t n = comma ? (size_t)(comma - s) : strlen(s);
+	char head[128];
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || n >= sizeof(head)) {
+		snprintf(err, errsz, "missing or overlong address");
+		return KZ_EINVAL;
+	}
+	memcpy(head, s, n);
+	head[n] = '\0';
+	if (nc_parse_addr(head, 53, false, &out->addr, err, errsz))
+		return KZ_EINVAL;
+	while (comma) {
+		const char *field = comma + 1;
+
+		comma = strchr(field, ',');
+		n = comma ? (size_t)(comma - field) : strlen(field);
+		if (notify_field(field, n, out, err, errsz))
+			return KZ_EINVAL;
+	}
+	return KZ_OK;
+}
+
+/* ZONE without its final dot: its length. */
+static size_t
+bare_len(const char *zone)
+{
+	size_t n = strlen(zone);
+
+	return n > 1 && zone[n - 1] == '.' ? n - 1 : n;
+}
+
+bool
+nc_notify_serves(const struct nc_notify *n, const char *zone)
+{
+	size_t len = bare_len(zone);
+
+	if (n->nzones == 0)
+		return true;
+	for (size_t i = 0; i < n->nzones; i++)
+		if (strlen(n->zones[i]) == len &&
+		    strncasecmp(n->zones[i], zone, len) == 0)
+			return true;
+	return false;
+}
+
 int
 nc_parse_acl(const char *s, struct nc_acl *out, char *err, size_t errsz)
 {
@@ -321,7 +451,7 @@ set_notify(void *ctx, const char *arg, char *err, size_t errsz)
 		snprintf(err, errsz, "at most %d entries", NC_MAX_LIST);
 		return KZ_EINVAL;
 	}
-	if (nc_parse_addr(arg, 53, true, &o->notify[o->nnotify], err, errsz))
+	if (nc_parse_notify(arg, &o->notify[o->nnotify], err, errsz))
 		return KZ_EINVAL;
 	o->nnotify++;
 	return KZ_OK;
@@ -478,10 +608,14 @@ const struct kz_opt nc_opt_table[] = {
 	{ "nsd", "PATH", "nsd on PATH or in /usr/sbin", NULL, false, set_nsd,
 	  "The NSD binary (4.5 or newer)." },
 	{ "allow-transfer", "CIDR[,key=NAME]", NULL, NULL, true, set_allow,
-	  "Also allow AXFR/IXFR from CIDR (127.0.0.1 and ::1 always may); "
-	  "with a key, only TSIG-signed requests." },
-	{ "notify", "ADDR[:PORT][,key=NAME]", NULL, NULL, true, set_notify,
-	  "Send NOTIFY to this secondary on every new serial." },
+	  "Also allow AXFR/IXFR from CIDR (127.0.0.1 and ::1 always may, "
+	  "unsigned or signed with any --tsig-key); with a key, only "
+	  "TSIG-signed requests." },
+	{ "notify", "ADDR[:PORT][,key=NAME][,zone=ZONE]...", NULL, NULL, true,
+	  set_notify,
+	  "Send NOTIFY to this secondary on every new serial (signed with "
+	  "key NAME); with zone= (repeatable, a zone kubezone serves) only "
+	  "for the zones listed, and kubezone asks it about no other zone." },
 	{ "tsig-key", "NAME:ALG:SECRET", NULL, NULL, true, set_key,
 	  "A TSIG key (ALG hmac-sha256, ...; SECRET base64)." },
 	{ "tsig-key-file", "FILE", NULL, NULL, true, set_key_file,
@@ -530,12 +664,15 @@ nc_opts_finish(struct nc_opts *o, char *err, size_t errsz)
 			    o->allow[i].key);
 			return KZ_EUSAGE;
 		}
-	for (size_t i = 0; i < o->nnotify; i++)
-		if (o->notify[i].key[0] && !find_key(o, o->notify[i].key)) {
+	for (size_t i = 0; i < o->nnotify; i++) {
+		const struct nc_addr *a = &o->notify[i].addr;
+
+		if (a->key[0] && !find_key(o, a->key)) {
 			snprintf(err, errsz, "--notify %s: no --tsig-key "
-			    "named '%s'", o->notify[i].ip, o->notify[i].key);
+			    "named '%s'", a->ip, a->key);
 			return KZ_EUSAGE;
 		}
+	}
 	if (o->nlisten == 0) {
 		snprintf(o->listen[0].ip, sizeof(o->listen[0].ip),
 		    "127.0.0.1");
@@ -544,6 +681,90 @@ nc_opts_finish(struct nc_opts *o, char *err, size_t errsz)
 		o->nlisten = 1;
 	}
 	return KZ_OK;
+}
+
+/* Whether ZONES holds NAME (lower case, no final dot). */
+static bool
+zone_listed(const struct nc_zone_ref *zones, size_t nzones, const char *name)
+{
+	for (size_t i = 0; i < nzones; i++)
+		if (strlen(zones[i].name) == bare_len(name) &&
+		    strncasecmp(zones[i].name, name, bare_len(name)) == 0)
+			return true;
+	return false;
+}
+
+/* "cluster.local., in-addr.arpa., ..." into OUT, cut short to fit. */
+static void
+zone_names_text(char *out, size_t outsz, const struct nc_zone_ref *zones,
+    size_t nzones)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < nzones; i++) {
+		size_t need = strlen(zones[i].name) + 3;
+
+		if (len + need + 6 >= outsz) {
+			snprintf(out + len, outsz - len, "%s...", i ? ", " : "");
+			return;
+		}
+		len += (size_t)snprintf(out + len, outsz - len, "%s%s.",
+		    i ? ", " : "", zones[i].name);
+	}
+}
+
+int
+nc_opts_check_zones(const struct nc_opts *o,
+    const struct nc_zone_ref *zones, size_t nzones, char *err, size_t errsz)
+{
+	char served[256];
+
+	for (size_t i = 0; i < o->nnotify; i++) {
+		const struct nc_notify *n = &o->notify[i];
+
+		for (size_t z = 0; z < n->nzones; z++) {
+			if (zone_listed(zones, nzones, n->zones[z]))
+				continue;
+			zone_names_text(served, sizeof(served), zones, nzones);
+			snprintf(err, errsz, "--notify %s: zone '%s.' is not one "
+			    "kubezone serves (%s; see --zone and "
+			    "--reverse-zone)", n->addr.ip, n->zones[z], served);
+			return KZ_EUSAGE;
+		}
+	}
+	return KZ_OK;
+}
+
+/* Whether an --allow-transfer CIDR stays inside 127.0.0.0/8 or is ::1. */
+static bool
+acl_loopback(const struct nc_acl *a)
+{
+	unsigned char bin[16];
+	char ip[64];
+	const char *slash = strchr(a->cidr, '/');
+	size_t n = slash ? (size_t)(slash - a->cidr) : strlen(a->cidr);
+	unsigned long len;
+
+	if (n >= sizeof(ip))
+		return false;
+	memcpy(ip, a->cidr, n);
+	ip[n] = '\0';
+	if (inet_pton(AF_INET, ip, bin) == 1)
+		return bin[0] == 127 && (slash == NULL ||
+		    (kz_opt_ulong(slash + 1, 8, 32, &len) == 0));
+	return inet_pton(AF_INET6, ip, bin) == 1 &&
+	    memcmp(bin, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0 &&
+	    (slash == NULL || kz_opt_ulong(slash + 1, 128, 128, &len) == 0);
+}
+
+bool
+nc_opts_remote_transfers(const struct nc_opts *o)
+{
+	for (size_t i = 0; i < o->nallow; i++)
+		if (!acl_loopback(&o->allow[i]))
+			return true;
+	return false;
 }
 
 /* --- paths ------------------------------------------------------------ */
@@ -861,6 +1082,14 @@ render_server(struct kz_buf *out, int *rc, const struct nc_opts *o,
 	conf_line(out, rc, "\txfrd-reload-timeout: 0\n");
 }
 
+/* A notify: line for the secondary A. */
+static void
+render_notify(struct kz_buf *out, int *rc, const struct nc_addr *a)
+{
+	conf_line(out, rc, "\tnotify: %s@%u %s\n", a->ip, a->port,
+	    a->key[0] ? a->key : "NOKEY");
+}
+
 /*
  * The pattern every zone includes: secondary of the feed, primary for
  * the outside. create-ixfr is left out: it only makes diffs when NSD
@@ -877,15 +1106,23 @@ render_pattern(struct kz_buf *out, int *rc, const struct nc_opts *o,
 	    feed->key.name);
 	conf_line(out, rc, "\tallow-notify: 127.0.0.1 %s\n", feed->key.name);
 	conf_line(out, rc, "\tallow-notify: ::1 %s\n", feed->key.name);
+	/* This host may transfer unsigned, and signed with any key (a
+	 * signed request matches no NOKEY entry): kubectl port-forward
+	 * connections arrive from loopback. */
 	conf_line(out, rc, "\tprovide-xfr: 127.0.0.1 NOKEY\n");
 	conf_line(out, rc, "\tprovide-xfr: ::1 NOKEY\n");
+	for (size_t i = 0; i < o->nkeys; i++) {
+		conf_line(out, rc, "\tprovide-xfr: 127.0.0.1 %s\n",
+		    o->keys[i].name);
+		conf_line(out, rc, "\tprovide-xfr: ::1 %s\n", o->keys[i].name);
+	}
 	for (size_t i = 0; i < o->nallow; i++)
 		conf_line(out, rc, "\tprovide-xfr: %s %s\n", o->allow[i].cidr,
 		    o->allow[i].key[0] ? o->allow[i].key : "NOKEY");
+	/* Targets that list their zones are in those zones' clauses. */
 	for (size_t i = 0; i < o->nnotify; i++)
-		conf_line(out, rc, "\tnotify: %s@%u %s\n", o->notify[i].ip,
-		    o->notify[i].port,
-		    o->notify[i].key[0] ? o->notify[i].key : "NOKEY");
+		if (o->notify[i].nzones == 0)
+			render_notify(out, rc, &o->notify[i].addr);
 	if (o->ixfr_number > 0) {
 		conf_line(out, rc, "\tstore-ixfr: yes\n");
 		conf_line(out, rc, "\tixfr-number: %u\n", o->ixfr_number);
@@ -894,9 +1131,11 @@ render_pattern(struct kz_buf *out, int *rc, const struct nc_opts *o,
 	}
 }
 
+/* Each zone: its file, the pattern, and the --notify targets that list
+ * it (NSD adds them to the pattern's). */
 static void
-render_zones(struct kz_buf *out, int *rc, const struct nc_paths *p,
-    const struct nc_zone_ref *zones, size_t nzones)
+render_zones(struct kz_buf *out, int *rc, const struct nc_opts *o,
+    const struct nc_paths *p, const struct nc_zone_ref *zones, size_t nzones)
 {
 	for (size_t i = 0; i < nzones; i++) {
 		conf_line(out, rc, "zone:\n");
@@ -904,6 +1143,10 @@ render_zones(struct kz_buf *out, int *rc, const struct nc_paths *p,
 		conf_line(out, rc, "\tzonefile: \"%s/%s\"\n", p->zonedir,
 		    zones[i].file);
 		conf_line(out, rc, "\tinclude-pattern: \"kubezone\"\n");
+		for (size_t t = 0; t < o->nnotify; t++)
+			if (o->notify[t].nzones > 0 &&
+			    nc_notify_serves(&o->notify[t], zones[i].name))
+				render_notify(out, rc, &o->notify[t].addr);
 	}
 }
 
@@ -943,7 +1186,7 @@ nc_conf_render(const struct nc_opts *o, const struct nc_paths *p,
 	for (size_t i = 0; i < o->nkeys; i++)
 		render_key(out, &rc, &o->keys[i]);
 	render_pattern(out, &rc, o, feed);
-	render_zones(out, &rc, p, zones, nzones);
+	render_zones(out, &rc, o, p, zones, nzones);
 	return rc;
 }
 

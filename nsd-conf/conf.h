@@ -37,6 +37,8 @@
 
 #define NC_MAX_LIST 32		/* entries in each repeatable option */
 #define NC_KEY_NAME_MAX 256
+#define NC_ZONE_NAME_MAX 256	/* a zone name, no final dot, with NUL */
+#define NC_NOTIFY_ZONES 32	/* zone=... of one --notify */
 #define NC_SECRET_MAX 256
 #define NC_DEFAULT_PORT 5353
 #define NC_DEFAULT_STATE_DIR "/var/lib/kubezone"
@@ -52,6 +54,19 @@ struct nc_addr {
 	uint16_t port;
 	uint8_t family;		/* 4 or 6 */
 	char key[NC_KEY_NAME_MAX];	/* --notify ...,key=NAME; "" = none */
+};
+
+/*
+ * --notify ADDR[:PORT][,key=NAME][,zone=ZONE]...: a secondary, the key
+ * NSD signs its NOTIFYs with, and the zones it serves. Only those zones
+ * get a notify: line for it in nsd.conf, and kubezone asks it about no
+ * other zone. No zone= means every zone kubezone serves.
+ */
+struct nc_notify {
+	struct nc_addr addr;	/* ip, port, family, key */
+	size_t nzones;		/* 0: every zone */
+	char zones[NC_NOTIFY_ZONES][NC_ZONE_NAME_MAX];	/* lower case,
+				   without the final dot */
 };
 
 /* --allow-transfer CIDR[,key=NAME] */
@@ -75,7 +90,7 @@ struct nc_opts {
 	size_t nallow;
 	struct nc_acl allow[NC_MAX_LIST];
 	size_t nnotify;
-	struct nc_addr notify[NC_MAX_LIST];
+	struct nc_notify notify[NC_MAX_LIST];
 	size_t nkeys;
 	struct nc_key keys[NC_MAX_LIST];
 	unsigned verbosity;		/* NSD's verbosity, default 1 */
@@ -102,8 +117,23 @@ extern const struct kz_opt nc_opt_table[];
 /* Row parsers, exposed for tests: 0 or KZ_EINVAL with ERR filled. */
 int nc_parse_addr(const char *s, uint16_t defport, bool allow_key,
     struct nc_addr *out, char *err, size_t errsz);
+int nc_parse_notify(const char *s, struct nc_notify *out, char *err,
+    size_t errsz);
 int nc_parse_acl(const char *s, struct nc_acl *out, char *err, size_t errsz);
 int nc_parse_key(const char *s, struct nc_key *out, char *err, size_t errsz);
+
+/*
+ * Whether --notify target N is told about (and asked about) zone ZONE,
+ * with or without its final dot, in any case: every zone when N lists
+ * none.
+ */
+bool nc_notify_serves(const struct nc_notify *n, const char *zone);
+
+/*
+ * Whether --allow-transfer lets a host other than this one transfer:
+ * an entry reaching beyond 127.0.0.0/8 and ::1.
+ */
+bool nc_opts_remote_transfers(const struct nc_opts *o);
 
 /* Absolute paths derived from the state directory. */
 struct nc_paths {
@@ -150,6 +180,14 @@ struct nc_zone_ref {
 };
 
 /*
+ * Check what needs the zones kubezone serves (ZONES, from --zone and
+ * --reverse-zone): every zone a --notify lists is one of them. 0, or
+ * KZ_EUSAGE with a message naming the target and the zone in ERR.
+ */
+int nc_opts_check_zones(const struct nc_opts *o,
+    const struct nc_zone_ref *zones, size_t nzones, char *err, size_t errsz);
+
+/*
  * Where NSD fetches every zone from: kubezone's feed (the primary on
  * loopback) and the TSIG key both sides use. Plain values, no pointers.
  */
@@ -171,7 +209,11 @@ int nc_feed_ref_init(struct nc_feed_ref *f, uint16_t port);
  * is a secondary of FEED (request-xfr and allow-notify with FEED's key,
  * from 127.0.0.1 and ::1) with its zone file at "<zonedir>/<file>", and
  * keeps serving downstream secondaries (provide-xfr, notify, store-ixfr)
- * through the "kubezone" pattern. FEED is required.
+ * through the "kubezone" pattern. Transfers from 127.0.0.1 and ::1 are
+ * allowed unsigned and signed with any --tsig-key. A --notify that lists
+ * zones gets its notify: line in those zones' clauses only (a listed
+ * zone not in ZONES is left out: nc_opts_check_zones() refuses it
+ * first). FEED is required.
  * 0, KZ_EINVAL (FEED NULL or invalid, or its key name also given as a
  * --tsig-key), KZ_ENOMEM or KZ_ETOOBIG.
  */

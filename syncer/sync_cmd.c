@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -176,6 +177,9 @@ static const struct kz_opt sync_cmd_table[] = {
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
 };
 
+static int check_zones(const struct zg_render_opts *ro,
+    const struct nc_opts *no, char *err, size_t errsz);
+
 /* Parse ARGV against the three tables. 0 to go on, else an exit status
  * + 1 (so 1 means "exit 0"). */
 static int
@@ -220,7 +224,8 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 		fprintf(stderr, "kubezone %s: unexpected argument '%s'\n",
 		    name, pos[0]);
 		rc = 3;
-	} else if (nc_opts_finish(no, err, sizeof(err))) {
+	} else if (nc_opts_finish(no, err, sizeof(err)) ||
+	    check_zones(ro, no, err, sizeof(err))) {
 		fprintf(stderr, "kubezone %s: %s\n", name, err);
 		rc = 3;
 	}
@@ -252,6 +257,61 @@ zone_refs(const struct zg_db *db, char (**names)[256])
 		refs[i].file = db->zones[i].file;
 	}
 	return refs;
+}
+
+/*
+ * What needs the zones the options give (--zone, --reverse-zone): every
+ * zone a --notify lists is served. 0, or an error with ERR filled.
+ */
+static int
+check_zones(const struct zg_render_opts *ro, const struct nc_opts *no,
+    char *err, size_t errsz)
+{
+	struct zg_db db = { 0 };
+	struct nc_zone_ref *refs = NULL;
+	char (*names)[256] = NULL;
+	int rc;
+
+	rc = zg_db_init(&db, ro);
+	if (rc == 0 && (refs = zone_refs(&db, &names)) == NULL)
+		rc = KZ_ENOMEM;
+	if (rc)
+		snprintf(err, errsz, "%s", kz_strerror(rc));
+	else
+		rc = nc_opts_check_zones(no, refs, db.nzones, err, errsz);
+	free(refs);
+	free(names);
+	zg_db_free(&db);
+	return rc;
+}
+
+/*
+ * A whole reverse tree (in-addr.arpa., ip6.arpa.: no --reverse-zone)
+ * that other hosts may transfer: a secondary holding it answers every
+ * reverse lookup, NXDOMAIN for any address outside the cluster. Say so
+ * once, at start.
+ */
+static void
+warn_reverse_trees(const struct sync *s)
+{
+	char trees[64] = "";
+
+	if (!nc_opts_remote_transfers(&s->no))
+		return;
+	for (size_t z = 0; z < s->db.nzones; z++) {
+		const char *o = s->db.zones[z].origin;
+
+		if (strcasecmp(o, "in-addr.arpa.") == 0 ||
+		    strcasecmp(o, "ip6.arpa.") == 0)
+			snprintf(trees + strlen(trees), sizeof(trees) -
+			    strlen(trees), "%s%s", trees[0] ? "," : "", o);
+	}
+	if (trees[0])
+		kz_warn("whole reverse trees open to transfer: a secondary "
+		    "holding them answers every reverse lookup, NXDOMAIN for "
+		    "any address outside the cluster (8.8.8.8 too)", "zones=%s "
+		    "hint=\"set --reverse-zone to the cluster's Service and "
+		    "Pod CIDRs\"", trees);
 }
 
 static int
@@ -363,8 +423,9 @@ feed_timer_fired(struct sy_loop *l, void *ctx)
  * cut short (NSD restarts its servers when it takes a change, which
  * resets a transfer in progress), and a secondary would otherwise wait
  * for its SOA refresh. A secondary that answers SERVFAIL has no copy
- * yet and lags like one that is behind. A zone a secondary does not
- * serve (REFUSED, NOTAUTH) is not asked again.
+ * yet and lags like one that is behind. A target is asked only about
+ * the zones its --notify lists (all when it lists none), and a zone it
+ * turns out not to serve (REFUSED, NOTAUTH) is not asked again.
  */
 struct sec_probe {
 	struct sync *s;
@@ -375,7 +436,7 @@ struct sec_probe {
 static const char *
 sec_target(const struct sync *s, size_t i)
 {
-	return s->no.notify[i / s->db.nzones].ip;
+	return s->no.notify[i / s->db.nzones].addr.ip;
 }
 
 static void
@@ -465,11 +526,18 @@ find_key(const struct nc_opts *o, const char *name)
 	return NULL;
 }
 
+/* Whether secondary T is to hear about zone Z (its --notify zone=). */
+static bool
+sec_serves(const struct sync *s, size_t t, size_t z)
+{
+	return nc_notify_serves(&s->no.notify[t], s->db.zones[z].origin);
+}
+
 /* Ask secondary T for its serial of zone Z. 0 when under way. */
 static int
 sec_probe(struct sync *s, size_t t, size_t z, bool learn)
 {
-	const struct nc_addr *a = &s->no.notify[t];
+	const struct nc_addr *a = &s->no.notify[t].addr;
 	const struct nc_key *k = a->key[0] ? find_key(&s->no, a->key) : NULL;
 	struct nc_feed_key fk;
 	struct sec_probe *sp;
@@ -496,13 +564,14 @@ sec_probe(struct sync *s, size_t t, size_t z, bool learn)
 	return 0;
 }
 
-/* Learn every --notify secondary's serial of every zone. */
+/* Learn every --notify secondary's serial of each zone it serves. */
 static void
 learn_from_secondaries(struct sync *s)
 {
 	for (size_t t = 0; t < s->no.nnotify; t++)
 		for (size_t z = 0; z < s->db.nzones; z++)
-			if (sec_probe(s, t, z, true) == 0)
+			if (sec_serves(s, t, z) &&
+			    sec_probe(s, t, z, true) == 0)
 				s->learning++;
 }
 
@@ -513,11 +582,13 @@ sec_timer_fired(struct sy_loop *l, void *ctx)
 	struct sync *s = ctx;
 
 	if (s->sec_out == 0 && s->ready)
-		for (size_t i = 0; i < s->no.nnotify * s->db.nzones; i++)
-			if (s->sec_lag[i] != UINT_MAX &&
-			    sec_probe(s, i / s->db.nzones, i % s->db.nzones,
-			    false) == 0)
+		for (size_t i = 0; i < s->no.nnotify * s->db.nzones; i++) {
+			size_t t = i / s->db.nzones, z = i % s->db.nzones;
+
+			if (s->sec_lag[i] != UINT_MAX && sec_serves(s, t, z) &&
+			    sec_probe(s, t, z, false) == 0)
 				s->sec_out++;
+		}
 	if (s->no.nnotify)
 		sy_timer_in(l, &s->sec_timer, SY_WATCH_MS);
 }
@@ -1205,6 +1276,7 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	}
 	for (size_t z = 0; z < s->db.nzones; z++)
 		s->probes[z] = (struct zprobe){ s, z };
+	warn_reverse_trees(s);
 	learn_from_zone_files(s);
 	learn_from_secondaries(s);
 	kz_info("feed ready", "address=127.0.0.1 port=%u zones=%zu",

@@ -270,6 +270,8 @@ static const char expected_conf[] =
 	"\tallow-notify: ::1 kubezone-feed\n"
 	"\tprovide-xfr: 127.0.0.1 NOKEY\n"
 	"\tprovide-xfr: ::1 NOKEY\n"
+	"\tprovide-xfr: 127.0.0.1 xfr\n"
+	"\tprovide-xfr: ::1 xfr\n"
 	"\tprovide-xfr: 10.0.0.0/8 xfr\n"
 	"\tprovide-xfr: 192.0.2.0/24 NOKEY\n"
 	"\tnotify: 10.1.1.1@53 xfr\n"
@@ -395,6 +397,268 @@ test_conf_secondary_of_feed(void **state)
 		assert_non_null(strstr(zc, want));
 	}
 	kz_buf_free(&b);
+}
+
+/* --notify ADDR[:PORT][,key=NAME][,zone=ZONE]...: fields in any order. */
+static void
+test_notify_forms(void **state)
+{
+	struct nc_notify n;
+	char err[256], many[2048];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(nc_parse_notify("192.0.2.1", &n, err, sizeof(err)),
+	    0);
+	assert_string_equal(n.addr.ip, "192.0.2.1");
+	assert_int_equal(n.addr.port, 53);
+	assert_int_equal(n.nzones, 0);
+	assert_true(nc_notify_serves(&n, "anything.example."));
+	assert_int_equal(nc_parse_notify("192.0.2.1:5300,key=k,"
+	    "zone=Cluster.Local.,zone=10.in-addr.arpa", &n, err,
+	    sizeof(err)), 0);
+	assert_int_equal(n.addr.port, 5300);
+	assert_string_equal(n.addr.key, "k");
+	assert_int_equal(n.nzones, 2);
+	assert_string_equal(n.zones[0], "cluster.local");
+	assert_string_equal(n.zones[1], "10.in-addr.arpa");
+	assert_true(nc_notify_serves(&n, "cluster.local."));
+	assert_true(nc_notify_serves(&n, "CLUSTER.LOCAL"));
+	assert_true(nc_notify_serves(&n, "10.in-addr.arpa."));
+	assert_false(nc_notify_serves(&n, "in-addr.arpa."));
+	assert_false(nc_notify_serves(&n, "cluster.local.x."));
+	assert_false(nc_notify_serves(&n, "local."));
+	assert_int_equal(nc_parse_notify("[fd00::1]:53,zone=ip6.arpa,key=k2",
+	    &n, err, sizeof(err)), 0);
+	assert_string_equal(n.addr.ip, "fd00::1");
+	assert_string_equal(n.addr.key, "k2");
+	assert_string_equal(n.zones[0], "ip6.arpa");
+	assert_int_equal(nc_parse_notify("fd00::53,zone=cluster.local", &n,
+	    err, sizeof(err)), 0);
+	assert_string_equal(n.addr.ip, "fd00::53");
+
+	/* Refused, each with a reason. */
+	assert_int_equal(nc_parse_notify("192.0.2.1,zone=", &n, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_non_null(strstr(err, "invalid zone name"));
+	assert_int_equal(nc_parse_notify("192.0.2.1,zone=a..b", &n, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_non_null(strstr(err, "'a..b'"));
+	assert_int_equal(nc_parse_notify("192.0.2.1,zone=a b", &n, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_notify("192.0.2.1,zone=.", &n, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_notify("192.0.2.1,zones=cluster.local", &n,
+	    err, sizeof(err)), KZ_EINVAL);
+	assert_non_null(strstr(err, "expected key=NAME or zone=ZONE"));
+	assert_int_equal(nc_parse_notify("192.0.2.1,key=a,key=b", &n, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_equal(nc_parse_notify("192.0.2.1,,zone=x", &n, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_notify("192.0.2.1,zone=x,", &n, err,
+	    sizeof(err)), KZ_EINVAL);
+	assert_int_equal(nc_parse_notify("nohost,zone=x", &n, err,
+	    sizeof(err)), KZ_EINVAL);
+	len = (size_t)snprintf(many, sizeof(many), "192.0.2.1");
+	for (int i = 0; i <= NC_NOTIFY_ZONES; i++)
+		len += (size_t)snprintf(many + len, sizeof(many) - len,
+		    ",zone=z%d.example", i);
+	assert_int_equal(nc_parse_notify(many, &n, err, sizeof(err)),
+	    KZ_EINVAL);
+	assert_non_null(strstr(err, "at most"));
+}
+
+/*
+ * A --notify that lists zones is notified of those zones only: its
+ * notify: line is in their zone: clauses and not in the pattern; one
+ * that lists none stays in the pattern, for every zone.
+ */
+static void
+test_conf_notify_zones(void **state)
+{
+	const char *args[] = { "--tsig-key", "xfr:hmac-sha256:c2VjcmV0c2VjcmV0",
+		"--notify", "192.0.2.1,key=xfr,zone=cluster.local.",
+		"--notify", "192.0.2.2",
+		"--notify", "[fd00::3]:5300,zone=10.in-addr.arpa,zone=ip6.arpa.",
+		NULL };
+	const struct nc_zone_ref zones[] = {
+		{ "cluster.local", "cluster.local.zone" },
+		{ "10.in-addr.arpa", "10.in-addr.arpa.zone" },
+		{ "ip6.arpa", "ip6.arpa.zone" },
+	};
+	struct nc_feed_ref feed;
+	struct nc_paths p;
+	struct nc_opts o;
+	struct kz_buf b;
+	char err[256], zc[1024];
+	const char *pat, *end;
+
+	(void)state;
+	test_feed(&feed);
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+	assert_int_equal(nc_opts_check_zones(&o, zones, 3, err, sizeof(err)),
+	    0);
+	assert_int_equal(nc_paths_init(&p, "/s"), 0);
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(nc_conf_render(&o, &p, &feed, zones, 3, &b), 0);
+
+	pat = strstr(b.data, "pattern:\n");
+	end = strstr(b.data, "\nzone:");
+	assert_non_null(pat);
+	assert_non_null(end);
+	snprintf(zc, sizeof(zc), "%.*s", (int)(end - pat), pat);
+	assert_non_null(strstr(zc, "\tnotify: 192.0.2.2@53 NOKEY\n"));
+	assert_null(strstr(zc, "192.0.2.1"));
+	assert_null(strstr(zc, "fd00::3"));
+
+	assert_non_null(zone_clause(b.data, "cluster.local", zc, sizeof(zc)));
+	assert_non_null(strstr(zc, "\tinclude-pattern: \"kubezone\"\n"
+	    "\tnotify: 192.0.2.1@53 xfr\n"));
+	assert_null(strstr(zc, "fd00::3"));
+	assert_null(strstr(zc, "192.0.2.2"));
+	assert_non_null(zone_clause(b.data, "10.in-addr.arpa", zc,
+	    sizeof(zc)));
+	assert_non_null(strstr(zc, "\tnotify: fd00::3@5300 NOKEY\n"));
+	assert_null(strstr(zc, "192.0.2.1"));
+	assert_non_null(zone_clause(b.data, "ip6.arpa", zc, sizeof(zc)));
+	assert_non_null(strstr(zc, "\tnotify: fd00::3@5300 NOKEY\n"));
+	assert_null(strstr(zc, "192.0.2.1"));
+	kz_buf_free(&b);
+}
+
+/* A --notify zone kubezone does not serve is a usage error naming it. */
+static void
+test_notify_unknown_zone(void **state)
+{
+	const char *args[] = { "--notify", "192.0.2.1,zone=cluster.local",
+		"--notify", "192.0.2.9,zone=in-addr.arpa.", NULL };
+	const struct nc_zone_ref cidr_zones[] = {
+		{ "cluster.local", "cluster.local.zone" },
+		{ "96.10.in-addr.arpa", "96.10.in-addr.arpa.zone" },
+	};
+	const struct nc_zone_ref whole[] = {
+		{ "cluster.local", "cluster.local.zone" },
+		{ "in-addr.arpa", "in-addr.arpa.zone" },
+	};
+	struct nc_zone_ref many[40];
+	char names[40][32];
+	struct nc_opts o;
+	char err[512];
+
+	(void)state;
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+	assert_int_equal(nc_opts_check_zones(&o, whole, 2, err, sizeof(err)),
+	    0);
+	assert_int_equal(nc_opts_check_zones(&o, cidr_zones, 2, err,
+	    sizeof(err)), KZ_EUSAGE);
+	assert_non_null(strstr(err, "--notify 192.0.2.9"));
+	assert_non_null(strstr(err, "'in-addr.arpa.'"));
+	assert_non_null(strstr(err, "96.10.in-addr.arpa."));
+	/* Many zones served: the list in the message is cut short. */
+	for (size_t i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "%zu.10.in-addr.arpa",
+		    i + 60);
+		many[i] = (struct nc_zone_ref){ names[i], names[i] };
+	}
+	many[0].name = "cluster.local";
+	assert_int_equal(nc_opts_check_zones(&o, many, 40, err, sizeof(err)),
+	    KZ_EUSAGE);
+	assert_non_null(strstr(err, "'in-addr.arpa.' is not one kubezone "
+	    "serves (cluster.local., 61.10.in-addr.arpa."));
+	assert_non_null(strstr(err, ", ...; see --zone and --reverse-zone)"));
+	/* Through the option parser: a malformed zone is a usage error. */
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, (const char *const[]){ "--notify",
+	    "192.0.2.1,zone=-bad..", NULL }, err, sizeof(err)), KZ_EUSAGE);
+	assert_non_null(strstr(err, "invalid zone name"));
+}
+
+/*
+ * This host may transfer signed with any --tsig-key, not only unsigned:
+ * `kubectl port-forward` + `dig -y` arrives from loopback. No key, no
+ * keyed entry; nothing else is opened.
+ */
+static void
+test_conf_loopback_keys(void **state)
+{
+	const char *args[] = { "--tsig-key", "xfr:hmac-sha256:c2VjcmV0c2VjcmV0",
+		"--tsig-key", "ops:hmac-sha512:b3Bzb3Bzb3Bzb3Bz",
+		"--allow-transfer", "192.0.2.0/24,key=xfr", NULL };
+	const struct nc_zone_ref zones[] = {
+		{ "cluster.local", "cluster.local.zone" },
+	};
+	struct nc_feed_ref feed;
+	struct nc_paths p;
+	struct nc_opts o;
+	struct kz_buf b;
+	char err[256];
+	const char *s;
+	size_t n = 0;
+
+	(void)state;
+	test_feed(&feed);
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+	assert_int_equal(nc_paths_init(&p, "/s"), 0);
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(nc_conf_render(&o, &p, &feed, zones, 1, &b), 0);
+	assert_non_null(strstr(b.data, "\tprovide-xfr: 127.0.0.1 NOKEY\n"
+	    "\tprovide-xfr: ::1 NOKEY\n"
+	    "\tprovide-xfr: 127.0.0.1 xfr\n"
+	    "\tprovide-xfr: ::1 xfr\n"
+	    "\tprovide-xfr: 127.0.0.1 ops\n"
+	    "\tprovide-xfr: ::1 ops\n"
+	    "\tprovide-xfr: 192.0.2.0/24 xfr\n"));
+	for (s = b.data; (s = strstr(s, "provide-xfr:")) != NULL; s++)
+		n++;
+	assert_int_equal(n, 7);
+	/* The feed's key is NSD's own, never one to transfer with. */
+	assert_null(strstr(b.data, "provide-xfr: 127.0.0.1 kubezone-feed"));
+	kz_buf_free(&b);
+
+	nc_opts_init(&o);
+	assert_int_equal(parse(&o, (const char *const[]){ NULL }, err,
+	    sizeof(err)), 0);
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(nc_conf_render(&o, &p, &feed, zones, 1, &b), 0);
+	assert_non_null(strstr(b.data, "\tprovide-xfr: 127.0.0.1 NOKEY\n"
+	    "\tprovide-xfr: ::1 NOKEY\n\tstore-ixfr"));
+	kz_buf_free(&b);
+}
+
+/* Which --allow-transfer reaches beyond this host (the reverse warning). */
+static void
+test_remote_transfers(void **state)
+{
+	static const struct {
+		const char *cidr;
+		bool remote;
+	} cases[] = {
+		{ "127.0.0.3/32", false }, { "127.0.0.0/8", false },
+		{ "127.0.0.1", false }, { "::1", false }, { "::1/128", false },
+		{ "127.0.0.0/7", true }, { "10.0.0.0/8", true },
+		{ "0.0.0.0/0,key=xfr", true }, { "::/0", true },
+		{ "::1/127", true }, { "192.0.2.20", true },
+	};
+	struct nc_opts o;
+	char err[256];
+
+	(void)state;
+	nc_opts_init(&o);
+	assert_false(nc_opts_remote_transfers(&o));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *args[] = { "--tsig-key",
+			"xfr:hmac-sha256:c2VjcmV0c2VjcmV0", "--allow-transfer",
+			"127.0.0.2", "--allow-transfer", cases[i].cidr, NULL };
+
+		nc_opts_init(&o);
+		assert_int_equal(parse(&o, args, err, sizeof(err)), 0);
+		if (nc_opts_remote_transfers(&o) != cases[i].remote)
+			fail_msg("--allow-transfer %s", cases[i].cidr);
+	}
 }
 
 /* No feed, or a feed the config could not name: refused. */
@@ -728,6 +992,11 @@ main(void)
 		cmocka_unit_test(test_conf_v4_only_no_ixfr),
 		cmocka_unit_test(test_conf_secondary_of_feed),
 		cmocka_unit_test(test_conf_feed_required),
+		cmocka_unit_test(test_notify_forms),
+		cmocka_unit_test(test_conf_notify_zones),
+		cmocka_unit_test(test_notify_unknown_zone),
+		cmocka_unit_test(test_conf_loopback_keys),
+		cmocka_unit_test(test_remote_transfers),
 		cmocka_unit_test(test_zonefiles_write_option),
 		cmocka_unit_test(test_paths_too_long),
 		cmocka_unit_test(test_nsd_version),
