@@ -35,8 +35,14 @@ echo "deps.sh: installing:$missing" >&2
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
-# Debian's service packages (nsd, knot, bind9) must not start system-wide
-# daemons on this machine: kubezone and its tests start their own.
+# Debian's service packages (nsd, knot, bind9, pdns-server, unbound) must
+# not start system-wide daemons on this machine: kubezone and its tests
+# start their own. Their maintainer scripts start them through invoke-rc.d
+# (or deb-systemd-invoke where systemd runs), which both ask policy-rc.d
+# first; exit 101 denies it, and the scripts go on (`|| true`), so the
+# install also succeeds in a container without an init system. A
+# policy-rc.d already present (Debian's container images have one) is
+# left as it is.
 policy=/usr/sbin/policy-rc.d
 added_policy=""
 if [ ! -e "$policy" ]; then
