@@ -19,7 +19,32 @@
 
 #define HTTP_RUN_MAX_MS 1000L	/* longest wait between two MHD_run() */
 
+/*
+ * Connections. libmicrohttpd serves at most HTTP_CONN_MAX at once and
+ * stops accepting at that limit, so clients holding that many (silent,
+ * or trickling a header) would keep a liveness probe waiting in the
+ * backlog for the whole idle timeout. kubezone keeps at most
+ * HTTP_CONN_KEEP of them: a connection accepted beyond that closes the
+ * oldest one, whatever it is doing. A new client is therefore always
+ * accepted and answered; a client that holds a connection only loses it
+ * once HTTP_CONN_KEEP newer ones have come. The gap between the two
+ * limits leaves room for the connections one MHD_run() accepts in a row
+ * before the ones they displace are closed (in the next run), so the
+ * listening socket normally never leaves libmicrohttpd's epoll set.
+ */
+#define HTTP_CONN_MAX 64u
+#define HTTP_CONN_KEEP 48u
+#define HTTP_IDLE_TIMEOUT_S 10u	/* a connection with no traffic closes */
+#define HTTP_RUN_ROUNDS 8	/* MHD_run() calls in one sy_http_run() */
+
 #define METRICS_MAX (64u << 20)
+
+/* An open connection, in accept order (oldest first). */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	bool evicted;		/* shut down, closing in the next MHD_run() */
+};
 
 struct sy_http {
 	struct MHD_Daemon *d;
@@ -29,6 +54,9 @@ struct sy_http {
 	sy_http_scrape_fn scrape;
 	void *ctx;
 	struct kz_buf out;
+	struct conn *oldest, *newest;
+	unsigned kept;		/* open and not evicted */
+	unsigned churn;		/* connections opened or closed this run */
 };
 
 void
@@ -161,6 +189,72 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	return reply(c, 404, text, "not found\n", 10);
 }
 
+static void
+conn_unlink(struct sy_http *h, struct conn *k)
+{
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		h->oldest = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	else
+		h->newest = k->prev;
+	if (!k->evicted)
+		h->kept--;
+}
+
+/*
+ * Close the oldest connection not yet closing. shutdown() rather than
+ * close(): the descriptor stays libmicrohttpd's, which reads the end of
+ * the stream (or fails to write) in its next MHD_run() and closes the
+ * connection the usual way.
+ */
+static void
+evict_oldest(struct sy_http *h)
+{
+	for (struct conn *k = h->oldest; k; k = k->next) {
+		if (k->evicted)
+			continue;
+		(void)shutdown(k->fd, SHUT_RDWR);
+		k->evicted = true;
+		h->kept--;
+		return;
+	}
+}
+
+static void
+notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct sy_http *h = cls;
+	const union MHD_ConnectionInfo *info;
+	struct conn *k;
+
+	h->churn++;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if ((k = *socket_context) != NULL) {
+			conn_unlink(h, k);
+			free(k);
+			*socket_context = NULL;
+		}
+		return;
+	}
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (info == NULL || (k = calloc(1, sizeof(*k))) == NULL)
+		return;		/* untracked: it closes on its own */
+	k->fd = info->connect_fd;
+	k->prev = h->newest;
+	if (h->newest)
+		h->newest->next = k;
+	else
+		h->oldest = k;
+	h->newest = k;
+	*socket_context = k;
+	if (++h->kept > HTTP_CONN_KEEP)
+		evict_oldest(h);
+}
+
 int
 sy_http_start(struct sy_http **out, const struct sy_http_opts *o,
     struct sy_metrics *metrics, sy_http_scrape_fn scrape, void *ctx,
@@ -191,8 +285,9 @@ sy_http_start(struct sy_http **out, const struct sy_http_opts *o,
 	kz_buf_init(&h->out, METRICS_MAX);
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-	    MHD_OPTION_CONNECTION_LIMIT, 64u,
+	    MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_LIMIT, HTTP_CONN_MAX,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify, h,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		int e = errno ? errno : EADDRINUSE;
@@ -221,6 +316,11 @@ sy_http_free(struct sy_http *h)
 		return;
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	/* Normally all gone already, with their CLOSED notices. */
+	for (struct conn *k = h->oldest, *next; k; k = next) {
+		next = k->next;
+		free(k);
+	}
 	kz_buf_free(&h->out);
 	free(h);
 }
@@ -255,15 +355,22 @@ sy_http_run(struct sy_http *h)
 {
 	if (h == NULL)
 		return;
-	MHD_run(h->d);
 	/*
 	 * At the connection limit MHD takes its listening socket out of
 	 * its epoll set; it puts it back at the start of the MHD_run()
 	 * after the one that closed a connection. Nothing would call that
 	 * one when the last connections have just gone: the socket stayed
-	 * out and the endpoint never accepted again. Run once more.
+	 * out and the endpoint never accepted again. So run at least twice,
+	 * and again while connections come and go (an evicted connection
+	 * closes in the run after the one that accepted its successor),
+	 * up to HTTP_RUN_ROUNDS times.
 	 */
-	MHD_run(h->d);
+	for (int i = 0; i < HTTP_RUN_ROUNDS; i++) {
+		h->churn = 0;
+		MHD_run(h->d);
+		if (i > 0 && h->churn == 0)
+			break;
+	}
 }
 
 void

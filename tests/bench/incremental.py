@@ -746,8 +746,9 @@ def run(size):
             knot = subprocess.Popen(["knotd", "-c", str(kd / "knot.conf")], stdout=subprocess.DEVNULL,
                                     stderr=open(kd / "knotd.stderr", "w"))
             t = time.monotonic()
-            wait_for("Knot has the zone", lambda: soa_serial(knot_port, ZONE + ".") ==
-                     soa_serial(port, ZONE + "."), timeout=600, interval=0.2)
+            wait_for(lambda: soa_serial(knot_port, ZONE + ".") ==
+                     soa_serial(port, ZONE + "."), timeout=600, interval=0.2,
+                     what="Knot has the zone")
             res["knot_initial_s"] = time.monotonic() - t
             res["load"]["knot_start"] = loadavg()
             kw = []

@@ -96,18 +96,33 @@ def processes_with(text):
     return found
 
 
+class GiveUp(AssertionError):
+    """Raised by a wait_for predicate when waiting longer is pointless
+    (the process being waited on has exited): wait_for lets it through."""
+
+
 def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
+    """Call PRED every INTERVAL seconds until it returns a true value, and
+    return that value; fail after TIMEOUT seconds, naming WHAT and the
+    last result. An exception from PRED counts as "not yet" (a server
+    still starting), except GiveUp, which fails at once. The one wait
+    of the system tests (syncer_harness.py, tests/bench use it too)."""
     deadline = time.monotonic() + timeout
     last = None
-    while time.monotonic() < deadline:
+    while True:
         try:
             last = pred()
             if last:
                 return last
+        except GiveUp:
+            raise
         except Exception as e:  # a server still starting
             last = e
+        if time.monotonic() >= deadline:
+            break
         time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+    raise AssertionError("timed out after %gs waiting for %s (last: %r)" %
+                         (timeout, what, last))
 
 
 def query(name, rdtype="A", port=53, host="127.0.0.1", tcp=False,
@@ -243,8 +258,8 @@ class Sync:
     def wait_serving(self, zone="cluster.local.", timeout=15):
         def ok():
             if self.proc.poll() is not None:
-                raise AssertionError("kubezone sync exited (%s):\n%s" %
-                                     (self.proc.returncode, self.text()))
+                raise GiveUp("kubezone sync exited (%s):\n%s" %
+                             (self.proc.returncode, self.text()))
             return soa_serial(zone, self.port) is not None
         wait_for(ok, timeout, what="%s served on %d" % (zone, self.port))
         return self

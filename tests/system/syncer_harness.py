@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 KUBEZONE = os.environ.get("KUBEZONE", str(ROOT / "build" / "kubezone"))
 sys.path.insert(0, str(ROOT / "tests" / "fakeapi"))
 from client import KUBECTL, FakeApi  # noqa: E402,F401
+# The one wait_for(pred, timeout, interval, what) of the system tests.
+sys.path.insert(0, str(ROOT / "tests" / "system"))
+from conftest import GiveUp, wait_for  # noqa: E402,F401
 
 NS = "/api/v1/namespaces"
 ZONE = "cluster.local"
@@ -51,18 +54,6 @@ def clean_env(extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "KUBERNETES_"))}
     env.update(extra or {})
     return env
-
-
-def wait_for(what, predicate, timeout=10.0, interval=0.05):
-    """Poll PREDICATE until it returns a true value; return that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 class Syncer:
@@ -131,11 +122,11 @@ class Syncer:
 
     def ready(self):
         if self.proc.poll() is not None:
-            raise AssertionError(f"kubezone exited ({self.proc.returncode}):\n{self.log_text()[-3000:]}")
+            raise GiveUp(f"kubezone exited ({self.proc.returncode}):\n{self.log_text()[-3000:]}")
         return self.http("/readyz")[0] == 200
 
     def wait_ready(self, timeout=20.0):
-        wait_for("readiness", self.ready, timeout)
+        wait_for(self.ready, timeout, what="readiness")
         return time.monotonic() - self.started
 
     def metrics(self):
@@ -173,7 +164,7 @@ class Syncer:
             return got == want or None
         t0 = time.monotonic()
         try:
-            wait_for(f"{name} {rdtype} = {want}", check, timeout, 0.01)
+            wait_for(check, timeout, 0.01, what=f"{name} {rdtype} = {want}")
         except AssertionError:
             raise AssertionError(f"{name} {rdtype}: {self.query(name, rdtype)}, wanted {want}")
         return time.monotonic() - t0

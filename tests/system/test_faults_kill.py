@@ -97,7 +97,7 @@ def test_sigkill_mid_publish(sync, tmp_path, clusters, delay_ms):
     with open(new_snap) as f:
         text = f.read()
     replace_file(snap, text)
-    time.sleep(delay_ms / 1000)
+    time.sleep(delay_ms / 1000)     # the kill lands this far into the publish
     os.kill(s.pid, signal.SIGKILL)
     s.proc.wait()
     # NSD follows its parent (parent-death signal).

@@ -1,10 +1,12 @@
 """`kubezone render` as a user runs it: inputs, outputs, errors, exit status."""
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import dns.zone
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -379,3 +381,114 @@ def test_more_than_64_zones(tmp_path):
     assert "4.3\t30\tIN\tPTR\tfar.shop.svc.cluster.local.\n" in \
         (out / "127.10.in-addr.arpa.zone").read_text()
     assert_zones_load(out)
+
+
+# Text that would change what a zone file means if it reached one: a
+# wildcard owner, a line break (a record of its own), master-file
+# directives, escapes, a comment, grouping, quoting, the origin sign,
+# blanks.
+SMUGGLED = ["*", "*.evil", "a*b", "x\nevil\t30\tIN\tA\t6.6.6.6",
+            "$INCLUDE /etc/passwd", "$ORIGIN evil.", "a\\046b", "a\\",
+            "\\$INCLUDE", "a;b", "x ; comment", "a(b", 'a"b', "@", "a b",
+            "a\tb", "a\rb"]
+LABEL = re.compile(r"[a-z0-9_-]+\Z")
+
+
+def smuggling_objects():
+    """(objects, names of the objects that must be reported): every
+    SMUGGLED text as a namespace, a Service name, a Service's and a
+    slice's port name, an endpoint hostname, an endpoint's pod name and
+    three ways into an ExternalName."""
+    items = [item("Namespace", None, "shop"),
+             svc("shop", "ok", "10.96.0.5"),
+             eps("shop", "ok-1", "ok", "10.244.0.5")]
+    named = []
+    for i, bad in enumerate(SMUGGLED):
+        items += [item("Namespace", None, bad),
+                  svc(bad, "web", f"10.96.2.{i + 1}"),
+                  svc("shop", bad, f"10.96.1.{i + 1}"),
+                  item("Service", "shop", f"port{i}",
+                       spec={"clusterIP": f"10.96.3.{i + 1}",
+                             "ports": [{"name": bad, "port": 80, "protocol": "TCP"}]})]
+        for suffix, target in (("a", bad), ("b", bad + ".example.com"),
+                               ("c", "example.com." + bad)):
+            items.append(item("Service", "shop", f"ext{i}{suffix}",
+                              spec={"type": "ExternalName", "externalName": target}))
+            named.append(f"Service shop/ext{i}{suffix}")
+        for kind, ep in (("host", {"hostname": bad}),
+                         ("pod", {"targetRef": {"kind": "Pod", "name": bad,
+                                                "namespace": "shop"}})):
+            name = f"{kind}{i}"
+            items += [item("Service", "shop", name, spec={"clusterIP": "None"}),
+                      {**eps("shop", name + "-1", name, f"10.244.{i + 1}.1"),
+                       "ports": [{"name": bad, "port": 8080, "protocol": "TCP"}],
+                       "endpoints": [{"addresses": [f"10.244.{i + 1}.1"],
+                                      "conditions": {"ready": True}, **ep}]}]
+            named.append(f"Service shop/{name}")
+        named.append(f"Service shop/port{i}")
+    return items, named
+
+
+def test_no_wildcards(tmp_path):
+    """Nothing from an object reaches a zone file but DNS labels: no
+    wildcard, no line of its own, no directive, escape or comment; each
+    object that tried is skipped with a warning naming it."""
+    items, named = smuggling_objects()
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps({"kind": "List", "items": items}))
+    out = tmp_path / "zones"
+    res = run("--out", out, "--pod-records", "--endpoint-pod-names", f)
+    assert res.returncode == 0, res.stderr
+
+    # Each zone file: its two directives, then one record per line, as
+    # many as the renderer counted, every name made of plain labels.
+    counts = dict(re.findall(r"(\S+\.) (\d+)", summary_of(res).split("records: ")[1]
+                             .split(";")[0]))
+    files = sorted(out.iterdir())
+    assert [p.name for p in files] == ["cluster.local.zone", "in-addr.arpa.zone",
+                                       "ip6.arpa.zone"]
+    for path in files:
+        origin = path.name[:-len("zone")]
+        raw = path.read_bytes()
+        for bad in (b"*", b"\\", b";", b"\r", b"(", b"evil", b"passwd", b"INCLUDE"):
+            assert bad not in raw, (path.name, bad)
+        lines = raw.decode("ascii").split("\n")
+        assert lines[:2] == [f"$ORIGIN {origin}", "$TTL 30"], lines[:2]
+        assert lines[-1] == ""
+        records = [l for l in lines[2:-1] if l]
+        assert len(records) == int(counts[origin]), (path.name, counts)
+        for line in records:
+            owner, ttl, cls, rtype, rdata = line.split("\t")
+            assert owner == "@" or all(LABEL.match(l) for l in owner.split(".")), line
+            assert ttl.isdigit() and cls == "IN" and rtype.isupper(), line
+            if rtype == "TXT":
+                assert rdata == '"1.1.0"', line
+                continue
+            assert "$" not in rdata and '"' not in rdata and "@" not in rdata, line
+            names = [w for w in rdata.split(" ") if not w.isdigit()]
+            if rtype in ("A", "AAAA"):
+                names = []
+            for n in names:
+                assert n.endswith(".") and \
+                    all(LABEL.match(l) for l in n[:-1].split(".")), line
+        # And a zone parser reads exactly those records.
+        zone = dns.zone.from_file(str(path), origin=origin, relativize=False)
+        assert sum(len(rds) for _, rds in zone.iterate_rdatasets()) == len(records)
+
+    cluster = (out / "cluster.local.zone").read_text()
+    # Not vacuous: the sound parts are served.
+    assert "ok.shop.svc\t30\tIN\tA\t10.96.0.5\n" in cluster
+    assert "_http._tcp.ok.shop.svc\t30\tIN\tSRV\t0 100 80 ok.shop.svc.cluster.local.\n" \
+        in cluster
+    for i in range(len(SMUGGLED)):
+        assert f"port{i}.shop.svc\t30\tIN\tA\t10.96.3.{i + 1}\n" in cluster
+        assert f"host{i}.shop.svc\t30\tIN\tA\t10.244.{i + 1}.1\n" in cluster
+
+    # Every object that tried is reported.
+    warns = [l for l in res.stderr.splitlines() if "level=warn" in l]
+    for name in named:
+        assert any(f'object="{name}"' in w for w in warns), name
+    # The objects named with such text (a Service in each namespace, a
+    # Service of each name) cannot be quoted back: count them.
+    by_name = [w for w in warns if 'reason="name is not a DNS label"' in w]
+    assert len(by_name) == 2 * len(SMUGGLED), by_name

@@ -104,7 +104,7 @@ def test_health_metrics_and_sigterm(fake, tmp_path):
     s = Syncer(tmp_path / "kz", fake.workdir / "kubeconfig")
     s.start()
     try:
-        wait_for("healthz", lambda: s.http("/healthz")[0] == 200, 10)
+        wait_for(lambda: s.http("/healthz")[0] == 200, 10, what="healthz")
         startup = s.wait_ready()
         print(f"startup to ready: {startup * 1000:.0f} ms")
         m = s.metrics()
@@ -121,8 +121,9 @@ def test_health_metrics_and_sigterm(fake, tmp_path):
         assert m['kubezone_api_requests_total{resource="services",verb="list"}'] == 1
         assert "kubezone_nsd_restarts_total" in m
         create(fake, service("m1"))
-        wait_for("watch event counted", lambda: s.metric(
-            'kubezone_watch_events_total{resource="services",type="ADDED"}') >= 1, 5)
+        wait_for(lambda: s.metric(
+            'kubezone_watch_events_total{resource="services",type="ADDED"}') >= 1, 5,
+            what="watch event counted")
         status, text = s.http("/metrics")
         assert "# TYPE kubezone_render_duration_seconds histogram" in text
         assert s.http("/nope")[0] == 404

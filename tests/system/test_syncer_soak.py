@@ -3,7 +3,9 @@ while faults are injected; at the end the served zones must equal a fresh
 render of the API's final state, record for record.
 
 Bounded in time: KZ_SOAK_SECONDS (default 15 in `make check`; `make soak`
-runs it for longer). KZ_SOAK_SEED makes a run repeatable.
+runs it for longer). The seed of the random operations and faults is
+printed (shown with a failure's captured output); KZ_SOAK_SEED=N repeats
+that sequence (the daemon's timing still varies from run to run).
 """
 
 import os
@@ -97,7 +99,7 @@ def inject_fault(fake, rnd):
         fake.close_watches(abrupt=True)
     elif fault == "down":
         fake.down()
-        time.sleep(rnd.uniform(0.2, 1.0))
+        time.sleep(rnd.uniform(0.2, 1.0))       # the outage's length
         fake.up()
     elif fault == "split":
         fake.config(split=rnd.random() < 0.5)
@@ -108,7 +110,7 @@ def inject_fault(fake, rnd):
 
 def test_soak(tmp_path):
     rnd = random.Random(SEED)
-    print(f"soak: {SECONDS:.0f} s, seed {SEED}")
+    print(f"soak: {SECONDS:.0f} s, seed {SEED} (repeat with KZ_SOAK_SEED={SEED})")
     with FakeApi(tmp_path / "fake", args=["--bookmark-interval", "1", "--window", "200"]) as fake:
         fake.write_kubeconfig()
         for ns in NAMESPACES[1:]:
