@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "syncer/k8s.h"
@@ -39,16 +40,6 @@ static const struct resource_def resources[] = {
 	  "status.phase!=Succeeded,status.phase!=Failed,"
 	  "status.phase!=Unknown" },
 };
-
-/* Monotonic milliseconds (the loop's clock; kept private here). */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* --- back-off ------------------------------------------------------ */
 
@@ -677,7 +668,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *ctx)
 	size_t n = size * nmemb;
 	const char *ct = NULL;
 
-	r->last_byte_ms = mono_ms();
+	r->last_byte_ms = kz_now_ms();
 	if (r->http_status == 0) {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE,
 		    &r->http_status);
@@ -709,7 +700,7 @@ header_cb(char *data, size_t size, size_t nmemb, void *ctx)
 	const char *ct = NULL;
 	long code = 0;
 
-	r->last_byte_ms = mono_ms();
+	r->last_byte_ms = kz_now_ms();
 	if ((n == 2 && data[0] == '\r') || (n == 1 && data[0] == '\n')) {
 		/* end of a header block: a final status? */
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -1128,7 +1119,7 @@ sy_k8s_init(struct sy_k8s *k, const struct sy_k8s_opts *o,
 	k->metrics = metrics;
 	k->on_change = on_change;
 	k->ctx = ctx;
-	k->rand_state = mono_ms() * 0x9E3779B97F4A7C15ULL | 1;
+	k->rand_state = kz_now_ms() * 0x9E3779B97F4A7C15ULL | 1;
 	snprintf(k->user_agent, sizeof(k->user_agent), "kubezone/%s",
 	    KZ_VERSION);
 	k->m_events = sy_metrics_counter(metrics,

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/opt.h"
 #include "zonegen/decode.h"
@@ -38,15 +40,6 @@ struct progress {
 	size_t total;		/* 0 when unknown (a pipe) */
 	size_t shown;
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 set_out(void *ctx, const char *arg, char *err, size_t errsz)
@@ -131,57 +124,18 @@ read_input(struct zg_model *m, const char *path, struct zg_decode_stats *st)
 	return 0;
 }
 
-/*
- * Create TMP exclusively, never through a symlink. A stale TMP is
- * removed first only when it is a regular file of ours.
- */
-static FILE *
-open_temp(const char *tmp)
-{
-	struct stat st;
-	FILE *f;
-	int fd;
-
-	if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid == geteuid())
-		unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
-	if (fd < 0)
-		return NULL;
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		close(fd);
-		unlink(tmp);
-	}
-	return f;
-}
-
-/* Write DIR/NAME atomically: a temporary file, then rename. */
+/* Write DIR/NAME atomically (common/file.h). */
 static int
 write_file(const char *dir, const char *name, const struct kz_buf *b)
 {
-	char path[4096], tmp[4200];
-	FILE *f;
-	int ok;
+	char path[4096];
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	f = open_temp(tmp);
-	if (f == NULL)
-		goto fail;
-	ok = fwrite(b->data, 1, b->len, f) == b->len;
-	ok = fflush(f) == 0 && ok;
-	ok = fsync(fileno(f)) == 0 && ok;
-	if (fclose(f) != 0 || !ok)
-		goto fail_unlink;
-	if (rename(tmp, path) != 0)
-		goto fail_unlink;
-	return 0;
-fail_unlink:
-	unlink(tmp);
-fail:
-	fprintf(stderr, "kubezone render: %s: %s\n", path, strerror(errno));
+	rc = kz_file_write_atomic(path, b->data, b->len, 0644);
+	if (rc == 0)
+		return 0;
+	fprintf(stderr, "kubezone render: %s: %s\n", path, kz_strerror(rc));
 	return -1;
 }
 
@@ -341,11 +295,11 @@ zg_render_main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	t0 = now_s();
+	t0 = kz_now_s();
 	for (size_t i = 0; i < npos; i++)
 		if (read_input(&m, pos[i], &st))
 			goto out;
-	t1 = now_s();
+	t1 = kz_now_s();
 	if (kz_log_enabled(KZ_LOG_DEBUG)) {
 		size_t objs = 0;
 		for (int k = 0; k < ZG_KIND_COUNT; k++)
@@ -358,11 +312,11 @@ zg_render_main(int argc, char **argv)
 		fprintf(stderr, "kubezone render: %s\n", kz_strerror(rc));
 		goto out;
 	}
-	t2 = now_s();
+	t2 = kz_now_s();
 	if (write_zones(&zs, &cmd))
 		goto out;
 	kz_debug("timings", "decode_ms=%.1f render_ms=%.1f write_ms=%.1f",
-	    (t1 - t0) * 1e3, (t2 - t1) * 1e3, (now_s() - t2) * 1e3);
+	    (t1 - t0) * 1e3, (t2 - t1) * 1e3, (kz_now_s() - t2) * 1e3);
 	print_summary(&st, &zs, outside);
 	status = 0;
 out:
