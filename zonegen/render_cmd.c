@@ -26,7 +26,6 @@
 #include "zonegen/decode.h"
 #include "zonegen/render.h"
 #include "zonegen/render_cmd.h"
-#include "zonegen/zonedb.h"
 
 #define PROGRESS_MIN_BYTES (8u << 20)	/* smaller inputs show none */
 
@@ -174,47 +173,8 @@ write_zones(const struct zg_zoneset *zs, const struct render_cmd *cmd)
 	return rc;
 }
 
-/*
- * Render M into ZS as zg_render() does, keeping the database long
- * enough to count the objects outside the exposed namespaces into
- * *OUTSIDE: the Services and Pods the rules left out, and the slices
- * in those namespaces that would have counted (labelled with a Service,
- * not FQDN; the others are counted as ignored when read).
- */
-static int
-render_model(const struct zg_model *m, const struct zg_render_opts *o,
-    struct zg_zoneset *zs, size_t *outside)
-{
-	const struct zg_slice *sl;
-	struct zg_db db;
-	size_t it = 0;
-	void *v;
-	int rc;
-
-	memset(zs, 0, sizeof(*zs));
-	rc = zg_db_init(&db, o);
-	if (rc == 0)
-		rc = zg_db_load(&db, m);
-	if (rc == 0)
-		rc = zg_db_zoneset(&db, zs);
-	zs->stats.services = db.stats.services;
-	zs->stats.skipped = db.stats.skipped;
-	zs->stats.filtered = db.stats.filtered;
-	*outside = db.stats.filtered;
-	while (rc == 0 &&
-	    kz_map_next(&m->objects[ZG_KIND_SLICE], &it, NULL, &v)) {
-		sl = v;
-		if (sl->service && sl->addr_type != ZG_ADDR_FQDN &&
-		    !zg_rules_exposed(&db, m, sl->ns))
-			(*outside)++;
-	}
-	zg_db_free(&db);
-	return rc;
-}
-
 static void
-print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs,
-    size_t outside)
+print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs)
 {
 	size_t slices = st->decoded[ZG_KIND_SLICE] - st->slices_fqdn -
 	    st->slices_unlabelled;
@@ -235,7 +195,8 @@ print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs,
 	    "a clusterIP, %zu records with invalid names or conflicts, %zu "
 	    "objects outside the exposed namespaces; %zu objects given more "
 	    "than once (the later copy kept)\n", st->invalid,
-	    st->no_cluster_ip, zs->stats.skipped, outside, st->duplicates);
+	    st->no_cluster_ip, zs->stats.skipped, zs->stats.filtered,
+	    st->duplicates);
 }
 
 static void
@@ -261,7 +222,7 @@ zg_render_main(int argc, char **argv)
 	struct zg_model m;
 	char err[512];
 	char **pos = NULL;
-	size_t npos = 0, outside = 0;
+	size_t npos = 0;
 	int help = 0, status = 1, rc;
 	double t0, t1, t2;
 
@@ -307,7 +268,7 @@ zg_render_main(int argc, char **argv)
 		kz_debug("model built", "objects=%zu bytes=%zu", objs,
 		    zg_model_bytes(&m));
 	}
-	rc = render_model(&m, &ro, &zs, &outside);
+	rc = zg_render(&m, &ro, &zs);
 	if (rc) {
 		fprintf(stderr, "kubezone render: %s\n", kz_strerror(rc));
 		goto out;
@@ -317,7 +278,7 @@ zg_render_main(int argc, char **argv)
 		goto out;
 	kz_debug("timings", "decode_ms=%.1f render_ms=%.1f write_ms=%.1f",
 	    (t1 - t0) * 1e3, (t2 - t1) * 1e3, (kz_now_s() - t2) * 1e3);
-	print_summary(&st, &zs, outside);
+	print_summary(&st, &zs);
 	status = 0;
 out:
 	zg_zoneset_free(&zs);
