@@ -16,4 +16,7 @@ uint64_t kz_now_ms(void);
 /* The same in seconds, to the nanosecond (durations for histograms). */
 double kz_now_s(void);
 
+/* CPU time the calling thread has used, in nanoseconds. */
+uint64_t kz_cpu_ns(void);
+
 #endif

@@ -786,6 +786,9 @@ publish(struct sync *s)
 {
 	bool first = !s->pub.started;
 	double t0 = kz_now_s(), t1, t2;
+	uint64_t cpu0 = kz_cpu_ns(), cpu;
+	unsigned long events = 0;
+	double events_us = 0;
 	long n;
 	int rc = 0;
 
@@ -802,6 +805,13 @@ publish(struct sync *s)
 		rc = r < 0 ? (int)r : 0;
 	}
 	t2 = kz_now_s();
+	cpu = kz_cpu_ns() - cpu0;	/* rules, commit and NOTIFY */
+	if (s->use_api) {
+		events = s->api.k8s.events;
+		events_us = (double)s->api.k8s.events_cpu_ns / 1000;
+		s->api.k8s.events = 0;
+		s->api.k8s.events_cpu_ns = 0;
+	}
 	/* The reservation of serials is renewed after the NOTIFY left. */
 	if (nc_serial_wants_save(&s->serials) && nc_serial_save(&s->serials))
 		kz_warn("cannot save the serial state", "file=%s",
@@ -811,9 +821,10 @@ publish(struct sync *s)
 		sy_metric_observe(s->m_publish, t2 - t1, NULL);
 	}
 	kz_log(first ? KZ_LOG_INFO : KZ_LOG_DEBUG, "zones updated",
-	    "records_changed=%ld render_ms=%.2f publish_ms=%.2f "
-	    "objects=%lu db_bytes=%zu", n, (t1 - t0) * 1000, (t2 - t1) * 1000,
-	    s->db.stats.objects, first ? zg_db_bytes(&s->db) : 0);
+	    "records_changed=%ld render_ms=%.2f publish_ms=%.2f cpu_us=%.0f "
+	    "events=%lu events_cpu_us=%.0f objects=%lu db_bytes=%zu", n,
+	    (t1 - t0) * 1000, (t2 - t1) * 1000, (double)cpu / 1000, events,
+	    events_us, s->db.stats.objects, first ? zg_db_bytes(&s->db) : 0);
 	if (s->use_api)
 		sy_api_rendered(&s->api, kz_now_ms(), rc == 0);
 	publish_outcome(s, rc == 0);
