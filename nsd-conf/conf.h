@@ -228,15 +228,5 @@ int nc_conf_render(const struct nc_opts *o, const struct nc_paths *p,
  */
 FILE *nc_fopen_regular(const char *path);
 
-/*
- * Write TEXT to PATH atomically (temp file in the same directory,
- * fsync, rename, fsync of the directory) with MODE. The temporary file
- * has a random name and is created exclusively (O_EXCL, O_NOFOLLOW), so
- * a planted file or symlink never receives the text; the rename replaces
- * a symlink at PATH instead of following it. 0 or -errno.
- * Shared by the config and the publisher's state file.
- */
-int nc_write_atomic(const char *path, const char *text, size_t len,
-    unsigned mode);
 
 #endif

@@ -10,20 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "nsd-conf/control.h"
 
 #define NC_CONTROL_MAGIC "NSDCT1 "
 #define NC_CONTROL_MAX_REPLY (1024 * 1024)
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Wait for EVENTS on FD until DEADLINE; 0, -ETIMEDOUT or -errno. */
 static int
@@ -32,7 +24,7 @@ wait_fd(int fd, short events, long long deadline)
 	struct pollfd pfd = { .fd = fd, .events = events };
 
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)kz_now_ms();
 		int n;
 
 		if (left <= 0)
@@ -54,7 +46,7 @@ nc_control_cmd(const char *path, const char *cmd, struct kz_buf *reply,
 	struct sockaddr_un sa;
 	struct kz_buf req, local;
 	struct kz_buf *out = reply ? reply : &local;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = (long long)kz_now_ms() + timeout_ms;
 	size_t off = 0;
 	int fd = -1, rc;
 

@@ -17,6 +17,7 @@
 #include <ldns/ldns.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "nsd-conf/feed.h"
@@ -126,15 +127,6 @@ struct nc_feed_state {
 
 /* --- small helpers -------------------------------------------------- */
 
-uint64_t
-nc_feed_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 const char *
 nc_feed_strerror(int status)
 {
@@ -165,7 +157,7 @@ rand16(void)
 	uint16_t v = 0;
 
 	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-		v = (uint16_t)(nc_feed_now_ms() * 2654435761u >> 7);
+		v = (uint16_t)(kz_now_ms() * 2654435761u >> 7);
 	return v;
 }
 
@@ -733,10 +725,10 @@ notify_one(struct nc_feed *f, size_t zone, size_t t)
 	if (req_build(r, LDNS_PACKET_NOTIFY, soa_rr(z, z->serial))) {
 		/* Left without wire: the tick drops it as failed. */
 		r->tries = r->max_tries;
-		r->next = nc_feed_now_ms();
+		r->next = kz_now_ms();
 		return;
 	}
-	req_send(f, r, nc_feed_now_ms());
+	req_send(f, r, kz_now_ms());
 }
 
 static void
@@ -893,7 +885,7 @@ xfer_new(struct nc_feed *f, size_t zi, ldns_rr_type qtype, uint32_t client,
 	kz_buf_init(&x->rrs, SNAP_MAX);
 	x->zone = zi;
 	x->id = ldns_pkt_id(query);
-	x->start = nc_feed_now_ms();
+	x->start = kz_now_ms();
 	x->to = z->serial;
 	x->from = qtype == LDNS_RR_TYPE_IXFR ? client : 0;
 	if (!(x->question = ldns_rr_clone(ldns_rr_list_rr(
@@ -1203,7 +1195,7 @@ xfer_done(struct nc_feed *f, struct conn *c)
 	kz_info("feed: transfer served", "zone=%s kind=%s from=%" PRIu32
 	    " to=%" PRIu32 " records=%zu bytes=%zu messages=%u ms=%" PRIu64
 	    " peer=%s", f->s->zones[x->zone].name, x->kind, x->from, x->to,
-	    x->nrr, x->bytes, x->nmsg, nc_feed_now_ms() - x->start, c->peer);
+	    x->nrr, x->bytes, x->nmsg, kz_now_ms() - x->start, c->peer);
 	xfer_free(x);
 	c->x = NULL;
 }
@@ -1256,7 +1248,7 @@ conn_pump(struct nc_feed *f, struct conn *c)
 			if (w < 0)
 				return -errno;
 			c->outoff += (size_t)w;
-			c->last = nc_feed_now_ms();
+			c->last = kz_now_ms();
 		}
 		kz_buf_reset(&c->out);
 		c->outoff = 0;
@@ -1285,7 +1277,7 @@ conn_read(struct conn *c)
 		if (r <= 0)
 			return r == 0 ? -ECONNRESET : -errno;
 		c->inlen += (size_t)r;
-		c->last = nc_feed_now_ms();
+		c->last = kz_now_ms();
 		if (c->inlen == TCP_IN_MAX)
 			return 0;
 	}
@@ -1348,7 +1340,7 @@ tcp_accept(struct nc_feed *f)
 		}
 		c->fd = fd;
 		c->events = POLLIN;
-		c->last = nc_feed_now_ms();
+		c->last = kz_now_ms();
 		kz_buf_init(&c->out, 2 * 65536);
 		addr_str(&sa, c->peer, sizeof(c->peer));
 		if (watch(s, fd, POLLIN)) {
@@ -1689,7 +1681,7 @@ nc_feed_probe(struct nc_feed *f, const char *ip, uint16_t port,
 {
 	struct nc_feed_state *s = f->s;
 	struct req *r;
-	uint64_t now = nc_feed_now_ms();
+	uint64_t now = kz_now_ms();
 	int rc = KZ_EINVAL;
 
 	if (!s || !ip || !zone_origin || !cb)

@@ -211,8 +211,7 @@ uint64_t nc_feed_deadline(const struct nc_feed *f);
 /* Run the timers due at NOW_MS (retries, timeouts, idle connections). */
 void nc_feed_tick(struct nc_feed *f, uint64_t now_ms);
 
-/* CLOCK_MONOTONIC in ms, the clock of deadline and tick. */
-uint64_t nc_feed_now_ms(void);
+/* Times given here are kz_now_ms() (common/clock.h). */
 
 /* A static description of a probe STATUS. */
 const char *nc_feed_strerror(int status);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "nsd-conf/control.h"
@@ -26,15 +27,6 @@
 #define NC_BACKOFF_MIN_MS 200
 #define NC_BACKOFF_MAX_MS 30000
 #define NC_STABLE_MS 30000	/* a run this long resets the backoff */
-
-uint64_t
-nc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 sleep_ms(unsigned ms)
@@ -531,7 +523,7 @@ nc_nsd_start(struct nc_nsd *n)
 	n->pid = pid;
 	n->pgid = pid;
 	n->state = NC_NSD_STARTING;
-	n->started_ms = nc_now_ms();
+	n->started_ms = kz_now_ms();
 	n->next_ms = n->started_ms + NC_PROBE_MS;
 	kz_info("nsd started", "pid=%d conf=%s", (int)pid, n->conf);
 	return KZ_OK;
@@ -632,7 +624,7 @@ nc_nsd_reap(struct nc_nsd *n)
 	if (!exited || n->pid <= 0)
 		return;
 	nc_nsd_read_log(n);
-	now = nc_now_ms();
+	now = kz_now_ms();
 	ran = now - n->started_ms;
 	describe_status(status, how, sizeof(how));
 	n->pid = 0;
@@ -661,7 +653,7 @@ nc_nsd_reap(struct nc_nsd *n)
 void
 nc_nsd_tick(struct nc_nsd *n)
 {
-	uint64_t now = nc_now_ms();
+	uint64_t now = kz_now_ms();
 	struct kz_buf reply;
 	int rc;
 
@@ -716,7 +708,7 @@ nc_nsd_deadline(const struct nc_nsd *n)
 int
 nc_nsd_stop(struct nc_nsd *n, unsigned timeout_ms)
 {
-	uint64_t deadline = nc_now_ms() + timeout_ms;
+	uint64_t deadline = kz_now_ms() + timeout_ms;
 	pid_t pgid = n->pgid;
 	int status;
 
@@ -725,7 +717,7 @@ nc_nsd_stop(struct nc_nsd *n, unsigned timeout_ms)
 		return KZ_OK;
 	}
 	kill(-pgid, SIGTERM);
-	while (group_alive(pgid) && nc_now_ms() < deadline) {
+	while (group_alive(pgid) && kz_now_ms() < deadline) {
 		nc_nsd_read_log(n);
 		sleep_ms(10);
 	}

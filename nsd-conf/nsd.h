@@ -69,8 +69,7 @@ struct nc_nsd {
 	void *ctx;
 };
 
-/* Milliseconds on the monotonic clock. */
-uint64_t nc_now_ms(void);
+/* Times given here are kz_now_ms() (common/clock.h). */
 
 /*
  * Resolve the NSD binary (WANT, or "nsd" on PATH, or /usr/sbin/nsd when

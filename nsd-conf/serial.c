@@ -12,6 +12,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "nsd-conf/conf.h"
 #include "nsd-conf/serial.h"
@@ -269,7 +270,7 @@ nc_serial_save(struct nc_serials *s)
 		rc = kz_buf_printf(&b, "%s %" PRIu32 "\n", s->zones[i].origin,
 		    new_reservation(s, &s->zones[i]));
 	if (rc == 0)
-		rc = nc_write_atomic(s->path, b.data, b.len, 0640);
+		rc = kz_file_write_atomic(s->path, b.data, b.len, 0640);
 	kz_buf_free(&b);
 	if (rc)
 		return rc;

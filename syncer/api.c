@@ -6,18 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "syncer/api.h"
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static double
 wall_now(void)
@@ -47,7 +39,7 @@ on_change(void *ctx)
 	if (a->model->track && a->model->nchanges == 0 &&
 	    a->model->track_rc == 0)
 		return;
-	sy_coalesce_mark(&a->co, mono_ms());
+	sy_coalesce_mark(&a->co, kz_now_ms());
 }
 
 int
@@ -157,7 +149,7 @@ sy_api_rendered(struct sy_api *a, uint64_t now_ms, bool ok)
 void
 sy_api_scrape(struct sy_api *a)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = kz_now_ms();
 
 	refresh_sync_time(a);
 	sy_metric_set(a->m_last_sync, a->last_sync, NULL);

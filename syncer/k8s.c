@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "syncer/k8s.h"
@@ -39,16 +40,6 @@ static const struct resource_def resources[] = {
 	  "status.phase!=Succeeded,status.phase!=Failed,"
 	  "status.phase!=Unknown" },
 };
-
-/* Monotonic milliseconds (the loop's clock; kept private here). */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* --- back-off ------------------------------------------------------ */
 
@@ -566,17 +557,70 @@ apply_event(struct sy_reflector *r, const char *type, json_t *obj)
 	return 0;
 }
 
+/*
+ * jansson's allocations while one watch event is decoded come from one
+ * region, given back whole when the event is done: a Pod event is a few
+ * hundred small allocations, and malloc() on a heap that holds the
+ * cluster made them most of the event's cost. What does not fit (or
+ * is asked outside an event) goes to the allocator installed before.
+ */
+#define EV_REGION (256u * 1024)
+
+static struct {
+	char *base;
+	size_t used;
+	bool on;
+	json_malloc_t next_malloc;
+	json_free_t next_free;
+} ev_rg;
+
+static void *
+ev_malloc(size_t n)
+{
+	size_t a = (n + 15) & ~(size_t)15;
+
+	if (ev_rg.on && a >= n && a <= EV_REGION - ev_rg.used) {
+		void *p = ev_rg.base + ev_rg.used;
+		ev_rg.used += a;
+		return p;
+	}
+	return ev_rg.next_malloc(n);
+}
+
+static void
+ev_free(void *p)
+{
+	if (ev_rg.base && (char *)p >= ev_rg.base &&
+	    (char *)p < ev_rg.base + EV_REGION)
+		return;		/* given back with the region */
+	ev_rg.next_free(p);
+}
+
+/* Install the region allocator once (idempotent). */
+static void
+ev_region_init(void)
+{
+	if (ev_rg.base || (ev_rg.base = malloc(EV_REGION)) == NULL)
+		return;
+	json_get_alloc_funcs(&ev_rg.next_malloc, &ev_rg.next_free);
+	json_set_alloc_funcs(ev_malloc, ev_free);
+}
+
 static int
 on_line(void *ctx, const char *line, size_t len)
 {
 	struct sy_reflector *r = ctx;
+	uint64_t cpu = kz_cpu_ns();
 	json_error_t jerr;
 	json_t *ev;
 	const char *type;
 	int rc;
 
 	memset(&jerr, 0, sizeof(jerr));
+	ev_rg.on = ev_rg.base != NULL;
+	ev_rg.used = 0;
 	ev = json_loadb(line, len, 0, &jerr);
+	ev_rg.on = false;
 	if (ev == NULL && jansson_oom(&jerr))
 		return SY_ABORT_NOMEM;	/* re-watch from the last good RV */
 	type = json_string_value(json_object_get(ev, "type"));
@@ -590,6 +634,8 @@ on_line(void *ctx, const char *line, size_t len)
 	}
 	rc = apply_event(r, type, json_object_get(ev, "object"));
 	json_decref(ev);
+	r->k->events++;
+	r->k->events_cpu_ns += kz_cpu_ns() - cpu;
 	return rc;
 }
 
@@ -677,7 +723,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *ctx)
 	size_t n = size * nmemb;
 	const char *ct = NULL;
 
-	r->last_byte_ms = mono_ms();
+	r->last_byte_ms = kz_now_ms();
 	if (r->http_status == 0) {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE,
 		    &r->http_status);
@@ -709,7 +755,7 @@ header_cb(char *data, size_t size, size_t nmemb, void *ctx)
 	const char *ct = NULL;
 	long code = 0;
 
-	r->last_byte_ms = mono_ms();
+	r->last_byte_ms = kz_now_ms();
 	if ((n == 2 && data[0] == '\r') || (n == 1 && data[0] == '\n')) {
 		/* end of a header block: a final status? */
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -1120,6 +1166,7 @@ sy_k8s_init(struct sy_k8s *k, const struct sy_k8s_opts *o,
     struct sy_metrics *metrics, sy_k8s_change_fn on_change, void *ctx)
 {
 	memset(k, 0, sizeof(*k));
+	ev_region_init();
 	k->opts = *o;
 	k->kc = kc;
 	kc->refresh_ms = o->token_refresh_ms;
@@ -1128,7 +1175,7 @@ sy_k8s_init(struct sy_k8s *k, const struct sy_k8s_opts *o,
 	k->metrics = metrics;
 	k->on_change = on_change;
 	k->ctx = ctx;
-	k->rand_state = mono_ms() * 0x9E3779B97F4A7C15ULL | 1;
+	k->rand_state = kz_now_ms() * 0x9E3779B97F4A7C15ULL | 1;
 	snprintf(k->user_agent, sizeof(k->user_agent), "kubezone/%s",
 	    KZ_VERSION);
 	k->m_events = sy_metrics_counter(metrics,

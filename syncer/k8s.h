@@ -183,6 +183,10 @@ struct sy_k8s {
 	char user_agent[64];
 	uint64_t rand_state;
 	uint64_t last_tick_ms;		/* to tell a busy loop from silence */
+	/* watch events decoded and applied, and the CPU they took; the
+	 * daemon reads and resets both at each publish */
+	unsigned long events;
+	uint64_t events_cpu_ns;
 
 	size_t nrf;
 	struct sy_reflector rf[ZG_KIND_COUNT];

@@ -5,21 +5,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "syncer/loop.h"
 
 /* The longest single wait: bounds the damage of a missed wake-up. */
 #define SY_LOOP_MAX_WAIT_MS 1000
-
-uint64_t
-sy_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int
 sy_loop_init(struct sy_loop *l)
@@ -133,7 +125,7 @@ sy_timer_at(struct sy_loop *l, struct sy_timer *t, uint64_t deadline_ms)
 void
 sy_timer_in(struct sy_loop *l, struct sy_timer *t, uint64_t ms)
 {
-	sy_timer_at(l, t, sy_now_ms() + ms);
+	sy_timer_at(l, t, kz_now_ms() + ms);
 }
 
 static void
@@ -150,7 +142,7 @@ compact_fds(struct sy_loop *l)
 static void
 fire_timers(struct sy_loop *l)
 {
-	uint64_t now = sy_now_ms();
+	uint64_t now = kz_now_ms();
 	bool again = true;
 
 	/* A callback may arm or cancel timers: rescan after each one. */
@@ -212,7 +204,7 @@ sy_loop_once(struct sy_loop *l, int max_wait_ms)
 		wfd[i].revents = 0;
 	}
 	wait = max_wait_ms < 0 ? SY_LOOP_MAX_WAIT_MS : max_wait_ms;
-	now = sy_now_ms();
+	now = kz_now_ms();
 	for (struct sy_timer *t = l->timers; t; t = t->next) {
 		long left = t->deadline_ms <= now ? 0 :
 		    (long)(t->deadline_ms - now);

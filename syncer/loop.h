@@ -70,8 +70,7 @@ struct sy_loop {
 	unsigned long iterations;
 };
 
-/* Milliseconds on the monotonic clock. */
-uint64_t sy_now_ms(void);
+/* Times given here are kz_now_ms() (common/clock.h). */
 
 /* 0, KZ_ENOMEM (curl could not make a multi handle). */
 int sy_loop_init(struct sy_loop *l);

@@ -35,7 +35,9 @@
 #include <ldns/ldns.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/opt.h"
 #include "nsd-conf/conf.h"
@@ -334,7 +336,7 @@ write_conf(struct sync *s)
 		goto out;
 	rc = nc_conf_render(&s->no, &s->paths, &feed, refs, s->db.nzones, &b);
 	if (rc == 0)
-		rc = nc_write_atomic(s->paths.conf, b.data, b.len, 0600);
+		rc = kz_file_write_atomic(s->paths.conf, b.data, b.len, 0600);
 out:
 	if (rc)
 		kz_error("cannot write nsd.conf", "file=%s error=\"%s\"",
@@ -408,7 +410,7 @@ feed_timer_fired(struct sy_loop *l, void *ctx)
 	struct sync *s = ctx;
 
 	(void)l;
-	nc_feed_tick(&s->feed, nc_feed_now_ms());
+	nc_feed_tick(&s->feed, kz_now_ms());
 }
 
 /* --- the --notify secondaries ------------------------------------------- */
@@ -649,7 +651,7 @@ nsd_round_done(struct sync *s)
 		if (s->no.nnotify)
 			sy_timer_in(&s->loop, &s->sec_timer, SY_WATCH_MS);
 		kz_info("zones served", "zones=%zu ms_since_start=%llu", done,
-		    (unsigned long long)(sy_now_ms() - s->started_ms));
+		    (unsigned long long)(kz_now_ms() - s->started_ms));
 	}
 	sy_timer_in(&s->loop, &s->ready_timer, s->ready ? SY_WATCH_MS :
 	    SY_READY_AGAIN_MS);
@@ -700,16 +702,6 @@ probe_nsd(struct sync *s)
 }
 
 /* --- metrics --------------------------------------------------------------- */
-
-/* Monotonic seconds, finer than sy_now_ms(), for the duration histograms. */
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 setup_metrics(struct sync *s)
@@ -842,7 +834,7 @@ zf_timer_fired(struct sy_loop *l, void *ctx)
 static void
 zone_files_stale(struct sync *s)
 {
-	uint64_t now = sy_now_ms(), quiet = 1000ULL * s->no.zonefiles_write;
+	uint64_t now = kz_now_ms(), quiet = 1000ULL * s->no.zonefiles_write;
 	uint64_t at;
 
 	if (quiet == 0)
@@ -864,14 +856,17 @@ static void
 publish(struct sync *s)
 {
 	bool first = !s->pub.started;
-	double t0 = mono_s(), t1, t2;
+	double t0 = kz_now_s(), t1, t2;
+	uint64_t cpu0 = kz_cpu_ns(), cpu;
+	unsigned long events = 0;
+	double events_us = 0;
 	long n;
 	int rc = 0;
 
 	n = zg_db_apply(&s->db, &s->model, !first);
 	if (n < 0)
 		n = rebuild_db(s);
-	t1 = mono_s();
+	t1 = kz_now_s();
 	if (n < 0) {
 		rc = (int)n;
 	} else if (first) {
@@ -880,7 +875,14 @@ publish(struct sync *s)
 		long r = nc_pub_diffs(&s->pub, (uint32_t)time(NULL));
 		rc = r < 0 ? (int)r : 0;
 	}
-	t2 = mono_s();
+	t2 = kz_now_s();
+	cpu = kz_cpu_ns() - cpu0;	/* rules, commit and NOTIFY */
+	if (s->use_api) {
+		events = s->api.k8s.events;
+		events_us = (double)s->api.k8s.events_cpu_ns / 1000;
+		s->api.k8s.events = 0;
+		s->api.k8s.events_cpu_ns = 0;
+	}
 	/* The reservation of serials is renewed after the NOTIFY left. */
 	if (nc_serial_wants_save(&s->serials) && nc_serial_save(&s->serials))
 		kz_warn("cannot save the serial state", "file=%s",
@@ -890,11 +892,12 @@ publish(struct sync *s)
 		sy_metric_observe(s->m_publish, t2 - t1, NULL);
 	}
 	kz_log(first ? KZ_LOG_INFO : KZ_LOG_DEBUG, "zones updated",
-	    "records_changed=%ld render_ms=%.2f publish_ms=%.2f "
-	    "objects=%lu db_bytes=%zu", n, (t1 - t0) * 1000, (t2 - t1) * 1000,
-	    s->db.stats.objects, first ? zg_db_bytes(&s->db) : 0);
+	    "records_changed=%ld render_ms=%.2f publish_ms=%.2f cpu_us=%.0f "
+	    "events=%lu events_cpu_us=%.0f objects=%lu db_bytes=%zu", n,
+	    (t1 - t0) * 1000, (t2 - t1) * 1000, (double)cpu / 1000, events,
+	    events_us, s->db.stats.objects, first ? zg_db_bytes(&s->db) : 0);
 	if (s->use_api)
-		sy_api_rendered(&s->api, sy_now_ms(), rc == 0);
+		sy_api_rendered(&s->api, kz_now_ms(), rc == 0);
 	publish_outcome(s, rc == 0);
 	if (rc == 0 && first)
 		probe_nsd(s);
@@ -920,7 +923,7 @@ load_snapshot(struct sync *s, bool initial)
 	struct zg_decode_error derr = { 0 };
 	struct zg_model next;
 	char err[768];
-	uint64_t t0 = sy_now_ms();
+	uint64_t t0 = kz_now_ms();
 	int rc;
 
 	s->loads++;
@@ -942,7 +945,7 @@ load_snapshot(struct sync *s, bool initial)
 	zg_model_free(&next);
 	kz_info("snapshot loaded", "objects=%zu invalid=%zu changes=%zu "
 	    "decode_ms=%llu", st.objects, st.invalid, s->model.nchanges,
-	    (unsigned long long)(sy_now_ms() - t0));
+	    (unsigned long long)(kz_now_ms() - t0));
 	s->synced = true;
 	return 0;
 }
@@ -1028,7 +1031,7 @@ api_done(struct sy_loop *l, CURL *easy, CURLcode result, void *ctx)
 	struct sync *s = ctx;
 
 	if (!s->use_api ||
-	    !sy_api_done(&s->api, easy, result, sy_now_ms())) {
+	    !sy_api_done(&s->api, easy, result, kz_now_ms())) {
 		curl_multi_remove_handle(sy_loop_multi(l), easy);
 		kz_warn("unknown transfer finished", NULL);
 	}
@@ -1046,14 +1049,14 @@ static void
 api_before_poll(struct sy_loop *l, void *ctx)
 {
 	struct sync *s = ctx;
-	uint64_t now = sy_now_ms();
+	uint64_t now = kz_now_ms();
 	long t;
 
 	sy_api_tick(&s->api, now);
 	if (s->learning == 0 && !s->failing &&
 	    sy_api_render_due(&s->api, now)) {
 		publish(s);
-		now = sy_now_ms();
+		now = kz_now_ms();
 	}
 	t = sy_api_timeout_ms(&s->api, now);
 	sy_timer_at(l, &s->api_timer, now + (uint64_t)(t > 0 ? t : 0));
@@ -1121,7 +1124,7 @@ start_services(struct sync *s, char *err, size_t errsz)
 		snprintf(err, errsz, "%s", kz_strerror(rc));
 	if (rc == 0) {
 		sy_loop_on_done(&s->loop, api_done, s);
-		sy_api_start(&s->api, sy_now_ms());
+		sy_api_start(&s->api, kz_now_ms());
 	}
 	return rc;
 }
@@ -1307,7 +1310,7 @@ zone_files_current(struct sync *s)
 static void
 write_zone_files(struct sync *s)
 {
-	uint64_t until = sy_now_ms() + SY_WRITE_WAIT_MS;
+	uint64_t until = kz_now_ms() + SY_WRITE_WAIT_MS;
 
 	if (s->nsd.state != NC_NSD_RUNNING || !s->pub.started)
 		return;
@@ -1318,7 +1321,7 @@ write_zone_files(struct sync *s)
 	while (!zone_files_current(s)) {
 		struct timespec ts = { 0, 20 * 1000000 };
 
-		if (sy_now_ms() >= until) {
+		if (kz_now_ms() >= until) {
 			kz_warn("nsd's zone files are behind what was "
 			    "published", "hint=\"the next start resumes from "
 			    "them all the same\"");
@@ -1340,7 +1343,7 @@ sy_sync_main(int argc, char **argv)
 		fprintf(stderr, "kubezone sync: out of memory\n");
 		return 1;
 	}
-	s->started_ms = sy_now_ms();
+	s->started_ms = kz_now_ms();
 	s->sigfd = s->inofd = -1;
 	s->nsd.logfd = s->nsd.logw = -1;
 	s->cmd.debounce_ms = 50;

@@ -618,6 +618,26 @@ zg_db_zoneset(const struct zg_db *db, struct zg_zoneset *out)
 	return rc;
 }
 
+/*
+ * The EndpointSlices of Services outside the exposed namespaces (the
+ * database counts the Services and Pods it filtered, not their slices).
+ */
+static size_t
+slices_outside(const struct zg_db *db, const struct zg_model *m)
+{
+	const struct zg_slice *sl;
+	size_t it = 0, n = 0;
+	void *v;
+
+	while (kz_map_next(&m->objects[ZG_KIND_SLICE], &it, NULL, &v)) {
+		sl = v;
+		if (sl->service && sl->addr_type != ZG_ADDR_FQDN &&
+		    !zg_rules_exposed(db, m, sl->ns))
+			n++;
+	}
+	return n;
+}
+
 int
 zg_render(const struct zg_model *m, const struct zg_render_opts *o,
     struct zg_zoneset *out)
@@ -633,7 +653,7 @@ zg_render(const struct zg_model *m, const struct zg_render_opts *o,
 		rc = zg_db_zoneset(&db, out);
 	out->stats.services = db.stats.services;
 	out->stats.skipped = db.stats.skipped;
-	out->stats.filtered = db.stats.filtered;
+	out->stats.filtered = db.stats.filtered + slices_outside(&db, m);
 	zg_db_free(&db);
 	return rc;
 }

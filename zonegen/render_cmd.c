@@ -18,13 +18,14 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/err.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/opt.h"
 #include "zonegen/decode.h"
 #include "zonegen/render.h"
 #include "zonegen/render_cmd.h"
-#include "zonegen/zonedb.h"
 
 #define PROGRESS_MIN_BYTES (8u << 20)	/* smaller inputs show none */
 
@@ -38,15 +39,6 @@ struct progress {
 	size_t total;		/* 0 when unknown (a pipe) */
 	size_t shown;
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 set_out(void *ctx, const char *arg, char *err, size_t errsz)
@@ -131,57 +123,18 @@ read_input(struct zg_model *m, const char *path, struct zg_decode_stats *st)
 	return 0;
 }
 
-/*
- * Create TMP exclusively, never through a symlink. A stale TMP is
- * removed first only when it is a regular file of ours.
- */
-static FILE *
-open_temp(const char *tmp)
-{
-	struct stat st;
-	FILE *f;
-	int fd;
-
-	if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid == geteuid())
-		unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
-	if (fd < 0)
-		return NULL;
-	f = fdopen(fd, "w");
-	if (f == NULL) {
-		close(fd);
-		unlink(tmp);
-	}
-	return f;
-}
-
-/* Write DIR/NAME atomically: a temporary file, then rename. */
+/* Write DIR/NAME atomically (common/file.h). */
 static int
 write_file(const char *dir, const char *name, const struct kz_buf *b)
 {
-	char path[4096], tmp[4200];
-	FILE *f;
-	int ok;
+	char path[4096];
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	f = open_temp(tmp);
-	if (f == NULL)
-		goto fail;
-	ok = fwrite(b->data, 1, b->len, f) == b->len;
-	ok = fflush(f) == 0 && ok;
-	ok = fsync(fileno(f)) == 0 && ok;
-	if (fclose(f) != 0 || !ok)
-		goto fail_unlink;
-	if (rename(tmp, path) != 0)
-		goto fail_unlink;
-	return 0;
-fail_unlink:
-	unlink(tmp);
-fail:
-	fprintf(stderr, "kubezone render: %s: %s\n", path, strerror(errno));
+	rc = kz_file_write_atomic(path, b->data, b->len, 0644);
+	if (rc == 0)
+		return 0;
+	fprintf(stderr, "kubezone render: %s: %s\n", path, kz_strerror(rc));
 	return -1;
 }
 
@@ -220,47 +173,8 @@ write_zones(const struct zg_zoneset *zs, const struct render_cmd *cmd)
 	return rc;
 }
 
-/*
- * Render M into ZS as zg_render() does, keeping the database long
- * enough to count the objects outside the exposed namespaces into
- * *OUTSIDE: the Services and Pods the rules left out, and the slices
- * in those namespaces that would have counted (labelled with a Service,
- * not FQDN; the others are counted as ignored when read).
- */
-static int
-render_model(const struct zg_model *m, const struct zg_render_opts *o,
-    struct zg_zoneset *zs, size_t *outside)
-{
-	const struct zg_slice *sl;
-	struct zg_db db;
-	size_t it = 0;
-	void *v;
-	int rc;
-
-	memset(zs, 0, sizeof(*zs));
-	rc = zg_db_init(&db, o);
-	if (rc == 0)
-		rc = zg_db_load(&db, m);
-	if (rc == 0)
-		rc = zg_db_zoneset(&db, zs);
-	zs->stats.services = db.stats.services;
-	zs->stats.skipped = db.stats.skipped;
-	zs->stats.filtered = db.stats.filtered;
-	*outside = db.stats.filtered;
-	while (rc == 0 &&
-	    kz_map_next(&m->objects[ZG_KIND_SLICE], &it, NULL, &v)) {
-		sl = v;
-		if (sl->service && sl->addr_type != ZG_ADDR_FQDN &&
-		    !zg_rules_exposed(&db, m, sl->ns))
-			(*outside)++;
-	}
-	zg_db_free(&db);
-	return rc;
-}
-
 static void
-print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs,
-    size_t outside)
+print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs)
 {
 	size_t slices = st->decoded[ZG_KIND_SLICE] - st->slices_fqdn -
 	    st->slices_unlabelled;
@@ -281,7 +195,8 @@ print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs,
 	    "a clusterIP, %zu records with invalid names or conflicts, %zu "
 	    "objects outside the exposed namespaces; %zu objects given more "
 	    "than once (the later copy kept)\n", st->invalid,
-	    st->no_cluster_ip, zs->stats.skipped, outside, st->duplicates);
+	    st->no_cluster_ip, zs->stats.skipped, zs->stats.filtered,
+	    st->duplicates);
 }
 
 static void
@@ -307,7 +222,7 @@ zg_render_main(int argc, char **argv)
 	struct zg_model m;
 	char err[512];
 	char **pos = NULL;
-	size_t npos = 0, outside = 0;
+	size_t npos = 0;
 	int help = 0, status = 1, rc;
 	double t0, t1, t2;
 
@@ -341,11 +256,11 @@ zg_render_main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
-	t0 = now_s();
+	t0 = kz_now_s();
 	for (size_t i = 0; i < npos; i++)
 		if (read_input(&m, pos[i], &st))
 			goto out;
-	t1 = now_s();
+	t1 = kz_now_s();
 	if (kz_log_enabled(KZ_LOG_DEBUG)) {
 		size_t objs = 0;
 		for (int k = 0; k < ZG_KIND_COUNT; k++)
@@ -353,17 +268,17 @@ zg_render_main(int argc, char **argv)
 		kz_debug("model built", "objects=%zu bytes=%zu", objs,
 		    zg_model_bytes(&m));
 	}
-	rc = render_model(&m, &ro, &zs, &outside);
+	rc = zg_render(&m, &ro, &zs);
 	if (rc) {
 		fprintf(stderr, "kubezone render: %s\n", kz_strerror(rc));
 		goto out;
 	}
-	t2 = now_s();
+	t2 = kz_now_s();
 	if (write_zones(&zs, &cmd))
 		goto out;
 	kz_debug("timings", "decode_ms=%.1f render_ms=%.1f write_ms=%.1f",
-	    (t1 - t0) * 1e3, (t2 - t1) * 1e3, (now_s() - t2) * 1e3);
-	print_summary(&st, &zs, outside);
+	    (t1 - t0) * 1e3, (t2 - t1) * 1e3, (kz_now_s() - t2) * 1e3);
+	print_summary(&st, &zs);
 	status = 0;
 out:
 	zg_zoneset_free(&zs);

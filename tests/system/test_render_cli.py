@@ -49,12 +49,15 @@ def test_out_dir_writes_one_file_per_zone(tmp_path):
 
 
 def test_out_dir_never_writes_through_a_planted_symlink(tmp_path):
-    """A symlink at the temporary name (it holds the pid: planted by the
-    process itself before it execs kubezone) must not redirect the write."""
+    """Symlinks planted in the output directory never redirect a write:
+    one at a temporary name kubezone might use (the pid-based name of
+    former versions; the name is now random and created exclusively)
+    and one at the zone file itself, which is replaced, not followed."""
     out = tmp_path / "zones"
     out.mkdir()
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
+    os.symlink(victim, out / "cluster.local.zone")
     pid = os.fork()
     if pid == 0:
         try:
@@ -65,9 +68,15 @@ def test_out_dir_never_writes_through_a_planted_symlink(tmp_path):
         finally:
             os._exit(127)
     _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
     assert victim.read_text() == "precious\n"
-    assert not (out / "ip6.arpa.zone").is_symlink()
-    assert os.waitstatus_to_exitcode(status) != 0      # refused, not redirected
+    for z in ("cluster.local.zone", "ip6.arpa.zone"):
+        assert not (out / z).is_symlink()
+        assert "SOA" in (out / z).read_text()
+    # Nothing else left behind: the zones and the planted link.
+    left = sorted(p.name for p in out.iterdir())
+    assert left == sorted(["cluster.local.zone", "in-addr.arpa.zone",
+                           "ip6.arpa.zone", f"ip6.arpa.zone.tmp.{pid}"]), left
 
 
 def test_malformed_json_names_file_and_offset(tmp_path):

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 #include <ldns/ldns.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "nsd-conf/feed.h"
@@ -99,7 +100,7 @@ pump(struct fx *x, int cfd, short cev, int ms)
 {
 	struct pollfd p[MAXW + 1];
 	size_t n = x->nw, i;
-	uint64_t now = nc_feed_now_ms(), d = nc_feed_deadline(&x->f);
+	uint64_t now = kz_now_ms(), d = nc_feed_deadline(&x->f);
 	short crev = 0;
 
 	memcpy(p, x->w, n * sizeof(*p));
@@ -120,7 +121,7 @@ pump(struct fx *x, int cfd, short cev, int ms)
 			nc_feed_ready(&x->f, p[i].fd, p[i].revents);
 	}
 	d = nc_feed_deadline(&x->f);
-	now = nc_feed_now_ms();
+	now = kz_now_ms();
 	if (d && d <= now)
 		nc_feed_tick(&x->f, now);
 	return crev;
@@ -130,9 +131,9 @@ pump(struct fx *x, int cfd, short cev, int ms)
 static void
 pump_until_ul(struct fx *x, const unsigned long *v, unsigned long want)
 {
-	uint64_t end = nc_feed_now_ms() + WAIT_MS;
+	uint64_t end = kz_now_ms() + WAIT_MS;
 
-	while (*v < want && nc_feed_now_ms() < end)
+	while (*v < want && kz_now_ms() < end)
 		pump(x, -1, 0, 50);
 	assert_true(*v >= want);
 }
@@ -319,12 +320,12 @@ static ldns_pkt *
 udp_ask(struct fx *x, const struct q *q, uint8_t *wire, size_t *len)
 {
 	int fd = udp_client(x->f.port);
-	uint64_t end = nc_feed_now_ms() + WAIT_MS;
+	uint64_t end = kz_now_ms() + WAIT_MS;
 	ldns_pkt *p = NULL;
 	ssize_t n = -1;
 
 	assert_int_equal(send(fd, q->wire, q->len, 0), (ssize_t)q->len);
-	while (nc_feed_now_ms() < end) {
+	while (kz_now_ms() < end) {
 		if (pump(x, fd, POLLIN, 100) & POLLIN) {
 			n = recv(fd, wire, 65535, 0);
 			break;
@@ -382,13 +383,13 @@ tcp_ask(struct fx *x, const struct q *q, size_t want, struct msgs *m)
 	uint8_t hdr[2] = { (uint8_t)(q->len >> 8), (uint8_t)q->len };
 	uint8_t *buf = malloc(70000);
 	size_t have = 0;
-	uint64_t end = nc_feed_now_ms() + WAIT_MS;
+	uint64_t end = kz_now_ms() + WAIT_MS;
 
 	assert_non_null(buf);
 	memset(m, 0, sizeof(*m));
 	assert_int_equal(send(fd, hdr, 2, 0), 2);
 	assert_int_equal(send(fd, q->wire, q->len, 0), (ssize_t)q->len);
-	while (m->nrr < want && nc_feed_now_ms() < end) {
+	while (m->nrr < want && kz_now_ms() < end) {
 		ssize_t r;
 		size_t n;
 
@@ -837,12 +838,12 @@ static ldns_pkt *
 recv_notify(struct fx *x, int fd, struct sockaddr_in *sa, uint8_t *wire,
     size_t *len)
 {
-	uint64_t end = nc_feed_now_ms() + WAIT_MS;
+	uint64_t end = kz_now_ms() + WAIT_MS;
 	socklen_t salen = sizeof(*sa);
 	ldns_pkt *p = NULL;
 	ssize_t n = -1;
 
-	while (nc_feed_now_ms() < end) {
+	while (kz_now_ms() < end) {
 		if (pump(x, fd, POLLIN, 50) & POLLIN) {
 			n = recvfrom(fd, wire, 65535, 0, (struct sockaddr *)sa,
 			    &salen);
@@ -946,9 +947,9 @@ probe_cb(void *ctx, int status, uint32_t serial)
 static void
 probe_wait(struct fx *x, struct probe_res *r)
 {
-	uint64_t end = nc_feed_now_ms() + WAIT_MS;
+	uint64_t end = kz_now_ms() + WAIT_MS;
 
-	while (!r->done && nc_feed_now_ms() < end)
+	while (!r->done && kz_now_ms() < end)
 		pump(x, -1, 0, 50);
 	assert_int_equal(r->done, 1);
 }
@@ -988,12 +989,12 @@ test_probe(void **state)
 	assert_int_equal(bind(silent, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(getsockname(silent, (struct sockaddr *)&sa, &salen),
 	    0);
-	t0 = nc_feed_now_ms();
+	t0 = kz_now_ms();
 	assert_int_equal(nc_feed_probe(&x->f, "127.0.0.1", ntohs(sa.sin_port),
 	    ZONE, &x->f.key, 300, probe_cb, &c), 0);
 	probe_wait(x, &c);
 	assert_int_equal(c.status, -ETIMEDOUT);
-	assert_true(nc_feed_now_ms() - t0 >= 300);
+	assert_true(kz_now_ms() - t0 >= 300);
 	close(silent);
 
 	assert_int_equal(nc_feed_probe(&x->f, "nope", 53, ZONE, NULL, 100,
@@ -1017,11 +1018,11 @@ test_idle_and_cap(void **state)
 	struct fx *x = *state;
 	int a = tcp_connect(x->f.port), b = tcp_connect(x->f.port);
 	int c = tcp_connect(x->f.port);
-	uint64_t end = nc_feed_now_ms() + WAIT_MS;
+	uint64_t end = kz_now_ms() + WAIT_MS;
 	int closed = 0;
 	char ch;
 
-	while (closed != 7 && nc_feed_now_ms() < end) {
+	while (closed != 7 && kz_now_ms() < end) {
 		int fds[3] = { a, b, c };
 		int i;
 
@@ -1077,7 +1078,7 @@ nsd_has(struct fx *x, int port, const char *name, const char *addr)
 	    LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0);
 	struct q q = { NULL, 0, NULL };
 	uint8_t wire[65535];
-	uint64_t end = nc_feed_now_ms() + 300;
+	uint64_t end = kz_now_ms() + 300;
 	bool found = false;
 	int fd = udp_client((uint16_t)port);
 	ssize_t n;
@@ -1086,7 +1087,7 @@ nsd_has(struct fx *x, int port, const char *name, const char *addr)
 	assert_int_equal(ldns_pkt2wire(&q.wire, p, &q.len), LDNS_STATUS_OK);
 	ldns_pkt_free(p);
 	(void)send(fd, q.wire, q.len, 0);
-	while (nc_feed_now_ms() < end) {
+	while (kz_now_ms() < end) {
 		ldns_pkt *r = NULL;
 		char *s;
 
@@ -1110,9 +1111,9 @@ nsd_has(struct fx *x, int port, const char *name, const char *addr)
 static bool
 wait_nsd(struct fx *x, int port, const char *name, const char *addr)
 {
-	uint64_t end = nc_feed_now_ms() + 15000;
+	uint64_t end = kz_now_ms() + 15000;
 
-	while (nc_feed_now_ms() < end) {
+	while (kz_now_ms() < end) {
 		if (nsd_has(x, port, name, addr))
 			return true;
 		pump(x, -1, 0, 20);

@@ -207,6 +207,45 @@ test_list_metadata_last(void **state)
 	assert_string_equal(r->rv, "77");
 }
 
+/*
+ * An event larger than the region jansson's allocations come from
+ * during one event: what does not fit comes from malloc and goes back
+ * to free, and the next event starts from an empty region.
+ */
+static void
+test_watch_event_beyond_region(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_reflector *r = reflector(f, ZG_KIND_SERVICE);
+	const size_t big = 600 * 1024;
+	struct kz_buf b;
+
+	r->state = SY_RF_WATCHING;
+	r->framer.max_line = 2 * big;
+	kz_buf_init(&b, 4 * big);
+	for (int round = 0; round < 3; round++) {
+		kz_buf_reset(&b);
+		assert_int_equal(kz_buf_printf(&b, "{\"type\":\"ADDED\","
+		    "\"object\":{\"metadata\":{\"namespace\":\"a\",\"name\":"
+		    "\"big%d\",\"annotations\":{\"a\":\"", round), 0);
+		for (size_t i = 0; i < big / 64; i++)
+			assert_int_equal(kz_buf_printf(&b, "%s", "0123456789"
+			    "012345678901234567890123456789012345678901234567890"
+			    "12"), 0);
+		assert_int_equal(kz_buf_printf(&b, "\"}},\"spec\":{\"type\":"
+		    "\"ClusterIP\",\"clusterIP\":\"10.0.1.%d\"}}}\n"
+		    "{\"type\":\"ADDED\",\"object\":" SVC("a", "small",
+		    "10.0.0.7") "}\n", round + 1), 0);
+		assert_int_equal(sy_reflector_watch_bytes(r, b.data, b.len), 0);
+	}
+	kz_buf_free(&b);
+	assert_non_null(zg_model_service(&f->model, "a/big0"));
+	assert_non_null(zg_model_service(&f->model, "a/big2"));
+	assert_non_null(zg_model_service(&f->model, "a/small"));
+	assert_int_equal(f->k.events, 6);
+	assert_true(f->k.events_cpu_ns > 0);
+}
+
 static void
 test_watch_events(void **state)
 {
@@ -377,6 +416,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_urls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_metadata_last, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_watch_event_beyond_region,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_sweep, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_watch_events, setup,

@@ -801,81 +801,6 @@ test_nsd_find_missing(void **state)
 	assert_non_null(strstr(err, "does not look like NSD"));
 }
 
-static void
-test_write_atomic(void **state)
-{
-	char dir[] = "/tmp/kz-test-atomic-XXXXXX", path[4200], buf[64];
-	FILE *f;
-
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/f", dir);
-	assert_int_equal(nc_write_atomic(path, "one\n", 4, 0600), 0);
-	assert_int_equal(nc_write_atomic(path, "two\n", 4, 0600), 0);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	assert_string_equal(buf, "two\n");
-	snprintf(path, sizeof(path), "%s/f.tmp", dir);
-	assert_int_not_equal(access(path, F_OK), 0);
-	snprintf(path, sizeof(path), "%s/f", dir);
-	unlink(path);
-	rmdir(dir);
-}
-
-/*
- * A symlink planted at the temporary name or at the file itself never
- * receives the text: the file it points to keeps its content and mode,
- * and the new file has the mode asked for, whatever the umask.
- */
-static void
-test_write_atomic_symlinks(void **state)
-{
-	char dir[] = "/tmp/kz-test-atomic-XXXXXX", path[4200], link[4300],
-	    victim[4200], buf[64];
-	struct stat st;
-	mode_t old;
-	FILE *f;
-
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(victim, sizeof(victim), "%s/victim", dir);
-	f = fopen(victim, "w");
-	assert_non_null(f);
-	fputs("precious\n", f);
-	fclose(f);
-	chmod(victim, 0644);
-	snprintf(path, sizeof(path), "%s/nsd.conf", dir);
-	snprintf(link, sizeof(link), "%s.tmp", path);
-	assert_int_equal(symlink(victim, link), 0);
-	old = umask(0);
-	assert_int_equal(nc_write_atomic(path, "secret: x\n", 10, 0600), 0);
-	umask(old);
-	f = fopen(victim, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	assert_string_equal(buf, "precious\n");
-	assert_int_equal(lstat(path, &st), 0);
-	assert_true(S_ISREG(st.st_mode));
-	assert_int_equal(st.st_mode & 07777, 0600);
-	/* A symlink at the target itself is replaced, not followed. */
-	unlink(path);
-	assert_int_equal(symlink(victim, path), 0);
-	assert_int_equal(nc_write_atomic(path, "two\n", 4, 0640), 0);
-	assert_int_equal(lstat(path, &st), 0);
-	assert_true(S_ISREG(st.st_mode));
-	assert_int_equal(st.st_mode & 07777, 0640);
-	assert_int_equal(stat(victim, &st), 0);
-	assert_int_equal(st.st_size, 9);
-	assert_int_equal(st.st_mode & 07777, 0644);
-	unlink(path);
-	unlink(link);
-	unlink(victim);
-	rmdir(dir);
-}
-
 /* NSD's files are read only when regular: no symlink, no FIFO. */
 static void
 test_fopen_regular(void **state)
@@ -1001,8 +926,6 @@ main(void)
 		cmocka_unit_test(test_paths_too_long),
 		cmocka_unit_test(test_nsd_version),
 		cmocka_unit_test(test_nsd_find_missing),
-		cmocka_unit_test(test_write_atomic),
-		cmocka_unit_test(test_write_atomic_symlinks),
 		cmocka_unit_test(test_key_error_hides_secret),
 		cmocka_unit_test(test_key_file_readable_warns),
 		cmocka_unit_test(test_fopen_regular),

@@ -739,11 +739,13 @@ test_namespace_objects_define_existence(void **state)
 
 	load(f, LIST("{'kind':'Namespace','metadata':{'name':'shop'}}",
 	    SVC("shop", "web", "10.96.8.1", ""),
-	    SVC("ghost", "web", "10.96.8.2", "")));
+	    SVC("ghost", "web", "10.96.8.2", ""),
+	    SLICE("ghost", "web-1", "web", "IPv4", "", EP("10.8.0.9"))));
 	render(f);
 	HAS(f, CLUSTER, "web.shop.svc 30 A 10.96.8.1");
 	assert_null(strstr(body(f, CLUSTER), "ghost"));
-	assert_int_equal(f->zs.stats.filtered, 1);
+	/* the Service and its slice: objects outside */
+	assert_int_equal(f->zs.stats.filtered, 2);
 }
 
 /* --- E23, E24, R13 exclusion ---------------------------------------------- */

@@ -247,7 +247,7 @@ test_crash_at_every_point(void **state)
 	/* Across the wrap. */
 	crash_run(d, 0, 0xFFFFFF80u);
 	crash_run(d, 1, 0xFFFFFFF0u);
-	/* A crash inside nc_write_atomic leaves a temp file: ignored. */
+	/* A crash inside kz_file_write_atomic leaves a temp file: ignored. */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", d->state);
 	write_file(tmp, "cluster.local. 1\ngarbage");
 	crash_run(d, 3, CLOCK);
