@@ -28,6 +28,7 @@
 #define TCP_IN_MAX (2 + 65535)
 #define UDP_BATCH 64
 #define PROBE_RETRY_MS 250
+#define FEED_BACKLOG 1024	/* TCP connections waiting for a slot */
 
 enum { TS_OK, TS_NONE, TS_BADSIG = 16, TS_BADKEY = 17, TS_BADTIME = 18 };
 enum { REQ_NOTIFY, REQ_PROBE };
@@ -119,6 +120,8 @@ struct nc_feed_state {
 	size_t nzones;
 	struct conn **conns;	/* max_conns slots */
 	size_t nconns;
+	bool accept_paused;	/* all slots taken: new ones wait in the
+				   listen backlog */
 	struct target *targets;
 	size_t ntargets;
 	struct req **reqs;
@@ -1131,6 +1134,8 @@ conn_close(struct nc_feed *f, struct conn *c)
 		    s->zones[c->x->zone].name, c->x->kind, c->peer,
 		    c->x->bytes, c->x->nrr);
 	conn_free(s, c);
+	if (s->accept_paused && s->tcp >= 0 && watch(s, s->tcp, POLLIN) == 0)
+		s->accept_paused = false;	/* a slot is free again */
 }
 
 /* Put the next message of C's transfer into its output. */
@@ -1323,15 +1328,23 @@ tcp_accept(struct nc_feed *f)
 		int fd;
 
 		memset(&sa, 0, sizeof(sa));
+		/*
+		 * Every slot taken (NSD transferring many zones at once):
+		 * the next connections wait in the listen backlog until one
+		 * closes, rather than being reset and retried by NSD much
+		 * later.
+		 */
+		if (s->nconns >= s->max_conns) {
+			if (!s->accept_paused && watch(s, s->tcp, 0) == 0) {
+				s->accept_paused = true;
+				kz_debug("feed: all connections busy, new ones "
+				    "wait", "max=%u", s->max_conns);
+			}
+			return;
+		}
 		if ((fd = accept4(s->tcp, (struct sockaddr *)&sa, &salen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0)
 			return;
-		if (s->nconns >= s->max_conns) {
-			kz_warn("feed: too many connections", "max=%u",
-			    s->max_conns);
-			close(fd);
-			continue;
-		}
 		if (!(c = calloc(1, sizeof(*c))) ||
 		    !(c->in = malloc(TCP_IN_MAX))) {
 			free(c);
@@ -1366,7 +1379,7 @@ bind_socket(const struct sockaddr_storage *sa, socklen_t salen, int type)
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 		    sizeof(one));
 	if (bind(fd, (const struct sockaddr *)sa, salen) ||
-	    (type == SOCK_STREAM && listen(fd, 16))) {
+	    (type == SOCK_STREAM && listen(fd, FEED_BACKLOG))) {
 		int rc = -errno;
 
 		close(fd);

@@ -33,7 +33,8 @@
  *    streams that snapshot; an IXFR copies its diffs: a zone that
  *    changes during a long transfer stays consistent. Transfers stream
  *    as the socket accepts; idle TCP connections are closed after
- *    idle_ms, at most max_conns are open at once.
+ *    idle_ms, at most max_conns are open at once; more wait in the
+ *    listen backlog (never reset) until one closes.
  *  - NOTIFY (opcode NOTIFY, AA, question ZONE/SOA, the SOA in the
  *    answer, signed) to every notify target after each commit or serial
  *    change, retried after notify_retry_ms, doubling, notify_tries

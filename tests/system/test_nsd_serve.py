@@ -70,6 +70,27 @@ def test_axfr_equals_render(sync, snapshot, kubezone):
         assert abs(serial - time.time()) < 600
 
 
+def test_many_zones_are_served(sync, snapshot, kubezone):
+    """137 zones (10.0.0.0/9 gives 128 reverse zones, fd00::/113 eight):
+    NSD transfers them all from kubezone at once, more than the feed's
+    connections; the ones beyond wait their turn instead of being reset
+    (NSD would retry them only much later), so the zones are served
+    promptly and equal kubezone's render."""
+    args = ("--reverse-zone", "10.0.0.0/9", "--reverse-zone", "fd00::/113")
+    s = sync(snapshot, *args)       # waits for "zones served"
+    want = rendered_zones(kubezone, snapshot, *args)
+    assert len(want) == 137, sorted(want)
+    for zone in want:
+        assert soa_serial(zone, s.port) is not None, zone
+    for zone in ("cluster.local.", "96.10.in-addr.arpa.",
+                 "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f."
+                 "ip6.arpa."):
+        assert without_soa_serial(axfr(zone, s.port)) == \
+            without_soa_serial(want[zone]), zone
+    assert "too many connections" not in s.text()
+    assert "Connection reset" not in s.text()
+
+
 def test_snapshot_change_publishes_only_changed_zones(sync, snapshot):
     s = sync(snapshot)
     p = s.port
