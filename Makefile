@@ -178,7 +178,7 @@ system: $(BIN)
 soak: $(BIN)
 	@KZ_SOAK_SECONDS=$${KZ_SOAK_SECONDS:-600} KUBEZONE=$(BIN) BUILD=$(BUILD) \
 		$(PYTHON) -m pytest -q -s -p no:cacheprovider \
-		tests/system/test_syncer_soak.py
+		tests/system/api/test_syncer_soak.py
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 check

@@ -202,7 +202,7 @@ def test_nsd_conf_command(kubezone, state_dir):
          "--notify", "127.0.0.1:5399,key=xfr"],
         check=True, capture_output=True, text=True,
         cwd=os.path.dirname(os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__))))).stdout
+            os.path.dirname(os.path.abspath(__file__)))))).stdout
     assert "\tip-address: 127.0.0.1@%d\n" % port in out
     assert "\tip-address: ::1@%d\n" % port in out
     assert "\tprovide-xfr: 10.0.0.0/8 xfr\n" in out

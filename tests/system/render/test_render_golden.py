@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden"
 KUBEZONE = os.environ.get("KUBEZONE", str(ROOT / "build" / "kubezone"))
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "input.json").exists())

@@ -43,7 +43,7 @@ import pytest
 from conftest import (answers, axfr, free_port, pid_alive, query,
                       rendered_zones, replace_file, soa_serial, stop_pid,
                       wait_for, without_soa_serial)
-from test_secondaries import KNOT_CONF
+from secondary_configs import KNOT_CONF
 
 ZONES = ["cluster.local.", "in-addr.arpa.", "ip6.arpa."]
 WEB = "web.shop.svc.cluster.local."
@@ -652,7 +652,7 @@ def big_snapshot(path):
 def big(tmp_path_factory):
     """The big snapshot, its render directory and render's stderr."""
     kz = os.path.abspath(os.environ.get("KUBEZONE", os.path.join(
-        os.path.dirname(__file__), "..", "..", "build", "kubezone")))
+        os.path.dirname(__file__), "..", "..", "..", "build", "kubezone")))
     d = tmp_path_factory.mktemp("big")
     snap = str(d / "big.json")
     big_snapshot(snap)

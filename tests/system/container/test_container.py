@@ -28,8 +28,8 @@ import textwrap
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 MANIFESTS = os.path.join(ROOT, "container", "manifests")
 DOCKERFILE = os.path.join(ROOT, "container", "Dockerfile")
 PACKAGES = os.path.join(ROOT, "container", "packages.txt")

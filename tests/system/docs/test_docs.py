@@ -7,7 +7,7 @@
 - the man page renders with groff and man without a warning, and
   `make install` installs it;
 - the Knot and BIND configurations of docs/operations.md are the ones
-  tests/system/test_secondaries.py runs, and Knot with the documented
+  tests/system/secondaries/test_secondaries.py runs, and Knot with the documented
   TSIG additions runs here;
 - the metrics and alert rules of docs/operations.md name what kubezone
   exports.
@@ -21,8 +21,8 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 DOCS = os.path.join(ROOT, "docs")
 
 
@@ -204,8 +204,8 @@ def drop_blocks(lines, starts, single):
 
 def secondaries_test():
     spec = importlib.util.spec_from_file_location(
-        "test_secondaries_conf", os.path.join(ROOT, "tests", "system",
-                                              "test_secondaries.py"))
+        "secondary_configs", os.path.join(ROOT, "tests", "system",
+                                          "secondary_configs.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

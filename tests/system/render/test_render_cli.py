@@ -9,7 +9,7 @@ from pathlib import Path
 import dns.zone
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KUBEZONE = os.environ.get("KUBEZONE", str(ROOT / "build" / "kubezone"))
 SMALL = ROOT / "tests" / "golden" / "small-cluster" / "input.json"
 

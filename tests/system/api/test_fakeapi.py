@@ -1,6 +1,6 @@
 """Fidelity tests for the fake kube-apiserver (tests/fakeapi), driven by the real kubectl.
 
-Run: /usr/bin/python3 -m pytest -q tests/system/test_fakeapi.py
+Run: /usr/bin/python3 -m pytest -q tests/system/api/test_fakeapi.py
 Tests that need kubectl are skipped when it is not on PATH.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fakeapi"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "fakeapi"))
 from client import KUBECTL, FakeApi  # noqa: E402
 
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
