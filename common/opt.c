@@ -9,6 +9,70 @@
 #include "common/err.h"
 #include "common/opt.h"
 
+/* MS as the shortest exact form: "500ms", "2s", "5m", "24h". */
+static void
+fmt_duration(unsigned long long ms, char *out, size_t outsz)
+{
+	if (ms && ms % 3600000 == 0)
+		snprintf(out, outsz, "%lluh", ms / 3600000);
+	else if (ms && ms % 60000 == 0)
+		snprintf(out, outsz, "%llum", ms / 60000);
+	else if (ms && ms % 1000 == 0)
+		snprintf(out, outsz, "%llus", ms / 1000);
+	else
+		snprintf(out, outsz, "%llums", ms);
+}
+
+const char *
+kz_opt_range(const struct kz_opt *o, char *out, size_t outsz)
+{
+	char lo[32], hi[32];
+
+	switch (o->check) {
+	case KZ_OPT_NUMBER:
+		snprintf(out, outsz, "%llu to %llu", o->min, o->max);
+		break;
+	case KZ_OPT_DURATION:
+		fmt_duration(o->min, lo, sizeof(lo));
+		fmt_duration(o->max, hi, sizeof(hi));
+		snprintf(out, outsz, "%s to %s%s", lo, hi,
+		    o->zero_off ? ", or 0 (off)" : "");
+		break;
+	default:
+		out[0] = '\0';
+	}
+	return out;
+}
+
+/* Check VAL against O's range; 0, or non-zero with MSG filled. */
+static int
+check_value(const struct kz_opt *o, const char *val, char *msg,
+    size_t msgsz)
+{
+	unsigned long long ms;
+	unsigned long v;
+	char range[96];
+
+	switch (o->check) {
+	case KZ_OPT_NUMBER:
+		if (kz_opt_ulong(val, (unsigned long)o->min,
+		    (unsigned long)o->max, &v) == 0)
+			return 0;
+		snprintf(msg, msgsz, "expected a number from %s",
+		    kz_opt_range(o, range, sizeof(range)));
+		return 1;
+	case KZ_OPT_DURATION:
+		if (kz_opt_duration_ms(val, &ms) == 0 &&
+		    ((ms >= o->min && ms <= o->max) || (ms == 0 && o->zero_off)))
+			return 0;
+		snprintf(msg, msgsz, "expected a duration (like 500ms, 2s, "
+		    "1m30s) from %s", kz_opt_range(o, range, sizeof(range)));
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static const struct kz_opt *
 find_opt(const struct kz_opt_table *tables, size_t ntables, const char *name,
     size_t namelen, void **ctx)
@@ -85,7 +149,8 @@ kz_opt_parse(int argc, char **argv, const struct kz_opt_table *tables,
 			return KZ_EUSAGE;
 		}
 		msg[0] = '\0';
-		if (o->set(ctx, val, msg, sizeof(msg))) {
+		if (check_value(o, val, msg, sizeof(msg)) ||
+		    o->set(ctx, val, msg, sizeof(msg))) {
 			/* A value holding a SECRET is never echoed. */
 			bool secret = o->metavar && strstr(o->metavar, "SECRET");
 
@@ -101,7 +166,7 @@ kz_opt_parse(int argc, char **argv, const struct kz_opt_table *tables,
 void
 kz_opt_help(FILE *f, const struct kz_opt_table *tables, size_t ntables)
 {
-	char left[64];
+	char left[64], range[96];
 
 	for (size_t t = 0; t < ntables; t++) {
 		fprintf(f, "\n%s:\n", tables[t].title);
@@ -113,6 +178,9 @@ kz_opt_help(FILE *f, const struct kz_opt_table *tables, size_t ntables)
 				fprintf(f, "  %s\n  %-28s %s", left, "", o->help);
 			else
 				fprintf(f, "  %-28s %s", left, o->help);
+			if (o->check)
+				fprintf(f, " Range: %s.",
+				    kz_opt_range(o, range, sizeof(range)));
 			if (o->repeatable)
 				fprintf(f, " Repeatable.");
 			if (o->defval)
@@ -127,16 +195,22 @@ kz_opt_help(FILE *f, const struct kz_opt_table *tables, size_t ntables)
 void
 kz_opt_markdown(FILE *f, const struct kz_opt_table *tables, size_t ntables)
 {
+	char range[96];
+
 	for (size_t t = 0; t < ntables; t++) {
 		fprintf(f, "\n### %s\n\n", tables[t].title);
 		fprintf(f, "| option | default | description |\n");
 		fprintf(f, "|---|---|---|\n");
 		for (const struct kz_opt *o = tables[t].opts; o->name; o++) {
-			fprintf(f, "| `--%s%s%s` | %s%s%s | %s%s", o->name,
+			fprintf(f, "| `--%s%s%s` | %s%s%s | %s", o->name,
 			    o->metavar ? " " : "", o->metavar ? o->metavar : "",
 			    o->defval ? "`" : "", o->defval ? o->defval : "",
-			    o->defval ? "`" : "", o->help,
-			    o->repeatable ? " Repeatable." : "");
+			    o->defval ? "`" : "", o->help);
+			if (o->check)
+				fprintf(f, " Range: %s.",
+				    kz_opt_range(o, range, sizeof(range)));
+			if (o->repeatable)
+				fprintf(f, " Repeatable.");
 			if (o->env)
 				fprintf(f, " Environment: `%s`.", o->env);
 			fprintf(f, " |\n");

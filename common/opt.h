@@ -25,6 +25,19 @@
 typedef int (*kz_opt_set_fn)(void *ctx, const char *arg, char *err,
     size_t errsz);
 
+/*
+ * What kz_opt_parse() checks of a value before the setter sees it, with
+ * the row's MIN and MAX; help, --help-markdown and the error message
+ * show the same range, so the limits live in one place: the table.
+ */
+enum kz_opt_check {
+	KZ_OPT_ANY = 0,		/* the setter checks the value itself */
+	KZ_OPT_NUMBER,		/* a decimal number from MIN to MAX */
+	KZ_OPT_DURATION		/* a duration (kz_opt_duration_ms) from MIN
+				   to MAX milliseconds; with ZERO_OFF, "0"
+				   too (off) */
+};
+
 struct kz_opt {
 	const char *name;	/* long name without "--" */
 	const char *metavar;	/* NULL for a flag */
@@ -33,6 +46,9 @@ struct kz_opt {
 	bool repeatable;
 	kz_opt_set_fn set;
 	const char *help;	/* one sentence */
+	enum kz_opt_check check;
+	unsigned long long min, max;
+	bool zero_off;
 };
 
 struct kz_opt_table {
@@ -55,6 +71,12 @@ int kz_opt_parse(int argc, char **argv, const struct kz_opt_table *tables,
 void kz_opt_help(FILE *f, const struct kz_opt_table *tables, size_t ntables);
 void kz_opt_markdown(FILE *f, const struct kz_opt_table *tables,
     size_t ntables);
+
+/*
+ * "MIN to MAX" of row O ("100ms to 1h" for a duration) into OUT; "" for
+ * a row without a range. Returns OUT.
+ */
+const char *kz_opt_range(const struct kz_opt *o, char *out, size_t outsz);
 
 /* Bounded number parsing helpers for setters: 0 or KZ_EINVAL. */
 int kz_opt_ulong(const char *s, unsigned long min, unsigned long max,

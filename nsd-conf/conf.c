@@ -532,70 +532,40 @@ set_key_file(void *ctx, const char *arg, char *err, size_t errsz)
 static int
 set_verbosity(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	struct nc_opts *o = ctx;
-	unsigned long v;
-
-	if (kz_opt_ulong(arg, 0, 5, &v)) {
-		snprintf(err, errsz, "expected 0 to 5");
-		return KZ_EINVAL;
-	}
-	o->verbosity = (unsigned)v;
+	(void)err, (void)errsz;		/* the table's range was checked */
+	((struct nc_opts *)ctx)->verbosity = (unsigned)strtoul(arg, NULL, 10);
 	return KZ_OK;
 }
 
 static int
 set_ixfr_number(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	struct nc_opts *o = ctx;
-	unsigned long v;
-
-	if (kz_opt_ulong(arg, 0, 1000, &v)) {
-		snprintf(err, errsz, "expected 0 to 1000");
-		return KZ_EINVAL;
-	}
-	o->ixfr_number = (unsigned)v;
+	(void)err, (void)errsz;		/* the table's range was checked */
+	((struct nc_opts *)ctx)->ixfr_number = (unsigned)strtoul(arg, NULL, 10);
 	return KZ_OK;
 }
 
 static int
 set_edns_size(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	struct nc_opts *o = ctx;
-	unsigned long v;
-
-	if (kz_opt_ulong(arg, 512, 65535, &v)) {
-		snprintf(err, errsz, "expected 512 to 65535");
-		return KZ_EINVAL;
-	}
-	o->edns_size = (unsigned)v;
+	(void)err, (void)errsz;		/* the table's range was checked */
+	((struct nc_opts *)ctx)->edns_size = (unsigned)strtoul(arg, NULL, 10);
 	return KZ_OK;
 }
 
 static int
 set_zonefiles_write(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	struct nc_opts *o = ctx;
-	unsigned long v;
-
-	if (kz_opt_ulong(arg, 0, 86400, &v)) {
-		snprintf(err, errsz, "expected 0 to 86400 seconds");
-		return KZ_EINVAL;
-	}
-	o->zonefiles_write = (unsigned)v;
+	(void)err, (void)errsz;		/* the table's range was checked */
+	((struct nc_opts *)ctx)->zonefiles_write = (unsigned)strtoul(arg, NULL, 10);
 	return KZ_OK;
 }
 
 static int
 set_journal(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	struct nc_opts *o = ctx;
-	unsigned long v;
-
-	if (kz_opt_ulong(arg, 1, 100000, &v)) {
-		snprintf(err, errsz, "expected 1 to 100000");
-		return KZ_EINVAL;
-	}
-	o->journal_diffs = (unsigned)v;
+	(void)err, (void)errsz;		/* the table's range was checked */
+	((struct nc_opts *)ctx)->journal_diffs = (unsigned)strtoul(arg, NULL, 10);
 	return KZ_OK;
 }
 
@@ -621,20 +591,24 @@ const struct kz_opt nc_opt_table[] = {
 	{ "tsig-key-file", "FILE", NULL, NULL, true, set_key_file,
 	  "Read TSIG keys from FILE, one NAME:ALG:SECRET per line." },
 	{ "nsd-verbosity", "N", "1", NULL, false, set_verbosity,
-	  "NSD's log verbosity, 0 to 5." },
+	  "NSD's log verbosity.", KZ_OPT_NUMBER, 0, 5 },
 	{ "ixfr-number", "N", "5", NULL, false, set_ixfr_number,
-	  "Zone versions NSD keeps for IXFR (0 disables IXFR-out)." },
+	  "Zone versions NSD keeps for IXFR (0 disables IXFR-out).",
+	  KZ_OPT_NUMBER, 0, 1000 },
 	{ "edns-size", "BYTES", "1232", NULL, false, set_edns_size,
-	  "Largest UDP answer NSD sends (ipv4/ipv6-edns-size)." },
+	  "Largest UDP answer NSD sends (ipv4/ipv6-edns-size).",
+	  KZ_OPT_NUMBER, 512, 65535 },
 	{ "zonefiles-write", "SECONDS", "5", NULL, false, set_zonefiles_write,
 	  "Have NSD write changed zones to the zone files in the state "
 	  "directory after this many seconds without a change, and at the "
 	  "latest 12 times that after the first change not written, however "
 	  "busy the cluster (a write holds NSD's next update back while it "
-	  "lasts); also at a clean stop. 0: only at a clean stop." },
+	  "lasts); also at a clean stop. 0: only at a clean stop.",
+	  KZ_OPT_NUMBER, 0, 86400 },
 	{ "journal", "DIFFS", "64", NULL, false, set_journal,
 	  "Diffs kubezone keeps per zone to serve NSD by IXFR; NSD asking "
-	  "from an older serial gets the whole zone." },
+	  "from an older serial gets the whole zone.", KZ_OPT_NUMBER, 1,
+	  100000 },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
 };
 

@@ -125,87 +125,78 @@ set_context(void *ctx, const char *arg, char *err, size_t errsz)
 	return KZ_OK;
 }
 
+/*
+ * The setters below take values kz_opt_parse() has checked against the
+ * table's range already: they only store them.
+ */
+static unsigned long
+number(const char *arg)
+{
+	return strtoul(arg, NULL, 10);
+}
+
+static uint64_t
+duration(const char *arg)
+{
+	unsigned long long v = 0;
+
+	(void)kz_opt_duration_ms(arg, &v);
+	return v;
+}
+
 static int
 set_page_size(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	unsigned long v;
-
-	if (kz_opt_ulong(arg, 0, 100000, &v)) {
-		snprintf(err, errsz, "expected a number from 0 (no paging) "
-		    "to 100000");
-		return KZ_EINVAL;
-	}
-	((struct sy_k8s_opts *)ctx)->page_size = (unsigned)v;
-	return KZ_OK;
-}
-
-/* A duration from MIN_MS to MAX_MS into *OUT. */
-static int
-duration(const char *arg, uint64_t min_ms, uint64_t max_ms, uint64_t *out,
-    char *err, size_t errsz)
-{
-	unsigned long long v;
-
-	if (kz_opt_duration_ms(arg, &v) || v < min_ms || v > max_ms) {
-		snprintf(err, errsz, "expected a duration (like 500ms, 2s, "
-		    "1m30s) from %" PRIu64 "ms to %" PRIu64 "s", min_ms,
-		    max_ms / 1000);
-		return KZ_EINVAL;
-	}
-	*out = v;
+	(void)err, (void)errsz;
+	((struct sy_k8s_opts *)ctx)->page_size = (unsigned)number(arg);
 	return KZ_OK;
 }
 
 static int
 set_watch_timeout(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	return duration(arg, 1000, 86400000, &((struct sy_k8s_opts *)ctx)->
-	    watch_timeout_ms, err, errsz);
+	(void)err, (void)errsz;
+	((struct sy_k8s_opts *)ctx)->watch_timeout_ms = duration(arg);
+	return KZ_OK;
 }
 
 static int
 set_idle_timeout(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	return duration(arg, 500, 86400000, &((struct sy_k8s_opts *)ctx)->
-	    idle_timeout_ms, err, errsz);
+	(void)err, (void)errsz;
+	((struct sy_k8s_opts *)ctx)->idle_timeout_ms = duration(arg);
+	return KZ_OK;
 }
 
 static int
 set_backoff_max(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	return duration(arg, 100, 3600000, &((struct sy_k8s_opts *)ctx)->
-	    backoff_max_ms, err, errsz);
+	(void)err, (void)errsz;
+	((struct sy_k8s_opts *)ctx)->backoff_max_ms = duration(arg);
+	return KZ_OK;
 }
 
 static int
 set_relist(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	struct sy_k8s_opts *o = ctx;
-
-	if (strcmp(arg, "0") == 0) {
-		o->relist_ms = 0;
-		return KZ_OK;
-	}
-	return duration(arg, 1000, 604800000, &o->relist_ms, err, errsz);
+	(void)err, (void)errsz;
+	((struct sy_k8s_opts *)ctx)->relist_ms = duration(arg);
+	return KZ_OK;
 }
 
 static int
 set_token_refresh(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	return duration(arg, 100, SY_TOKEN_REFRESH_MS, &((struct sy_k8s_opts *)
-	    ctx)->token_refresh_ms, err, errsz);
+	(void)err, (void)errsz;
+	((struct sy_k8s_opts *)ctx)->token_refresh_ms = duration(arg);
+	return KZ_OK;
 }
 
 static int
 set_max_event(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	unsigned long v;
-
-	if (kz_opt_ulong(arg, 1024, 1UL << 30, &v)) {
-		snprintf(err, errsz, "expected bytes from 1024 to 1073741824");
-		return KZ_EINVAL;
-	}
-	((struct sy_k8s_opts *)ctx)->max_event = v;
+	(void)err, (void)errsz;
+	((struct sy_k8s_opts *)ctx)->max_event = number(arg);
 	return KZ_OK;
 }
 
@@ -216,24 +207,30 @@ const struct kz_opt sy_k8s_opt_table[] = {
 	{ "context", "NAME", "current-context", NULL, false, set_context,
 	  "The kubeconfig context to use." },
 	{ "page-size", "N", "500", NULL, false, set_page_size,
-	  "Objects per list page (limit); 0 lists in one response." },
+	  "Objects per list page (limit); 0 lists in one response.",
+	  KZ_OPT_NUMBER, 0, 100000 },
 	{ "watch-timeout", "DURATION", "5m", NULL, false, set_watch_timeout,
 	  "Each watch asks the server to end it after a random time from "
-	  "DURATION to twice that (timeoutSeconds); it is then resumed." },
+	  "DURATION to twice that (timeoutSeconds); it is then resumed.",
+	  KZ_OPT_DURATION, 1000, 86400000 },
 	{ "idle-timeout", "DURATION", "130s", NULL, false, set_idle_timeout,
 	  "A watch or list that receives no byte (not even a bookmark) for "
-	  "this long is taken for dead and reconnected." },
+	  "this long is taken for dead and reconnected.",
+	  KZ_OPT_DURATION, 500, 86400000 },
 	{ "backoff-max", "DURATION", "30s", NULL, false, set_backoff_max,
 	  "Longest wait between retries after API errors (the wait starts "
-	  "at 800ms and doubles, with jitter)." },
+	  "at 800ms and doubles, with jitter).",
+	  KZ_OPT_DURATION, 100, 3600000 },
 	{ "relist-interval", "DURATION", "30m", NULL, false, set_relist,
 	  "Relist every resource this often (with jitter) as a safety net "
-	  "against missed events; 0 never." },
+	  "against missed events.", KZ_OPT_DURATION, 1000, 604800000, true },
 	{ "token-refresh", "DURATION", "1m", NULL, false, set_token_refresh,
 	  "Re-read a token file (tokenFile, in-cluster token) this often, "
-	  "and at once after a 401; at most 1m." },
+	  "and at once after a 401.", KZ_OPT_DURATION, 100,
+	  SY_TOKEN_REFRESH_MS },
 	{ "max-event-size", "BYTES", "16777216", NULL, false, set_max_event,
-	  "Longest watch event line; longer ones are skipped and counted." },
+	  "Longest watch event line; longer ones are skipped and counted.",
+	  KZ_OPT_NUMBER, 1024, 1UL << 30 },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
 };
 

@@ -51,13 +51,8 @@ set_out(void *ctx, const char *arg, char *err, size_t errsz)
 static int
 set_serial(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	unsigned long v;
-
-	if (kz_opt_ulong(arg, 0, 4294967295UL, &v)) {
-		snprintf(err, errsz, "expected a number from 0 to 4294967295");
-		return KZ_EINVAL;
-	}
-	((struct render_cmd *)ctx)->serial = (uint32_t)v;
+	(void)err, (void)errsz;		/* the table's range was checked */
+	((struct render_cmd *)ctx)->serial = (uint32_t)strtoul(arg, NULL, 10);
 	return KZ_OK;
 }
 
@@ -65,7 +60,8 @@ static const struct kz_opt render_cmd_table[] = {
 	{ "out", "DIR", "stdout", NULL, false, set_out,
 	  "Write each zone to DIR/<zone>.zone instead of stdout." },
 	{ "serial", "N", "1", NULL, false, set_serial,
-	  "SOA serial of every zone (sync manages serials itself)." },
+	  "SOA serial of every zone (sync manages serials itself).",
+	  KZ_OPT_NUMBER, 0, 4294967295UL },
 	{ "log-level", "LEVEL", "info", NULL, false, kz_log_opt_level,
 	  "Lowest level logged: debug, info, warn, error or off." },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }

@@ -47,14 +47,8 @@ set_zone(void *ctx, const char *arg, char *err, size_t errsz)
 static int
 set_ttl(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	struct zg_render_opts *o = ctx;
-	unsigned long v;
-
-	if (kz_opt_ulong(arg, 0, 86400, &v)) {
-		snprintf(err, errsz, "expected seconds from 0 to 86400");
-		return KZ_EINVAL;
-	}
-	o->ttl = (uint32_t)v;
+	(void)err, (void)errsz;		/* the table's range was checked */
+	((struct zg_render_opts *)ctx)->ttl = (uint32_t)strtoul(arg, NULL, 10);
 	return KZ_OK;
 }
 
@@ -142,14 +136,8 @@ set_no_cip_names(void *ctx, const char *arg, char *err, size_t errsz)
 static int
 set_rrset_bytes(void *ctx, const char *arg, char *err, size_t errsz)
 {
-	struct zg_render_opts *o = ctx;
-	unsigned long v;
-
-	if (kz_opt_ulong(arg, 512, 65000, &v)) {
-		snprintf(err, errsz, "expected 512 to 65000 bytes");
-		return KZ_EINVAL;
-	}
-	o->rrset_bytes = (uint32_t)v;
+	(void)err, (void)errsz;		/* the table's range was checked */
+	((struct zg_render_opts *)ctx)->rrset_bytes = (uint32_t)strtoul(arg, NULL, 10);
 	return KZ_OK;
 }
 
@@ -158,7 +146,8 @@ const struct kz_opt zg_render_opt_table[] = {
 	  "The cluster domain: the forward zone's origin." },
 	{ "ttl", "SECONDS", "30", NULL, false, set_ttl,
 	  "TTL of every record but the dns-version TXT (28800); the SOA "
-	  "gets min(TTL, 300) and TTL as its MINIMUM." },
+	  "gets min(TTL, 300) and TTL as its MINIMUM.", KZ_OPT_NUMBER, 0,
+	  86400 },
 	{ "dns-ip", "IP", "the ClusterIPs of kube-system/kube-dns", NULL, true,
 	  set_dns_ip,
 	  "Address of ns.dns.<zone>, the name server named by every SOA and NS." },
@@ -181,6 +170,7 @@ const struct kz_opt zg_render_opt_table[] = {
 	  "Cap each RRset at this many bytes of records (12 per record plus "
 	  "its RDATA), keeping the first in DNS canonical order, so that one "
 	  "DNS message over TCP can carry it: about 4,000 A records. A "
-	  "capped RRset is logged with the object it comes from." },
+	  "capped RRset is logged with the object it comes from.",
+	  KZ_OPT_NUMBER, 512, 65000 },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
 };

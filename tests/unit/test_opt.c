@@ -605,6 +605,135 @@ test_durations(void **state)
 	assert_int_equal(kz_opt_duration_ms(NULL, &v), KZ_EINVAL);
 }
 
+/* --- ranges kept in the table ------------------------------------------- */
+
+struct ranged {
+	unsigned long level;
+	unsigned long long period_ms, every_ms;
+	int calls;
+};
+
+/* The setters store what kz_opt_parse() let through; they never refuse. */
+static int
+set_level(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct ranged *r = ctx;
+
+	(void)err, (void)errsz;
+	r->calls++;
+	r->level = strtoul(arg, NULL, 10);
+	return KZ_OK;
+}
+
+static int
+set_period(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct ranged *r = ctx;
+
+	(void)err, (void)errsz;
+	r->calls++;
+	assert_int_equal(kz_opt_duration_ms(arg, &r->period_ms), 0);
+	return KZ_OK;
+}
+
+static int
+set_every(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct ranged *r = ctx;
+
+	(void)err, (void)errsz;
+	r->calls++;
+	assert_int_equal(kz_opt_duration_ms(arg, &r->every_ms), 0);
+	return KZ_OK;
+}
+
+static const struct kz_opt ranged_opts[] = {
+	{ "level", "N", "1", NULL, false, set_level, "How loud.",
+	  KZ_OPT_NUMBER, 0, 5 },
+	{ "period", "DURATION", "1s", NULL, false, set_period, "How often.",
+	  KZ_OPT_DURATION, 100, 3600000 },
+	{ "every", "DURATION", "30m", NULL, false, set_every, "Sweeps.",
+	  KZ_OPT_DURATION, 1000, 604800000, true },
+	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
+};
+
+static int
+parse_ranged(struct ranged *rg, const char *opt, const char *val,
+    char *err, size_t errsz)
+{
+	struct kz_opt_table t = { "Ranged", ranged_opts, rg };
+	char a0[] = "kubezone", a1[64], a2[64];
+	char *argv[] = { a0, a1, a2, NULL }, *pos[4];
+	size_t npos;
+	int help;
+
+	snprintf(a1, sizeof(a1), "%s", opt);
+	snprintf(a2, sizeof(a2), "%s", val);
+	err[0] = '\0';
+	return kz_opt_parse(3, argv, &t, 1, pos, &npos, &help, err, errsz);
+}
+
+/*
+ * A row's range is checked before its setter runs, with one message
+ * form; help and Markdown show the same range.
+ */
+static void
+test_ranges_from_the_table(void **state)
+{
+	struct ranged rg = { 0 };
+	struct kz_opt_table t = { "Ranged", ranged_opts, &rg };
+	char err[256], range[96], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse_ranged(&rg, "--level", "5", err, sizeof(err)),
+	    0);
+	assert_int_equal(rg.level, 5);
+	assert_int_equal(parse_ranged(&rg, "--level", "6", err, sizeof(err)),
+	    KZ_EUSAGE);
+	assert_string_equal(err, "--level 6: expected a number from 0 to 5");
+	assert_int_equal(parse_ranged(&rg, "--level", "-1", err, sizeof(err)),
+	    KZ_EUSAGE);
+	assert_int_equal(rg.calls, 1);		/* refused values never set */
+	assert_int_equal(rg.level, 5);
+
+	assert_int_equal(parse_ranged(&rg, "--period", "99ms", err,
+	    sizeof(err)), KZ_EUSAGE);
+	assert_string_equal(err, "--period 99ms: expected a duration (like "
+	    "500ms, 2s, 1m30s) from 100ms to 1h");
+	assert_int_equal(parse_ranged(&rg, "--period", "0", err, sizeof(err)),
+	    KZ_EUSAGE);
+	assert_int_equal(parse_ranged(&rg, "--period", "1h", err, sizeof(err)),
+	    0);
+	assert_int_equal(rg.period_ms, 3600000);
+
+	/* 0 turns a ZERO_OFF duration off; below MIN otherwise refused. */
+	assert_int_equal(parse_ranged(&rg, "--every", "0", err, sizeof(err)),
+	    0);
+	assert_int_equal(rg.every_ms, 0);
+	assert_int_equal(parse_ranged(&rg, "--every", "999ms", err,
+	    sizeof(err)), KZ_EUSAGE);
+	assert_non_null(strstr(err, "from 1s to 168h, or 0 (off)"));
+	assert_int_equal(parse_ranged(&rg, "--every", "90s", err, sizeof(err)),
+	    0);
+	assert_int_equal(rg.every_ms, 90000);
+
+	assert_string_equal(kz_opt_range(&ranged_opts[0], range,
+	    sizeof(range)), "0 to 5");
+	assert_string_equal(kz_opt_range(&main_opts[0], range, sizeof(range)),
+	    "");
+
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	kz_opt_help(f, &t, 1);
+	kz_opt_markdown(f, &t, 1);
+	fclose(f);
+	assert_non_null(strstr(out, "How loud. Range: 0 to 5. Default: 1."));
+	assert_non_null(strstr(out, "| How often. Range: 100ms to 1h. |"));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -623,6 +752,7 @@ main(void)
 		cmocka_unit_test(test_markdown),
 		cmocka_unit_test(test_ulong),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_ranges_from_the_table),
 	};
 
 	return cmocka_run_group_tests_name("opt", tests, NULL, NULL);
