@@ -9,7 +9,6 @@ free ports.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,27 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]
 KUBEZONE = os.environ.get("KUBEZONE", str(ROOT / "build" / "kubezone"))
 sys.path.insert(0, str(ROOT / "tests" / "fakeapi"))
 from client import KUBECTL, FakeApi  # noqa: E402,F401
-# The one wait_for(pred, timeout, interval, what) of the system tests.
+# The one harness: wait_for(pred, timeout, interval, what) and free_port()
+# are conftest's.
 sys.path.insert(0, str(ROOT / "tests" / "system"))
-from conftest import GiveUp, wait_for  # noqa: E402,F401
+from conftest import GiveUp, free_port, wait_for  # noqa: E402,F401
 
 NS = "/api/v1/namespaces"
 ZONE = "cluster.local"
-
-
-def free_port():
-    """A port free for both TCP and UDP on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                    u.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def clean_env(extra=None):
