@@ -18,10 +18,11 @@ import dns.flags
 import dns.message
 import dns.opcode
 import dns.rcode
+import dns.rdatatype
 import pytest
 
-from conftest import (answers, free_port, replace_file, soa_serial,
-                      stop_pid, wait_for)
+from conftest import (answers, axfr, free_port, query, replace_file,
+                      soa_serial, stop_pid, wait_for)
 from secondary_configs import BIND_CONF, KEY_NAME, KEY_SECRET, KNOT_CONF
 
 
@@ -71,6 +72,30 @@ def secondaries():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def same_records(zone, primary, secondary):
+    """Every RRset of kubezone's AXFR of ZONE, asked of SECONDARY (which
+    allows no transfer), has the same records there; None when so, else
+    what differs."""
+    want = {}
+    for owner, ttl, rtype, rdata in axfr(zone, primary):
+        want.setdefault((owner, rtype), set()).add((ttl, rdata))
+    for (owner, rtype), records in sorted(want.items()):
+        r = query(owner, rtype, port=secondary, tcp=True)
+        got = set()
+        for rrset in r.answer:
+            if rrset.name.to_text() == owner and \
+                    dns.rdatatype.to_text(rrset.rdtype) == rtype:
+                got |= {(rrset.ttl, rd.to_text()) for rd in rrset}
+        if rtype == "SOA":
+            # The SOA TTL may count down nowhere, but compare rdata.
+            records = {x[1] for x in records}
+            got = {x[1] for x in got}
+        if got != records:
+            return "%s %s: %s != %s" % (owner, rtype, sorted(got),
+                                         sorted(records))
+    return None
+
+
 def test_knot_and_bind_follow_by_notify_and_ixfr(sync, snapshot,
                                                  secondaries):
     ports, start_secondaries = secondaries
@@ -99,6 +124,9 @@ def test_knot_and_bind_follow_by_notify_and_ixfr(sync, snapshot,
         wait_for(lambda: answers(name, "A", ports[which]) ==
                  ["10.96.12.77"], 10, what="%s serves the change" % which)
         assert soa_serial("cluster.local.", ports[which]) == new
+        # The whole zone, not just the record that changed.
+        assert same_records("cluster.local.", s.port, ports[which]) is None, \
+            same_records("cluster.local.", s.port, ports[which])
 
     knot = read(logs["knot"])
     assert "notify, incoming" in knot
