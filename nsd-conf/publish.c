@@ -71,7 +71,7 @@ nc_pub_init(struct nc_publisher *p, struct zg_db *db, struct nc_feed *feed,
 	for (size_t z = 0; z < db->nzones; z++) {
 		const struct zg_db_zone *dz = &db->zones[z];
 		struct nc_feed_soa soa = { dz->mname, dz->rname,
-		    NC_SOA_REFRESH, NC_SOA_RETRY, NC_SOA_EXPIRE, dz->ttl,
+		    dz->refresh, dz->retry, dz->expire, dz->minimum,
 		    dz->soa_ttl };
 		int rc = nc_feed_add_zone(feed, dz->origin, &soa, foreach_zone,
 		    p, &p->fz[z]);
@@ -209,10 +209,40 @@ db_blob(void *ctx, const struct zg_rr *rr)
 	return bs->rc;
 }
 
-/* Every record of the zone file PATH but the SOA, as blobs. */
-static int
-file_blobs(const char *path, const char *origin, struct blobs *bs)
+/*
+ * Whether the SOA RR of a zone file is the one database zone DZ serves,
+ * the serial aside: names compared as DNS names, timers, TTL.
+ */
+static bool
+soa_same(const ldns_rr *rr, const struct zg_db_zone *dz)
 {
+	const uint32_t want[4] = { dz->refresh, dz->retry, dz->expire,
+	    dz->minimum };
+	ldns_rdf *mname = ldns_dname_new_frm_str(dz->mname);
+	ldns_rdf *rname = ldns_dname_new_frm_str(dz->rname);
+	bool same = mname && rname && ldns_rr_rd_count(rr) == 7 &&
+	    ldns_rr_ttl(rr) == dz->soa_ttl &&
+	    ldns_dname_compare(ldns_rr_rdf(rr, 0), mname) == 0 &&
+	    ldns_dname_compare(ldns_rr_rdf(rr, 1), rname) == 0;
+
+	for (size_t i = 0; same && i < 4; i++)
+		same = ldns_rdf2native_int32(ldns_rr_rdf(rr, 3 + i)) == want[i];
+	if (mname)
+		ldns_rdf_deep_free(mname);
+	if (rname)
+		ldns_rdf_deep_free(rname);
+	return same;
+}
+
+/*
+ * Every record of the zone file PATH but the SOA, as blobs; *SOA_SAME
+ * tells whether its SOA is DZ's (the serial aside).
+ */
+static int
+file_blobs(const char *path, const struct zg_db_zone *dz, struct blobs *bs,
+    bool *soa_same_out)
+{
+	const char *origin = dz->origin;
 	ldns_rdf *org = ldns_dname_new_frm_str(origin), *prev = NULL;
 	ldns_buffer *rd = ldns_buffer_new(512);
 	uint32_t ttl = 3600;
@@ -239,8 +269,9 @@ file_blobs(const char *path, const char *origin, struct blobs *bs)
 		}
 		owner = ldns_rr_owner(rr);
 		ldns_buffer_clear(rd);
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA &&
-		    ldns_rr_rdata2buffer_wire(rd, rr) == LDNS_STATUS_OK)
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
+			*soa_same_out = soa_same(rr, dz);
+		else if (ldns_rr_rdata2buffer_wire(rd, rr) == LDNS_STATUS_OK)
 			blob_add(bs, ldns_rdf_data(owner), ldns_rdf_size(owner),
 			    (uint16_t)ldns_rr_get_type(rr), ldns_rr_ttl(rr),
 			    ldns_buffer_begin(rd), ldns_buffer_position(rd));
@@ -274,14 +305,22 @@ resume_zone(struct nc_publisher *p, size_t z, const char *path,
 	struct nc_rr *del = NULL, *add = NULL;
 	size_t ndel = 0, nadd = 0, i = 0, j = 0;
 	uint32_t serial = fserial;
+	bool soa_ok = false;
 	int rc;
 
-	rc = file_blobs(path, p->db->zones[z].origin, &fb);
+	rc = file_blobs(path, &p->db->zones[z], &fb, &soa_ok);
 	if (rc == 0)
 		rc = zg_db_foreach(p->db, z, db_blob, &db);
 	rc = rc ? rc : db.rc;
 	if (rc)
 		goto out;
+	if (!soa_ok) {
+		/* The SOA is not part of a diff: NSD takes a new one whole. */
+		kz_info("zone's SOA changed since nsd's zone file", "zone=%s "
+		    "file_serial=%u", p->db->zones[z].origin, fserial);
+		rc = KZ_ENOTFOUND;
+		goto out;
+	}
 	if (fb.n > 1)
 		qsort(fb.v, fb.n, sizeof(*fb.v), cmp_blob);
 	if (db.n > 1)

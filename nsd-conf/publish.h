@@ -32,11 +32,6 @@
 #include "nsd-conf/serial.h"
 #include "zonegen/zonedb.h"
 
-/* SOA timers of every zone (seconds). */
-#define NC_SOA_REFRESH 7200
-#define NC_SOA_RETRY 1800
-#define NC_SOA_EXPIRE 86400
-
 struct nc_pub_stats {
 	unsigned long diffs;		/* diffs committed (one per zone) */
 	unsigned long records;		/* records in them */
@@ -70,8 +65,10 @@ void nc_pub_free(struct nc_publisher *p);
  * NSD serves at once after a restart -- the zone resumes from it: the
  * feed starts at the file's serial and what differs goes out as one
  * diff (NSD and its secondaries then get an IXFR, or nothing at all if
- * the zone is unchanged). Otherwise a zone gets a new serial and no
- * diff (NSD transfers it whole). The feed NOTIFYs. NOW is the Unix time
+ * the zone is unchanged). Otherwise, and when the file's SOA differs
+ * from the zone's in anything but the serial (--ns, --soa-*, --ttl
+ * changed), a zone gets a new serial and no diff (NSD transfers it
+ * whole). The feed NOTIFYs. NOW is the Unix time
  * for zones whose serial nothing is known of. 0 or an error (try again
  * later).
  */

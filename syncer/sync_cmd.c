@@ -225,6 +225,7 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 		    name, pos[0]);
 		rc = 3;
 	} else if (nc_opts_finish(no, err, sizeof(err)) ||
+	    zg_render_opts_finish(ro, err, sizeof(err)) ||
 	    check_zones(ro, no, err, sizeof(err))) {
 		fprintf(stderr, "kubezone %s: %s\n", name, err);
 		rc = 3;

@@ -33,9 +33,6 @@
 
 #define DNS_VERSION "1.1.0"
 #define DNS_VERSION_TTL 28800
-#define SOA_REFRESH 7200
-#define SOA_RETRY 1800
-#define SOA_EXPIRE 86400
 #define ZONE_TEXT_MAX ((size_t)4 << 30)
 
 /* Scratch size for names while they are built: big enough for any
@@ -229,31 +226,68 @@ apex_ns_ips(const struct zg_render_opts *o, const struct zg_model *m,
  * none, and BIND and Knot refuse such a zone: the NS is then localhost.
  * (as in BIND's own local zones) and kubezone warns.
  */
+static void
+apex_default_ns(struct render_ctx *c)
+{
+	struct zg_db *db = c->db;
+	char ns[ZG_NAME_TEXT];
+	const struct zg_ip *ips;
+	size_t nips = apex_ns_ips(c->o, c->m, &ips);
+
+	join(ns, sizeof(ns), "ns.dns.", c->zone, (char *)NULL);
+	if (nips == 0)
+		kz_warn("no name server address", "name=%s ns=localhost. "
+		    "hint=\"use --dns-ip or --ns, or include the "
+		    "kube-system/kube-dns Service\"", ns);
+	for (size_t i = 0; i < db->nzones; i++) {
+		char apex[ZG_NAME_TEXT];
+
+		zg_name_bare(apex, sizeof(apex), db->zones[i].origin);
+		add_name_rr(c, i, apex, T_NS, nips ? ns : "localhost", 0);
+	}
+	for (size_t i = 0; i < nips; i++)
+		add_addr(c, 0, ns, &ips[i]);
+}
+
+/*
+ * R2, R3 with --ns: every zone's NS RRset names the servers given, and
+ * those inside the cluster domain have their addresses there (the
+ * options are checked: each has one, and none is in a reverse zone, so
+ * no reverse zone needs an address record).
+ */
+static void
+apex_given_ns(struct render_ctx *c)
+{
+	const struct zg_render_opts *o = c->o;
+	struct zg_db *db = c->db;
+
+	for (size_t i = 0; i < db->nzones; i++) {
+		char apex[ZG_NAME_TEXT];
+
+		zg_name_bare(apex, sizeof(apex), db->zones[i].origin);
+		for (size_t j = 0; j < o->nns; j++)
+			add_name_rr(c, i, apex, T_NS, o->ns[j].name, 0);
+	}
+	for (size_t j = 0; j < o->nns; j++)
+		if (o->ns[j].has_ip && zg_in_cluster_zone(o, o->ns[j].name))
+			add_addr(c, 0, o->ns[j].name, &o->ns[j].ip);
+}
+
+/* R2-R4: the apex object: NS and its addresses, the dns-version TXT. */
 void
 zg_rules_apex(struct zg_db *db, const struct zg_model *m)
 {
 	const struct zg_render_opts *o = db->o;
 	struct render_ctx c = { db, m, o, o->zone };
-	char owner[ZG_NAME_TEXT], ns[ZG_NAME_TEXT];
-	const struct zg_ip *ips;
-	size_t nips = apex_ns_ips(o, m, &ips);
+	char owner[ZG_NAME_TEXT];
 	static const uint8_t txt[] = { 5, '1', '.', '1', '.', '0' };
 
-	join(ns, sizeof(ns), "ns.dns.", c.zone, (char *)NULL);
-	if (nips == 0)
-		kz_warn("no name server address", "name=%s ns=localhost. "
-		    "hint=\"use --dns-ip, or include the kube-system/kube-dns "
-		    "Service\"", ns);
-	for (size_t i = 0; i < db->nzones; i++) {
-		char apex[ZG_NAME_TEXT];
-
-		zg_name_bare(apex, sizeof(apex), db->zones[i].origin);
-		add_name_rr(&c, i, apex, T_NS, nips ? ns : "localhost", 0);
-	}
+	if (o->nns)
+		apex_given_ns(&c);
+	else
+		apex_default_ns(&c);
 	join(owner, sizeof(owner), "dns-version.", c.zone, (char *)NULL);
 	zg_db_emit(db, 0, owner, T_TXT, txt, sizeof(txt), 0);
-	for (size_t i = 0; i < nips; i++)
-		add_addr(&c, 0, ns, &ips[i]);
 }
 
 /* --- services ---------------------------------------------------------- */
@@ -561,7 +595,8 @@ static void
 hash_zone(struct zg_zone *z)
 {
 	uint64_t h = KZ_FNV64_INIT;
-	const uint32_t nums[3] = { z->soa_ttl, z->ttl, 0 };
+	const uint32_t nums[7] = { z->soa_ttl, z->ttl, 0, z->refresh,
+	    z->retry, z->expire, z->minimum };
 	uint8_t b[sizeof(nums)];
 
 	/* The numbers byte by byte, least significant first (as the
@@ -608,6 +643,10 @@ zg_db_zoneset(const struct zg_db *db, struct zg_zoneset *out)
 		z->rname = dup_or_null(dz->rname, &rc);
 		z->ttl = dz->ttl;
 		z->soa_ttl = dz->soa_ttl;
+		z->refresh = dz->refresh;
+		z->retry = dz->retry;
+		z->expire = dz->expire;
+		z->minimum = dz->minimum;
 		if (rc)
 			break;
 		rc = zg_db_write(db, i, &z->body, &z->nrecords);
@@ -697,7 +736,7 @@ zg_zone_write(const struct zg_zone *z, uint32_t serial, struct kz_buf *out)
 	    "$TTL %u\n"
 	    "@\t%u\tIN\tSOA\t%s %s %u %u %u %u %u\n",
 	    z->origin, z->ttl, z->soa_ttl, z->mname, z->rname, serial,
-	    SOA_REFRESH, SOA_RETRY, SOA_EXPIRE, z->ttl);
+	    z->refresh, z->retry, z->expire, z->minimum);
 	if (rc == 0 && z->body.len)
 		rc = kz_buf_append(out, z->body.data, z->body.len);
 	return rc;

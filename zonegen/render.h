@@ -36,6 +36,21 @@ struct zg_cidr {
 	uint8_t prefix;
 };
 
+/* One --ns NAME[=ADDR]. */
+struct zg_ns {
+	char *name;			/* lower case, no final dot; owned */
+	bool has_ip;
+	struct zg_ip ip;		/* with has_ip: its A or AAAA */
+};
+
+/* The SOA timers kubezone always wrote (CoreDNS's): the defaults. */
+#define ZG_SOA_REFRESH 7200
+#define ZG_SOA_RETRY 1800
+#define ZG_SOA_EXPIRE 86400
+
+/* Room for an RNAME as zone-file text: 255 octets, escapes included. */
+#define ZG_RNAME_TEXT 320
+
 struct zg_render_opts {
 	char zone[256];			/* "cluster.local", no final dot */
 	uint32_t ttl;			/* default 30 */
@@ -50,12 +65,40 @@ struct zg_render_opts {
 	bool clusterip_endpoint_names;	/* R14; on unless
 					 * --no-clusterip-endpoint-names */
 	uint32_t rrset_bytes;		/* RRset cap (--max-rrset-bytes) */
+	size_t nns;
+	struct zg_ns ns[ZG_MAX_LIST];	/* --ns; none: ns.dns.<zone> */
+	char soa_rname[ZG_RNAME_TEXT];	/* --soa-rname as zone-file text,
+					 * no final dot; "": hostmaster.<zone> */
+	uint32_t soa_refresh, soa_retry, soa_expire;	/* --soa-* */
+	uint32_t soa_minimum;		/* --soa-minimum, when set */
+	bool soa_minimum_set;		/* else the SOA MINIMUM is the TTL */
 };
 
 /* Set the defaults. */
 void zg_render_opts_init(struct zg_render_opts *o);
-/* Free what the options own (namespace names). */
+/* Free what the options own (namespace and name server names). */
 void zg_render_opts_free(struct zg_render_opts *o);
+
+/*
+ * Check what depends on several options, once every option is parsed:
+ * a --ns name inside the cluster domain has an address, one outside it
+ * has none, none is at or below a served reverse zone or under svc. or
+ * pod. of the cluster domain, --dns-ip is not given with --ns, and the
+ * SOA EXPIRE is at least REFRESH + RETRY. Returns 0, or KZ_EUSAGE with
+ * a message naming the option and the value in ERR.
+ */
+int zg_render_opts_finish(const struct zg_render_opts *o, char *err,
+    size_t errsz);
+
+/* True when NAME (lower case, no final dot) is the cluster domain or
+ * below it. */
+bool zg_in_cluster_zone(const struct zg_render_opts *o, const char *name);
+
+/* The SOA fields every zone shares: MNAME and RNAME absolute, with the
+ * final dot (buffers of ZG_RNAME_TEXT + 1 bytes), and MINIMUM. */
+void zg_soa_mname(const struct zg_render_opts *o, char *out, size_t outsz);
+void zg_soa_rname(const struct zg_render_opts *o, char *out, size_t outsz);
+uint32_t zg_soa_minimum(const struct zg_render_opts *o);
 
 /* The option rows for render options (ctx: struct zg_render_opts). */
 extern const struct kz_opt zg_render_opt_table[];
@@ -67,7 +110,8 @@ struct zg_zone {
 	char *mname;		/* SOA MNAME, absolute */
 	char *rname;		/* SOA RNAME, absolute */
 	uint32_t soa_ttl;
-	uint32_t ttl;		/* $TTL and SOA MINIMUM */
+	uint32_t ttl;		/* $TTL */
+	uint32_t refresh, retry, expire, minimum;	/* SOA timers */
 	size_t nrecords;	/* records in the zone, SOA included */
 	uint64_t hash;		/* of everything but the serial */
 };

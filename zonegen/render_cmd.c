@@ -246,6 +246,11 @@ zg_render_main(int argc, char **argv)
 		status = 0;
 		goto out;
 	}
+	if (zg_render_opts_finish(&ro, err, sizeof(err))) {
+		fprintf(stderr, "kubezone render: %s\n", err);
+		status = 2;
+		goto out;
+	}
 	if (npos == 0) {
 		fprintf(stderr, "kubezone render: no input (give FILE, or - for stdin)\n");
 		usage(stderr, tables, 2);

@@ -345,9 +345,10 @@ vis_rdata(const struct db_vis *v, uint8_t *buf, const uint8_t **out)
 static int
 zone_add(struct zg_db *db, const char *origin)
 {
+	const struct zg_render_opts *o = db->o;
 	struct zg_db_zone *zones, *z;
-	const char *zone = db->o->zone;
-	size_t ol = strlen(origin), cl = strlen(zone);
+	char mname[ZG_RNAME_TEXT + 1], rname[ZG_RNAME_TEXT + 1];
+	size_t ol = strlen(origin);
 
 	zones = realloc(db->zones, (db->nzones + 1) * sizeof(*zones));
 	if (zones == NULL)
@@ -355,18 +356,22 @@ zone_add(struct zg_db *db, const char *origin)
 	db->zones = zones;
 	z = &zones[db->nzones++];
 	memset(z, 0, sizeof(*z));
+	zg_soa_mname(o, mname, sizeof(mname));
+	zg_soa_rname(o, rname, sizeof(rname));
 	z->origin = malloc(ol + 2);
 	z->file = malloc(ol + 6);
-	z->mname = malloc(cl + 9);
-	z->rname = malloc(cl + 13);
+	z->mname = strdup(mname);
+	z->rname = strdup(rname);
 	if (!z->origin || !z->file || !z->mname || !z->rname)
 		return KZ_ENOMEM;
 	snprintf(z->origin, ol + 2, "%s.", origin);
 	snprintf(z->file, ol + 6, "%s.zone", origin);
-	snprintf(z->mname, cl + 9, "ns.dns.%s.", zone);
-	snprintf(z->rname, cl + 13, "hostmaster.%s.", zone);
-	z->ttl = db->o->ttl;
-	z->soa_ttl = db->o->ttl < 300 ? db->o->ttl : 300;
+	z->ttl = o->ttl;
+	z->soa_ttl = o->ttl < 300 ? o->ttl : 300;
+	z->refresh = o->soa_refresh;
+	z->retry = o->soa_retry;
+	z->expire = o->soa_expire;
+	z->minimum = zg_soa_minimum(o);
 	return 0;
 }
 
@@ -763,7 +768,7 @@ mark_key(struct zg_db *db, const struct zg_model *m, enum zg_kind kind,
 		return;
 	mark(db, obj_get(db, kind, key, exists));
 	if (kind == ZG_KIND_SERVICE && db->o->ndns_ips == 0 &&
-	    strcmp(key, "kube-system/kube-dns") == 0)
+	    db->o->nns == 0 && strcmp(key, "kube-system/kube-dns") == 0)
 		mark(db, db->apex);
 }
 

@@ -80,7 +80,8 @@ struct zg_db_zone {
 	char *mname;		/* SOA MNAME, absolute */
 	char *rname;		/* SOA RNAME, absolute */
 	uint32_t soa_ttl;
-	uint32_t ttl;		/* $TTL and SOA MINIMUM */
+	uint32_t ttl;		/* $TTL */
+	uint32_t refresh, retry, expire, minimum;	/* SOA timers */
 	struct db_otab owners;
 	size_t nrecords;	/* records served, SOA excluded */
 	struct zg_diff diff;	/* of the last zg_db_apply() */

@@ -82,6 +82,42 @@ has_key(const struct nc_opts *o, const char *name)
 	return false;
 }
 
+/*
+ * Accepted render options give every zone one SOA: MNAME the first
+ * --ns (or ns.dns.<zone>), EXPIRE at least REFRESH + RETRY; and the
+ * apex NS RRset of the cluster zone names every --ns.
+ */
+static void
+check_soa(const struct zg_render_opts *ro, const struct zg_zoneset *zs)
+{
+	const struct zg_zone *z0 = &zs->zones[0];
+
+	for (size_t i = 0; i < zs->nzones; i++) {
+		const struct zg_zone *z = &zs->zones[i];
+
+		FUZZ_CHECK(strcmp(z->mname, z0->mname) == 0 &&
+		    strcmp(z->rname, z0->rname) == 0, "zones differ in SOA");
+		FUZZ_CHECK((uint64_t)z->refresh + z->retry <= z->expire,
+		    "EXPIRE %u below REFRESH %u + RETRY %u", z->expire,
+		    z->refresh, z->retry);
+	}
+	if (ro->nns) {
+		size_t n = strlen(ro->ns[0].name);
+
+		FUZZ_CHECK(strncmp(z0->mname, ro->ns[0].name, n) == 0 &&
+		    strcmp(z0->mname + n, ".") == 0, "MNAME %s, not the first "
+		    "--ns %s", z0->mname, ro->ns[0].name);
+		for (size_t i = 0; i < ro->nns; i++) {
+			char line[300];
+
+			snprintf(line, sizeof(line), "@\t%u\tIN\tNS\t%s.\n",
+			    ro->ttl, ro->ns[i].name);
+			FUZZ_CHECK(z0->body.data && strstr(z0->body.data, line),
+			    "no NS record for --ns %s", ro->ns[i].name);
+		}
+	}
+}
+
 static void
 use(struct opts *o, int cmd)
 {
@@ -95,13 +131,20 @@ use(struct opts *o, int cmd)
 	struct zg_model m;
 	struct kz_buf conf;
 	char err[512];
+	bool finished;
 	int rc;
 
+	err[0] = '\0';
+	finished = zg_render_opts_finish(&o->ro, err, sizeof(err)) == 0;
+	FUZZ_CHECK(finished || err[0] != '\0', "render options refused "
+	    "without a message");
 	memset(&zs, 0, sizeof(zs));
 	zg_model_init(&m);
 	rc = zg_render(&m, &o->ro, &zs);
 	FUZZ_CHECK(rc == 0, "empty render returned %d", rc);
 	FUZZ_CHECK(zs.nzones >= 1, "no forward zone");
+	if (finished)
+		check_soa(&o->ro, &zs);
 	zref[0].name = o->ro.zone;
 	zg_zoneset_free(&zs);
 	zg_model_free(&m);

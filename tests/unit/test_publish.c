@@ -17,14 +17,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cmocka.h>
+#include <ldns/ldns.h>
 
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/opt.h"
 #include "nsd-conf/feed.h"
 #include "nsd-conf/publish.h"
 #include "nsd-conf/serial.h"
@@ -177,9 +183,28 @@ mend_state(struct fx *x)
 	assert_int_equal(mkdir(x->statedir, 0750), 0);
 }
 
-/* Model, database (loaded, no diffs), feed and serial store (BLOCK). */
+/* Apply the render options ARGS (NULL-terminated, may be NULL) to O. */
 static void
-fx_open(struct fx *x, uint32_t block)
+parse_opts(struct zg_render_opts *o, const char *const *args)
+{
+	struct kz_opt_table t = { "render options", zg_render_opt_table, o };
+	char *argv[32] = { (char *)"kubezone" }, *pos[32], err[512];
+	size_t npos = 0;
+	int argc = 1, help = 0;
+
+	while (args && *args && argc < 31)
+		argv[argc++] = (char *)*args++;
+	if (kz_opt_parse(argc, argv, &t, 1, pos, &npos, &help, err,
+	    sizeof(err)) || zg_render_opts_finish(o, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+/*
+ * Model, database (loaded, no diffs), feed and serial store (BLOCK);
+ * the options are pod records, two reverse zones and ARGS (may be NULL).
+ */
+static void
+fx_open_args(struct fx *x, uint32_t block, const char *const *args)
 {
 	struct nc_feed_io io = { io_watch, io_unwatch, x };
 	char err[256];
@@ -190,6 +215,7 @@ fx_open(struct fx *x, uint32_t block)
 	    "10.96.0.0/16"), 0);
 	assert_int_equal(zg_cidr_parse(&x->o.reverse[x->o.nreverse++],
 	    "10.244.0.0/16"), 0);
+	parse_opts(&x->o, args);
 	zg_model_init(&x->m);
 	zg_model_track(&x->m, true);
 	put_service(&x->m, "shop", "web", "10.96.0.10", 80);
@@ -207,6 +233,12 @@ fx_open(struct fx *x, uint32_t block)
 	assert_true(x->nfds > 0);
 	assert_int_equal(nc_serial_open(&x->sn, x->state, NULL, block, err,
 	    sizeof(err)), 0);
+}
+
+static void
+fx_open(struct fx *x, uint32_t block)
+{
+	fx_open_args(x, block, NULL);
 }
 
 static void
@@ -665,6 +697,180 @@ test_foreach_equals_write(void **state)
 	fx_close(x);
 }
 
+/* --- the SOA: from the options to the feed ------------------------------ */
+
+/*
+ * The SOA the feed answers for ORIGIN, as zone-file text (a signed SOA
+ * query over UDP; the feed's fds are polled here). Free the result.
+ */
+static char *
+feed_soa(struct fx *x, const char *origin)
+{
+	ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(origin),
+	    LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0), *r = NULL;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_port = htons(x->feed.port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	uint8_t *wire = NULL, buf[65535];
+	char alg[40], *text;
+	ssize_t n = -1;
+	size_t len;
+
+	assert_non_null(q);
+	assert_true(fd >= 0);
+	ldns_pkt_set_random_id(q);
+	snprintf(alg, sizeof(alg), "%s.", x->feed.key.alg);
+	assert_int_equal(ldns_pkt_tsig_sign(q, x->feed.key.name,
+	    x->feed.key.secret, 300, alg, NULL), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(send(fd, wire, len, 0), (ssize_t)len);
+	for (int round = 0; round < 100 && n < 0; round++) {
+		struct pollfd p[MAXFD + 1];
+		size_t k, nf = x->nfds;
+
+		for (k = 0; k < nf; k++)
+			p[k] = (struct pollfd){ x->fds[k], POLLIN, 0 };
+		p[nf] = (struct pollfd){ fd, POLLIN, 0 };
+		assert_true(poll(p, nf + 1, 50) >= 0);
+		for (k = 0; k < nf; k++)
+			if (p[k].revents)
+				nc_feed_ready(&x->feed, p[k].fd, p[k].revents);
+		if (p[nf].revents & POLLIN)
+			n = recv(fd, buf, sizeof(buf), 0);
+	}
+	assert_true(n > 0);
+	assert_int_equal(ldns_wire2pkt(&r, buf, (size_t)n), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r), 1);
+	text = ldns_rr2str(ldns_rr_list_rr(ldns_pkt_answer(r), 0));
+	assert_non_null(text);
+	ldns_pkt_free(r);
+	ldns_pkt_free(q);
+	free(wire);
+	close(fd);
+	return text;
+}
+
+/*
+ * R1 with --ns and --soa-*: what the feed hands NSD is the SOA of the
+ * options, in the cluster zone and the reverse zones alike: MNAME the
+ * first --ns, RNAME the mailbox as RFC 1035 writes it, the timers
+ * given, the TTL min(--ttl, 300).
+ */
+static void
+test_feed_serves_the_soa_of_the_options(void **state)
+{
+	static const char *const args[] = { "--ns", "ns1.example.net",
+	    "--ns", "ns2.cluster.local=192.0.2.53", "--soa-rname",
+	    "dns.admin@example.net", "--soa-refresh", "3600", "--soa-retry",
+	    "600", "--soa-expire", "1209600", "--soa-minimum", "60", NULL };
+	static const char *const zones[] = { "cluster.local.",
+	    "96.10.in-addr.arpa.", "244.10.in-addr.arpa." };
+	struct fx *x = *state;
+
+	fx_open_args(x, 0, args);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, NULL, CLOCK), 0);
+	for (size_t i = 0; i < 3; i++) {
+		char want[256], *got = feed_soa(x, zones[i]);
+
+		snprintf(want, sizeof(want), "%s\t30\tIN\tSOA\tns1.example.net. "
+		    "dns\\.admin.example.net. %u 3600 600 1209600 60\n",
+		    zones[i], served(x, (size_t)zg_db_find(&x->db, zones[i])));
+		assert_string_equal(got, want);
+		free(got);
+	}
+	fx_close(x);
+
+	/* The defaults: what kubezone always served (CoreDNS's timers). */
+	fx_open(x, 0);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, NULL, CLOCK), 0);
+	{
+		char want[256], *got = feed_soa(x, "244.10.in-addr.arpa.");
+
+		snprintf(want, sizeof(want), "244.10.in-addr.arpa.\t30\tIN\t"
+		    "SOA\tns.dns.cluster.local. hostmaster.cluster.local. %u "
+		    "7200 1800 86400 30\n", served(x, 2));
+		assert_string_equal(got, want);
+		free(got);
+	}
+	fx_close(x);
+}
+
+/* Write every zone of X's database into DIR as NSD would, with SERIAL. */
+static void
+write_zone_files(struct fx *x, const char *dir, uint32_t serial)
+{
+	struct zg_zoneset zs = { 0 };
+
+	assert_int_equal(zg_db_zoneset(&x->db, &zs), 0);
+	for (size_t z = 0; z < zs.nzones; z++) {
+		char path[256];
+		struct kz_buf b;
+		FILE *f;
+
+		kz_buf_init(&b, 1 << 20);
+		assert_int_equal(zg_zone_write(&zs.zones[z], serial, &b), 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, zs.zones[z].file);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+		assert_int_equal(fclose(f), 0);
+		kz_buf_free(&b);
+	}
+	zg_zoneset_free(&zs);
+}
+
+/*
+ * A restart resumes each zone from NSD's zone file only while the
+ * file's SOA is the zone's: the SOA is in no diff, so a changed
+ * --soa-expire (or --ns, --soa-rname, ...) with the same records would
+ * otherwise keep NSD serving the old SOA under the old serial. Such a
+ * zone goes out whole with a new serial.
+ */
+static void
+test_resume_needs_the_same_soa(void **state)
+{
+	static const char *const expire[] = { "--soa-expire", "1209600",
+	    NULL };
+	static const char *const rname[] = { "--soa-rname",
+	    "HostMaster.Cluster.Local", NULL };
+	struct fx *x = *state;
+	char zonedir[128];
+
+	snprintf(zonedir, sizeof(zonedir), "%s/zones", x->dir);
+	assert_int_equal(mkdir(zonedir, 0750), 0);
+	fx_open(x, 0);
+	write_zone_files(x, zonedir, 5000);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, zonedir, CLOCK), 0);
+	for (size_t z = 0; z < x->db.nzones; z++)
+		assert_int_equal(served(x, z), 5000);	/* resumed */
+	fx_close(x);
+
+	/* The same name in another case is the same RNAME: resumed. */
+	fx_open_args(x, 0, rname);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, zonedir, CLOCK), 0);
+	for (size_t z = 0; z < x->db.nzones; z++)
+		assert_int_equal(served(x, z), 5000);
+	fx_close(x);
+
+	fx_open_args(x, 0, expire);
+	assert_int_equal(nc_pub_init(&x->p, &x->db, &x->feed, &x->sn), 0);
+	assert_int_equal(nc_pub_start(&x->p, zonedir, CLOCK), 0);
+	for (size_t z = 0; z < x->db.nzones; z++) {
+		uint32_t s = served(x, z);
+
+		assert_true(s > 5000);
+		assert_int_equal(x->p.first[z], s);
+	}
+	fx_close(x);
+}
+
 int
 main(void)
 {
@@ -682,6 +888,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failed_commit_goes_whole,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_equals_write,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_feed_serves_the_soa_of_the_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_needs_the_same_soa,
 		    setup, teardown),
 	};
 

@@ -1,6 +1,7 @@
 /*
  * tests/unit/test_render.c -- zonegen/render: every record rule (R1-R23)
- * and edge case (E1-E30) of the rule book, with the exact records.
+ * and edge case (E1-E30) of the rule book, with the exact records, and
+ * the options that change the apex (--ns, --soa-*).
  *
  * Each test decodes a few Kubernetes objects written as JSON (single
  * quotes stand for double quotes, to keep the C readable), renders them
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
+#include "common/opt.h"
 #include "zonegen/decode.h"
 #include "zonegen/names.h"
 #include "zonegen/render.h"
@@ -242,6 +244,293 @@ test_no_dns_address_warns(void **state)
 	HAS(f, "ip6.arpa.", "@ 30 NS localhost.");
 	assert_int_equal(count_owner(f, CLUSTER, "@"), 1);	/* the NS */
 	assert_int_equal(f->warns, 1);
+}
+
+/* --- R1-R3 with --ns and the --soa-* options --------------------------- */
+
+/*
+ * Parse the render options ARGS (NULL-terminated, as on a command line)
+ * into fresh options of F, then check them together as every command
+ * does. 0, or non-zero with the message in ERR.
+ */
+static int
+parse(struct fixture *f, char *err, size_t errsz, ...)
+{
+	struct kz_opt_table t = { "render options", zg_render_opt_table,
+	    &f->o };
+	char *argv[160] = { (char *)"kubezone" }, *pos[160];
+	size_t npos = 0;
+	int argc = 1, help = 0;
+	va_list ap;
+
+	zg_render_opts_free(&f->o);
+	zg_render_opts_init(&f->o);
+	va_start(ap, errsz);
+	while (argc < 159 &&
+	    (argv[argc] = (char *)va_arg(ap, const char *)) != NULL)
+		argc++;
+	va_end(ap);
+	err[0] = '\0';
+	if (kz_opt_parse(argc, argv, &t, 1, pos, &npos, &help, err, errsz))
+		return -1;
+	return zg_render_opts_finish(&f->o, err, errsz);
+}
+
+#define PARSE_OK(f, ...) do { char e_[512]; \
+	if (parse(f, e_, sizeof(e_), __VA_ARGS__, (const char *)NULL)) \
+		fail_msg("refused: %s", e_); } while (0)
+
+/* The SOA line zone ORIGIN gets with SERIAL (a static buffer). */
+static const char *
+soa_line(struct fixture *f, const char *origin, uint32_t serial)
+{
+	static char line[1024];
+	const struct zg_zone *z = zg_zoneset_find(&f->zs, origin);
+	struct kz_buf b;
+	const char *p;
+
+	assert_non_null(z);
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(zg_zone_write(z, serial, &b), 0);
+	assert_int_equal(kz_buf_putc(&b, '\0'), 0);
+	p = strstr(b.data, "\tSOA\t");
+	assert_non_null(p);
+	while (p > b.data && p[-1] != '\n')
+		p--;
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
+	kz_buf_free(&b);
+	return line;
+}
+
+/*
+ * R1-R3 with --ns: the NS RRset of every zone, forward and reverse, is
+ * the servers given (names in any case, with or without the final dot,
+ * one record each however often given); the first is the SOA MNAME; a
+ * server inside the cluster domain gets its addresses there (R3) and
+ * ns.dns.<zone> is no longer written, whatever kube-dns's ClusterIP.
+ */
+static void
+test_ns_option_names_every_zone(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const zones[] = { CLUSTER, "in-addr.arpa.",
+	    "ip6.arpa." };
+
+	PARSE_OK(f, "--ns", "ns1.example.net", "--ns",
+	    "NS2.Cluster.Local.=192.0.2.53", "--ns",
+	    "ns2.cluster.local=2001:db8::53", "--ns", "ns1.example.net.");
+	assert_int_equal(f->o.nns, 4);
+	load(f, LIST(SVC("kube-system", "kube-dns", "10.96.0.10",
+	    "{'name':'dns','protocol':'UDP','port':53}")));
+	render(f);
+	assert_int_equal(f->warns, 0);
+	for (size_t i = 0; i < 3; i++) {
+		HAS(f, zones[i], "@ 30 NS ns1.example.net.");
+		HAS(f, zones[i], "@ 30 NS ns2.cluster.local.");
+		assert_int_equal(count_owner(f, zones[i], "@"), 2);
+		assert_string_equal(soa_line(f, zones[i], 1),
+		    "@\t30\tIN\tSOA\tns1.example.net. hostmaster.cluster.local. "
+		    "1 7200 1800 86400 30");
+	}
+	HAS(f, CLUSTER, "ns2 30 A 192.0.2.53");
+	HAS(f, CLUSTER, "ns2 30 AAAA 2001:db8::53");
+	assert_int_equal(count_owner(f, CLUSTER, "ns2"), 2);
+	assert_int_equal(count_owner(f, CLUSTER, "ns.dns"), 0);
+	HAS(f, CLUSTER, "dns-version 28800 TXT \"1.1.0\"");		/* R4 */
+	HAS(f, CLUSTER, "kube-dns.kube-system.svc 30 A 10.96.0.10");
+
+	/* An in-zone server given first is the MNAME; ns.dns is written
+	 * when --ns names it, with the address given there. */
+	PARSE_OK(f, "--ns", "ns.dns.cluster.local=10.0.0.53", "--ns",
+	    "ns1.example.net");
+	render(f);
+	HAS(f, CLUSTER, "ns.dns 30 A 10.0.0.53");
+	LACKS(f, CLUSTER, "ns.dns 30 A 10.96.0.10");
+	assert_int_equal(count_owner(f, CLUSTER, "ns.dns"), 1);
+	assert_string_equal(soa_line(f, "ip6.arpa.", 1), "@\t30\tIN\tSOA\t"
+	    "ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 "
+	    "86400 30");
+
+	/* Without kube-dns: no localhost. fallback and no warning. */
+	zg_model_free(&f->m);
+	zg_model_init(&f->m);
+	load(f, LIST(SVC("default", "kubernetes", "10.96.0.1", "")));
+	render(f);
+	assert_int_equal(f->warns, 0);
+	LACKS(f, CLUSTER, "@ 30 NS localhost.");
+	HAS(f, "in-addr.arpa.", "@ 30 NS ns.dns.cluster.local.");
+}
+
+/*
+ * R1 with --soa-rname and the timers: RFC 1035 section 8 writes the
+ * mailbox local@domain as the name local.domain, a '.' in the local
+ * part escaped; REFRESH, RETRY, EXPIRE and MINIMUM as given, in every
+ * zone. The SOA TTL stays min(TTL, 300), and without --soa-minimum the
+ * MINIMUM stays the TTL (R25). The zone hash covers the SOA.
+ */
+static void
+test_soa_options(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const zones[] = { CLUSTER, "in-addr.arpa.",
+	    "ip6.arpa." };
+	uint64_t h;
+
+	load(f, LIST(SVC("kube-system", "kube-dns", "10.96.0.10", "")));
+	render(f);
+	h = zg_zoneset_find(&f->zs, CLUSTER)->hash;
+	PARSE_OK(f, "--soa-rname", "John.Doe@Example.COM", "--soa-refresh",
+	    "3600", "--soa-retry", "600", "--soa-expire", "1209600",
+	    "--soa-minimum", "60");
+	render(f);
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(soa_line(f, zones[i], 7), "@\t30\tIN\tSOA\t"
+		    "ns.dns.cluster.local. john\\.doe.example.com. 7 3600 600 "
+		    "1209600 60");
+	assert_true(zg_zoneset_find(&f->zs, CLUSTER)->hash != h);
+	HAS(f, CLUSTER, "@ 30 NS ns.dns.cluster.local.");
+
+	/* A name is taken as it is (final dot optional, lower-cased). */
+	PARSE_OK(f, "--soa-rname", "DNS-Admin.Example.NET.");
+	render(f);
+	assert_string_equal(soa_line(f, CLUSTER, 1), "@\t30\tIN\tSOA\t"
+	    "ns.dns.cluster.local. dns-admin.example.net. 1 7200 1800 86400 "
+	    "30");
+	PARSE_OK(f, "--soa-rname", "hostmaster@example.net");
+	render(f);
+	assert_string_equal(soa_line(f, "in-addr.arpa.", 1), "@\t30\tIN\t"
+	    "SOA\tns.dns.cluster.local. hostmaster.example.net. 1 7200 1800 "
+	    "86400 30");
+
+	/* MINIMUM follows --ttl unless given; the SOA TTL is capped. */
+	PARSE_OK(f, "--ttl", "600");
+	render(f);
+	assert_string_equal(soa_line(f, CLUSTER, 1), "@\t300\tIN\tSOA\t"
+	    "ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 "
+	    "86400 600");
+	PARSE_OK(f, "--soa-minimum", "0", "--ttl", "600");
+	render(f);
+	assert_string_equal(soa_line(f, CLUSTER, 1), "@\t300\tIN\tSOA\t"
+	    "ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 "
+	    "86400 0");
+	/* EXPIRE exactly REFRESH + RETRY is accepted. */
+	PARSE_OK(f, "--soa-refresh", "3000", "--soa-retry", "600",
+	    "--soa-expire", "3600");
+	/* Options are checked together once all are read. */
+	PARSE_OK(f, "--ns", "ns1.k8s.example=10.0.0.53", "--zone",
+	    "k8s.example");
+	PARSE_OK(f, "--reverse-zone", "10.96.0.0/16", "--ns",
+	    "ns.5.10.in-addr.arpa");
+}
+
+/* Each refused option value, and the words its message must hold. */
+static void
+test_ns_and_soa_option_errors(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *args[6];
+		const char *msg;
+	} bad[] = {
+		{ { "--ns", "ns1.cluster.local" }, "--ns ns1.cluster.local: "
+		  "inside cluster.local., so kubezone serves its address: "
+		  "give it as --ns ns1.cluster.local=ADDR" },
+		{ { "--ns", "ns1.k8s.example", "--zone", "k8s.example" },
+		  "--ns ns1.k8s.example: inside k8s.example." },
+		{ { "--ns", "ns1.example.net=192.0.2.1" },
+		  "--ns ns1.example.net=192.0.2.1: ns1.example.net is "
+		  "outside cluster.local." },
+		{ { "--ns", "ns.96.10.in-addr.arpa" }, "--ns "
+		  "ns.96.10.in-addr.arpa: inside the reverse zone "
+		  "in-addr.arpa." },
+		{ { "--ns", "ns.ip6.arpa." }, "inside the reverse zone "
+		  "ip6.arpa." },
+		{ { "--reverse-zone", "10.96.0.0/16", "--ns",
+		    "ns.96.10.in-addr.arpa" }, "inside the reverse zone "
+		  "96.10.in-addr.arpa." },
+		{ { "--reverse-zone", "10.96.0.0/16", "--ns",
+		    "96.10.in-addr.arpa" }, "inside the reverse zone "
+		  "96.10.in-addr.arpa." },
+		{ { "--ns", "dns.kube-system.svc.cluster.local=10.96.0.10" },
+		  "inside svc.cluster.local. or pod.cluster.local." },
+		{ { "--ns", "x.pod.cluster.local=10.244.0.1" },
+		  "inside svc.cluster.local. or pod.cluster.local." },
+		{ { "--dns-ip", "10.96.0.10", "--ns", "ns1.example.net" },
+		  "--dns-ip: gives the addresses of ns.dns.cluster.local, "
+		  "which --ns replaces" },
+		{ { "--ns", "_dns.example.net" }, "--ns _dns.example.net: "
+		  "not a host name" },
+		{ { "--ns", "ns1..example.net" }, "--ns ns1..example.net: " },
+		{ { "--ns", "" }, "--ns : empty name" },
+		{ { "--ns", "=192.0.2.1" }, "empty name" },
+		{ { "--ns", "ns2.cluster.local=192.0.2" }, "--ns "
+		  "ns2.cluster.local=192.0.2: not an IPv4 or IPv6 address" },
+		{ { "--ns", "ns2.cluster.local=" }, "not an IPv4 or IPv6" },
+		{ { "--ns", "a23456789012345678901234567890123456789012345678"
+		    "9012345678901234.example.net" }, "not a valid DNS name" },
+		{ { "--soa-rname", "a@b@example.net" }, "--soa-rname "
+		  "a@b@example.net: the part after '@' is not a domain name" },
+		{ { "--soa-rname", "@example.net" }, "the part before '@' "
+		  "must have 1 to 63 characters" },
+		{ { "--soa-rname", "a b@example.net" }, "letters, digits" },
+		{ { "--soa-rname", "a;b@example.net" }, "letters, digits" },
+		{ { "--soa-rname", "a234567890123456789012345678901234567890"
+		    "123456789012345678901234@example.net" }, "1 to 63" },
+		{ { "--soa-rname", "host..example.net" }, "--soa-rname "
+		  "host..example.net: " },
+		{ { "--soa-refresh", "59" }, "--soa-refresh 59: expected a "
+		  "number from 60 to 604800" },
+		{ { "--soa-refresh", "604801" }, "from 60 to 604800" },
+		{ { "--soa-retry", "59" }, "from 60 to 86400" },
+		{ { "--soa-retry", "86401" }, "from 60 to 86400" },
+		{ { "--soa-expire", "3599" }, "from 3600 to 2419200" },
+		{ { "--soa-expire", "2419201" }, "from 3600 to 2419200" },
+		{ { "--soa-minimum", "86401" }, "from 0 to 86400" },
+		{ { "--soa-minimum", "-1" }, "from 0 to 86400" },
+		{ { "--soa-refresh", "86400" }, "--soa-expire 86400: below "
+		  "--soa-refresh + --soa-retry (86400 + 1800 = 88200)" },
+		{ { "--soa-expire", "3600", "--soa-refresh", "3000",
+		    "--soa-retry", "601" }, "--soa-expire 3600: below "
+		  "--soa-refresh + --soa-retry (3000 + 601 = 3601)" },
+	};
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *const *a = bad[i].args;
+
+		if (parse(f, err, sizeof(err), a[0], a[1], a[2], a[3], a[4],
+		    a[5], (const char *)NULL) == 0)
+			fail_msg("accepted: %s %s %s %s", a[0], a[1],
+			    a[2] ? a[2] : "", a[3] ? a[3] : "");
+		if (strstr(err, bad[i].msg) == NULL)
+			fail_msg("%s %s: message '%s' lacks '%s'", a[0], a[1],
+			    err, bad[i].msg);
+	}
+}
+
+/* At most ZG_MAX_LIST name servers. */
+static void
+test_ns_option_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct kz_opt_table t = { "render options", zg_render_opt_table,
+	    &f->o };
+	char *argv[2 * ZG_MAX_LIST + 3], *pos[2 * ZG_MAX_LIST + 3];
+	char names[ZG_MAX_LIST + 1][32], err[512];
+	size_t npos;
+	int argc = 1, help;
+
+	argv[0] = (char *)"kubezone";
+	for (int i = 0; i <= ZG_MAX_LIST; i++) {
+		snprintf(names[i], sizeof(names[i]), "ns%d.example.net", i);
+		argv[argc++] = (char *)"--ns";
+		argv[argc++] = names[i];
+	}
+	assert_int_not_equal(kz_opt_parse(argc, argv, &t, 1, pos, &npos,
+	    &help, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "--ns ns64.example.net: at most 64 name "
+	    "servers"));
+	assert_int_equal(f->o.nns, ZG_MAX_LIST);
 }
 
 /* --- R5-R8: ClusterIP -------------------------------------------------- */
@@ -924,6 +1213,10 @@ main(void)
 		T(test_apex_records),
 		T(test_dns_ip_option_and_soa_ttl_cap),
 		T(test_no_dns_address_warns),
+		T(test_ns_option_names_every_zone),
+		T(test_soa_options),
+		T(test_ns_and_soa_option_errors),
+		T(test_ns_option_limit),
 		T(test_clusterip_records),
 		T(test_dual_stack_clusterip),
 		T(test_unnamed_and_sctp_ports),

@@ -17,7 +17,7 @@
  *      exactly the lines of that fresh render.
  *
  * Options vary per run: namespace filter, reverse zones, pod records,
- * endpoint pod names, a small RRset cap. KZ_TEST_SEED sets the seed and
+ * endpoint pod names, a small RRset cap, name servers and SOA timers. KZ_TEST_SEED sets the seed and
  * KZ_TEST_STEPS the steps per run; the seed is printed.
  */
 #include <setjmp.h>
@@ -32,6 +32,7 @@
 
 #include "common/log.h"
 #include "common/map.h"
+#include "common/opt.h"
 #include "zonegen/names.h"
 #include "zonegen/render.h"
 #include "zonegen/zonedb.h"
@@ -441,6 +442,91 @@ test_small_cap_no_r14(void **state)
 	run(&o, steps_per_run());
 }
 
+/* Parse ARGS (NULL-terminated) as render options into O (initialised). */
+static void
+parse_opts(struct zg_render_opts *o, ...)
+{
+	struct kz_opt_table t = { "render options", zg_render_opt_table, o };
+	char *argv[32] = { (char *)"kubezone" }, *pos[32], err[512];
+	size_t npos = 0;
+	int argc = 1, help = 0;
+	va_list ap;
+
+	zg_render_opts_init(o);
+	va_start(ap, o);
+	while (argc < 31 &&
+	    (argv[argc] = (char *)va_arg(ap, const char *)) != NULL)
+		argc++;
+	va_end(ap);
+	if (kz_opt_parse(argc, argv, &t, 1, pos, &npos, &help, err,
+	    sizeof(err)) || zg_render_opts_finish(o, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static void
+test_name_servers_and_soa(void **state)
+{
+	struct zg_render_opts o;
+
+	(void)state;
+	parse_opts(&o, "--ns", "ns1.example.net", "--ns",
+	    "ns2.cluster.local=192.0.2.53", "--ns",
+	    "ns2.cluster.local=fd00::53", "--soa-rname", "dns@example.net",
+	    "--soa-expire", "1209600", "--soa-minimum", "5",
+	    "--reverse-zone", "10.96.0.0/24", (const char *)NULL);
+	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+}
+
+/*
+ * Without --ns (and --dns-ip) the apex follows kube-system/kube-dns:
+ * its ClusterIP is ns.dns's address (R3), recomputed with the Service.
+ * With --ns the apex depends on the options alone: a kube-dns change
+ * recomputes the Service only, and the apex records stay as they are.
+ */
+static void
+test_ns_apex_ignores_kube_dns(void **state)
+{
+	struct zg_render_opts o;
+	struct zg_model m;
+	struct zg_db db;
+	unsigned long objects;
+
+	(void)state;
+	for (int given = 0; given < 2; given++) {
+		if (given)
+			parse_opts(&o, "--ns", "ns1.example.net", "--ns",
+			    "ns2.cluster.local=192.0.2.53", (const char *)NULL);
+		else
+			zg_render_opts_init(&o);
+		zg_model_init(&m);
+		zg_model_track(&m, true);
+		assert_int_equal(zg_db_init(&db, &o), 0);
+		for (int i = 0; i < 2; i++) {
+			struct zg_service *s = zg_service_new(&m,
+			    "kube-system", "kube-dns");
+
+			s->type = ZG_SVC_CLUSTERIP;
+			s->nips = 1;
+			assert_int_equal(zg_ip_parse(&s->ips[0], i ?
+			    "10.96.0.11" : "10.96.0.10"), 0);
+			assert_int_equal(zg_model_put_service(&m, s), 0);
+			objects = db.stats.objects;
+			assert_true(zg_db_apply(&db, &m, true) > 0);
+		}
+		/* The second apply: the Service, and the apex without --ns. */
+		assert_int_equal(db.stats.objects - objects, given ? 1 : 2);
+		/* The Service's A; and ns.dns's A without --ns. */
+		assert_int_equal(db.zones[0].diff.nadd, given ? 1 : 2);
+		assert_int_equal(db.zones[0].diff.ndel, given ? 1 : 2);
+		/* NS (two with --ns), TXT, the servers' A, the Service's A. */
+		assert_int_equal(db.zones[0].nrecords, given ? 5 : 4);
+		zg_db_free(&db);
+		zg_model_free(&m);
+		zg_render_opts_free(&o);
+	}
+}
+
 /* A content-identical put is no change at all: no work, no diff. */
 static void
 test_identical_put_is_no_work(void **state)
@@ -533,6 +619,8 @@ main(void)
 		cmocka_unit_test(test_default_options),
 		cmocka_unit_test(test_filters_and_pod_records),
 		cmocka_unit_test(test_small_cap_no_r14),
+		cmocka_unit_test(test_name_servers_and_soa),
+		cmocka_unit_test(test_ns_apex_ignores_kube_dns),
 	};
 
 	kz_log_set_level(KZ_LOG_ERROR);
