@@ -96,6 +96,15 @@ def processes_with(text):
     return found
 
 
+def read_text(path):
+    """The text of PATH ("" when it cannot be read): a server's log."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def children_of(pid):
     """PIDs whose parent is PID (alive, not zombies)."""
     found = []

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/map.h"
 #include "zonegen/model.h"
@@ -115,8 +116,9 @@ static char *
 take(struct zg_model *m, int *rc)
 {
 	struct zg_change **v;
+	struct kz_buf b;
 	char **s, *out;
-	size_t n, len = 1;
+	size_t n;
 	int lost;
 
 	v = zg_model_take_changes(m, &n, &lost);
@@ -130,19 +132,19 @@ take(struct zg_model *m, int *rc)
 		assert_non_null(s[i]);
 		snprintf(s[i], l, "%s %s",
 		    zg_kind_name((enum zg_kind)v[i]->kind), v[i]->key);
-		len += strlen(s[i]) + 2;
 	}
 	zg_changes_free(v, n);
 	qsort(s, n, sizeof(*s), cmp_str);
-	out = calloc(1, len);
-	assert_non_null(out);
+	kz_buf_init(&b, SIZE_MAX / 2);
 	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strcat(out, ", ");
-		strcat(out, s[i]);
+		assert_int_equal(kz_buf_printf(&b, "%s%s", i ? ", " : "",
+		    s[i]), 0);
 		free(s[i]);
 	}
 	free(s);
+	out = b.len ? kz_buf_steal(&b, NULL) : strdup("");
+	kz_buf_free(&b);
+	assert_non_null(out);
 	return out;
 }
 

@@ -21,17 +21,9 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import (answers, axfr, free_port, query, replace_file,
-                      soa_serial, stop_pid, wait_for)
+from conftest import (answers, axfr, free_port, query, read_text,
+                      replace_file, soa_serial, stop_pid, wait_for)
 from secondary_configs import BIND_CONF, KEY_NAME, KEY_SECRET, KNOT_CONF
-
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 @pytest.fixture
@@ -128,14 +120,14 @@ def test_knot_and_bind_follow_by_notify_and_ixfr(sync, snapshot,
         assert same_records("cluster.local.", s.port, ports[which]) is None, \
             same_records("cluster.local.", s.port, ports[which])
 
-    knot = read(logs["knot"])
+    knot = read_text(logs["knot"])
     assert "notify, incoming" in knot
     ixfr = [l for l in knot.splitlines() if "IXFR, incoming" in l]
     assert any("finished" in l for l in ixfr), knot[-2000:]
     assert not any("AXFR-style" in l for l in ixfr), ixfr
     assert "serial %d -> %d" % (serial, new) in knot
 
-    bind = read(logs["bind"])
+    bind = read_text(logs["bind"])
     assert "received notify for zone 'cluster.local': TSIG '%s'" % \
         KEY_NAME in bind
     assert "transferred serial %d: TSIG '%s'" % (new, KEY_NAME) in bind

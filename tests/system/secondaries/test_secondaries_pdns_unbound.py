@@ -41,8 +41,8 @@ import dns.rdatatype
 import dns.zone
 import pytest
 
-from conftest import (ROOT, axfr, free_port, query, replace_file, soa_serial,
-                      stop_pid, wait_for, zone_records)
+from conftest import (ROOT, axfr, free_port, query, read_text, replace_file,
+                      soa_serial, stop_pid, wait_for, zone_records)
 
 ZONES = ("cluster.local.", "in-addr.arpa.", "ip6.arpa.")
 IS_ROOT = os.geteuid() == 0
@@ -56,16 +56,9 @@ PDNS_SOURCE = "127.0.0.5"      # PowerDNS's query-local-address here
 
 # -- docs/operations.md -------------------------------------------------------
 
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
-
 
 def operations():
-    return read(os.path.join(ROOT, "docs", "operations.md"))
+    return read_text(os.path.join(ROOT, "docs", "operations.md"))
 
 
 def section(heading):
@@ -155,7 +148,7 @@ def serials(port):
 
 def change(snapshot):
     """Change a Service's IPv4 and IPv6 address: all three zones change."""
-    doc = read(snapshot)
+    doc = read_text(snapshot)
     assert "10.96.12.34" in doc and "fd00:10:96::2005" in doc
     replace_file(snapshot, doc.replace("10.96.12.34", "10.96.12.77")
                  .replace("fd00:10:96::2005", "fd00:10:96::2077"))
@@ -286,7 +279,7 @@ def test_powerdns_as_documented(sync, snapshot, workdir, procs):
     log.close()
 
     def pdns_log():
-        return read(log_path)
+        return read_text(log_path)
 
     try:
         # The zones made before the start: transferred whole, by TSIG,
@@ -455,7 +448,7 @@ def test_unbound_as_documented(sync, snapshot, workdir, procs):
         same_as_kubezone()
 
         before = serials(kz_port)
-        kz_mark, ub_mark = len(s.text()), len(read(log_path))
+        kz_mark, ub_mark = len(s.text()), len(read_text(log_path))
         change(snapshot)
         new = wait_new_serials(kz_port, before)
         for z in ZONES:
@@ -467,9 +460,9 @@ def test_unbound_as_documented(sync, snapshot, workdir, procs):
         same_as_kubezone()
     except AssertionError as e:
         raise AssertionError("%s\n--- Unbound log:\n%s\n--- kubezone:\n%s" %
-                             (e, tail(read(log_path)), tail(s.text())))
+                             (e, tail(read_text(log_path)), tail(s.text())))
 
-    ub = read(log_path)[ub_mark:]
+    ub = read_text(log_path)[ub_mark:]
     kz = s.text()[kz_mark:]
     for z in ZONES:
         assert "received NOTIFY serial %d for %s from 127.0.0.1" % (
