@@ -40,6 +40,7 @@ EXAMPLES = {
     "endpoint-pod-names": None,
     "no-clusterip-endpoint-names": None,
     "max-rrset-bytes": "16000",
+    "catalog-zone": "catalog.kubezone.invalid",
     "ns": "ns1.cluster.local=192.0.2.53",
     "soa-rname": "hostmaster@example.com",
     "soa-refresh": "3600",

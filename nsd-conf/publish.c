@@ -108,7 +108,7 @@ publish_whole(struct nc_publisher *p, size_t z, uint32_t now)
 		p->stats.failed++;
 		return rc;
 	}
-	if (!p->started)
+	if (!p->started || z + 1 == p->held)
 		p->first[z] = serial;
 	kz_info("zone published", "zone=%s serial=%u records=%zu", origin,
 	    serial, p->db->zones[z].nrecords + 1);
@@ -362,26 +362,61 @@ out:
 	return rc;
 }
 
+/* Publish zone Z: resume from NSD's zone file in ZONEDIR, or whole. */
+static int
+start_zone(struct nc_publisher *p, size_t z, const char *zonedir,
+    uint32_t now)
+{
+	const struct zg_db_zone *dz = &p->db->zones[z];
+	char path[4096], err[256];
+	uint32_t fserial;
+
+	if (zonedir && (size_t)snprintf(path, sizeof(path), "%s/%s", zonedir,
+	    dz->file) < sizeof(path) &&
+	    nc_zonefile_serial(path, dz->origin, &fserial, err,
+	    sizeof(err)) == 0 &&
+	    resume_zone(p, z, path, fserial, now) == 0)
+		return 0;
+	return publish_whole(p, z, now);
+}
+
 int
 nc_pub_start(struct nc_publisher *p, const char *zonedir, uint32_t now)
 {
 	int rc = 0;
 
-	for (size_t z = 0; z < p->db->nzones && rc == 0; z++) {
-		const struct zg_db_zone *dz = &p->db->zones[z];
-		char path[4096], err[256];
-		uint32_t fserial;
-
-		if (zonedir && (size_t)snprintf(path, sizeof(path), "%s/%s",
-		    zonedir, dz->file) < sizeof(path) &&
-		    nc_zonefile_serial(path, dz->origin, &fserial, err,
-		    sizeof(err)) == 0 &&
-		    resume_zone(p, z, path, fserial, now) == 0)
-			continue;
-		rc = publish_whole(p, z, now);
-	}
+	for (size_t z = 0; z < p->db->nzones && rc == 0; z++)
+		if (z + 1 != p->held)
+			rc = start_zone(p, z, zonedir, now);
 	if (rc == 0)
 		p->started = true;
+	return rc;
+}
+
+void
+nc_pub_hold(struct nc_publisher *p, size_t z)
+{
+	if (!p->started && z < p->db->nzones)
+		p->held = z + 1;
+}
+
+bool
+nc_pub_held(const struct nc_publisher *p, size_t z)
+{
+	return z + 1 == p->held;
+}
+
+int
+nc_pub_release(struct nc_publisher *p, const char *zonedir, uint32_t now)
+{
+	size_t z = p->held - 1;
+	int rc;
+
+	if (p->held == 0 || !p->started)
+		return p->held ? KZ_EINVAL : 0;
+	rc = start_zone(p, z, zonedir, now);
+	if (rc == 0)
+		p->held = 0;
 	return rc;
 }
 
@@ -434,6 +469,8 @@ nc_pub_diffs(struct nc_publisher *p, uint32_t now)
 		const struct zg_diff *d = &p->db->zones[z].diff;
 		int r;
 
+		if (z + 1 == p->held)
+			continue;	/* published whole when released */
 		/* After a failed commit the diff chain is broken: the
 		 * zone goes out whole (NSD then transfers it by AXFR). */
 		if (p->whole[z])

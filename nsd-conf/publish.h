@@ -46,6 +46,8 @@ struct nc_publisher {
 	uint32_t *first;	/* the serial of each zone's first publication */
 	bool *whole;		/* a diff of this zone could not be
 				 * committed: it goes out whole next time */
+	size_t held;		/* index + 1 of a zone held back until
+				 * nc_pub_release(), 0: none */
 	bool started;		/* nc_pub_start() succeeded */
 	struct nc_pub_stats stats;
 };
@@ -73,6 +75,25 @@ void nc_pub_free(struct nc_publisher *p);
  * later).
  */
 int nc_pub_start(struct nc_publisher *p, const char *zonedir, uint32_t now);
+
+/*
+ * Hold database zone Z back (before nc_pub_start): it is published only
+ * by nc_pub_release(), and the feed answers SERVFAIL for it until then.
+ * The catalog zone waits so that NSD serves every member zone before
+ * the catalog names it.
+ */
+void nc_pub_hold(struct nc_publisher *p, size_t z);
+
+/*
+ * Publish the held zone as nc_pub_start() would (resuming from ZONEDIR
+ * when NSD's zone file is there), after nc_pub_start(). 0 (also when no
+ * zone is held), or an error (try again later).
+ */
+int nc_pub_release(struct nc_publisher *p, const char *zonedir,
+    uint32_t now);
+
+/* True while zone Z is held back. */
+bool nc_pub_held(const struct nc_publisher *p, size_t z);
 
 /*
  * Commit the database's diffs of its last zg_db_apply(): one serial per

@@ -40,6 +40,7 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/opt.h"
+#include "nsd-conf/catalog.h"
 #include "nsd-conf/conf.h"
 #include "nsd-conf/control.h"
 #include "nsd-conf/feed.h"
@@ -123,6 +124,11 @@ struct sync {
 	struct sy_timer ready_timer;
 	bool ready;
 	uint64_t started_ms;
+
+	/* zones the catalog on disk lists and the options no longer give:
+	 * NSD serves them from their files until the catalog drops them */
+	char (*departing)[256];
+	size_t ndeparting;
 
 	/* the live API source (when there is no --snapshot) */
 	bool use_api;
@@ -236,26 +242,35 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 
 /* --- nsd.conf and NSD ---------------------------------------------------- */
 
-/* The zones of DB for nsd.conf (names without the final dot); NAMES
- * holds them. Free both. */
+/* The zones of DB for nsd.conf (names without the final dot), then the
+ * NEXTRA zones of EXTRA (names; their files "<name>.zone"); NAMES holds
+ * the names and files. Free both. */
 static struct nc_zone_ref *
-zone_refs(const struct zg_db *db, char (**names)[256])
+zone_refs(const struct zg_db *db, const char (*extra)[256], size_t nextra,
+    char (**names)[2][264])
 {
-	struct nc_zone_ref *refs = calloc(db->nzones ? db->nzones : 1,
-	    sizeof(*refs));
+	size_t n = db->nzones + nextra;
+	struct nc_zone_ref *refs = calloc(n ? n : 1, sizeof(*refs));
 
-	*names = calloc(db->nzones ? db->nzones : 1, sizeof(**names));
+	*names = calloc(n ? n : 1, sizeof(**names));
 	if (refs == NULL || *names == NULL) {
 		free(refs);
 		free(*names);
 		*names = NULL;
 		return NULL;
 	}
-	for (size_t i = 0; i < db->nzones; i++) {
-		zg_name_bare((*names)[i], sizeof((*names)[i]),
-		    db->zones[i].origin);
-		refs[i].name = (*names)[i];
-		refs[i].file = db->zones[i].file;
+	for (size_t i = 0; i < n; i++) {
+		char *name = (*names)[i][0], *file = (*names)[i][1];
+
+		if (i < db->nzones) {
+			zg_name_bare(name, 256, db->zones[i].origin);
+			snprintf(file, 264, "%s", db->zones[i].file);
+		} else {
+			snprintf(name, 256, "%s", extra[i - db->nzones]);
+			snprintf(file, 264, "%.255s.zone", name);
+		}
+		refs[i].name = name;
+		refs[i].file = file;
 	}
 	return refs;
 }
@@ -270,11 +285,11 @@ check_zones(const struct zg_render_opts *ro, const struct nc_opts *no,
 {
 	struct zg_db db = { 0 };
 	struct nc_zone_ref *refs = NULL;
-	char (*names)[256] = NULL;
+	char (*names)[2][264] = NULL;
 	int rc;
 
 	rc = zg_db_init(&db, ro);
-	if (rc == 0 && (refs = zone_refs(&db, &names)) == NULL)
+	if (rc == 0 && (refs = zone_refs(&db, NULL, 0, &names)) == NULL)
 		rc = KZ_ENOMEM;
 	if (rc)
 		snprintf(err, errsz, "%s", kz_strerror(rc));
@@ -319,7 +334,7 @@ static int
 write_conf(struct sync *s)
 {
 	struct nc_zone_ref *refs;
-	char (*names)[256] = NULL;
+	char (*names)[2][264] = NULL;
 	struct nc_feed_ref feed = { .port = s->feed.port };
 	struct kz_buf b;
 	int rc = KZ_ENOMEM;
@@ -330,10 +345,12 @@ write_conf(struct sync *s)
 	snprintf(feed.key.secret, sizeof(feed.key.secret), "%s",
 	    s->feed.key.secret);
 	kz_buf_init(&b, 64 * 1024 * 1024);
-	refs = zone_refs(&s->db, &names);
+	refs = zone_refs(&s->db, (const char (*)[256])s->departing,
+	    s->ndeparting, &names);
 	if (refs == NULL)
 		goto out;
-	rc = nc_conf_render(&s->no, &s->paths, &feed, refs, s->db.nzones, &b);
+	rc = nc_conf_render(&s->no, &s->paths, &feed, refs,
+	    s->db.nzones + s->ndeparting, &b);
 	if (rc == 0)
 		rc = kz_file_write_atomic(s->paths.conf, b.data, b.len, 0600);
 out:
@@ -346,6 +363,88 @@ out:
 	/* Zones added by hand with nsd-control addzone are not ours. */
 	unlink(s->paths.zonelist);
 	return rc;
+}
+
+/* --- zones leaving the catalog ------------------------------------------ */
+
+static int
+departing_add(void *ctx, const char *name)
+{
+	struct sync *s = ctx;
+	char bare[256];
+	void *v;
+
+	for (size_t z = 0; z < s->db.nzones; z++) {
+		zg_name_bare(bare, sizeof(bare), s->db.zones[z].origin);
+		if (strcasecmp(bare, name) == 0)
+			return 0;
+	}
+	if (strlen(name) >= sizeof(*s->departing) || strchr(name, '/') ||
+	    strchr(name, '"') || name[0] == '\0')
+		return 0;	/* not a name kubezone would have served */
+	v = reallocarray(s->departing, s->ndeparting + 1,
+	    sizeof(*s->departing));
+	if (v == NULL)
+		return KZ_ENOMEM;
+	s->departing = v;
+	snprintf(s->departing[s->ndeparting++], sizeof(*s->departing), "%s",
+	    name);
+	return 0;
+}
+
+/*
+ * The zones that the catalog NSD serves from its file (the last run's)
+ * still lists and the options no longer give. A zone must leave the
+ * catalog before NSD stops serving it, or a secondary would try to
+ * transfer a zone NSD refuses: NSD keeps serving these from their files
+ * until it serves the new catalog (drop_departing).
+ */
+static void
+find_departing(struct sync *s)
+{
+	char path[PATH_MAX + 256], err[256], names[512] = "";
+	const struct zg_db_zone *cz;
+	int rc;
+
+	if (s->db.catalog == 0)
+		return;
+	cz = &s->db.zones[s->db.catalog - 1];
+	snprintf(path, sizeof(path), "%s/%s", s->paths.zonedir, cz->file);
+	rc = nc_catalog_members(path, cz->origin, departing_add, s, err,
+	    sizeof(err));
+	if (rc && rc != -ENOENT)
+		kz_warn("cannot read the last catalog", "file=%s error=\"%s\"",
+		    path, rc == KZ_EPARSE ? err : kz_strerror(rc));
+	for (size_t i = 0; i < s->ndeparting; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names),
+		    "%s%s", i ? "," : "", s->departing[i]);
+	if (s->ndeparting)
+		kz_info("zones leaving the catalog: nsd serves them until it "
+		    "serves the new catalog", "zones=%s", names);
+}
+
+/* NSD serves the new catalog: it may now stop serving the zones that
+ * left it. */
+static void
+drop_departing(struct sync *s)
+{
+	size_t n = s->ndeparting;
+	char path[PATH_MAX + 256];
+
+	s->ndeparting = 0;
+	if (write_conf(s) ||
+	    nc_control_cmd(s->paths.ctl, "reconfig", NULL, 2000)) {
+		kz_warn("nsd still serves the zones that left the catalog "
+		    "until its next restart", "zones=%zu", n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s.zone", s->paths.zonedir,
+		    s->departing[i]);
+		unlink(path);
+		kz_info("zone dropped after leaving the catalog", "zone=%s",
+		    s->departing[i]);
+	}
 }
 
 /* Where NSD answers: the first --listen, a wildcard as loopback. */
@@ -630,12 +729,40 @@ learn_from_zone_files(struct sync *s)
  * transfer NSD could not store on a full disk) is NOTIFYed again.
  */
 static void probe_nsd(struct sync *s);
+static void zone_files_stale(struct sync *s);
 
 static void
 ready_timer_fired(struct sy_loop *l, void *ctx)
 {
 	(void)l;
 	probe_nsd(ctx);
+}
+
+/*
+ * The catalog zone waits until NSD serves every other zone: a secondary
+ * that learns a member from the catalog transfers it at once, and must
+ * find it. Then the catalog is published (as a diff against NSD's zone
+ * file when NSD has one: secondaries get an IXFR that adds the new
+ * members and drops the ones no longer served).
+ */
+static void
+release_catalog(struct sync *s, size_t done)
+{
+	size_t cz = s->db.catalog - 1;
+	int rc;
+
+	if (done + 1 < s->db.nzones)
+		return;
+	rc = nc_pub_release(&s->pub, s->paths.zonedir, (uint32_t)time(NULL));
+	if (rc) {
+		kz_warn("cannot publish the catalog zone yet", "zone=%s "
+		    "error=\"%s\"", s->db.zones[cz].origin, kz_strerror(rc));
+		return;
+	}
+	kz_info("catalog published: nsd serves every member zone", "zone=%s "
+	    "members=%zu serial=%u", s->db.zones[cz].origin, s->db.nzones - 1,
+	    nc_pub_serial(&s->pub, cz));
+	zone_files_stale(s);
 }
 
 static void
@@ -645,6 +772,8 @@ nsd_round_done(struct sync *s)
 
 	for (size_t z = 0; z < s->db.nzones; z++)
 		done += s->confirmed[z];
+	if (s->db.catalog && nc_pub_held(&s->pub, s->db.catalog - 1))
+		release_catalog(s, done);
 	if (!s->ready && done == s->db.nzones) {
 		s->ready = true;
 		if (s->no.nnotify)
@@ -664,8 +793,12 @@ nsd_answered(void *ctx, int status, uint32_t serial)
 	size_t z = zp->z;
 	uint32_t cur = nc_pub_serial(&s->pub, z);
 
-	if (status == 0 && nc_sn_cmp(serial, s->pub.first[z]) >= 0)
+	if (status == 0 && !nc_pub_held(&s->pub, z) &&
+	    nc_sn_cmp(serial, s->pub.first[z]) >= 0) {
 		s->confirmed[z] = true;
+		if (z + 1 == s->db.catalog && s->ndeparting)
+			drop_departing(s);
+	}
 	if (s->ready && status == 0 && nc_sn_cmp(serial, cur) < 0) {
 		if (++s->lag[z] == SY_LAG_CHECKS) {
 			kz_warn("nsd lags behind, notifying again", "zone=%s "
@@ -689,7 +822,7 @@ probe_nsd(struct sync *s)
 	if (s->probing)
 		return;
 	for (size_t z = 0; z < s->db.nzones; z++) {
-		if (!s->ready && s->confirmed[z])
+		if ((!s->ready && s->confirmed[z]) || nc_pub_held(&s->pub, z))
 			continue;
 		if (nc_feed_probe(&s->feed, s->nsd_ip, s->nsd_port,
 		    s->db.zones[z].origin, NULL, SY_READY_PROBE_MS,
@@ -1278,6 +1411,8 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	}
 	for (size_t z = 0; z < s->db.nzones; z++)
 		s->probes[z] = (struct zprobe){ s, z };
+	if (s->db.catalog)
+		nc_pub_hold(&s->pub, s->db.catalog - 1);
 	warn_reverse_trees(s);
 	learn_from_zone_files(s);
 	learn_from_secondaries(s);
@@ -1293,6 +1428,8 @@ zone_files_current(struct sync *s)
 	for (size_t z = 0; z < s->db.nzones; z++) {
 		uint32_t serial;
 
+		if (nc_pub_held(&s->pub, z))
+			continue;	/* NSD's file is the older catalog */
 		if (zone_file_serial(s, z, &serial) ||
 		    serial != nc_pub_serial(&s->pub, z))
 			return false;
@@ -1413,6 +1550,7 @@ sy_sync_main(int argc, char **argv)
 		fprintf(stderr, "kubezone sync: %s\n", kz_strerror(rc));
 		goto out;
 	}
+	find_departing(s);
 	/* NSD starts at once, on the zone files it wrote last time. */
 	if (write_conf(s))
 		goto out;
@@ -1454,6 +1592,7 @@ out:
 	zg_db_free(&s->db);
 	free(s->probes);
 	free(s->confirmed);
+	free(s->departing);
 	free(s->lag);
 	free(s->sec_lag);
 	sy_loop_free(&s->loop);
@@ -1481,7 +1620,7 @@ sy_nsdconf_main(int argc, char **argv)
 	struct nc_feed_ref feed;
 	struct nc_paths paths;
 	struct nc_zone_ref *refs = NULL;
-	char (*names)[256] = NULL;
+	char (*names)[2][264] = NULL;
 	struct kz_buf b;
 	struct nc_opts *no;
 	char dir[PATH_MAX], cwd[PATH_MAX], err[512];
@@ -1516,7 +1655,7 @@ sy_nsdconf_main(int argc, char **argv)
 	/* The zones follow from the options alone; the feed's port and key
 	 * are chosen by `kubezone sync` at each start: these are samples. */
 	if (zg_db_init(&db, &ro) || nc_feed_ref_init(&feed, 53535) ||
-	    (refs = zone_refs(&db, &names)) == NULL) {
+	    (refs = zone_refs(&db, NULL, 0, &names)) == NULL) {
 		fprintf(stderr, "kubezone nsd-conf: out of memory\n");
 		goto out;
 	}

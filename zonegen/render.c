@@ -242,6 +242,8 @@ apex_default_ns(struct render_ctx *c)
 	for (size_t i = 0; i < db->nzones; i++) {
 		char apex[ZG_NAME_TEXT];
 
+		if (i + 1 == db->catalog)
+			continue;
 		zg_name_bare(apex, sizeof(apex), db->zones[i].origin);
 		add_name_rr(c, i, apex, T_NS, nips ? ns : "localhost", 0);
 	}
@@ -264,6 +266,8 @@ apex_given_ns(struct render_ctx *c)
 	for (size_t i = 0; i < db->nzones; i++) {
 		char apex[ZG_NAME_TEXT];
 
+		if (i + 1 == db->catalog)
+			continue;
 		zg_name_bare(apex, sizeof(apex), db->zones[i].origin);
 		for (size_t j = 0; j < o->nns; j++)
 			add_name_rr(c, i, apex, T_NS, o->ns[j].name, 0);
@@ -273,7 +277,53 @@ apex_given_ns(struct render_ctx *c)
 			add_addr(c, 0, o->ns[j].name, &o->ns[j].ip);
 }
 
-/* R2-R4: the apex object: NS and its addresses, the dns-version TXT. */
+void
+zg_catalog_label(const char *origin, char *out, size_t outsz)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a, 64 bits */
+	size_t n = strlen(origin);
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)origin[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (unsigned char)(ch - 'A' + 'a');
+		h = (h ^ ch) * 0x100000001b3ULL;
+	}
+	if (n == 0 || origin[n - 1] != '.')
+		h = (h ^ '.') * 0x100000001b3ULL;
+	snprintf(out, outsz, "%016llx", (unsigned long long)h);
+}
+
+/*
+ * The catalog zone (RFC 9432, version 2): the NS RRset "invalid." that
+ * section 4.1 asks for, the version TXT "2", and one member PTR
+ * <label>.zones.<catalog> per served zone.
+ */
+static void
+apex_catalog(struct render_ctx *c)
+{
+	struct zg_db *db = c->db;
+	size_t cz = db->catalog - 1;
+	static const uint8_t version[] = { 1, '2' };
+	char owner[ZG_NAME_TEXT], label[17], target[ZG_NAME_TEXT];
+
+	add_name_rr(c, cz, c->o->catalog, T_NS, "invalid", 0);
+	join(owner, sizeof(owner), "version.", c->o->catalog, (char *)NULL);
+	zg_db_emit(db, cz, owner, T_TXT, version, sizeof(version), 0);
+	for (size_t i = 0; i < db->nzones; i++) {
+		if (i == cz)
+			continue;
+		zg_catalog_label(db->zones[i].origin, label, sizeof(label));
+		join(owner, sizeof(owner), label, ".zones.", c->o->catalog,
+		    (char *)NULL);
+		zg_name_bare(target, sizeof(target), db->zones[i].origin);
+		add_name_rr(c, cz, owner, T_PTR, target, 0);
+	}
+}
+
+/* R2-R4: the apex object: NS and its addresses, the dns-version TXT;
+ * and the catalog zone's records. */
 void
 zg_rules_apex(struct zg_db *db, const struct zg_model *m)
 {
@@ -288,6 +338,8 @@ zg_rules_apex(struct zg_db *db, const struct zg_model *m)
 		apex_default_ns(&c);
 	join(owner, sizeof(owner), "dns-version.", c.zone, (char *)NULL);
 	zg_db_emit(db, 0, owner, T_TXT, txt, sizeof(txt), 0);
+	if (db->catalog)
+		apex_catalog(&c);
 }
 
 /* --- services ---------------------------------------------------------- */

@@ -72,6 +72,8 @@ struct zg_render_opts {
 	uint32_t soa_refresh, soa_retry, soa_expire;	/* --soa-* */
 	uint32_t soa_minimum;		/* --soa-minimum, when set */
 	bool soa_minimum_set;		/* else the SOA MINIMUM is the TTL */
+	char catalog[256];		/* --catalog-zone, no final dot;
+					 * "": none */
 };
 
 /* Set the defaults. */
@@ -89,6 +91,15 @@ void zg_render_opts_free(struct zg_render_opts *o);
  */
 int zg_render_opts_finish(const struct zg_render_opts *o, char *err,
     size_t errsz);
+
+/*
+ * The member label of zone ORIGIN in a catalog zone (RFC 9432 section
+ * 4.1): 16 lower-case hex digits of a 64-bit FNV-1a hash of the origin
+ * in lower case with its final dot. A function of the name alone, so a
+ * zone keeps its label across restarts and wherever it is rendered.
+ * OUT holds at least 17 bytes.
+ */
+void zg_catalog_label(const char *origin, char *out, size_t outsz);
 
 /* True when NAME (lower case, no final dot) is the cluster domain or
  * below it. */

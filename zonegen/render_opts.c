@@ -164,6 +164,32 @@ check_ns(const struct zg_render_opts *o, const struct zg_ns *ns, char *err,
 	return KZ_EUSAGE;
 }
 
+/*
+ * The catalog zone is a zone of its own: not a served zone, not above
+ * or below one (a catalog under the cluster domain would be a
+ * delegation kubezone does not make), and not under .arpa.
+ */
+static int
+check_catalog(const struct zg_render_opts *o, char *err, size_t errsz)
+{
+	const char *c = o->catalog;
+
+	if (at_or_below(c, o->zone) || at_or_below(o->zone, c)) {
+		snprintf(err, errsz, "--catalog-zone %s: %s the cluster zone "
+		    "%s; name a zone of its own, such as catalog.invalid or "
+		    "catalog.<your domain>", c, strcmp(c, o->zone) == 0 ? "is" :
+		    at_or_below(c, o->zone) ? "is below" : "is above", o->zone);
+		return KZ_EUSAGE;
+	}
+	if (at_or_below(c, "arpa") || at_or_below("in-addr.arpa", c)) {
+		snprintf(err, errsz, "--catalog-zone %s: overlaps the reverse "
+		    "zones (.arpa); name a zone of its own, such as "
+		    "catalog.invalid", c);
+		return KZ_EUSAGE;
+	}
+	return KZ_OK;
+}
+
 int
 zg_render_opts_finish(const struct zg_render_opts *o, char *err,
     size_t errsz)
@@ -179,6 +205,8 @@ zg_render_opts_finish(const struct zg_render_opts *o, char *err,
 	for (size_t i = 0; i < o->nns; i++)
 		if (check_ns(o, &o->ns[i], err, errsz))
 			return KZ_EUSAGE;
+	if (o->catalog[0] && check_catalog(o, err, errsz))
+		return KZ_EUSAGE;
 	if (o->soa_expire < need) {
 		snprintf(err, errsz, "--soa-expire %u: below --soa-refresh + "
 		    "--soa-retry (%u + %u = %llu): a secondary would drop the "
@@ -191,6 +219,25 @@ zg_render_opts_finish(const struct zg_render_opts *o, char *err,
 }
 
 /* --- setters ----------------------------------------------------------- */
+
+static int
+set_catalog(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct zg_render_opts *o = ctx;
+	char z[sizeof(o->catalog)];
+	const char *why;
+
+	if (zg_name_parse(arg, z, sizeof(z), &why)) {
+		snprintf(err, errsz, "%s", why);
+		return KZ_EINVAL;
+	}
+	if (z[0] == '\0') {
+		snprintf(err, errsz, "the root cannot be a catalog zone");
+		return KZ_EINVAL;
+	}
+	memcpy(o->catalog, z, strlen(z) + 1);
+	return KZ_OK;
+}
 
 static int
 set_zone(void *ctx, const char *arg, char *err, size_t errsz)
@@ -528,5 +575,11 @@ const struct kz_opt zg_render_opt_table[] = {
 	  "DNS message over TCP can carry it: about 4,000 A records. A "
 	  "capped RRset is logged with the object it comes from.",
 	  KZ_OPT_NUMBER, 512, 65000 },
+	{ "catalog-zone", "NAME", "none", NULL, false, set_catalog,
+	  "Also serve a catalog zone NAME (RFC 9432, version 2) listing every "
+	  "zone kubezone serves, the cluster zone and each reverse zone, so "
+	  "that secondaries configured with the catalog (Knot, BIND) add and "
+	  "drop those zones on their own. Each zone's member label is a "
+	  "hash of its name: the same across restarts." },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
 };

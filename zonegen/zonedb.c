@@ -422,6 +422,10 @@ zg_db_init(struct zg_db *db, const struct zg_render_opts *o)
 		    KZ_ENOMEM : zg_cidr_zones(&all6, add_reverse_zone, db);
 	for (size_t i = 0; rc == 0 && i < o->nreverse; i++)
 		rc = zg_cidr_zones(&o->reverse[i], add_reverse_zone, db);
+	if (rc == 0 && o->catalog[0]) {
+		rc = zone_add(db, o->catalog);
+		db->catalog = db->nzones;
+	}
 	if (rc)
 		return KZ_ENOMEM;
 	db->apex = calloc(1, sizeof(*db->apex) + 1);

@@ -104,7 +104,10 @@ struct zg_db {
 	struct kz_map revzones;		/* reverse origin (no dot) -> index+1 */
 	size_t rev_max_labels;
 	struct kz_map objs[ZG_KIND_COUNT];	/* key -> struct db_obj */
-	struct db_obj *apex;		/* NS, TXT, the name server's address */
+	size_t catalog;			/* index + 1 of the catalog zone (it
+					 * comes last), 0: none */
+	struct db_obj *apex;		/* NS, TXT, the name server's address,
+					 * the catalog */
 	struct kz_map groups;		/* "ns/service" -> slice group */
 	struct kz_map nslists;		/* namespace -> objects in it */
 	bool had_namespaces;		/* Namespace objects existed */

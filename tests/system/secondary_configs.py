@@ -1,8 +1,17 @@
-"""The Knot and BIND configurations the secondary tests run.
+"""The Knot and BIND configurations the secondary tests run, and the
+helpers that read configurations from docs/operations.md and start the
+secondaries.
 
 docs/operations.md shows the same (tests/system/docs/test_docs.py compares
 them), so what the documentation tells operators is what is tested.
 """
+
+import os
+import re
+import shlex
+import subprocess
+
+from conftest import ROOT, read_text
 
 KEY_NAME = "xfr"
 KEY_SECRET = "a3ViZXpvbmUtdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE="
@@ -66,3 +75,77 @@ zone "cluster.local" {{
     file "cluster.local.db";
 }};
 """
+
+
+# -- docs/operations.md -------------------------------------------------------
+
+
+def operations():
+    return read_text(os.path.join(ROOT, "docs", "operations.md"))
+
+
+def section(heading):
+    """The text of the `### HEADING...` section of docs/operations.md."""
+    part = re.split(r"^### %s.*$" % re.escape(heading), operations(), 1,
+                    re.M)
+    assert len(part) == 2, "docs/operations.md has no section %r" % heading
+    return re.split(r"^##+ ", part[1], 1, re.M)[0]
+
+
+def blocks(text):
+    """The fenced blocks of TEXT, in order."""
+    return re.findall(r"^```[a-z]*\n(.*?)^```", text, re.S | re.M)
+
+
+def block_with(text, marker):
+    found = [b for b in blocks(text) if marker in b]
+    assert len(found) == 1, "one block with %r: %d" % (marker, len(found))
+    return found[0]
+
+
+def kubezone_args(text, addresses):
+    """kubezone's options from the `kubezone sync ...` block of TEXT, the
+    documented addresses replaced by ADDRESSES (a list of pairs, applied
+    in order)."""
+    cmd = block_with(text, "kubezone sync").replace("\\\n", " ")
+    args = shlex.split(cmd)
+    assert args[:3] == ["kubezone", "sync", "..."], args
+    out = []
+    for a in args[3:]:
+        for old, new in addresses:
+            a = a.replace(old, new)
+        out.append(a)
+    return out
+
+
+def substitute(text, pairs):
+    for old, new in pairs:
+        assert old in text, "%r not in the documented text" % old
+        text = text.replace(old, new)
+    assert "192.0.2." not in text, text
+    return text
+
+
+# -- the secondaries -----------------------------------------------------------
+
+
+def start_knot(d, conf):
+    """knotd with the configuration text CONF, written to D/knot.conf."""
+    path = os.path.join(d, "knot.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return subprocess.Popen(
+        ["knotd", "-c", path], stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.path.join(d, "knotd.stderr"), "w"))
+
+
+def start_named(d, conf):
+    """named in the foreground with CONF, written to D/named.conf."""
+    path = os.path.join(d, "named.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return subprocess.Popen(
+        ["named", "-f", "-c", path], stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.path.join(d, "named.stderr"), "w"))

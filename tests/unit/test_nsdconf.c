@@ -2,6 +2,7 @@
  * tests/unit/test_nsdconf.c -- nsd-conf/conf and nsd: options, nsd.conf text.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/opt.h"
+#include "nsd-conf/catalog.h"
 #include "nsd-conf/conf.h"
 #include "nsd-conf/nsd.h"
 
@@ -906,11 +908,72 @@ test_state_dir_refuses_unsafe(void **state)
 	rm_state(dir);
 }
 
+static int
+collect(void *ctx, const char *name)
+{
+	struct kz_buf *b = ctx;
+
+	return kz_buf_append(b, name, strlen(name)) ||
+	    kz_buf_append(b, ";", 1) ? KZ_ENOMEM : 0;
+}
+
+/*
+ * The members of a catalog zone file (RFC 9432): the PTRs of
+ * <label>.zones.<catalog> only; not a PTR deeper down (a property of
+ * a member, section 4.4), nor one elsewhere in the zone.
+ */
+static void
+test_catalog_members(void **state)
+{
+	static const char zone[] =
+	    "$ORIGIN catalog.invalid.\n"
+	    "$TTL 30\n"
+	    "@ SOA invalid. invalid. 7 3600 600 86400 30\n"
+	    "@ NS invalid.\n"
+	    "version TXT \"2\"\n"
+	    "aaaa.zones PTR Cluster.Local.\n"
+	    "bbbb.ZONES.catalog.invalid. 30 IN PTR 0.96.10.in-addr.arpa.\n"
+	    "group.aaaa.zones TXT \"x\"\n"
+	    "coo.aaaa.zones PTR other.example.\n"
+	    "elsewhere PTR not.a.member.\n"
+	    "cccc.zones 30 IN TXT \"not a PTR\"\n";
+	char path[] = "/tmp/kz-test-cat-XXXXXX", err[256];
+	struct kz_buf b;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_true(write(fd, zone, sizeof(zone) - 1) ==
+	    (ssize_t)sizeof(zone) - 1);
+	close(fd);
+	kz_buf_init(&b, 4096);
+	assert_int_equal(nc_catalog_members(path, "catalog.invalid.", collect,
+	    &b, err, sizeof(err)), 0);
+	assert_int_equal(kz_buf_append(&b, "", 1), 0);
+	assert_string_equal(b.data, "cluster.local;0.96.10.in-addr.arpa;");
+	/* A broken file: an error naming the line. */
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_true(write(fd, "x.zones PTR ..bad\n", 18) == 18);
+	close(fd);
+	kz_buf_reset(&b);
+	assert_int_equal(nc_catalog_members(path, "catalog.invalid", collect,
+	    &b, err, sizeof(err)), KZ_EPARSE);
+	if (strstr(err, "line 12") == NULL)
+		fail_msg("%s", err);
+	unlink(path);
+	assert_int_equal(nc_catalog_members(path, "catalog.invalid", collect,
+	    &b, err, sizeof(err)), -ENOENT);
+	kz_buf_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_addr_forms),
+		cmocka_unit_test(test_catalog_members),
 		cmocka_unit_test(test_acl_and_key),
 		cmocka_unit_test(test_key_file_and_refs),
 		cmocka_unit_test(test_conf_render),

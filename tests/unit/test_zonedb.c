@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include "common/err.h"
 #include "common/log.h"
 #include "common/map.h"
 #include "common/opt.h"
@@ -473,7 +474,8 @@ test_name_servers_and_soa(void **state)
 	    "ns2.cluster.local=192.0.2.53", "--ns",
 	    "ns2.cluster.local=fd00::53", "--soa-rname", "dns@example.net",
 	    "--soa-expire", "1209600", "--soa-minimum", "5",
-	    "--reverse-zone", "10.96.0.0/24", (const char *)NULL);
+	    "--reverse-zone", "10.96.0.0/24", "--catalog-zone",
+	    "catalog.example.net", (const char *)NULL);
 	run(&o, steps_per_run());
 	zg_render_opts_free(&o);
 }
@@ -523,6 +525,88 @@ test_ns_apex_ignores_kube_dns(void **state)
 		assert_int_equal(db.zones[0].nrecords, given ? 5 : 4);
 		zg_db_free(&db);
 		zg_model_free(&m);
+		zg_render_opts_free(&o);
+	}
+}
+
+/*
+ * The catalog zone (RFC 9432 version 2) lists every other zone under a
+ * label that is FNV-1a/64 of the zone's name with its final dot, in
+ * lower case (the labels below were computed apart from kubezone, from
+ * the FNV-1a definition); it comes last and has NS invalid. only.
+ */
+static void
+test_catalog_zone(void **state)
+{
+	static const char want[] =
+	    "@\t30\tIN\tNS\tinvalid.\n"
+	    "version\t28800\tIN\tTXT\t\"2\"\n"
+	    "77e5d22333964626.zones\t30\tIN\tPTR\tcluster.local.\n"
+	    "df518d595873fb84.zones\t30\tIN\tPTR\t0.96.10.in-addr.arpa.\n"
+	    "e664534fc99d54e3.zones\t30\tIN\tPTR\t1.96.10.in-addr.arpa.\n";
+	struct zg_render_opts o;
+	struct zg_model m;
+	struct zg_db db;
+	struct kz_buf b;
+	char label[17];
+
+	(void)state;
+	parse_opts(&o, "--catalog-zone", "Catalog.Invalid", "--reverse-zone",
+	    "10.96.0.0/23", (const char *)NULL);
+	zg_model_init(&m);
+	assert_int_equal(zg_db_init(&db, &o), 0);
+	assert_int_equal(zg_db_load(&db, &m), 0);
+	assert_int_equal(db.nzones, 4);
+	assert_int_equal(db.catalog, 4);
+	assert_string_equal(db.zones[3].origin, "catalog.invalid.");
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(zg_db_write(&db, 3, &b, NULL), 0);
+	assert_int_equal(kz_buf_append(&b, "", 1), 0);
+	assert_string_equal(b.data, want);
+	/* No zone but the catalog names "invalid." as its server. */
+	for (size_t z = 0; z < 3; z++) {
+		kz_buf_reset(&b);
+		assert_int_equal(zg_db_write(&db, z, &b, NULL), 0);
+		assert_int_equal(kz_buf_append(&b, "", 1), 0);
+		assert_null(strstr(b.data, "invalid."));
+		assert_non_null(strstr(b.data, "@\t30\tIN\tNS\t"));
+	}
+	/* The label depends on the name alone, not on its case. */
+	zg_catalog_label("CLUSTER.local", label, sizeof(label));
+	assert_string_equal(label, "77e5d22333964626");
+	kz_buf_free(&b);
+	zg_db_free(&db);
+	zg_model_free(&m);
+	zg_render_opts_free(&o);
+}
+
+/* A catalog that would overlap a served zone is refused. */
+static void
+test_catalog_zone_refused(void **state)
+{
+	static const char *const bad[] = { "cluster.local",
+	    "catalog.cluster.local", "local", "catalog.in-addr.arpa", "arpa",
+	    NULL };
+	struct kz_opt_table t = { "render options", zg_render_opt_table,
+	    NULL };
+	struct zg_render_opts o;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; bad[i]; i++) {
+		char *argv[] = { (char *)"kubezone", (char *)"--catalog-zone",
+		    (char *)bad[i] }, *pos[4];
+		size_t npos = 0;
+		int help = 0;
+
+		zg_render_opts_init(&o);
+		t.ctx = &o;
+		err[0] = '\0';
+		assert_int_equal(kz_opt_parse(3, argv, &t, 1, pos, &npos,
+		    &help, err, sizeof(err)), 0);
+		assert_int_equal(zg_render_opts_finish(&o, err, sizeof(err)),
+		    KZ_EUSAGE);
+		assert_non_null(strstr(err, "--catalog-zone"));
 		zg_render_opts_free(&o);
 	}
 }
@@ -621,6 +705,8 @@ main(void)
 		cmocka_unit_test(test_small_cap_no_r14),
 		cmocka_unit_test(test_name_servers_and_soa),
 		cmocka_unit_test(test_ns_apex_ignores_kube_dns),
+		cmocka_unit_test(test_catalog_zone),
+		cmocka_unit_test(test_catalog_zone_refused),
 	};
 
 	kz_log_set_level(KZ_LOG_ERROR);

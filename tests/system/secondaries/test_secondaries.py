@@ -5,11 +5,9 @@ which kubezone only allows with the key. The configurations are the ones
 docs/operations.md shows.
 """
 
-import json
 import os
 import shutil
 import socket
-import subprocess
 import tempfile
 import threading
 
@@ -23,7 +21,8 @@ import pytest
 
 from conftest import (answers, axfr, free_port, query, read_text,
                       replace_file, soa_serial, stop_pid, wait_for)
-from secondary_configs import BIND_CONF, KEY_NAME, KEY_SECRET, KNOT_CONF
+from secondary_configs import (BIND_CONF, KEY_NAME, KEY_SECRET, KNOT_CONF,
+                               start_knot, start_named)
 
 
 @pytest.fixture
@@ -37,23 +36,13 @@ def secondaries():
         kd = os.path.join(d, "knot")
         os.makedirs(os.path.join(kd, "db"))
         os.makedirs(os.path.join(kd, "zones"))
-        with open(os.path.join(kd, "knot.conf"), "w") as f:
-            f.write(KNOT_CONF.format(dir=kd, port=ports["knot"],
-                                     primary=primary))
-        procs.append(subprocess.Popen(
-            ["knotd", "-c", os.path.join(kd, "knot.conf")],
-            stdout=subprocess.DEVNULL, stderr=open(
-                os.path.join(kd, "knotd.stderr"), "w")))
+        procs.append(start_knot(kd, KNOT_CONF.format(
+            dir=kd, port=ports["knot"], primary=primary)))
         bd = os.path.join(d, "bind")
         os.makedirs(bd)
-        with open(os.path.join(bd, "named.conf"), "w") as f:
-            f.write(BIND_CONF.format(dir=bd, port=ports["bind"],
-                                     primary=primary, key=KEY_NAME,
-                                     secret=KEY_SECRET))
-        procs.append(subprocess.Popen(
-            ["named", "-f", "-c", os.path.join(bd, "named.conf")],
-            stdout=subprocess.DEVNULL, stderr=open(
-                os.path.join(bd, "named.stderr"), "w")))
+        procs.append(start_named(bd, BIND_CONF.format(
+            dir=bd, port=ports["bind"], primary=primary, key=KEY_NAME,
+            secret=KEY_SECRET)))
         return {"knot": os.path.join(kd, "knot.log"),
                 "bind": os.path.join(bd, "named.log")}
 

@@ -28,7 +28,6 @@ run as another user, they keep that user.
 import os
 import pwd
 import re
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -43,6 +42,8 @@ import pytest
 
 from conftest import (ROOT, axfr, free_port, query, read_text, replace_file,
                       soa_serial, stop_pid, wait_for, zone_records)
+from secondary_configs import (block_with, kubezone_args, operations,
+                               section, substitute)
 
 ZONES = ("cluster.local.", "in-addr.arpa.", "ip6.arpa.")
 IS_ROOT = os.geteuid() == 0
@@ -57,58 +58,12 @@ PDNS_SOURCE = "127.0.0.5"      # PowerDNS's query-local-address here
 # -- docs/operations.md -------------------------------------------------------
 
 
-def operations():
-    return read_text(os.path.join(ROOT, "docs", "operations.md"))
-
-
-def section(heading):
-    """The text of the `### HEADING...` section of docs/operations.md."""
-    part = re.split(r"^### %s.*$" % re.escape(heading), operations(), 1,
-                    re.M)
-    assert len(part) == 2, "docs/operations.md has no section %r" % heading
-    return re.split(r"^##+ ", part[1], 1, re.M)[0]
-
-
-def blocks(text):
-    """The fenced blocks of TEXT, in order."""
-    return re.findall(r"^```[a-z]*\n(.*?)^```", text, re.S | re.M)
-
-
-def block_with(text, marker):
-    found = [b for b in blocks(text) if marker in b]
-    assert len(found) == 1, "one block with %r: %d" % (marker, len(found))
-    return found[0]
-
-
 def tsig_key_line():
     """The key of the "Secondaries" section: NAME:ALG:SECRET."""
     part = operations().split("\n## Secondaries", 1)[1]
     line = block_with(part, "# /etc/kubezone/tsig.keys\n").splitlines()[1]
     assert re.fullmatch(r"xfr:hmac-sha256:[A-Za-z0-9+/=]+", line), line
     return line
-
-
-def kubezone_args(text, addresses):
-    """kubezone's options from the `kubezone sync ...` block of TEXT, the
-    documented addresses replaced by ADDRESSES (a list of pairs, applied
-    in order)."""
-    cmd = block_with(text, "kubezone sync").replace("\\\n", " ")
-    args = shlex.split(cmd)
-    assert args[:3] == ["kubezone", "sync", "..."], args
-    out = []
-    for a in args[3:]:
-        for old, new in addresses:
-            a = a.replace(old, new)
-        out.append(a)
-    return out
-
-
-def substitute(text, pairs):
-    for old, new in pairs:
-        assert old in text, "%r not in the documented text" % old
-        text = text.replace(old, new)
-    assert "192.0.2." not in text, text
-    return text
 
 
 def run_sh(script, cwd):
