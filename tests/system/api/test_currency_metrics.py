@@ -133,6 +133,8 @@ def test_programming_latency_counts_dns_changes_only(fake, tmp_path):
         assert m["kubezone_dns_programming_latency_clamped_total"] == 1
         assert m[LAT + "_sum"] == pytest.approx(first + second + third)
         assert m[LAT + '_bucket{le="0.005"}'] == 1
+        print("programming latency past the trigger offset: %.0f ms, %.0f ms"
+              % ((first - 2) * 1000, (second - 2) * 1000))
 
         # served serial: what NSD answers to dnspython
         def served_matches():
