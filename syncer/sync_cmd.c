@@ -18,6 +18,7 @@
  * served before. /readyz turns 200 once the source is synced and NSD
  * answers every zone with a serial published from it.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,6 +49,7 @@
 #include "nsd-conf/publish.h"
 #include "nsd-conf/serial.h"
 #include "syncer/api.h"
+#include "syncer/currency.h"
 #include "syncer/http.h"
 #include "syncer/loop.h"
 #include "syncer/metrics.h"
@@ -65,6 +67,9 @@
 #define SY_WATCH_MS 1000	/* NSD's serials checked once ready */
 #define SY_LAG_CHECKS 3		/* checks behind before a new NOTIFY */
 #define SY_WRITE_WAIT_MS 2500	/* zone files written at a clean stop */
+#define SY_SERVE_PROBE_MS 5	/* NSD asked while a change waits ... */
+#define SY_SERVE_FAST_MS 10000	/* ... this long after a publish at most */
+#define SY_LATENCY_MAX_S 3600	/* a longer latency is a stale annotation */
 
 struct sync_cmd {
 	char snapshot[PATH_MAX];
@@ -136,13 +141,33 @@ struct sync {
 	struct sy_timer api_timer;
 	struct sy_timer http_timer;	/* MHD's own timeouts */
 
+	/* currency metrics: latency waits, publications, secondaries */
+	struct sy_cur_wait cur_wait;
+	struct sy_cur_hits cur_hits;
+	struct sy_cur_hist *cur_hist;	/* per zone */
+	struct sec_seen *sec_seen;	/* per --notify target and zone */
+	struct zprobe *sprobes;		/* serve probes, per zone */
+	bool *sprobing;
+	struct sy_timer serve_timer;
+	uint64_t serve_until;		/* fast serve probes end */
+	unsigned long lat_clamped;
+
 	/* the HTTP endpoint and metrics (both sources) */
 	struct sy_http_opts http_opts;
 	struct sy_http *http;
 	struct sy_metrics *metrics;
 	struct sy_metric *m_render, *m_publish, *m_records, *m_serial,
 	    *m_nsd_restarts, *m_zone_failures, *m_capped, *m_transfers,
-	    *m_notify;
+	    *m_notify, *m_latency, *m_lat_clamped, *m_served, *m_sec_serial,
+	    *m_sec_behind, *m_sec_behind_s, *m_sec_up;
+};
+
+/* What a --notify secondary last answered about one zone. */
+struct sec_seen {
+	bool asked;		/* it serves the zone and was asked */
+	bool up;		/* the last query got its serial */
+	bool known;		/* SERIAL holds the last serial it had */
+	uint32_t serial;
 };
 
 /* --- options ---------------------------------------------------------- */
@@ -577,6 +602,29 @@ renotify(struct sync *s, size_t z, const char *target, const char *have)
 		    s->db.zones[z].origin);
 }
 
+/*
+ * For the metrics: a secondary's answer. It keeps the last serial it
+ * answered while it does not answer at all (a stopped secondary falls
+ * behind as kubezone publishes); SERVFAIL is no copy at all.
+ */
+static void
+sec_note(struct sync *s, size_t i, int status, uint32_t serial)
+{
+	struct sec_seen *w = &s->sec_seen[i];
+
+	w->asked = true;
+	w->up = status == 0;
+	if (status == 0) {
+		w->known = true;
+		w->serial = serial;
+	} else if (status == NC_FEED_ERCODE(LDNS_RCODE_SERVFAIL)) {
+		w->known = false;
+	} else if (status == NC_FEED_ERCODE(LDNS_RCODE_REFUSED) ||
+	    status == NC_FEED_ERCODE(LDNS_RCODE_NOTAUTH)) {
+		w->asked = false;	/* not a zone it serves */
+	}
+}
+
 static void
 sec_answered(void *ctx, int status, uint32_t serial)
 {
@@ -592,6 +640,7 @@ sec_answered(void *ctx, int status, uint32_t serial)
 	}
 	free(sp);
 	s->sec_out--;
+	sec_note(s, i, status, serial);
 	if (status == NC_FEED_ERCODE(LDNS_RCODE_REFUSED) ||
 	    status == NC_FEED_ERCODE(LDNS_RCODE_NOTAUTH)) {
 		s->sec_lag[i] = UINT_MAX;	/* not served there */
@@ -730,6 +779,7 @@ learn_from_zone_files(struct sync *s)
  */
 static void probe_nsd(struct sync *s);
 static void zone_files_stale(struct sync *s);
+static void nsd_served(struct sync *s, size_t z, uint32_t serial);
 
 static void
 ready_timer_fired(struct sy_loop *l, void *ctx)
@@ -793,6 +843,8 @@ nsd_answered(void *ctx, int status, uint32_t serial)
 	size_t z = zp->z;
 	uint32_t cur = nc_pub_serial(&s->pub, z);
 
+	if (status == 0 && !nc_pub_held(&s->pub, z))
+		nsd_served(s, z, serial);
 	if (status == 0 && !nc_pub_held(&s->pub, z) &&
 	    nc_sn_cmp(serial, s->pub.first[z]) >= 0) {
 		s->confirmed[z] = true;
@@ -833,7 +885,184 @@ probe_nsd(struct sync *s)
 		nsd_round_done(s);
 }
 
+/* --- DNS programming latency ----------------------------------------------- */
+
+/*
+ * An EndpointSlice change that made a diff waits until NSD serves the
+ * diff's serial in every zone where the slice's Service changed; then
+ * the time from the change's trigger (the slice's annotation) is
+ * observed. Only changes after the first publication count (the first
+ * list or snapshot is no change: its annotations may be days old), and
+ * only those that changed DNS: a slice update with no DNS effect, a
+ * slice deleted (no annotation) or a change without the annotation
+ * observes nothing. The attribution is per Service and per publish: a
+ * slice is observed when its Service's records changed in the diff
+ * that carried it. While changes wait, NSD is asked every
+ * SY_SERVE_PROBE_MS (for SY_SERVE_FAST_MS after a publish; then the
+ * once-a-second lag watch ends the waits).
+ */
+struct lat_cand {
+	double trigger;
+	char svc[];		/* "ns/service", lower case */
+};
+
+static void
+observe_latency(void *ctx, double v)
+{
+	struct sync *s = ctx;
+
+	if (v < 0 || v > SY_LATENCY_MAX_S) {	/* clock skew, stale */
+		s->lat_clamped++;
+		v = 0;
+	}
+	sy_metric_observe(s->m_latency, v, NULL);
+}
+
+/* NSD answered SERIAL for zone Z. */
+static void
+nsd_served(struct sync *s, size_t z, uint32_t serial)
+{
+	char name[256];
+
+	zg_name_bare(name, sizeof(name), s->db.zones[z].origin);
+	sy_metric_set(s->m_served, serial, (const char *[]){ name });
+	sy_cur_served(&s->cur_wait, z, serial, sy_cur_wall_now(),
+	    observe_latency, s);
+}
+
+static void
+serve_again(struct sync *s)
+{
+	if (s->cur_wait.n && kz_now_ms() < s->serve_until &&
+	    !s->serve_timer.armed)
+		sy_timer_in(&s->loop, &s->serve_timer, SY_SERVE_PROBE_MS);
+}
+
+static void
+serve_answered(void *ctx, int status, uint32_t serial)
+{
+	struct zprobe *zp = ctx;
+	struct sync *s = zp->s;
+
+	s->sprobing[zp->z] = false;
+	if (status == 0)
+		nsd_served(s, zp->z, serial);
+	serve_again(s);
+}
+
+static void
+serve_timer_fired(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+	bool out = false;
+
+	(void)l;
+	for (size_t z = 0; z < s->db.nzones; z++) {
+		if (!s->sprobing[z] && sy_cur_waiting(&s->cur_wait, z) &&
+		    nc_feed_probe(&s->feed, s->nsd_ip, s->nsd_port,
+		    s->db.zones[z].origin, NULL, SY_READY_PROBE_MS,
+		    serve_answered, &s->sprobes[z]) == 0)
+			s->sprobing[z] = true;
+		out |= s->sprobing[z];
+	}
+	if (!out)
+		serve_again(s);
+}
+
+/*
+ * The slices in the change log that may be observed (NULL: none), each
+ * once: updates of one slice that one publish takes together are one
+ * change to DNS, triggered when the last of them was.
+ */
+static struct lat_cand **
+lat_candidates(struct sync *s, size_t *n)
+{
+	struct lat_cand **v = NULL;
+	struct kz_map seen;
+
+	*n = 0;
+	if (!s->pub.started || s->model.nchanges == 0 ||
+	    (v = calloc(s->model.nchanges, sizeof(*v))) == NULL)
+		return NULL;
+	kz_map_init(&seen);
+	for (size_t i = 0; i < s->model.nchanges; i++) {
+		const struct zg_change *c = s->model.changes[i];
+		const struct zg_slice *sl;
+		size_t len;
+
+		if (c->kind != ZG_KIND_SLICE || (sl = kz_map_get(
+		    &s->model.objects[ZG_KIND_SLICE], c->key)) == NULL ||
+		    sl->service == NULL || sl->trigger_time <= 0 ||
+		    kz_map_get(&seen, c->key) ||
+		    kz_map_put(&seen, c->key, (void *)c, NULL))
+			continue;
+		len = strlen(sl->ns) + strlen(sl->service) + 2;
+		if ((v[*n] = malloc(sizeof(**v) + len)) == NULL)
+			break;
+		v[*n]->trigger = sl->trigger_time;
+		snprintf(v[*n]->svc, len, "%s/%s", sl->ns, sl->service);
+		for (char *p = v[*n]->svc; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		(*n)++;
+	}
+	kz_map_free(&seen);
+	return v;
+}
+
+/* After a publish of diffs: the candidates whose Service changed wait
+ * for NSD. Frees V. */
+static void
+lat_wait(struct sync *s, struct lat_cand **v, size_t n, bool published)
+{
+	size_t nz, waits = 0;
+	const size_t *zones;
+	uint32_t *serials = NULL;
+
+	if (published && n && sy_cur_hits_collect(&s->cur_hits, &s->db) == 0)
+		serials = calloc(s->db.nzones, sizeof(*serials));
+	for (size_t i = 0; serials && i < n; i++) {
+		zones = sy_cur_hits_zones(&s->cur_hits, v[i]->svc, &nz);
+		for (size_t k = 0; k < nz; k++)
+			serials[k] = nc_pub_serial(&s->pub, zones[k]);
+		if (nz && sy_cur_wait_add(&s->cur_wait, v[i]->trigger, zones,
+		    serials, nz) == 0)
+			waits++;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	free(serials);
+	sy_cur_hits_free(&s->cur_hits);
+	if (waits) {
+		s->serve_until = kz_now_ms() + SY_SERVE_FAST_MS;
+		serve_again(s);
+	}
+}
+
+/* Remember when each zone's serial was published. */
+static void
+note_published(struct sync *s)
+{
+	double now = sy_cur_wall_now();
+
+	for (size_t z = 0; z < s->db.nzones; z++) {
+		struct sy_cur_hist *h = &s->cur_hist[z];
+		uint32_t serial = nc_pub_serial(&s->pub, z);
+		size_t last = (h->next + SY_CUR_HISTORY - 1) % SY_CUR_HISTORY;
+
+		if (h->n == 0 || h->v[last].serial != serial)
+			sy_cur_published(h, serial, now);
+	}
+}
+
 /* --- metrics --------------------------------------------------------------- */
+
+/* Programming latency: milliseconds (NSD takes a diff in a few) to
+ * minutes (an API outage, a stuck secondary of the apiserver). */
+static const double lat_buckets[] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+	120, 300
+};
 
 static void
 setup_metrics(struct sync *s)
@@ -850,7 +1079,13 @@ setup_metrics(struct sync *s)
 	s->m_records = sy_metrics_gauge(r, "kubezone_zone_records",
 	    "Records in each zone (SOA included).", "zone");
 	s->m_serial = sy_metrics_gauge(r, "kubezone_zone_serial",
-	    "SOA serial of each zone as published to NSD.", "zone");
+	    "SOA serial of each zone as published to NSD (the feed's; NSD "
+	    "may still serve an older one: kubezone_zone_served_serial).",
+	    "zone");
+	s->m_served = sy_metrics_gauge(r, "kubezone_zone_served_serial",
+	    "SOA serial NSD answers for each zone (an SOA query to NSD, once "
+	    "a second and while a change waits); below kubezone_zone_serial "
+	    "while NSD has not taken the last publish.", "zone");
 	s->m_zone_failures = sy_metrics_counter(r,
 	    "kubezone_zone_publish_failures_total", "Changes that could not "
 	    "be published (the zone is published whole on the next try).",
@@ -858,13 +1093,76 @@ setup_metrics(struct sync *s)
 	s->m_nsd_restarts = sy_metrics_counter(r, "kubezone_nsd_restarts_total",
 	    "Times NSD was restarted after it exited.", NULL);
 	s->m_capped = sy_metrics_gauge(r, "kubezone_rrsets_capped",
-	    "RRsets cut to what one DNS message can carry.", NULL);
+	    "RRsets cut to what one DNS message can carry, per zone.", "zone");
 	s->m_transfers = sy_metrics_counter(r, "kubezone_feed_transfers_total",
 	    "Zone transfers the feed served to NSD, by kind (axfr, ixfr, "
 	    "ixfr_fallback: an IXFR answered with the whole zone).", "kind");
 	s->m_notify = sy_metrics_counter(r, "kubezone_feed_notify_total",
 	    "NOTIFY messages the feed sent to NSD, by result (sent, acked, "
 	    "failed).", "result");
+	s->m_latency = sy_metrics_histogram(r,
+	    "kubezone_dns_programming_latency_seconds", "Time from an "
+	    "EndpointSlice change (its endpoints.kubernetes.io/"
+	    "last-change-trigger-time) to NSD answering with the serial of "
+	    "the diff that carried it; only changes that changed DNS, after "
+	    "the first sync.", NULL, lat_buckets,
+	    sizeof(lat_buckets) / sizeof(lat_buckets[0]));
+	s->m_lat_clamped = sy_metrics_counter(r,
+	    "kubezone_dns_programming_latency_clamped_total", "Programming "
+	    "latencies below 0 or above 1 h (clock skew, a stale annotation), "
+	    "observed as 0.", NULL);
+	s->m_sec_up = sy_metrics_gauge(r, "kubezone_secondary_up", "1 when "
+	    "the --notify secondary answered the last SOA query for the zone "
+	    "with a serial, 0 when it did not answer or has no copy.",
+	    "secondary,zone");
+	s->m_sec_serial = sy_metrics_gauge(r, "kubezone_secondary_serial",
+	    "SOA serial the --notify secondary last answered for the zone "
+	    "(absent while it has no copy).", "secondary,zone");
+	s->m_sec_behind = sy_metrics_gauge(r,
+	    "kubezone_secondary_behind_serials", "Serials the secondary's "
+	    "last answer is behind kubezone_zone_serial (RFC 1982).",
+	    "secondary,zone");
+	s->m_sec_behind_s = sy_metrics_gauge(r,
+	    "kubezone_secondary_behind_seconds", "Seconds since the first "
+	    "serial the secondary does not have was published; 0 when "
+	    "current.", "secondary,zone");
+}
+
+/* The secondaries' metrics, from their last answers. */
+static void
+scrape_secondaries(struct sync *s)
+{
+	double now = sy_cur_wall_now();
+	char name[256], target[80];
+
+	sy_metric_clear(s->m_sec_up);
+	sy_metric_clear(s->m_sec_serial);
+	sy_metric_clear(s->m_sec_behind);
+	sy_metric_clear(s->m_sec_behind_s);
+	for (size_t i = 0; i < s->no.nnotify * s->db.nzones; i++) {
+		const struct nc_addr *a = &s->no.notify[i / s->db.nzones].addr;
+		const struct sec_seen *w = &s->sec_seen[i];
+		size_t z = i % s->db.nzones;
+		uint32_t pub = nc_pub_serial(&s->pub, z);
+		double since;
+		const char *lv[2] = { target, name };
+
+		if (!w->asked)
+			continue;
+		zg_name_bare(name, sizeof(name), s->db.zones[z].origin);
+		snprintf(target, sizeof(target), a->family == 6 ? "[%s]:%u" :
+		    "%s:%u", a->ip, a->port);
+		since = sy_cur_behind_since(&s->cur_hist[z], w->known,
+		    w->serial);
+		sy_metric_set(s->m_sec_up, w->up, lv);
+		if (w->known) {
+			sy_metric_set(s->m_sec_serial, w->serial, lv);
+			sy_metric_set(s->m_sec_behind,
+			    sy_cur_behind_serials(w->serial, pub), lv);
+		}
+		sy_metric_set(s->m_sec_behind_s, since > 0 && now > since ?
+		    now - since : 0, lv);
+	}
 }
 
 /* Before /metrics answers: refresh what is read from elsewhere. */
@@ -876,7 +1174,7 @@ scrape(void *ctx)
 	char name[256];
 
 	sy_metric_set(s->m_nsd_restarts, s->nsd.restarts, NULL);
-	sy_metric_set(s->m_capped, (double)s->db.stats.capped, NULL);
+	sy_metric_set(s->m_lat_clamped, (double)s->lat_clamped, NULL);
 	sy_metric_set(s->m_transfers, fs->axfr, (const char *[]){ "axfr" });
 	sy_metric_set(s->m_transfers, fs->ixfr, (const char *[]){ "ixfr" });
 	sy_metric_set(s->m_transfers, fs->ixfr_fallback,
@@ -893,7 +1191,11 @@ scrape(void *ctx)
 		    (const char *[]){ name });
 		sy_metric_set(s->m_serial, nc_pub_serial(&s->pub, z),
 		    (const char *[]){ name });
+		sy_metric_set(s->m_capped, (double)s->db.zones[z].capped,
+		    (const char *[]){ name });
 	}
+	if (s->pub.started)
+		scrape_secondaries(s);
 	if (s->use_api)
 		sy_api_scrape(&s->api);
 }
@@ -992,6 +1294,8 @@ publish(struct sync *s)
 	uint64_t cpu0 = kz_cpu_ns(), cpu;
 	unsigned long events = 0;
 	double events_us = 0;
+	size_t ncand = 0;
+	struct lat_cand **cand = lat_candidates(s, &ncand);
 	long n;
 	int rc = 0;
 
@@ -1031,6 +1335,9 @@ publish(struct sync *s)
 	if (s->use_api)
 		sy_api_rendered(&s->api, kz_now_ms(), rc == 0);
 	publish_outcome(s, rc == 0);
+	if (rc == 0)
+		note_published(s);
+	lat_wait(s, cand, ncand, rc == 0 && n > 0 && !first);
 	if (rc == 0 && first)
 		probe_nsd(s);
 	if (rc == 0 && (n > 0 || first))
@@ -1404,13 +1711,22 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	s->lag = calloc(s->db.nzones, sizeof(*s->lag));
 	s->sec_lag = calloc(s->no.nnotify * s->db.nzones + 1,
 	    sizeof(*s->sec_lag));
+	s->sec_seen = calloc(s->no.nnotify * s->db.nzones + 1,
+	    sizeof(*s->sec_seen));
+	s->cur_hist = calloc(s->db.nzones + 1, sizeof(*s->cur_hist));
+	s->sprobes = calloc(s->db.nzones + 1, sizeof(*s->sprobes));
+	s->sprobing = calloc(s->db.nzones + 1, sizeof(*s->sprobing));
 	if (s->probes == NULL || s->confirmed == NULL || s->lag == NULL ||
-	    s->sec_lag == NULL) {
+	    s->sec_lag == NULL || s->sec_seen == NULL || s->cur_hist == NULL ||
+	    s->sprobes == NULL || s->sprobing == NULL ||
+	    sy_cur_wait_init(&s->cur_wait, s->db.nzones)) {
 		snprintf(err, errsz, "out of memory");
 		return KZ_ENOMEM;
 	}
-	for (size_t z = 0; z < s->db.nzones; z++)
+	for (size_t z = 0; z < s->db.nzones; z++) {
 		s->probes[z] = (struct zprobe){ s, z };
+		s->sprobes[z] = (struct zprobe){ s, z };
+	}
 	if (s->db.catalog)
 		nc_pub_hold(&s->pub, s->db.catalog - 1);
 	warn_reverse_trees(s);
@@ -1497,6 +1813,8 @@ sy_sync_main(int argc, char **argv)
 	sy_timer_init(&s->ready_timer, ready_timer_fired, s);
 	sy_timer_init(&s->sec_timer, sec_timer_fired, s);
 	sy_timer_init(&s->zf_timer, zf_timer_fired, s);
+	sy_timer_init(&s->serve_timer, serve_timer_fired, s);
+	kz_map_init(&s->cur_hits.svc);
 	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no, &s->api,
 	    &s->http_opts);
 	if (rc) {
@@ -1595,6 +1913,12 @@ out:
 	free(s->departing);
 	free(s->lag);
 	free(s->sec_lag);
+	free(s->sec_seen);
+	free(s->cur_hist);
+	free(s->sprobes);
+	free(s->sprobing);
+	sy_cur_wait_free(&s->cur_wait);
+	sy_cur_hits_free(&s->cur_hits);
 	sy_loop_free(&s->loop);
 	if (s->sigfd >= 0)
 		close(s->sigfd);

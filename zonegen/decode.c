@@ -28,6 +28,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "zonegen/decode.h"
 
 #define DECODE_CHUNK	(1024u * 1024)		/* read size */
@@ -415,6 +416,23 @@ slice_addr_type(json_t *obj, uint8_t *type, struct zg_decode_error *err)
 	    "FQDN", t);
 }
 
+/*
+ * When the change this slice carries was triggered (the annotation the
+ * endpoints controller sets): only read for the programming latency
+ * metric, so a missing or unreadable value is no error (0).
+ */
+static void
+slice_trigger_time(json_t *obj, struct zg_slice *s)
+{
+	json_t *ann = json_object_get(json_object_get(obj, "metadata"),
+	    "annotations");
+	const char *t = get_str(ann,
+	    "endpoints.kubernetes.io/last-change-trigger-time");
+
+	if (t == NULL || kz_rfc3339_parse(t, &s->trigger_time) != KZ_OK)
+		s->trigger_time = 0;
+}
+
 static int
 decode_slice(struct zg_model *m, json_t *obj, const char *ns,
     const char *name, struct zg_decode_error *err, size_t *bad)
@@ -431,6 +449,7 @@ decode_slice(struct zg_model *m, json_t *obj, const char *ns,
 	rc = slice_addr_type(obj, &s->addr_type, err);
 	if (rc)
 		goto fail;
+	slice_trigger_time(obj, s);
 	if (svc && (s->service = strdup(svc)) == NULL) {
 		rc = KZ_ENOMEM;
 		goto fail;

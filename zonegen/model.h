@@ -87,6 +87,12 @@ struct zg_slice {
 	uint32_t naddrs;
 	struct zg_epaddr *addrs;
 	char *strings;		/* hostnames and targets, owned */
+	/*
+	 * The annotation endpoints.kubernetes.io/last-change-trigger-time
+	 * as Unix seconds, 0 when absent or unreadable. Not DNS data: two
+	 * slices that differ only here are the same to the change log.
+	 */
+	double trigger_time;
 };
 
 struct zg_pod {

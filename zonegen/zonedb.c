@@ -1107,6 +1107,7 @@ finish(struct zg_db *db)
 		if (cut && !o->ncapped)
 			warn_capped(db, o);
 		db->stats.capped = db->stats.capped + cut - o->ncapped;
+		z->capped = z->capped + cut - o->ncapped;
 		o->ncapped = (uint8_t)cut;
 	}
 	/* Owners nothing contributes to any more go now. */

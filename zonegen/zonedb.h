@@ -84,6 +84,7 @@ struct zg_db_zone {
 	uint32_t refresh, retry, expire, minimum;	/* SOA timers */
 	struct db_otab owners;
 	size_t nrecords;	/* records served, SOA excluded */
+	size_t capped;		/* RRsets cut to the cap, now */
 	struct zg_diff diff;	/* of the last zg_db_apply() */
 	size_t delcap, addcap;
 };

@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/map.h"
+#include "common/rfc3339.h"
 
 static void
 test_buf_bounded(void **state)
@@ -131,6 +132,58 @@ test_strerror(void **state)
 	assert_string_equal(kz_strerror(-ENOENT), strerror(ENOENT));
 }
 
+/* Expected values: calendar.timegm of the same fields. */
+static void
+test_rfc3339(void **state)
+{
+	double t = -1;
+
+	(void)state;
+	assert_int_equal(kz_rfc3339_parse("1970-01-01T00:00:00Z", &t), 0);
+	assert_true(t == 0);
+	assert_int_equal(kz_rfc3339_parse("2000-02-29T23:59:59Z", &t), 0);
+	assert_true(t == 951868799);
+	assert_int_equal(kz_rfc3339_parse("2026-12-03T14:43:32Z", &t), 0);
+	assert_true(t == 1796309012);
+	/* fractions of any length */
+	assert_int_equal(kz_rfc3339_parse("2026-12-03T14:43:32.5Z", &t), 0);
+	assert_true(t == 1796309012.5);
+	assert_int_equal(kz_rfc3339_parse("2026-12-03T14:43:32.123456789Z",
+	    &t), 0);
+	assert_true(t > 1796309012.123456 && t < 1796309012.123458);
+	/* offsets: the same instant */
+	assert_int_equal(kz_rfc3339_parse("2026-12-03T16:43:32+02:00", &t), 0);
+	assert_true(t == 1796309012);
+	assert_int_equal(kz_rfc3339_parse("2026-12-03t09:13:32.25-05:30", &t),
+	    0);
+	assert_true(t == 1796309012.25);
+	assert_int_equal(kz_rfc3339_parse("1970-01-01T00:00:00+01:00", &t), 0);
+	assert_true(t == -3600);
+	assert_int_equal(kz_rfc3339_parse("2024-02-29 23:59:60Z", &t), 0);
+	assert_true(t == 1709251200);	/* a leap second: 03-01 00:00 */
+	/* refused, T untouched */
+	t = 7;
+	assert_int_equal(kz_rfc3339_parse("2026-12-03T14:43:32", &t),
+	    KZ_EPARSE);	/* no zone */
+	assert_int_equal(kz_rfc3339_parse("2025-02-29T00:00:00Z", &t),
+	    KZ_EPARSE);
+	assert_int_equal(kz_rfc3339_parse("2026-13-03T14:43:32Z", &t),
+	    KZ_EPARSE);
+	assert_int_equal(kz_rfc3339_parse("2026-12-03T24:00:00Z", &t),
+	    KZ_EPARSE);
+	assert_int_equal(kz_rfc3339_parse("2026-12-03T14:43:32.Z", &t),
+	    KZ_EPARSE);
+	assert_int_equal(kz_rfc3339_parse("2026-12-03T14:43:32Zx", &t),
+	    KZ_EPARSE);
+	assert_int_equal(kz_rfc3339_parse("2026-12-03T14:43:32+0200", &t),
+	    KZ_EPARSE);
+	assert_int_equal(kz_rfc3339_parse("26-12-03T14:43:32Z", &t),
+	    KZ_EPARSE);
+	assert_int_equal(kz_rfc3339_parse("", &t), KZ_EPARSE);
+	assert_int_equal(kz_rfc3339_parse(NULL, &t), KZ_EPARSE);
+	assert_true(t == 7);
+}
+
 int
 main(void)
 {
@@ -140,6 +193,7 @@ main(void)
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_log_format),
 		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_rfc3339),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

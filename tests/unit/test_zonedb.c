@@ -310,9 +310,23 @@ check_equal(struct zg_db *db, struct zg_model *m,
     const struct zg_render_opts *o, struct mirror *mirrors)
 {
 	struct zg_zoneset zs;
+	struct zg_db fresh;
+	size_t capped = 0;
 
 	assert_int_equal(zg_render(m, o, &zs), 0);
 	assert_int_equal(zs.nzones, db->nzones);
+	/* The per-zone counts (metrics) equal a fresh load's. */
+	assert_int_equal(zg_db_init(&fresh, o), 0);
+	assert_int_equal(zg_db_load(&fresh, m), 0);
+	for (size_t z = 0; z < db->nzones; z++) {
+		assert_int_equal(db->zones[z].capped, fresh.zones[z].capped);
+		assert_int_equal(db->zones[z].nrecords,
+		    fresh.zones[z].nrecords);
+		capped += db->zones[z].capped;
+	}
+	assert_int_equal(capped, db->stats.capped);
+	assert_int_equal(fresh.stats.capped, db->stats.capped);
+	zg_db_free(&fresh);
 	for (size_t z = 0; z < db->nzones; z++) {
 		struct kz_buf b;
 		size_t n = 0;
