@@ -293,6 +293,24 @@ def names_seeds():
         write(t, k, v)
 
 
+# --- selector: a label selector, then labels "k=v" a line ----------------------
+
+def selector_seeds():
+    t = "selector"
+    clean(t)
+    seeds = {
+        "equality": "environment = production,tier!=frontend\nenvironment=production\ntier=backend",
+        "sets": "environment in (production, qa),tier notin (frontend,backend)\nenvironment=qa",
+        "exists": "partition,!canary\npartition=customerA",
+        "prefixed": "app.kubernetes.io/name==web,kubernetes.io/service-name\napp.kubernetes.io/name=web",
+        "empty-values": "release=,x in (a,),y in ()\nrelease=\nx=",
+        "bad": "app in (a b\napp=a",
+        "empty": "",
+    }
+    for k, v in seeds.items():
+        write(t, k, v)
+
+
 # --- render: options and documents --------------------------------------------
 
 def render_seeds():
@@ -440,6 +458,7 @@ def main():
     kubeconfig_seeds()
     opt_seeds()
     names_seeds()
+    selector_seeds()
     render_seeds()
     events_seeds()
     for t in sorted(os.listdir(CORPUS)):
