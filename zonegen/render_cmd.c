@@ -192,11 +192,13 @@ print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs)
 		    zs->zones[i].nrecords);
 	fprintf(stderr, "; skipped: %zu invalid objects, %zu Services without "
 	    "a clusterIP, %zu records with invalid names or conflicts, %zu "
-	    "objects outside the exposed namespaces, %zu objects not selected "
-	    "by --labels or --namespace-labels; %zu objects given more than "
-	    "once (the later copy kept)\n", st->invalid, st->no_cluster_ip,
-	    zs->stats.skipped, zs->stats.filtered, unselected,
-	    st->duplicates);
+	    "objects outside the exposed namespaces", st->invalid,
+	    st->no_cluster_ip, zs->stats.skipped, zs->stats.filtered);
+	if (unselected)
+		fprintf(stderr, ", %zu objects not selected by --labels or "
+		    "--namespace-labels", unselected);
+	fprintf(stderr, "; %zu objects given more than once (the later copy "
+	    "kept)\n", st->duplicates);
 }
 
 static void
