@@ -268,6 +268,11 @@ zg_render_main(int argc, char **argv)
 	for (size_t i = 0; i < npos; i++)
 		if (read_input(&m, pos[i], &st))
 			goto out;
+	if (ro.ns_labels && st.decoded[ZG_KIND_NAMESPACE] == 0 &&
+	    st.unselected[ZG_KIND_NAMESPACE] == 0)
+		kz_warn("no Namespace objects in the input: --namespace-labels "
+		    "exposes no namespace", "hint=\"include namespaces: kubectl "
+		    "get svc,endpointslices,pods,namespaces -A -o json\"");
 	t1 = kz_now_s();
 	if (kz_log_enabled(KZ_LOG_DEBUG)) {
 		size_t objs = 0;

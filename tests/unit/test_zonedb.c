@@ -611,7 +611,7 @@ test_namespace_label_flip(void **state)
 	    "metadata", "name", "a", "labels", "dns", "off");
 	assert_int_equal(zg_decode_object(&m, ns_in, NULL, &err), 0);
 	for (int i = 0; i < 3; i++) {
-		char name[8], ip[16];
+		char name[16], ip[32];
 		struct zg_service *s;
 		snprintf(name, sizeof(name), "s%d", i);
 		snprintf(ip, sizeof(ip), "10.96.0.%d", i + 1);

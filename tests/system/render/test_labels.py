@@ -152,9 +152,10 @@ def test_selectors_pick_records(tmp_path, case):
 def test_namespace_labels_without_namespaces_expose_nothing(tmp_path):
     """Without Namespace objects no namespace's labels are known: none
     is selected (CoreDNS too exposes only namespaces it has listed)."""
-    records, ptrs, _ = render(tmp_path, OBJECTS, "--namespace-labels", "team")
+    records, ptrs, stderr = render(tmp_path, OBJECTS, "--namespace-labels", "team")
     assert records == APEX
     assert ptrs == set()
+    assert "no Namespace objects in the input: --namespace-labels exposes no namespace" in stderr
     records, ptrs, _ = render(tmp_path, OBJECTS, "--namespace-labels", "")
     assert records == APEX
 
