@@ -35,6 +35,8 @@ EXAMPLES = {
     "ttl": "60",
     "dns-ip": "10.96.0.10",
     "namespace": "shop",
+    "labels": "app.kubernetes.io/part-of=shop,tier!=internal",
+    "namespace-labels": "dns.example.com/expose=true",
     "reverse-zone": "10.96.0.0/12",
     "pod-records": None,
     "endpoint-pod-names": None,

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "syncer/k8s.h"
 #include "zonegen/decode.h"
+#include "zonegen/selector.h"
 
 #define FAILURES_BEFORE_RELIST 3
 #define GONE_RESTARTS 3		/* 410s on list pages restarted at once */
@@ -673,10 +674,27 @@ url_param(struct kz_buf *b, CURL *h, const char *name, const char *value)
 	return rc;
 }
 
+/*
+ * The label selector the API server applies to R's resource: the
+ * model's (--labels for Services, EndpointSlices and Pods, as CoreDNS
+ * sends it; --namespace-labels for Namespaces), or NULL. The decoder
+ * applies the same selector to what comes back.
+ */
+static const struct zg_sel *
+label_selector(const struct sy_reflector *r)
+{
+	const struct zg_model *m = r->k->model;
+	const struct zg_sel *sel = r->kind == ZG_KIND_NAMESPACE ?
+	    m->sel_namespaces : m->sel_objects;
+
+	return sel && sel->nreqs ? sel : NULL;
+}
+
 char *
 sy_reflector_url(struct sy_reflector *r, bool watch, uint64_t now_ms)
 {
 	const struct sy_k8s_opts *o = &r->k->opts;
+	const struct zg_sel *sel;
 	struct kz_buf b;
 	char num[32];
 	int rc;
@@ -686,6 +704,8 @@ sy_reflector_url(struct sy_reflector *r, bool watch, uint64_t now_ms)
 	rc = kz_buf_printf(&b, "%s%s", sy_kubeconfig_base(r->k->kc), r->path);
 	if (rc == 0 && r->field_selector)
 		rc = url_param(&b, r->easy, "fieldSelector", r->field_selector);
+	if (rc == 0 && (sel = label_selector(r)) != NULL)
+		rc = url_param(&b, r->easy, "labelSelector", zg_sel_text(sel));
 	if (watch) {
 		uint64_t t = o->watch_timeout_ms / 1000;
 		t += (uint64_t)((double)t * rand01(r->k));

@@ -1367,6 +1367,7 @@ load_snapshot(struct sync *s, bool initial)
 
 	s->loads++;
 	zg_model_init(&next);
+	zg_model_select(&next, s->ro.labels, s->ro.ns_labels);
 	rc = zg_decode_path(initial ? &s->model : &next, s->cmd.snapshot, NULL,
 	    &st, &derr);
 	if (rc) {
@@ -1821,6 +1822,7 @@ sy_sync_main(int argc, char **argv)
 		status = rc - 1;
 		goto out_opts;
 	}
+	zg_model_select(&s->model, s->ro.labels, s->ro.ns_labels);
 	if (s->cmd.snapshot[0] == '\0') {
 		/* no snapshot: the Kubernetes API, or a clear error */
 		if (sy_api_resolve(&s->api, err, sizeof(err))) {

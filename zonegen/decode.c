@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "common/rfc3339.h"
 #include "zonegen/decode.h"
+#include "zonegen/selector.h"
 
 #define DECODE_CHUNK	(1024u * 1024)		/* read size */
 #define DECODE_PROGRESS	(4u * 1024 * 1024)	/* progress interval */
@@ -39,6 +40,7 @@
 
 /* decode_object(): a Service that needs a clusterIP and has none. */
 #define DEC_NO_CLUSTER_IP 2
+#define DEC_UNSELECTED 3	/* left out by the model's label selector */
 
 /* ------------------------------------------------------------------ */
 /* One object into the model                                           */
@@ -530,6 +532,38 @@ zg_decode_meta(json_t *obj, const char **ns, const char **name)
 	return *name ? KZ_OK : KZ_EPARSE;
 }
 
+/* --- label selectors ---------------------------------------------------- */
+
+/* A label of an object's metadata.labels (a JSON object), or NULL. */
+static const char *
+label_lookup(void *ctx, const char *key)
+{
+	return json_string_value(json_object_get(ctx, key));
+}
+
+/*
+ * Whether the model's selector for KIND selects OBJ. One that is not
+ * selected is absent: its copy in M, if any, is deleted, so an object
+ * whose labels stop matching leaves the model as a delete would.
+ */
+static bool
+selected(struct zg_model *m, int kind, json_t *obj, const char *ns,
+    const char *name)
+{
+	const struct zg_sel *sel = kind == ZG_KIND_NAMESPACE ?
+	    m->sel_namespaces : m->sel_objects;
+	json_t *labels;
+
+	if (sel == NULL)
+		return true;
+	labels = json_object_get(json_object_get(obj, "metadata"), "labels");
+	if (zg_sel_match(sel, label_lookup, json_is_object(labels) ? labels :
+	    NULL))
+		return true;
+	zg_model_del(m, (enum zg_kind)kind, ns, name);
+	return false;
+}
+
 /*
  * zg_decode_object() with what the stream decoder also wants: the kind
  * found (*KINDP, -1 when not ours), the count of endpoint addresses
@@ -556,6 +590,8 @@ decode_object(struct zg_model *m, json_t *obj, const char *kind,
 		return obj_invalid(err, "no metadata.name");
 	if (ns == NULL)
 		ns = "default";
+	if (!selected(m, k, obj, ns, name))
+		return DEC_UNSELECTED;
 	switch (k) {
 	case ZG_KIND_SERVICE:
 		return decode_service(m, obj, ns, name, err);
@@ -576,6 +612,8 @@ zg_decode_object(struct zg_model *m, json_t *obj, const char *kind,
 	int k, rc;
 
 	rc = decode_object(m, obj, kind, err, &k, &bad);
+	if (rc == DEC_UNSELECTED)
+		return KZ_OK;
 	return rc == DEC_NO_CLUSTER_IP ? KZ_EPARSE : rc;
 }
 
@@ -1066,6 +1104,11 @@ dec_object(struct dec *d, json_t *obj, const char *kind, size_t off)
 		d->stats->decoded[k]++;
 		if (k == ZG_KIND_SLICE)
 			slice_ignored(d, obj, off);
+	} else if (rc == DEC_UNSELECTED) {
+		d->stats->unselected[k]++;
+		dec_ignored(d, obj, kind, "not selected by its label "
+		    "selector", off);
+		return KZ_OK;	/* no copy of it is left in the model */
 	} else if (rc == 1) {
 		kind_ignored(d, obj, kind, off);
 	} else if (rc == KZ_EPARSE || rc == DEC_NO_CLUSTER_IP) {

@@ -48,6 +48,9 @@ struct zg_decode_stats {
 					   not ExternalName, no clusterIP */
 	size_t duplicates;		/* objects given again: the later
 					   one replaced the earlier */
+	size_t unselected[ZG_KIND_COUNT];	/* left out by the model's
+					   label selectors (--labels,
+					   --namespace-labels), by kind */
 };
 
 /*
@@ -98,7 +101,9 @@ struct zg_decode_opts {
 /*
  * Decode one object of kind KIND (when KIND is NULL, from the object's
  * own "kind" field) into M. Borrowed reference to OBJ.
- * Returns 0 when stored, 1 when its kind is not one we use,
+ * Returns 0 when stored, or when the model's label selector for its
+ * kind (zg_model_select) leaves it out: then it is not stored and an
+ * earlier copy in M is deleted. 1 when its kind is not one we use,
  * KZ_EPARSE when the object is unusable (ERR->text says why; the
  * caller logs it), KZ_ENOMEM. An object with the key of one already in
  * M replaces it, silently (a watch update).

@@ -40,6 +40,15 @@ zg_model_init(struct zg_model *m)
 	m->track_rc = 0;
 	m->changes = NULL;
 	m->nchanges = m->capchanges = 0;
+	m->sel_objects = m->sel_namespaces = NULL;
+}
+
+void
+zg_model_select(struct zg_model *m, const struct zg_sel *objects,
+    const struct zg_sel *namespaces)
+{
+	m->sel_objects = objects;
+	m->sel_namespaces = namespaces;
 }
 
 static void log_change(struct zg_model *m, enum zg_kind kind,

@@ -22,6 +22,8 @@
 
 #include "common/map.h"
 
+struct zg_sel;
+
 /* An IPv4 or IPv6 address in network byte order. */
 struct zg_ip {
 	uint8_t family;		/* ZG_IPV4 or ZG_IPV6 */
@@ -135,7 +137,19 @@ struct zg_model {
 	int track_rc;			/* KZ_ENOMEM when an entry was lost */
 	struct zg_change **changes;	/* the log, owned */
 	size_t nchanges, capchanges;
+	const struct zg_sel *sel_objects;	/* --labels, borrowed */
+	const struct zg_sel *sel_namespaces;	/* --namespace-labels */
 };
+
+/*
+ * The label selectors the decoder applies (zonegen/decode.h): OBJECTS
+ * to Services, EndpointSlices and Pods, NAMESPACES to Namespaces; an
+ * object they do not select is never in the model. Either may be NULL
+ * (everything is selected). Borrowed: they must outlive the model's
+ * use by the decoder. Set them before anything is decoded into M.
+ */
+void zg_model_select(struct zg_model *m, const struct zg_sel *objects,
+    const struct zg_sel *namespaces);
 
 /* Kubernetes kind name ("Service", ...) to enum, or -1. */
 int zg_kind_from_name(const char *kind);

@@ -192,6 +192,10 @@ zg_rules_exposed(const struct zg_db *db, const struct zg_model *m,
 		if (i == o->nnamespaces)
 			return false;
 	}
+	/* With --namespace-labels only the Namespaces it selects are in
+	 * the model, and only they are exposed. */
+	if (o->ns_labels)
+		return zg_model_has_namespace(m, ns);
 	/* Namespace objects are optional: when the input has none, every
 	 * namespace exists. */
 	if (zg_model_count(m, ZG_KIND_NAMESPACE) > 0 &&

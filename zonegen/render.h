@@ -27,6 +27,7 @@
 #include "common/buf.h"
 #include "common/opt.h"
 #include "zonegen/model.h"
+#include "zonegen/selector.h"
 
 #define ZG_MAX_LIST 64		/* entries in each repeatable option */
 
@@ -74,11 +75,18 @@ struct zg_render_opts {
 	bool soa_minimum_set;		/* else the SOA MINIMUM is the TTL */
 	char catalog[256];		/* --catalog-zone, no final dot;
 					 * "": none */
+	struct zg_sel *labels;		/* --labels: Services, EndpointSlices
+					 * and Pods it selects; NULL: all.
+					 * Owned */
+	struct zg_sel *ns_labels;	/* --namespace-labels: the Namespaces
+					 * it selects are exposed, no other;
+					 * NULL: no such filter. Owned */
 };
 
 /* Set the defaults. */
 void zg_render_opts_init(struct zg_render_opts *o);
-/* Free what the options own (namespace and name server names). */
+/* Free what the options own (namespace and name server names, the
+ * label selectors). */
 void zg_render_opts_free(struct zg_render_opts *o);
 
 /*

@@ -173,7 +173,10 @@ static void
 print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs)
 {
 	size_t slices = st->decoded[ZG_KIND_SLICE] - st->slices_fqdn -
-	    st->slices_unlabelled;
+	    st->slices_unlabelled, unselected = 0;
+
+	for (int k = 0; k < ZG_KIND_COUNT; k++)
+		unselected += st->unselected[k];
 
 	fprintf(stderr,
 	    "render: %zu objects read (%zu Service, %zu EndpointSlice, "
@@ -189,10 +192,13 @@ print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs)
 		    zs->zones[i].nrecords);
 	fprintf(stderr, "; skipped: %zu invalid objects, %zu Services without "
 	    "a clusterIP, %zu records with invalid names or conflicts, %zu "
-	    "objects outside the exposed namespaces; %zu objects given more "
-	    "than once (the later copy kept)\n", st->invalid,
-	    st->no_cluster_ip, zs->stats.skipped, zs->stats.filtered,
-	    st->duplicates);
+	    "objects outside the exposed namespaces", st->invalid,
+	    st->no_cluster_ip, zs->stats.skipped, zs->stats.filtered);
+	if (unselected)
+		fprintf(stderr, ", %zu objects not selected by --labels or "
+		    "--namespace-labels", unselected);
+	fprintf(stderr, "; %zu objects given more than once (the later copy "
+	    "kept)\n", st->duplicates);
 }
 
 static void
@@ -257,10 +263,16 @@ zg_render_main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	zg_model_select(&m, ro.labels, ro.ns_labels);
 	t0 = kz_now_s();
 	for (size_t i = 0; i < npos; i++)
 		if (read_input(&m, pos[i], &st))
 			goto out;
+	if (ro.ns_labels && st.decoded[ZG_KIND_NAMESPACE] == 0 &&
+	    st.unselected[ZG_KIND_NAMESPACE] == 0)
+		kz_warn("no Namespace objects in the input: --namespace-labels "
+		    "exposes no namespace", "hint=\"include namespaces: kubectl "
+		    "get svc,endpointslices,pods,namespaces -A -o json\"");
 	t1 = kz_now_s();
 	if (kz_log_enabled(KZ_LOG_DEBUG)) {
 		size_t objs = 0;

@@ -35,6 +35,9 @@ zg_render_opts_free(struct zg_render_opts *o)
 	for (size_t i = 0; i < o->nns; i++)
 		free(o->ns[i].name);
 	o->nns = 0;
+	zg_sel_free(o->labels);
+	zg_sel_free(o->ns_labels);
+	o->labels = o->ns_labels = NULL;
 }
 
 /* --- what several options decide together ---------------------------- */
@@ -351,6 +354,34 @@ set_rrset_bytes(void *ctx, const char *arg, char *err, size_t errsz)
 	return KZ_OK;
 }
 
+/* A label selector into *SEL (given once: the row is not repeatable). */
+static int
+set_selector(struct zg_sel **sel, const char *arg, char *err, size_t errsz)
+{
+	struct zg_sel *s;
+	int rc = zg_sel_parse(arg, &s, err, errsz);
+
+	if (rc)
+		return rc;
+	zg_sel_free(*sel);
+	*sel = s;
+	return KZ_OK;
+}
+
+static int
+set_labels(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	return set_selector(&((struct zg_render_opts *)ctx)->labels, arg, err,
+	    errsz);
+}
+
+static int
+set_ns_labels(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	return set_selector(&((struct zg_render_opts *)ctx)->ns_labels, arg,
+	    err, errsz);
+}
+
 /* True when NAME's labels are host name labels (no leading '_'). */
 static bool
 host_name(const char *name)
@@ -556,6 +587,19 @@ const struct kz_opt zg_render_opt_table[] = {
 	  KZ_OPT_NUMBER, 0, 86400 },
 	{ "namespace", "NAME", "all namespaces", NULL, true, set_namespace,
 	  "Expose only this namespace (forward and reverse records)." },
+	{ "labels", "SELECTOR", "all objects", NULL, false, set_labels,
+	  "Expose only the Services, EndpointSlices and Pods this Kubernetes "
+	  "label selector selects (=, ==, !=, in (...), notin (...), KEY, "
+	  "!KEY, joined by commas); the API is asked for those only. A "
+	  "Service left out has no records; a Service's endpoints come from "
+	  "the slices selected by their own labels, which the "
+	  "EndpointSlice controller copies from the Service." },
+	{ "namespace-labels", "SELECTOR", "all namespaces", NULL, false,
+	  set_ns_labels,
+	  "Expose only the namespaces whose Namespace object this label "
+	  "selector selects; a namespace whose labels change enters or "
+	  "leaves the zones whole. Together with --namespace, a namespace "
+	  "must pass both." },
 	{ "reverse-zone", "CIDR", "in-addr.arpa and ip6.arpa", NULL, true,
 	  set_reverse,
 	  "Serve the reverse zones covering CIDR, split on octet (IPv4) or "

@@ -922,6 +922,15 @@ namespace_changed(struct zg_db *db, const struct zg_model *m,
 {
 	bool now = zg_model_count(m, ZG_KIND_NAMESPACE) > 0;
 
+	/* With --namespace-labels a namespace is exposed exactly when its
+	 * Namespace is in the model (it is there only when selected): a
+	 * label change that moves it in or out is one change, and only
+	 * its own objects are computed again. */
+	if (db->o->ns_labels) {
+		db->had_namespaces = now;
+		mark_namespace(db, m, ns);
+		return;
+	}
 	/* The first Namespace object turns the filter on for all. */
 	if (now != db->had_namespaces)
 		mark_all(db, m);

@@ -190,25 +190,113 @@ def _terms(text):
     return [t.strip() for t in re.findall(r"(?:[^,(]|\([^)]*\))+", text or "") if t.strip()]
 
 
-LABEL_TERM = re.compile(r"(!)?\s*([\w./-]+)\s*(?:(==|=|!=)\s*([\w.-]*)|\s(in|notin)\s*\(([^)]*)\))?\Z")
+# Label selectors, as the API server reads them: requirements joined by
+# commas (AND): k=v, k==v, k!=v, k in (a,b), k notin (a,b), k, !k.  Words are
+# runs of anything but whitespace and !=,(); "in"/"notin" are operators only
+# after a key.  Keys: [DNS-subdomain prefix/]name; names and values at most 63
+# characters of [A-Za-z0-9_.-], alphanumeric at both ends (values may be
+# empty).  Inside parentheses an empty entry is the empty value.
+
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?\Z")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+_SEL_TOKEN = re.compile(r"\s*(!=|==|[!=,()]|[^\s!=,()]+|\Z)")
+
+
+def label_key_ok(key):
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or "/" in prefix
+                  or not all(len(p) <= 63 and _DNS_LABEL.match(p) for p in prefix.split("."))):
+        return False
+    return bool(_LABEL_NAME.match(name))
+
+
+def label_value_ok(value):
+    return value == "" or bool(_LABEL_NAME.match(value))
+
+
+def _sel_tokens(text):
+    pos, out = 0, []
+    while True:
+        m = _SEL_TOKEN.match(text, pos)
+        tok = m.group(1)
+        out.append((tok, m.start(1)))
+        if tok == "":
+            return out
+        pos = m.end()
+
+
+def parse_label_selector(text):
+    """[(op, key, values)] of a labelSelector; ValueError names the fault."""
+    toks, i, reqs = _sel_tokens(text or ""), 0, []
+    special = {"!", "=", "==", "!=", ",", "(", ")", ""}
+
+    def word(t):
+        return t not in special
+
+    def value():
+        nonlocal i
+        tok, at = toks[i]
+        if not word(tok):
+            return ""
+        if not label_value_ok(tok):
+            raise ValueError(f"invalid label value: {tok!r} at {at + 1}")
+        i += 1
+        return tok
+
+    if toks[0][0] == "":
+        return reqs
+    while True:
+        neg = toks[i][0] == "!"
+        i += neg
+        key, at = toks[i]
+        if not word(key) or not label_key_ok(key):
+            raise ValueError(f"invalid label key: {key!r} at {at + 1}")
+        i += 1
+        tok = toks[i][0]
+        if neg or tok in (",", ""):
+            reqs.append(("absent" if neg else "exists", key, ()))
+        elif tok in ("=", "==", "!="):
+            i += 1
+            reqs.append(("!=" if tok == "!=" else "=", key, (value(),)))
+        elif tok in ("in", "notin"):
+            i += 1
+            if toks[i][0] != "(":
+                raise ValueError(f"expected '(' after {tok} at {toks[i][1] + 1}")
+            i += 1
+            values = [value()]
+            while toks[i][0] == ",":
+                i += 1
+                values.append(value())
+            if toks[i][0] != ")":
+                raise ValueError(f"expected ',' or ')' at {toks[i][1] + 1}")
+            i += 1
+            reqs.append((tok, key, tuple(values)))
+        else:
+            raise ValueError(f"unexpected {tok!r} after the key at {toks[i][1] + 1}")
+        tok, at = toks[i]
+        if tok == "":
+            return reqs
+        if tok != ",":
+            raise ValueError(f"expected ',' or the end at {at + 1}")
+        i += 1
+
+
+def label_requirement_holds(op, key, values, labels):
+    if op in ("=", "in"):
+        return key in labels and labels[key] in values
+    if op in ("!=", "notin"):
+        return key not in labels or labels[key] not in values
+    return (key in labels) == (op == "exists")
 
 
 def label_selector(text):
     """Compile a labelSelector into a predicate over an object."""
-    tests = []
-    for term in _terms(text):
-        m = LABEL_TERM.match(term)
-        if not m or (m.group(1) and (m.group(3) or m.group(5))):
-            raise ApiError(400, f"unable to parse requirement: {term!r}")
-        neg, key, op, value, setop, members = m.groups()
-        if setop:
-            wanted = {v.strip() for v in members.split(",")}
-            tests.append(lambda l, k=key, w=wanted, inside=setop == "in": (l.get(k) in w) == inside)
-        elif op:
-            tests.append(lambda l, k=key, v=value, eq=op != "!=": (l.get(k) == v) == eq)
-        else:
-            tests.append(lambda l, k=key, present=not neg: (k in l) == present)
-    return lambda obj: all(t(obj["metadata"].get("labels") or {}) for t in tests)
+    try:
+        reqs = parse_label_selector(text)
+    except ValueError as e:
+        raise ApiError(400, f"unable to parse requirement: {e}") from None
+    return lambda obj: all(label_requirement_holds(op, k, v, obj["metadata"].get("labels") or {})
+                           for op, k, v in reqs)
 
 
 def field_value(obj, path):
@@ -896,7 +984,13 @@ class Watch:
             else:
                 etype = {(True, True): "MODIFIED", (False, True): "ADDED",
                          (True, False): "DELETED"}.get((self.matches(event.old), new_match))
-            if etype:
+            if etype == "DELETED" and event.type == "MODIFIED":
+                # As the API server's watch cache: the previous content,
+                # at the revision of the change that took it out.
+                gone = copy.deepcopy(event.old)
+                gone["metadata"]["resourceVersion"] = event.new["metadata"].get("resourceVersion")
+                yield etype, gone
+            elif etype:
                 yield etype, event.new
 
     def _send_batch(self, events):

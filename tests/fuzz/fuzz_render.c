@@ -117,6 +117,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s = nl + 1;
 	}
 	zg_model_init(&m);
+	zg_model_select(&m, o.labels, o.ns_labels);
 	(void)zg_decode_buffer(&m, s, len, "fuzz", NULL, NULL);
 
 	memset(&zs, 0, sizeof(zs));

@@ -243,6 +243,9 @@ def opt_seeds():
                                 "fd00::a", "--namespace", "shop", "--reverse-zone", "10.96.0.0/12",
                                 "--reverse-zone=fd00:10:96::/112", "--pod-records",
                                 "--endpoint-pod-names", "--no-clusterip-endpoint-names"))
+    write(t, "render-labels", argv(0, "--labels", "app in (web, db),tier!=x,!canary",
+                                   "--namespace-labels", "example.com/team==a", "cluster.json"))
+    write(t, "render-bad-selector", argv(0, "--labels", "app in (web", "--namespace-labels", "-x"))
     write(t, "render-bad", argv(0, "--ttl", "99999999", "--zone", "a..b", "--reverse-zone", "10.1.0.0/8"))
     write(t, "render-help", argv(0, "--help"))
     write(t, "render-dashdash", argv(0, "--", "--zone", "-"))
@@ -293,6 +296,24 @@ def names_seeds():
         write(t, k, v)
 
 
+# --- selector: a label selector, then labels "k=v" a line ----------------------
+
+def selector_seeds():
+    t = "selector"
+    clean(t)
+    seeds = {
+        "equality": "environment = production,tier!=frontend\nenvironment=production\ntier=backend",
+        "sets": "environment in (production, qa),tier notin (frontend,backend)\nenvironment=qa",
+        "exists": "partition,!canary\npartition=customerA",
+        "prefixed": "app.kubernetes.io/name==web,kubernetes.io/service-name\napp.kubernetes.io/name=web",
+        "empty-values": "release=,x in (a,),y in ()\nrelease=\nx=",
+        "bad": "app in (a b\napp=a",
+        "empty": "",
+    }
+    for k, v in seeds.items():
+        write(t, k, v)
+
+
 # --- render: options and documents --------------------------------------------
 
 def render_seeds():
@@ -304,6 +325,8 @@ def render_seeds():
           "--ttl 5 --reverse-zone 10.96.0.0/12 --reverse-zone fd00::/8 --dns-ip 10.96.0.10\n"
           + compact(GOLDEN))
     write(t, "golden-namespace", "#opts --namespace shop --no-clusterip-endpoint-names\n" + compact(GOLDEN))
+    write(t, "golden-labels", "#opts --pod-records --labels app!=db,!hidden "
+          "--namespace-labels kubernetes.io/metadata.name\n" + compact(GOLDEN))
     for kind in ("Service", "EndpointSlice", "Pod"):
         write(t, kind.lower() + "s", "#opts --pod-records\n" + compact({"kind": "List", "items": by_kind(kind)}))
     svc = by_kind("Service")
@@ -440,6 +463,7 @@ def main():
     kubeconfig_seeds()
     opt_seeds()
     names_seeds()
+    selector_seeds()
     render_seeds()
     events_seeds()
     for t in sorted(os.listdir(CORPUS)):

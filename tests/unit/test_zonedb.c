@@ -17,8 +17,12 @@
  *      exactly the lines of that fresh render.
  *
  * Options vary per run: namespace filter, reverse zones, pod records,
- * endpoint pod names, a small RRset cap, name servers and SOA timers. KZ_TEST_SEED sets the seed and
- * KZ_TEST_STEPS the steps per run; the seed is printed.
+ * endpoint pod names, a small RRset cap, name servers and SOA timers,
+ * label selectors (--labels, --namespace-labels). Some steps decode
+ * objects with random labels, as the API sends them, so that objects
+ * and whole namespaces move in and out of the selection. KZ_TEST_SEED
+ * sets the seed and KZ_TEST_STEPS the steps per run; the seed is
+ * printed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,11 +33,13 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "common/err.h"
 #include "common/log.h"
 #include "common/map.h"
 #include "common/opt.h"
+#include "zonegen/decode.h"
 #include "zonegen/names.h"
 #include "zonegen/render.h"
 #include "zonegen/zonedb.h"
@@ -188,6 +194,74 @@ delete_one(struct zg_model *m)
 	}
 }
 
+/* The options of the current run: the models' selectors. */
+static const struct zg_render_opts *cur_opts;
+
+/* Random labels from a small pool: tier, team, hidden, or none. */
+static json_t *
+rand_labels(void)
+{
+	static const char *const tiers[] = { "web", "db", "cache" };
+	static const char *const teams[] = { "x", "y" };
+	json_t *l = json_object();
+
+	if (rnd(3))
+		json_object_set_new(l, "tier", json_string(tiers[rnd(3)]));
+	if (rnd(2))
+		json_object_set_new(l, "team", json_string(teams[rnd(2)]));
+	if (rnd(4) == 0)
+		json_object_set_new(l, "hidden", json_string(""));
+	return l;
+}
+
+/*
+ * An object with random labels through the decoder, as a watch event
+ * gives it: one the model's selector leaves out is deleted, so labels
+ * that change move it out of or into the zones.
+ */
+static void
+decode_labelled(struct zg_model *m)
+{
+	char name[32], ip[32];
+	const char *ns = nss[rnd(4)], *svc = names[rnd(5)];
+	struct zg_decode_error err;
+	json_t *labels = rand_labels(), *obj;
+
+	snprintf(ip, sizeof(ip), "10.%u.0.%u", rnd(2) ? 96 : 244, 1 + rnd(4));
+	switch (rnd(4)) {
+	case 0:
+		obj = json_pack("{s:s, s:{s:s, s:o}}", "kind", "Namespace",
+		    "metadata", "name", ns, "labels", labels);
+		break;
+	case 1:
+		obj = json_pack("{s:s, s:{s:s, s:s, s:o}, s:{s:s, s:[{s:i}]}}",
+		    "kind", "Service", "metadata", "name", svc, "namespace",
+		    ns, "labels", labels, "spec", "clusterIP",
+		    rnd(3) ? ip : "None", "ports", "port", 80);
+		break;
+	case 2:
+		snprintf(name, sizeof(name), "%s-%u", svc, rnd(3));
+		json_object_set_new(labels, "kubernetes.io/service-name",
+		    json_string(svc));
+		obj = json_pack("{s:s, s:{s:s, s:s, s:o}, s:s, "
+		    "s:[{s:[s], s:s}], s:[{s:i}]}", "kind", "EndpointSlice",
+		    "metadata", "name", name, "namespace", ns, "labels",
+		    labels, "addressType", "IPv4", "endpoints", "addresses",
+		    ip, "hostname", rnd(2) ? "h0" : "h1", "ports", "port", 80);
+		break;
+	default:
+		snprintf(name, sizeof(name), "pod-%u", rnd(6));
+		obj = json_pack("{s:s, s:{s:s, s:s, s:o}, s:{s:s, s:s}}",
+		    "kind", "Pod", "metadata", "name", name, "namespace", ns,
+		    "labels", labels, "status", "phase", "Running", "podIP",
+		    ip);
+		break;
+	}
+	assert_non_null(obj);
+	assert_int_equal(zg_decode_object(m, obj, NULL, &err), 0);
+	json_decref(obj);
+}
+
 static void step(struct zg_model *m);
 
 /* A snapshot read again: a new model of random objects replaces M. */
@@ -197,6 +271,7 @@ replace_all(struct zg_model *m)
 	struct zg_model next;
 
 	zg_model_init(&next);
+	zg_model_select(&next, cur_opts->labels, cur_opts->ns_labels);
 	for (uint32_t i = rnd(12); i > 0; i--)
 		step(&next);
 	assert_int_equal(zg_model_replace(m, &next), 0);
@@ -208,6 +283,10 @@ step(struct zg_model *m)
 {
 	if (m->track && rnd(40) == 0) {
 		replace_all(m);
+		return;
+	}
+	if (rnd(4) == 0) {
+		decode_labelled(m);
 		return;
 	}
 	switch (rnd(12)) {
@@ -354,7 +433,9 @@ run(struct zg_render_opts *o, unsigned steps)
 	struct zg_db db;
 	struct mirror *mirrors;
 
+	cur_opts = o;
 	zg_model_init(&m);
+	zg_model_select(&m, o->labels, o->ns_labels);
 	zg_model_track(&m, true);
 	assert_int_equal(zg_db_init(&db, o), 0);
 	mirrors = calloc(db.nzones, sizeof(*mirrors));
@@ -491,6 +572,90 @@ test_name_servers_and_soa(void **state)
 	    "--reverse-zone", "10.96.0.0/24", "--catalog-zone",
 	    "catalog.example.net", (const char *)NULL);
 	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+}
+
+/* Label selectors, alone and with the --namespace filter. */
+static void
+test_label_selectors(void **state)
+{
+	struct zg_render_opts o;
+
+	(void)state;
+	parse_opts(&o, "--labels", "tier in (web, db),!hidden",
+	    "--namespace-labels", "team=x", "--pod-records",
+	    (const char *)NULL);
+	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+	parse_opts(&o, "--namespace-labels", "team!=y", "--namespace", "a",
+	    "--namespace", "b", (const char *)NULL);
+	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+	parse_opts(&o, "--labels", "team", "--pod-records",
+	    "--reverse-zone", "10.96.0.0/16", (const char *)NULL);
+	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+}
+
+/*
+ * A Namespace whose labels change so that --namespace-labels no longer
+ * selects it takes its namespace out of the zones in one change: only
+ * that namespace's objects are computed again; selected again, they
+ * come back.
+ */
+static void
+test_namespace_label_flip(void **state)
+{
+	struct zg_render_opts o;
+	struct zg_model m;
+	struct zg_db db;
+	struct zg_decode_error err;
+	unsigned long objects;
+	size_t records;
+	json_t *ns_in, *ns_out;
+
+	(void)state;
+	parse_opts(&o, "--namespace-labels", "dns=on", (const char *)NULL);
+	zg_model_init(&m);
+	zg_model_select(&m, o.labels, o.ns_labels);
+	zg_model_track(&m, true);
+	assert_int_equal(zg_db_init(&db, &o), 0);
+	ns_in = json_pack("{s:s, s:{s:s, s:{s:s}}}", "kind", "Namespace",
+	    "metadata", "name", "a", "labels", "dns", "on");
+	ns_out = json_pack("{s:s, s:{s:s, s:{s:s}}}", "kind", "Namespace",
+	    "metadata", "name", "a", "labels", "dns", "off");
+	assert_int_equal(zg_decode_object(&m, ns_in, NULL, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		char name[16], ip[32];
+		struct zg_service *s;
+		snprintf(name, sizeof(name), "s%d", i);
+		snprintf(ip, sizeof(ip), "10.96.0.%d", i + 1);
+		s = zg_service_new(&m, i < 2 ? "a" : "b", name);
+		s->nips = 1;
+		assert_int_equal(zg_ip_parse(&s->ips[0], ip), 0);
+		assert_int_equal(zg_model_put_service(&m, s), 0);
+	}
+	assert_true(zg_db_apply(&db, &m, false) > 0);
+	/* NS, TXT, s0 and s1 of a (b has no Namespace: not exposed). */
+	records = db.zones[0].nrecords;
+	assert_int_equal(records, 4);
+	objects = db.stats.objects;
+	assert_int_equal(zg_decode_object(&m, ns_out, NULL, &err), 0);
+	assert_false(zg_model_has_namespace(&m, "a"));
+	assert_true(zg_db_apply(&db, &m, true) > 0);
+	assert_int_equal(db.stats.objects - objects, 2);	/* s0, s1 */
+	assert_int_equal(db.zones[0].diff.ndel, 2);
+	assert_int_equal(db.zones[0].diff.nadd, 0);
+	objects = db.stats.objects;
+	assert_int_equal(zg_decode_object(&m, ns_in, NULL, &err), 0);
+	assert_true(zg_db_apply(&db, &m, true) > 0);
+	assert_int_equal(db.stats.objects - objects, 2);
+	assert_int_equal(db.zones[0].diff.nadd, 2);
+	assert_int_equal(db.zones[0].nrecords, records);
+	json_decref(ns_in);
+	json_decref(ns_out);
+	zg_db_free(&db);
+	zg_model_free(&m);
 	zg_render_opts_free(&o);
 }
 
@@ -721,6 +886,8 @@ main(void)
 		cmocka_unit_test(test_ns_apex_ignores_kube_dns),
 		cmocka_unit_test(test_catalog_zone),
 		cmocka_unit_test(test_catalog_zone_refused),
+		cmocka_unit_test(test_label_selectors),
+		cmocka_unit_test(test_namespace_label_flip),
 	};
 
 	kz_log_set_level(KZ_LOG_ERROR);
