@@ -246,6 +246,18 @@ def opt_seeds():
     write(t, "render-labels", argv(0, "--labels", "app in (web, db),tier!=x,!canary",
                                    "--namespace-labels", "example.com/team==a", "cluster.json"))
     write(t, "render-bad-selector", argv(0, "--labels", "app in (web", "--namespace-labels", "-x"))
+    write(t, "render-name-servers", argv(0, "--ns", "ns1.example.net", "--ns",
+                                         "NS2.Cluster.Local.=192.0.2.53", "--ns",
+                                         "ns2.cluster.local=2001:db8::53", "--soa-rname",
+                                         "dns.admin@example.net", "--soa-refresh", "3600",
+                                         "--soa-retry", "600", "--soa-expire", "1209600",
+                                         "--soa-minimum", "60", "--reverse-zone", "10.96.0.0/16"))
+    write(t, "render-catalog", argv(0, "--catalog-zone", "catalog.kubezone.invalid",
+                                    "--reverse-zone", "10.96.0.0/23"))
+    write(t, "sync-name-servers-bad", argv(2, "--ns", "ns1.cluster.local", "--soa-expire", "3600",
+                                           "--soa-refresh", "3000", "--soa-retry", "601", "--ns",
+                                           "ns.96.10.in-addr.arpa", "--dns-ip", "10.96.0.10",
+                                           "--catalog-zone", "cluster.local"))
     write(t, "render-bad", argv(0, "--ttl", "99999999", "--zone", "a..b", "--reverse-zone", "10.1.0.0/8"))
     write(t, "render-help", argv(0, "--help"))
     write(t, "render-dashdash", argv(0, "--", "--zone", "-"))
