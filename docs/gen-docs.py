@@ -43,6 +43,7 @@ EXAMPLES = {
     "no-clusterip-endpoint-names": None,
     "max-rrset-bytes": "16000",
     "catalog-zone": "catalog.kubezone.invalid",
+    "clusterset-zone": "clusterset.local",
     "ns": "ns1.cluster.local=192.0.2.53",
     "soa-rname": "hostmaster@example.com",
     "soa-refresh": "3600",

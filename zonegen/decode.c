@@ -435,6 +435,24 @@ slice_trigger_time(json_t *obj, struct zg_slice *s)
 		s->trigger_time = 0;
 }
 
+/*
+ * The MCS API's labels of a multicluster slice: both
+ * multicluster.kubernetes.io/service-name and .../source-cluster, or the
+ * slice is not one (one alone is ignored).
+ */
+static int
+slice_multicluster(json_t *labels, struct zg_slice *s)
+{
+	const char *svc = get_str(labels, ZG_MC_SERVICE_LABEL);
+	const char *cluster = get_str(labels, ZG_MC_CLUSTER_LABEL);
+
+	if (svc == NULL || cluster == NULL)
+		return KZ_OK;
+	s->mc_service = strdup(svc);
+	s->mc_cluster = strdup(cluster);
+	return s->mc_service && s->mc_cluster ? KZ_OK : KZ_ENOMEM;
+}
+
 static int
 decode_slice(struct zg_model *m, json_t *obj, const char *ns,
     const char *name, struct zg_decode_error *err, size_t *bad)
@@ -456,6 +474,9 @@ decode_slice(struct zg_model *m, json_t *obj, const char *ns,
 		rc = KZ_ENOMEM;
 		goto fail;
 	}
+	rc = slice_multicluster(labels, s);
+	if (rc)
+		goto fail;
 	rc = decode_ports(json_object_get(obj, "ports"), true, &s->ports,
 	    &s->nports, err);
 	if (rc)
@@ -520,6 +541,73 @@ decode_pod(struct zg_model *m, json_t *obj, const char *ns,
 		pod_add_ip(p, get_str(status, "podIP"));
 	}
 	return zg_model_put_pod(m, p);
+}
+
+/* spec.type of a ServiceImport: ClusterSetIP or Headless. */
+static int
+import_type(json_t *spec, uint8_t *type, struct zg_decode_error *err)
+{
+	const char *t = get_str(spec, "type");
+
+	if (t == NULL)
+		return obj_invalid(err, "spec.type is missing");
+	if (strcmp(t, "ClusterSetIP") == 0)
+		*type = ZG_IMPORT_CLUSTERSETIP;
+	else if (strcmp(t, "Headless") == 0)
+		*type = ZG_IMPORT_HEADLESS;
+	else
+		return obj_invalid(err, "spec.type '%.64s' is not ClusterSetIP "
+		    "or Headless", t);
+	return KZ_OK;
+}
+
+/*
+ * A ServiceImport: its type, spec.ips (a ClusterSetIP import needs one
+ * that parses; a Headless one's are ignored) and spec.ports.
+ */
+static int
+decode_import(struct zg_model *m, json_t *obj, const char *ns,
+    const char *name, struct zg_decode_error *err)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	json_t *ips = json_object_get(spec, "ips");
+	struct zg_import *s;
+	size_t i;
+	json_t *v;
+	int rc;
+
+	s = zg_import_new(m, ns, name);
+	if (s == NULL)
+		return KZ_ENOMEM;
+	rc = import_type(spec, &s->type, err);
+	if (rc)
+		goto fail;
+	json_array_foreach(ips, i, v) {
+		const char *text = json_string_value(v);
+		struct zg_ip ip;
+
+		if (text == NULL || zg_ip_parse(&ip, text) != 0) {
+			rc = obj_invalid(err, "spec.ips[%zu] is not an address",
+			    i);
+			goto fail;
+		}
+		if (s->nips < 2)
+			s->ips[s->nips++] = ip;
+	}
+	if (s->type == ZG_IMPORT_HEADLESS)
+		s->nips = 0;
+	else if (s->nips == 0) {
+		rc = obj_invalid(err, "ClusterSetIP import without spec.ips");
+		goto fail;
+	}
+	rc = decode_ports(json_object_get(spec, "ports"), false, &s->ports,
+	    &s->nports, err);
+	if (rc)
+		goto fail;
+	return zg_model_put_import(m, s);
+fail:
+	zg_import_free(s);
+	return rc;
 }
 
 int
@@ -599,6 +687,8 @@ decode_object(struct zg_model *m, json_t *obj, const char *kind,
 		return decode_slice(m, obj, ns, name, err, bad);
 	case ZG_KIND_POD:
 		return decode_pod(m, obj, ns, name);
+	case ZG_KIND_IMPORT:
+		return decode_import(m, obj, ns, name, err);
 	default:
 		return zg_model_put_namespace(m, name);
 	}
@@ -1002,7 +1092,9 @@ slice_ignored(struct dec *d, json_t *obj, size_t off)
 	if (type && strcmp(type, "FQDN") == 0) {
 		d->stats->slices_fqdn++;
 		dec_ignored(d, obj, "EndpointSlice", "addressType FQDN", off);
-	} else if (get_str(labels, "kubernetes.io/service-name") == NULL) {
+	} else if (get_str(labels, "kubernetes.io/service-name") == NULL &&
+	    (get_str(labels, ZG_MC_SERVICE_LABEL) == NULL ||
+	    get_str(labels, ZG_MC_CLUSTER_LABEL) == NULL)) {
 		d->stats->slices_unlabelled++;
 		dec_ignored(d, obj, "EndpointSlice", "no "
 		    "kubernetes.io/service-name label", off);

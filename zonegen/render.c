@@ -100,8 +100,8 @@ add_name_rr(struct render_ctx *c, size_t zone, const char *owner,
 }
 
 static void
-add_srv(struct render_ctx *c, const char *owner, uint16_t port,
-    const char *target, bool share)
+add_srv_in(struct render_ctx *c, size_t zone, const char *owner,
+    uint16_t port, const char *target, bool share)
 {
 	uint8_t rd[2 + ZG_NAME_MAX + 2];
 	size_t n;
@@ -110,8 +110,15 @@ add_srv(struct render_ctx *c, const char *owner, uint16_t port,
 	rd[0] = (uint8_t)(port >> 8);
 	rd[1] = (uint8_t)port;
 	n = zg_name_wire(target, rd + 2, sizeof(rd) - 2);
-	zg_db_emit(c->db, 0, owner, T_SRV, rd, n + 2,
+	zg_db_emit(c->db, zone, owner, T_SRV, rd, n + 2,
 	    share ? ZG_RR_SRV_SHARE : 0);
+}
+
+static void
+add_srv(struct render_ctx *c, const char *owner, uint16_t port,
+    const char *target, bool share)
+{
+	add_srv_in(c, 0, owner, port, target, share);
 }
 
 /* --- warnings ------------------------------------------------------------ */
@@ -342,6 +349,15 @@ zg_rules_apex(struct zg_db *db, const struct zg_model *m)
 		apex_default_ns(&c);
 	join(owner, sizeof(owner), "dns-version.", c.zone, (char *)NULL);
 	zg_db_emit(db, 0, owner, T_TXT, txt, sizeof(txt), 0);
+	if (db->clusterset) {
+		/* The MCS DNS specification's schema version (2.2). */
+		static const uint8_t mcs[] = { 5, '1', '.', '0', '.', '0' };
+
+		join(owner, sizeof(owner), "dns-version.", o->clusterset,
+		    (char *)NULL);
+		zg_db_emit(db, db->clusterset - 1, owner, T_TXT, mcs,
+		    sizeof(mcs), 0);
+	}
 	if (db->catalog)
 		apex_catalog(&c);
 }
@@ -622,6 +638,114 @@ zg_rules_service(struct zg_db *db, const struct zg_model *m,
 	/* A headless Service with no ready endpoints gets no records at
 	 * all: NXDOMAIN (R19). */
 	render_endpoints(c, s, base, src, slices, nslices);
+}
+
+/* --- ServiceImports: the clusterset zone (MCS DNS specification) ---- */
+
+/*
+ * A ClusterSetIP import (section 2.3): A/AAAA for each clusterset IP at
+ * <svc>.<ns>.svc.<clustersetzone>, an SRV at _<port>._<proto> of it for
+ * each named port, pointing at that name, and a PTR for each IP where
+ * it is the only PTR of the address.
+ */
+static void
+render_import_ip(struct render_ctx *c, size_t zone,
+    const struct zg_import *s, const char *base, const char *src)
+{
+	char owner[SCRATCH];
+
+	for (uint8_t i = 0; i < s->nips; i++) {
+		add_addr(c, zone, base, &s->ips[i]);
+		add_ptr(c, &s->ips[i], base, ZG_RR_MCS_PTR);
+	}
+	for (uint16_t p = 0; p < s->nports; p++) {
+		const struct zg_port *pt = &s->ports[p];
+
+		if (pt->port && port_owner(c, pt, base, src, owner,
+		    sizeof(owner)))
+			add_srv_in(c, zone, owner, pt->port, base, false);
+	}
+}
+
+/*
+ * A Headless import (section 2.4): for each ready endpoint of its
+ * multicluster slices, A/AAAA at the service name and at
+ * <hostname>.<clusterid>.<svc>.<ns>.svc.<clustersetzone>, an SRV at
+ * _<port>._<proto>.<svc>... for each named port of the endpoint's slice
+ * pointing at that name, and a PTR where it is the address's only one.
+ */
+static void
+render_import_headless(struct render_ctx *c, size_t zone, const char *base,
+    const char *src, const struct zg_slice *const *slices, size_t nslices)
+{
+	char label[ZG_NAME_TEXT], name[SCRATCH * 2], owner[SCRATCH * 2];
+
+	for (size_t i = 0; i < nslices && c->db->rc == 0; i++) {
+		const struct zg_slice *sl = slices[i];
+		const char *cid = sl->mc_cluster;
+
+		if (!zg_label_ok(cid, strlen(cid), false)) {
+			join(name, sizeof(name), cid, ".", base, (char *)NULL);
+			skip_warn(c, src, name, "source-cluster label is not a "
+			    "DNS label");
+			continue;
+		}
+		for (uint32_t j = 0; j < sl->naddrs; j++) {
+			const struct zg_epaddr *a = &sl->addrs[j];
+
+			if (!a->ready)
+				continue;
+			add_addr(c, zone, base, &a->ip);
+			zg_endpoint_label(a, c->o->endpoint_pod_names, label,
+			    sizeof(label));
+			join(name, sizeof(name), label, ".", cid, ".", base,
+			    (char *)NULL);
+			if (!zg_label_ok(label, strlen(label), false)) {
+				skip_warn(c, src, name, "endpoint hostname is "
+				    "not a DNS label");
+				continue;
+			}
+			if (!name_ok(c, name, src))
+				continue;
+			add_addr(c, zone, name, &a->ip);
+			for (uint16_t p = 0; p < sl->nports; p++) {
+				const struct zg_port *pt = &sl->ports[p];
+				if (pt->port && port_owner(c, pt, base, src,
+				    owner, sizeof(owner)))
+					add_srv_in(c, zone, owner, pt->port,
+					    name, true);
+			}
+			add_ptr(c, &a->ip, name, ZG_RR_MCS_PTR);
+		}
+	}
+}
+
+void
+zg_rules_import(struct zg_db *db, const struct zg_import *s,
+    const struct zg_slice *const *slices, size_t nslices, bool exposed)
+{
+	struct render_ctx ctx = { db, NULL, db->o, db->o->zone }, *c = &ctx;
+	char base[SCRATCH], src[SCRATCH];
+	size_t zone = db->clusterset - 1;
+
+	if (!exposed) {
+		db->stats.filtered++;
+		return;
+	}
+	join(src, sizeof(src), "ServiceImport ", s->key, (char *)NULL);
+	join(base, sizeof(base), s->name, ".", s->ns, ".svc.", db->o->clusterset,
+	    (char *)NULL);
+	if (!zg_label_ok(s->name, strlen(s->name), false) ||
+	    !zg_label_ok(s->ns, strlen(s->ns), false)) {
+		skip_warn(c, src, base, "name is not a DNS label");
+		return;
+	}
+	if (!name_ok(c, base, src))
+		return;
+	if (s->type == ZG_IMPORT_CLUSTERSETIP)
+		render_import_ip(c, zone, s, base, src);
+	else
+		render_import_headless(c, zone, base, src, slices, nslices);
 }
 
 /* --- pods (R16) -------------------------------------------------------- */

@@ -75,6 +75,8 @@ struct zg_render_opts {
 	bool soa_minimum_set;		/* else the SOA MINIMUM is the TTL */
 	char catalog[256];		/* --catalog-zone, no final dot;
 					 * "": none */
+	char clusterset[256];		/* --clusterset-zone, no final dot;
+					 * "": none */
 	struct zg_sel *labels;		/* --labels: Services, EndpointSlices
 					 * and Pods it selects; NULL: all.
 					 * Owned */

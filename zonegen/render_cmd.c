@@ -180,11 +180,15 @@ print_summary(const struct zg_decode_stats *st, const struct zg_zoneset *zs)
 
 	fprintf(stderr,
 	    "render: %zu objects read (%zu Service, %zu EndpointSlice, "
-	    "%zu Pod, %zu Namespace); ignored: %zu Endpoints, %zu "
+	    "%zu Pod, %zu Namespace", st->objects,
+	    st->decoded[ZG_KIND_SERVICE], slices, st->decoded[ZG_KIND_POD],
+	    st->decoded[ZG_KIND_NAMESPACE]);
+	if (st->decoded[ZG_KIND_IMPORT])
+		fprintf(stderr, ", %zu ServiceImport",
+		    st->decoded[ZG_KIND_IMPORT]);
+	fprintf(stderr, "); ignored: %zu Endpoints, %zu "
 	    "EndpointSlice of addressType FQDN, %zu EndpointSlice without a "
 	    "kubernetes.io/service-name label, %zu of other kinds; records:",
-	    st->objects, st->decoded[ZG_KIND_SERVICE], slices,
-	    st->decoded[ZG_KIND_POD], st->decoded[ZG_KIND_NAMESPACE],
 	    st->endpoints, st->slices_fqdn, st->slices_unlabelled,
 	    st->skipped_kind - st->endpoints);
 	for (size_t i = 0; i < zs->nzones; i++)

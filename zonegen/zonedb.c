@@ -28,6 +28,9 @@
 #define T_SRV 33
 #define TXT_TTL 28800
 #define KIND_APEX ZG_KIND_COUNT
+/* A group key of a ServiceImport's slices starts with this (no
+ * namespace name can). */
+#define IMPORT_GROUP '+'
 
 struct db_rec {
 	struct db_rec *next;		/* at the same owner */
@@ -275,8 +278,8 @@ static int
 visible(struct zg_db *db, const struct db_owner *o, struct visbuf *vb,
     bool warn, unsigned *cut)
 {
-	bool mark = false, cname = false, other = false;
-	size_t n = 0, k;
+	bool mark = false, cname = false, other = false, ptr = false;
+	size_t n = 0, k, nmcs = 0;
 
 	vb->n = 0;
 	if (grow((void **)&vb->v, &vb->cap, 1, sizeof(*vb->v)))
@@ -303,8 +306,19 @@ visible(struct zg_db *db, const struct db_owner *o, struct visbuf *vb,
 			cname = true;
 		else
 			other = true;
+		if (vb->v[i].r->flags & ZG_RR_MCS_PTR)
+			nmcs++;
+		else if (vb->v[i].r->type == T_PTR)
+			ptr = true;
 	}
 	n = k;
+	/* A clusterset PTR only where it is the one PTR for its address. */
+	if (nmcs && (mark || ptr || nmcs > 1)) {
+		for (size_t i = k = 0; i < n; i++)
+			if (!(vb->v[i].r->flags & ZG_RR_MCS_PTR))
+				vb->v[k++] = vb->v[i];
+		n = k;
+	}
 	if (cname && other) {
 		for (size_t i = k = 0; i < n; i++) {
 			if (vb->v[i].r->type != T_CNAME) {
@@ -422,6 +436,10 @@ zg_db_init(struct zg_db *db, const struct zg_render_opts *o)
 		    KZ_ENOMEM : zg_cidr_zones(&all6, add_reverse_zone, db);
 	for (size_t i = 0; rc == 0 && i < o->nreverse; i++)
 		rc = zg_cidr_zones(&o->reverse[i], add_reverse_zone, db);
+	if (rc == 0 && o->clusterset[0]) {
+		rc = zone_add(db, o->clusterset);
+		db->clusterset = db->nzones;
+	}
 	if (rc == 0 && o->catalog[0]) {
 		rc = zone_add(db, o->catalog);
 		db->catalog = db->nzones;
@@ -718,7 +736,8 @@ obj_get(struct zg_db *db, enum zg_kind kind, const char *key, bool create)
 		free(x);
 		goto nomem;
 	}
-	if (kind == ZG_KIND_SERVICE || kind == ZG_KIND_POD) {
+	if (kind == ZG_KIND_SERVICE || kind == ZG_KIND_POD ||
+	    kind == ZG_KIND_IMPORT) {
 		/* Into its namespace's list ("ns/name"). */
 		const char *slash = strchr(key, '/');
 		size_t nl = slash ? (size_t)(slash - key) : 0;
@@ -769,6 +788,8 @@ mark_key(struct zg_db *db, const struct zg_model *m, enum zg_kind kind,
 	bool exists = kz_map_get(&m->objects[kind], key) != NULL;
 
 	if (kind == ZG_KIND_POD && !db->o->pod_records)
+		return;
+	if (kind == ZG_KIND_IMPORT && !db->clusterset)
 		return;
 	mark(db, obj_get(db, kind, key, exists));
 	if (kind == ZG_KIND_SERVICE && db->o->ndns_ips == 0 &&
@@ -847,8 +868,18 @@ group_del(struct zg_db *db, const char *gkey, const char *slice)
 	}
 }
 
-/* A slice came, went or changed: move it between Services' groups and
- * recompute the Services it left and joined. */
+/* The Service or ServiceImport whose slices group GKEY holds. */
+static void
+mark_group(struct zg_db *db, const struct zg_model *m, const char *gkey)
+{
+	if (gkey[0] == IMPORT_GROUP)
+		mark_key(db, m, ZG_KIND_IMPORT, gkey + 1);
+	else
+		mark_key(db, m, ZG_KIND_SERVICE, gkey);
+}
+
+/* A slice came, went or changed: move it between the groups of
+ * Services and ServiceImports and recompute those it left and joined. */
 static void
 slice_changed(struct zg_db *db, const struct zg_model *m, const char *key)
 {
@@ -858,11 +889,14 @@ slice_changed(struct zg_db *db, const struct zg_model *m, const char *key)
 	char gkey[600];
 
 	gkey[0] = '\0';
-	if (sl && sl->service && sl->addr_type != ZG_ADDR_FQDN)
+	if (sl && sl->mc_service && sl->addr_type != ZG_ADDR_FQDN)
+		snprintf(gkey, sizeof(gkey), "%c%s/%s", IMPORT_GROUP, sl->ns,
+		    sl->mc_service);
+	else if (sl && sl->service && sl->addr_type != ZG_ADDR_FQDN)
 		snprintf(gkey, sizeof(gkey), "%s/%s", sl->ns, sl->service);
 	if (x && x->group && strcmp(x->group, gkey) != 0) {
 		group_del(db, x->group, key);
-		mark_key(db, m, ZG_KIND_SERVICE, x->group);
+		mark_group(db, m, x->group);
 		free(x->group);
 		x->group = NULL;
 	}
@@ -882,7 +916,7 @@ slice_changed(struct zg_db *db, const struct zg_model *m, const char *key)
 			return;
 		}
 	}
-	mark_key(db, m, ZG_KIND_SERVICE, gkey);
+	mark_group(db, m, gkey);
 }
 
 static void
@@ -982,6 +1016,59 @@ compute_service(struct zg_db *db, const struct zg_model *m,
 	free(sl);
 }
 
+/* The slices of group GKEY in key order (as an offline render walks
+ * them); *N gets their number. NULL with *N 0 when there are none. */
+static const struct zg_slice **
+group_slices(struct zg_db *db, const struct zg_model *m, const char *gkey,
+    size_t *n)
+{
+	struct db_group *g = kz_map_get(&db->groups, gkey);
+	const struct zg_slice **sl;
+
+	*n = 0;
+	if (g == NULL || g->n == 0)
+		return NULL;
+	sl = malloc(g->n * sizeof(*sl));
+	if (sl == NULL) {
+		db->rc = KZ_ENOMEM;
+		return NULL;
+	}
+	qsort(g->slices, g->n, sizeof(*g->slices), cmp_str);
+	for (size_t i = 0; i < g->n; i++) {
+		const struct zg_slice *p = kz_map_get(
+		    &m->objects[ZG_KIND_SLICE], g->slices[i]);
+		if (p)
+			sl[(*n)++] = p;
+	}
+	return sl;
+}
+
+static void
+compute_import(struct zg_db *db, const struct zg_model *m,
+    struct db_obj *x)
+{
+	const struct zg_import *s = kz_map_get(&m->objects[ZG_KIND_IMPORT],
+	    x->key);
+	const struct zg_slice **sl = NULL;
+	char gkey[600];
+	size_t n = 0;
+	bool exposed;
+
+	if (s == NULL) {
+		x->gone = true;
+		return;
+	}
+	exposed = zg_rules_exposed(db, m, s->ns);
+	if (exposed && s->type == ZG_IMPORT_HEADLESS) {
+		snprintf(gkey, sizeof(gkey), "%c%s", IMPORT_GROUP, x->key);
+		sl = group_slices(db, m, gkey, &n);
+		if (db->rc)
+			return;
+	}
+	zg_rules_import(db, s, sl, n, exposed);
+	free(sl);
+}
+
 static void
 compute(struct zg_db *db, const struct zg_model *m, struct db_obj *x)
 {
@@ -996,6 +1083,9 @@ compute(struct zg_db *db, const struct zg_model *m, struct db_obj *x)
 		break;
 	case ZG_KIND_SERVICE:
 		compute_service(db, m, x);
+		break;
+	case ZG_KIND_IMPORT:
+		compute_import(db, m, x);
 		break;
 	case ZG_KIND_POD:
 		p = kz_map_get(&m->objects[ZG_KIND_POD], x->key);

@@ -2,10 +2,13 @@
  * zonegen/zonedb.h -- the zones as canonical record sets that change by
  * diffs.
  *
- * A zone database holds every zone kubezone serves (the cluster zone
- * first, then the reverse zones) as records in memory, and remembers
+ * A zone database holds every zone kubezone serves for one cluster (the
+ * cluster zone first, then the reverse zones, the clusterset zone of
+ * the Multi-Cluster Services API when --clusterset-zone names one, and
+ * the catalog zone last) as records in memory, and remembers
  * which object contributed each record. The rules of render.c run per
- * object -- a Service with its EndpointSlices, a Pod, the zone apex --
+ * object -- a Service with its EndpointSlices, a ServiceImport with its
+ * multicluster EndpointSlices, a Pod, the zone apex --
  * and give that object's records; zg_db_apply() reads the model's change
  * log, recomputes only the objects it names (and the Services whose
  * slices changed, the objects of a Namespace that came or went), and
@@ -105,6 +108,8 @@ struct zg_db {
 	struct kz_map revzones;		/* reverse origin (no dot) -> index+1 */
 	size_t rev_max_labels;
 	struct kz_map objs[ZG_KIND_COUNT];	/* key -> struct db_obj */
+	size_t clusterset;		/* index + 1 of the clusterset zone
+					 * (before the catalog), 0: none */
 	size_t catalog;			/* index + 1 of the catalog zone (it
 					 * comes last), 0: none */
 	struct db_obj *apex;		/* NS, TXT, the name server's address,
@@ -183,6 +188,8 @@ size_t zg_db_bytes(const struct zg_db *db);
 #define ZG_RR_SRV_SHARE 0x01	/* SRV weight = 100 / RRset size */
 #define ZG_RR_EP_PTR 0x02	/* an endpoint PTR (R13) */
 #define ZG_RR_CIP_MARK 0x04	/* not served: a ClusterIP lives here */
+#define ZG_RR_MCS_PTR 0x08	/* a clusterset PTR: served only where no
+				 * other PTR is, and alone */
 
 /* The zone that holds a reverse NAME (longest match), or -1. */
 long zg_db_reverse_zone(const struct zg_db *db, const char *name);
@@ -204,6 +211,8 @@ void zg_rules_service(struct zg_db *db, const struct zg_model *m,
     const struct zg_service *s, const struct zg_slice *const *slices,
     size_t nslices, bool exposed);
 void zg_rules_pod(struct zg_db *db, const struct zg_pod *p);
+void zg_rules_import(struct zg_db *db, const struct zg_import *s,
+    const struct zg_slice *const *slices, size_t nslices, bool exposed);
 bool zg_rules_exposed(const struct zg_db *db, const struct zg_model *m,
     const char *ns);
 

@@ -30,6 +30,33 @@ GOLDEN = load("tests/golden/small-cluster/input.json")
 ITEMS = EXAMPLE["items"] + GOLDEN["items"]
 
 
+# The Multi-Cluster Services API's objects: ServiceImports of both types
+# and the multicluster EndpointSlices of a headless one.
+MCS = [
+    {"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceImport",
+     "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "12"},
+     "spec": {"type": "ClusterSetIP", "ips": ["10.42.0.10", "fd42::10"],
+              "ports": [{"name": "http", "protocol": "TCP", "port": 80}, {"port": 8080}]},
+     "status": {"clusters": [{"cluster": "east"}, {"cluster": "west"}]}},
+    {"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceImport",
+     "metadata": {"name": "db", "namespace": "shop"},
+     "spec": {"type": "Headless", "ports": [{"name": "pg", "port": 5432}]}},
+    {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+     "metadata": {"name": "db-east-x1", "namespace": "shop", "labels": {
+         "multicluster.kubernetes.io/service-name": "db",
+         "multicluster.kubernetes.io/source-cluster": "east"}},
+     "addressType": "IPv4", "ports": [{"name": "pg", "protocol": "TCP", "port": 5432}],
+     "endpoints": [{"addresses": ["10.1.0.5"], "hostname": "db-0", "conditions": {"ready": True}},
+                   {"addresses": ["10.1.0.6"], "conditions": {"ready": False}}]},
+    {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+     "metadata": {"name": "db-west-y2", "namespace": "shop", "labels": {
+         "multicluster.kubernetes.io/service-name": "db",
+         "multicluster.kubernetes.io/source-cluster": "west"}},
+     "addressType": "IPv6", "ports": [{"name": "pg", "protocol": "TCP", "port": 5432}],
+     "endpoints": [{"addresses": ["fd01::5"], "hostname": "db-0"}]},
+]
+
+
 def by_kind(kind):
     return [i for i in ITEMS if i.get("kind") == kind]
 
@@ -97,6 +124,16 @@ def decode_seeds():
     es = copy.deepcopy(by_kind("EndpointSlice")[0])
     es["addressType"] = "FQDN"
     write(t, "slice-fqdn", compact(es))
+    for n, o in enumerate(MCS):
+        write(t, f"mcs-{n}", json.dumps(o, indent=2))
+    write(t, "serviceimport-list", compact({
+        "kind": "ServiceImportList", "apiVersion": "multicluster.x-k8s.io/v1alpha1",
+        "metadata": {"resourceVersion": "99"},
+        "items": [{k: v for k, v in o.items() if k != "kind"} for o in MCS[:2]]}))
+    odd = copy.deepcopy(MCS[0])
+    odd["spec"]["ips"] = ["10.42.0.1", "fd42::1", "10.42.0.2", "bogus"]
+    odd["spec"]["type"] = "LoadBalancer"
+    write(t, "serviceimport-odd", compact(odd))
 
 
 # --- framer: watch streams as bytes -----------------------------------------
@@ -254,6 +291,10 @@ def opt_seeds():
                                          "--soa-minimum", "60", "--reverse-zone", "10.96.0.0/16"))
     write(t, "render-catalog", argv(0, "--catalog-zone", "catalog.kubezone.invalid",
                                     "--reverse-zone", "10.96.0.0/23"))
+    write(t, "render-clusterset", argv(0, "--clusterset-zone", "ClusterSet.Local.",
+                                       "--catalog-zone", "catalog.invalid"))
+    write(t, "render-clusterset-bad", argv(0, "--clusterset-zone", "svc.cluster.local",
+                                           "--clusterset-zone", "."))
     write(t, "sync-name-servers-bad", argv(2, "--ns", "ns1.cluster.local", "--soa-expire", "3600",
                                            "--soa-refresh", "3000", "--soa-retry", "601", "--ns",
                                            "ns.96.10.in-addr.arpa", "--dns-ip", "10.96.0.10",
@@ -345,6 +386,9 @@ def render_seeds():
     sl = by_kind("EndpointSlice")
     write(t, "headless-pair", compact({"kind": "List", "items": [
         s for s in svc if s["spec"].get("clusterIP") == "None"] + sl}))
+    write(t, "clusterset", "#opts --clusterset-zone clusterset.local --reverse-zone 10.0.0.0/8 "
+          "--reverse-zone fd00::/8 --catalog-zone catalog.invalid\n"
+          + compact({"kind": "List", "items": GOLDEN["items"] + MCS}))
     write(t, "externalname", compact({"kind": "Service", "apiVersion": "v1",
                                       "metadata": {"name": "ext", "namespace": "shop"},
                                       "spec": {"type": "ExternalName", "externalName": "db.example.com"}}))

@@ -16,6 +16,10 @@
  *      deleted record must be present, every added one absent), holds
  *      exactly the lines of that fresh render.
  *
+ * ServiceImports (ClusterSetIP and Headless) and multicluster slices
+ * (the MCS API's labels, a random source cluster) feed the clusterset
+ * zone in the runs that serve one.
+ *
  * Options vary per run: namespace filter, reverse zones, pod records,
  * endpoint pod names, a small RRset cap, name servers and SOA timers,
  * label selectors (--labels, --namespace-labels). Some steps decode
@@ -130,6 +134,11 @@ put_slice(struct zg_model *m)
 	sl = zg_slice_new(m, nss[rnd(4)], name);
 	if (rnd(8))
 		sl->service = strdup(svc);
+	if (rnd(4) == 0) {
+		static const char *const cids[] = { "east", "west", "Bad_Id" };
+		sl->mc_service = strdup(svc);
+		sl->mc_cluster = strdup(cids[rnd(3)]);
+	}
 	sl->addr_type = rnd(10) == 0 ? ZG_ADDR_FQDN : ZG_ADDR_IPV4;
 	sl->ports = rand_ports(&sl->nports);
 	sl->naddrs = rnd(5);
@@ -152,6 +161,21 @@ put_slice(struct zg_model *m)
 		}
 	}
 	assert_int_equal(zg_model_put_slice(m, sl), 0);
+}
+
+static void
+put_import(struct zg_model *m)
+{
+	struct zg_import *s = zg_import_new(m, nss[rnd(4)], names[rnd(5)]);
+
+	s->type = rnd(2) ? ZG_IMPORT_CLUSTERSETIP : ZG_IMPORT_HEADLESS;
+	if (s->type == ZG_IMPORT_CLUSTERSETIP) {
+		s->nips = (uint8_t)(rnd(4) == 0 ? 2 : 1);
+		for (uint8_t i = 0; i < s->nips; i++)
+			rand_ip(&s->ips[i], (int)rnd(2));
+	}
+	s->ports = rand_ports(&s->nports);
+	assert_int_equal(zg_model_put_import(m, s), 0);
 }
 
 static void
@@ -296,8 +320,14 @@ step(struct zg_model *m)
 	case 3: case 4: case 5:
 		put_slice(m);
 		break;
-	case 6: case 7:
+	case 6:
 		put_pod(m);
+		break;
+	case 7:
+		if (rnd(2))
+			put_pod(m);
+		else
+			put_import(m);
 		break;
 	case 8:
 		assert_int_equal(zg_model_put_namespace(m, nss[rnd(4)]), 0);
@@ -536,6 +566,24 @@ test_small_cap_no_r14(void **state)
 	o.ndns_ips = 1;
 	assert_int_equal(zg_ip_parse(&o.dns_ips[0], "10.96.0.10"), 0);
 	run(&o, steps_per_run());
+}
+
+/* The clusterset zone beside reverse zones (its PTRs) and the catalog. */
+static void
+test_clusterset_zone(void **state)
+{
+	struct zg_render_opts o;
+
+	(void)state;
+	zg_render_opts_init(&o);
+	snprintf(o.clusterset, sizeof(o.clusterset), "clusterset.local");
+	snprintf(o.catalog, sizeof(o.catalog), "catalog.invalid");
+	assert_int_equal(zg_cidr_parse(&o.reverse[o.nreverse++],
+	    "10.96.0.0/16"), 0);
+	assert_int_equal(zg_cidr_parse(&o.reverse[o.nreverse++],
+	    "fd00::/8"), 0);
+	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
 }
 
 /* Parse ARGS (NULL-terminated) as render options into O (initialised). */
@@ -885,6 +933,7 @@ main(void)
 		cmocka_unit_test(test_name_servers_and_soa),
 		cmocka_unit_test(test_ns_apex_ignores_kube_dns),
 		cmocka_unit_test(test_catalog_zone),
+		cmocka_unit_test(test_clusterset_zone),
 		cmocka_unit_test(test_catalog_zone_refused),
 		cmocka_unit_test(test_label_selectors),
 		cmocka_unit_test(test_namespace_label_flip),
