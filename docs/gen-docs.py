@@ -44,6 +44,7 @@ EXAMPLES = {
     "max-rrset-bytes": "16000",
     "catalog-zone": "catalog.kubezone.invalid",
     "clusterset-zone": "clusterset.local",
+    "clusters": "/etc/kubezone/clusters.yaml",
     "ns": "ns1.cluster.local=192.0.2.53",
     "soa-rname": "hostmaster@example.com",
     "soa-refresh": "3600",

@@ -322,7 +322,13 @@ apex_catalog(struct render_ctx *c)
 	add_name_rr(c, cz, c->o->catalog, T_NS, "invalid", 0);
 	join(owner, sizeof(owner), "version.", c->o->catalog, (char *)NULL);
 	zg_db_emit(db, cz, owner, T_TXT, version, sizeof(version), 0);
-	for (size_t i = 0; i < db->nzones; i++) {
+	for (size_t i = 0; i < db->nmembers; i++) {
+		zg_catalog_label(db->members[i], label, sizeof(label));
+		join(owner, sizeof(owner), label, ".zones.", c->o->catalog,
+		    (char *)NULL);
+		add_name_rr(c, cz, owner, T_PTR, db->members[i], 0);
+	}
+	for (size_t i = 0; db->members == NULL && i < db->nzones; i++) {
 		if (i == cz)
 			continue;
 		zg_catalog_label(db->zones[i].origin, label, sizeof(label));
@@ -343,6 +349,10 @@ zg_rules_apex(struct zg_db *db, const struct zg_model *m)
 	char owner[ZG_NAME_TEXT];
 	static const uint8_t txt[] = { 5, '1', '.', '1', '.', '0' };
 
+	if (db->members) {	/* a catalog of other databases' zones */
+		apex_catalog(&c);
+		return;
+	}
 	if (o->nns)
 		apex_given_ns(&c);
 	else

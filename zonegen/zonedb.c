@@ -453,6 +453,41 @@ zg_db_init(struct zg_db *db, const struct zg_render_opts *o)
 	return 0;
 }
 
+int
+zg_db_init_catalog(struct zg_db *db, const struct zg_render_opts *o,
+    const char *const *members, size_t n)
+{
+	int rc;
+
+	memset(db, 0, sizeof(*db));
+	db->o = o;
+	db->rrset_bytes = o->rrset_bytes ? o->rrset_bytes : ZG_RRSET_BYTES;
+	kz_map_init(&db->revzones);
+	kz_map_init(&db->groups);
+	kz_map_init(&db->nslists);
+	for (int k = 0; k < ZG_KIND_COUNT; k++)
+		kz_map_init(&db->objs[k]);
+	kz_arena_init(&db->scratch, 1 << 16);
+	db->members = calloc(n ? n : 1, sizeof(*db->members));
+	if (db->members == NULL)
+		return KZ_ENOMEM;
+	for (; db->nmembers < n; db->nmembers++) {
+		size_t len = zg_name_bare_len(members[db->nmembers]);
+		db->members[db->nmembers] = strndup(members[db->nmembers], len);
+		if (db->members[db->nmembers] == NULL)
+			return KZ_ENOMEM;
+	}
+	rc = zone_add(db, o->catalog);
+	if (rc)
+		return rc;
+	db->catalog = db->nzones;
+	db->apex = calloc(1, sizeof(*db->apex) + 1);
+	if (db->apex == NULL)
+		return KZ_ENOMEM;
+	db->apex->kind = KIND_APEX;
+	return 0;
+}
+
 static void
 obj_free(struct db_obj *x)
 {
@@ -502,6 +537,9 @@ zg_db_free(struct zg_db *db)
 		free(v);
 	kz_map_free(&db->nslists);
 	obj_free(db->apex);
+	for (size_t i = 0; i < db->nmembers; i++)
+		free(db->members[i]);
+	free(db->members);
 	free(db->dirty);
 	free(db->touched);
 	free(db->vis.v);

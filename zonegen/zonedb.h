@@ -112,6 +112,9 @@ struct zg_db {
 					 * (before the catalog), 0: none */
 	size_t catalog;			/* index + 1 of the catalog zone (it
 					 * comes last), 0: none */
+	char **members;			/* a catalog of other databases'
+					 * zones (zg_db_init_catalog), owned */
+	size_t nmembers;
 	struct db_obj *apex;		/* NS, TXT, the name server's address,
 					 * the catalog */
 	struct kz_map groups;		/* "ns/service" -> slice group */
@@ -144,6 +147,17 @@ struct zg_db {
  */
 int zg_db_init(struct zg_db *db, const struct zg_render_opts *o);
 void zg_db_free(struct zg_db *db);
+
+/*
+ * Set DB up as a catalog zone alone, O->catalog, listing the zones
+ * MEMBERS[0..N) (origins, with or without the final dot; copied): the
+ * one catalog of several clusters' databases, each set up without a
+ * catalog. Its SOA comes from O as in a cluster's database. Load it
+ * with zg_db_load() of any model (an empty one). 0 or KZ_ENOMEM; free
+ * with zg_db_free (also after a failure).
+ */
+int zg_db_init_catalog(struct zg_db *db, const struct zg_render_opts *o,
+    const char *const *members, size_t n);
 
 /* The zone with ORIGIN (with or without the final dot), or -1. */
 long zg_db_find(const struct zg_db *db, const char *origin);

@@ -807,6 +807,41 @@ test_catalog_zone(void **state)
 	zg_render_opts_free(&o);
 }
 
+/* The one catalog of several databases: the same records as a
+ * database's own catalog, for members given by name. */
+static void
+test_catalog_of_members(void **state)
+{
+	static const char want[] =
+	    "@\t30\tIN\tNS\tinvalid.\n"
+	    "version\t28800\tIN\tTXT\t\"2\"\n"
+	    "77e5d22333964626.zones\t30\tIN\tPTR\tcluster.local.\n"
+	    "df518d595873fb84.zones\t30\tIN\tPTR\t0.96.10.in-addr.arpa.\n";
+	static const char *const members[] = { "cluster.local.",
+	    "0.96.10.in-addr.arpa" };
+	struct zg_render_opts o;
+	struct zg_model m;
+	struct zg_db db;
+	struct kz_buf b;
+
+	(void)state;
+	parse_opts(&o, "--catalog-zone", "catalog.invalid", (const char *)NULL);
+	zg_model_init(&m);
+	assert_int_equal(zg_db_init_catalog(&db, &o, members, 2), 0);
+	assert_int_equal(zg_db_load(&db, &m), 0);
+	assert_int_equal(db.nzones, 1);
+	assert_string_equal(db.zones[0].origin, "catalog.invalid.");
+	assert_string_equal(db.zones[0].mname, "ns.dns.cluster.local.");
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(zg_db_write(&db, 0, &b, NULL), 0);
+	assert_int_equal(kz_buf_append(&b, "", 1), 0);
+	assert_string_equal(b.data, want);
+	kz_buf_free(&b);
+	zg_db_free(&db);
+	zg_model_free(&m);
+	zg_render_opts_free(&o);
+}
+
 /* A catalog that would overlap a served zone is refused. */
 static void
 test_catalog_zone_refused(void **state)
@@ -934,6 +969,7 @@ main(void)
 		cmocka_unit_test(test_ns_apex_ignores_kube_dns),
 		cmocka_unit_test(test_catalog_zone),
 		cmocka_unit_test(test_clusterset_zone),
+		cmocka_unit_test(test_catalog_of_members),
 		cmocka_unit_test(test_catalog_zone_refused),
 		cmocka_unit_test(test_label_selectors),
 		cmocka_unit_test(test_namespace_label_flip),
