@@ -28,6 +28,8 @@
 struct resource_def {
 	enum zg_kind kind;
 	const char *resource, *path, *kind_name, *field_selector;
+	const char *discovery;	/* a CRD's: the discovery document that
+				 * lists it when installed, or NULL */
 };
 
 /* Pods: only those that may get records (CoreDNS's selector). */
@@ -40,6 +42,11 @@ static const struct resource_def resources[] = {
 	{ ZG_KIND_POD, "pods", "/api/v1/pods", "Pod",
 	  "status.phase!=Succeeded,status.phase!=Failed,"
 	  "status.phase!=Unknown" },
+	/* The Multi-Cluster Services API's CRD: only with opts.imports,
+	 * and only when discovery lists it. */
+	{ ZG_KIND_IMPORT, "serviceimports",
+	  "/apis/multicluster.x-k8s.io/v1alpha1/serviceimports",
+	  "ServiceImport", NULL, "/apis/multicluster.x-k8s.io/v1alpha1" },
 };
 
 /* --- back-off ------------------------------------------------------ */
@@ -701,6 +708,15 @@ sy_reflector_url(struct sy_reflector *r, bool watch, uint64_t now_ms)
 
 	(void)now_ms;
 	kz_buf_init(&b, 64 * 1024);
+	if (r->discovering) {
+		rc = kz_buf_printf(&b, "%s%s", sy_kubeconfig_base(r->k->kc),
+		    r->discovery);
+		if (rc) {
+			kz_buf_free(&b);
+			return NULL;
+		}
+		return kz_buf_steal(&b, NULL);
+	}
 	rc = kz_buf_printf(&b, "%s%s", sy_kubeconfig_base(r->k->kc), r->path);
 	if (rc == 0 && r->field_selector)
 		rc = url_param(&b, r->easy, "fieldSelector", r->field_selector);
@@ -1026,11 +1042,92 @@ http_error(struct sy_reflector *r, bool watch, uint64_t now_ms)
 	retry_later(r, !watch, now_ms, code == 403);
 }
 
+int
+sy_reflector_discovery(const struct sy_reflector *r, const char *data,
+    size_t len)
+{
+	json_t *doc = json_loadb(data ? data : "", len, 0, NULL);
+	json_t *list = json_object_get(doc, "resources"), *v;
+	size_t i;
+	int found = 0;
+
+	if (!json_is_array(list)) {
+		json_decref(doc);
+		return KZ_EPARSE;
+	}
+	json_array_foreach(list, i, v) {
+		const char *name = json_string_value(json_object_get(v,
+		    "name"));
+		if (name && strcmp(name, r->resource) == 0)
+			found = 1;
+	}
+	json_decref(doc);
+	return found;
+}
+
+/* The CRD is not installed: say so once and never ask again (the
+ * resource counts as listed, empty). */
+static void
+resource_absent(struct sy_reflector *r, uint64_t now_ms)
+{
+	kz_info("resource not in the API; not followed", "resource=%s "
+	    "discovery=%s hint=\"the %s CRD is not installed: its zone holds "
+	    "its apex records only; restart kubezone once it is\"",
+	    r->resource, r->discovery, r->kind_name);
+	mark_up(r, now_ms);
+	r->discovering = false;
+	r->absent = true;
+	r->synced = true;
+	r->state = SY_RF_IDLE;
+	r->next_ms = UINT64_MAX;
+	sy_metric_set(r->k->m_synced, 1, (const char *[]){ r->resource });
+}
+
+/* The answer to a CRD's discovery request: list it, or note it absent;
+ * errors back off like a failed list. */
+static void
+discovery_done(struct sy_reflector *r, CURLcode res, uint64_t now_ms)
+{
+	int found;
+
+	if (res == CURLE_OK && r->http_status == 404) {
+		resource_absent(r, now_ms);
+		return;
+	}
+	if (res == CURLE_OK && r->http_status && r->http_status != 200) {
+		http_error(r, false, now_ms);
+		return;
+	}
+	found = res == CURLE_OK && r->is_json ?
+	    sy_reflector_discovery(r, r->body.data, r->body.len) : KZ_EPARSE;
+	if (found < 0) {
+		kz_warn("discovery failed", "resource=%s error=\"%s\"",
+		    r->resource, res == CURLE_OK ? "not an APIResourceList" :
+		    curl_easy_strerror(res));
+		count(r->k->m_errors, r, res == CURLE_OK ? "not_json" :
+		    "transport");
+		retry_later(r, true, now_ms, false);
+		return;
+	}
+	if (found == 0) {
+		resource_absent(r, now_ms);
+		return;
+	}
+	kz_info("resource found in the API", "resource=%s", r->resource);
+	r->discovering = false;
+	mark_up(r, now_ms);
+	start_transfer(r, false, now_ms);
+}
+
 static void
 list_done(struct sy_reflector *r, CURLcode res, uint64_t now_ms)
 {
 	int rc;
 
+	if (r->discovering) {
+		discovery_done(r, res, now_ms);
+		return;
+	}
 	if (res != CURLE_OK || r->http_status != 200 || !r->is_json) {
 		if (res == CURLE_OK && r->http_status && r->http_status != 200) {
 			http_error(r, false, now_ms);
@@ -1217,7 +1314,8 @@ sy_k8s_init(struct sy_k8s *k, const struct sy_k8s_opts *o,
 		const struct resource_def *d = &resources[i];
 		struct sy_reflector *r;
 
-		if (d->kind == ZG_KIND_POD && !o->pods)
+		if ((d->kind == ZG_KIND_POD && !o->pods) ||
+		    (d->kind == ZG_KIND_IMPORT && !o->imports))
 			continue;
 		r = &k->rf[k->nrf++];
 		r->k = k;
@@ -1226,6 +1324,8 @@ sy_k8s_init(struct sy_k8s *k, const struct sy_k8s_opts *o,
 		r->path = d->path;
 		r->kind_name = d->kind_name;
 		r->field_selector = d->field_selector;
+		r->discovery = d->discovery;
+		r->discovering = d->discovery != NULL;
 		r->next_is_list = true;
 		kz_map_init(&r->seen);
 		kz_buf_init(&r->body, o->max_page);
@@ -1295,6 +1395,8 @@ tick_one(struct sy_reflector *r, uint64_t now_ms)
 {
 	const struct sy_k8s_opts *o = &r->k->opts;
 
+	if (r->absent)
+		return;
 	if (r->state != SY_RF_IDLE && now_ms > r->last_byte_ms &&
 	    now_ms - r->last_byte_ms >= o->idle_timeout_ms) {
 		bool listing = r->state == SY_RF_LISTING;
@@ -1360,7 +1462,7 @@ sy_k8s_next_ms(const struct sy_k8s *k, uint64_t now_ms)
 
 	for (size_t i = 0; i < k->nrf; i++) {
 		const struct sy_reflector *r = &k->rf[i];
-		if (r->state == SY_RF_IDLE) {
+		if (r->state == SY_RF_IDLE && !r->absent) {
 			long d = r->next_ms > now_ms ?
 			    (long)(r->next_ms - now_ms) : 0;
 			if (d < best)
@@ -1392,8 +1494,8 @@ bool
 sy_k8s_connected(const struct sy_k8s *k)
 {
 	for (size_t i = 0; i < k->nrf; i++)
-		if (k->rf[i].state != SY_RF_WATCHING ||
-		    k->rf[i].http_status != 200)
+		if (!k->rf[i].absent && (k->rf[i].state != SY_RF_WATCHING ||
+		    k->rf[i].http_status != 200))
 			return false;
 	return k->nrf > 0;
 }

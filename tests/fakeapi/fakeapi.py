@@ -51,8 +51,11 @@ class ResourceType:
     """One served REST collection and the per-kind rules that apply to it."""
 
     def __init__(self, group, plural, kind, namespaced, short=(), names="subdomain",
-                 status=False, fields=(), categories=()):
-        self.group, self.version, self.plural, self.kind = group, "v1", plural, kind
+                 status=False, fields=(), categories=(), version="v1", crd=False):
+        self.group, self.version, self.plural, self.kind = group, version, plural, kind
+        # A CustomResourceDefinition's resource: served (discovery, paths)
+        # only while the CRD is "installed" (--crd, /_fake/crds).
+        self.crd = crd
         self.namespaced = namespaced
         self.short_names, self.categories = list(short), list(categories)
         self.name_rule = names
@@ -102,11 +105,21 @@ RESOURCES = [
     ResourceType(RBAC, "clusterrolebindings", "ClusterRoleBinding", False, names="path"),
     ResourceType(RBAC, "roles", "Role", True, names="path"),
     ResourceType(RBAC, "rolebindings", "RoleBinding", True, names="path"),
+    # The Multi-Cluster Services API's ServiceImport, a CRD.
+    ResourceType("multicluster.x-k8s.io", "serviceimports", "ServiceImport", True, ["svcim"],
+                 version="v1alpha1", crd=True),
 ]
 BY_GV = {}
 for _rt in RESOURCES:
     BY_GV.setdefault(_rt.group_version, {})[_rt.plural] = _rt
 BY_KIND = {(rt.group_version, rt.kind): rt for rt in RESOURCES}
+GROUP_VERSION = {rt.group: rt.version for rt in RESOURCES if rt.group}
+CRDS = {rt.plural: rt for rt in RESOURCES if rt.crd}
+
+
+def served(rt, crds):
+    """True when RT is served: built in, or a CRD that is installed (in CRDS)."""
+    return not rt.crd or rt.plural in crds
 NAMESPACES = BY_KIND[("v1", "Namespace")]
 SERVICES = BY_KIND[("v1", "Service")]
 
@@ -1088,32 +1101,39 @@ def api_versions(port):
 
 
 def api_group(group):
-    gv = {"groupVersion": f"{group}/v1", "version": "v1"}
+    gv = {"groupVersion": f"{group}/{GROUP_VERSION[group]}", "version": GROUP_VERSION[group]}
     return {"name": group, "versions": [gv], "preferredVersion": gv}
 
 
-def api_group_list():
-    groups = sorted({rt.group for rt in RESOURCES if rt.group})
+def served_gvs(crds):
+    """The group/versions with at least one served resource."""
+    return [gv for gv, rts in BY_GV.items() if any(served(rt, crds) for rt in rts.values())]
+
+
+def api_group_list(crds):
+    groups = sorted({gv.split("/")[0] for gv in served_gvs(crds) if "/" in gv})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [api_group(g) for g in groups]}
 
 
-def resource_list(gv):
+def resource_list(gv, crds):
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
-            "resources": [e for rt in BY_GV[gv].values() for e in rt.discovery()]}
+            "resources": [e for rt in BY_GV[gv].values() if served(rt, crds) for e in rt.discovery()]}
 
 
-def openapi_root():
+def openapi_root(crds):
     paths = {}
-    for gv in BY_GV:
+    for gv in served_gvs(crds):
         path = "api/v1" if gv == "v1" else f"apis/{gv}"
         paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash=00000000"}
     return {"paths": paths}
 
 
-def openapi_document(gv):
+def openapi_document(gv, crds):
     """Just enough OpenAPI v3 for kubectl's fieldValidation check: one PATCH per kind."""
     paths = {}
     for rt in BY_GV[gv].values():
+        if not served(rt, crds):
+            continue
         scope = "/namespaces/{namespace}" if rt.namespaced else ""
         paths[f"{rt.prefix}{scope}/{rt.plural}/{{name}}"] = {"patch": {
             "operationId": f"patch{rt.kind}", "x-kubernetes-action": "patch",
@@ -1125,15 +1145,17 @@ def openapi_document(gv):
             "components": {"schemas": {}}, "paths": paths}
 
 
-API_PATH = re.compile(r"/(?:api/v1|apis/(?P<group>[^/]+)/v1)(?:/(?P<rest>.*))?\Z")
+API_PATH = re.compile(r"/(?:api/v1|apis/(?P<group>[^/]+)/(?P<version>[^/]+))(?:/(?P<rest>.*))?\Z")
 
 
-def parse_resource_path(path):
-    """Split an API path into (rt, namespace, name, subresource), or None if it is not one."""
+def parse_resource_path(path, crds):
+    """Split an API path into (rt, namespace, name, subresource), or None if it is not one
+    (a CRD's resource is one only while installed, in CRDS)."""
     m = API_PATH.match(path)
-    if not m or (m.group("group") and f"{m.group('group')}/v1" not in BY_GV):
+    gv = f"{m.group('group')}/{m.group('version')}" if m and m.group("group") else "v1"
+    if not m or gv not in BY_GV:
         return None
-    resources = BY_GV[f"{m.group('group')}/v1" if m.group("group") else "v1"]
+    resources = {k: rt for k, rt in BY_GV[gv].items() if served(rt, crds)}
     segs = (m.group("rest") or "").rstrip("/").split("/")
     ns = None
     if len(segs) >= 3 and segs[0] == "namespaces" and getattr(resources.get(segs[2]), "namespaced", False):
@@ -1300,7 +1322,7 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     self.send_json(200, static)
                 return
-        parsed = parse_resource_path(path)
+        parsed = parse_resource_path(path, self.server.crds)
         if parsed is None:
             raise ApiError(404, "the server could not find the requested resource", details={})
         rt, ns, name, sub = parsed
@@ -1343,20 +1365,23 @@ class Handler(BaseHTTPRequestHandler):
             return VERSION
         if path == "/api":
             return api_versions(self.server.server_address[1])
+        crds = self.server.crds
         if path == "/apis":
-            return api_group_list()
+            return api_group_list(crds)
         if path == "/api/v1":
-            return resource_list("v1")
+            return resource_list("v1", crds)
         if path == "/openapi/v3":
-            return openapi_root()
-        m = re.fullmatch(r"/openapi/v3/(?:api/v1|apis/([^/]+)/v1)|/apis/([^/]+)(/v1)?", path)
-        group = m and (m.group(1) or m.group(2))
-        gv = f"{group}/v1" if group else "v1"
-        if not m or gv not in BY_GV:
+            return openapi_root(crds)
+        m = re.fullmatch(r"/openapi/v3/(?:api/v1|apis/([^/]+)/([^/]+))|/apis/([^/]+)(?:/([^/]+))?", path)
+        group = m and (m.group(1) or m.group(3))
+        version = m and (m.group(2) or m.group(4))
+        gv = f"{group}/{version or GROUP_VERSION.get(group)}" if group else "v1"
+        if not m or gv not in served_gvs(crds):
             return None
         if path.startswith("/openapi/"):
-            return openapi_document(gv)
-        return resource_list(gv) if m.group(3) else {"kind": "APIGroup", "apiVersion": "v1", **api_group(group)}
+            return openapi_document(gv, crds)
+        return resource_list(gv, crds) if version else {"kind": "APIGroup", "apiVersion": "v1",
+                                                        **api_group(group)}
 
     def list_objects(self, rt, ns):
         q, store = self.query, self.server.store
@@ -1436,8 +1461,9 @@ class FakeApiServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, port, store, tls=None, tokens=(), token_file=None,
-                 bookmark_interval=60.0, min_request_timeout=1800.0, verbose=False):
+                 bookmark_interval=60.0, min_request_timeout=1800.0, verbose=False, crds=()):
         self.store, self.tls, self.verbose = store, tls, verbose
+        self.crds = set(crds)   # the CRDs installed (plurals of CRDS)
         self.tokens, self.token_file = list(tokens), token_file
         self.settings = {"bookmark_interval": bookmark_interval,
                          "min_request_timeout": min_request_timeout, "split": False}
@@ -1555,6 +1581,15 @@ class FakeApiServer(ThreadingHTTPServer):
                 raise ApiError(400, f"unknown settings: {sorted(unknown)}")
             store.window = int(body.pop("window", store.window))
             self.settings.update(body)
+        elif action == "crds":
+            unknown = set(body) - set(CRDS)
+            if unknown:
+                raise ApiError(400, f"unknown CRDs: {sorted(unknown)} (known: {sorted(CRDS)})")
+            for plural, on in body.items():
+                (self.crds.add if on else self.crds.discard)(plural)
+            if not all(body.values()):  # a removed CRD's watches end
+                self.inject("end", {}, "|".join(f"/{p}" for p, on in body.items() if not on))
+            return {"crds": sorted(self.crds)}
         elif action == "down":
             self.down = True
             self.inject("cut")
@@ -1625,6 +1660,8 @@ def parse_args(argv):
     p.add_argument("--bookmark-interval", type=float, default=60.0, help="seconds between bookmarks")
     p.add_argument("--min-request-timeout", type=float, default=1800.0,
                    help="watches without timeoutSeconds last [S, 2S) seconds")
+    p.add_argument("--crd", action="append", default=[], choices=sorted(CRDS),
+                   help="install this CRD's resource at start (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     return p.parse_args(argv)
 
@@ -1638,7 +1675,7 @@ def main(argv=None):
     store = Store(window=args.window, rv_start=args.rv_start, seed_items=items)
     server = FakeApiServer(args.port, store, tls_context(args.tls_dir) if args.tls_dir else None,
                            args.token, args.token_file, args.bookmark_interval,
-                           args.min_request_timeout, args.verbose)
+                           args.min_request_timeout, args.verbose, args.crd)
     port = server.server_address[1]
     if args.port_file:
         with open(args.port_file + ".tmp", "w", encoding="utf-8") as f:
