@@ -86,13 +86,14 @@ join(char *out, size_t outsz, ...)
  * note is cut at ZG_DB_NOTE_MAX - 1 bytes). The note ends up in a
  * zone-file comment, which a line break would end: names come from
  * the input unchecked (a slice's, a target pod's), so every byte but
- * printable ASCII becomes '?'.
+ * printable ASCII becomes '?', and so does ';', which separates the
+ * contributors of a record.
  */
 static size_t
 note_put(char *out, size_t o, const char *s)
 {
 	for (; *s != '\0' && o + 1 < ZG_DB_NOTE_MAX; s++)
-		out[o++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+		out[o++] = *s >= 0x20 && *s < 0x7f && *s != ';' ? *s : '?';
 	out[o] = '\0';
 	return o;
 }
