@@ -247,28 +247,33 @@ static int
 diff_dbs(const struct zg_db *old, const struct zg_db *new)
 {
 	struct diff_out d = { 0 };
+	struct kz_buf sum;
 	size_t changed = 0;
 	int rc = 0;
 
 	kz_buf_init(&d.b, (size_t)1 << 30);
+	kz_buf_init(&sum, (size_t)1 << 24);
 	for (size_t z = 0; z < old->nzones && rc == 0; z++) {
 		d.origin = old->zones[z].origin;
 		d.header = false;
 		d.del = d.add = 0;
 		rc = diff_zone(old, new, z, &d);
 		if (rc == 0 && (d.del || d.add))
-			fprintf(stderr, "%s %s %zu removed, %zu added",
+			rc = kz_buf_printf(&sum, "%s %s %zu removed, %zu added",
 			    changed++ ? ";" : "diff:", d.origin, d.del, d.add);
 	}
 	kz_buf_free(&d.b);
 	if (rc == 0 && fflush(stdout) != 0)
 		rc = errno ? -errno : -EIO;
-	if (rc) {
-		fprintf(stderr, "%skubezone diff: %s%s\n", changed ? "\n" : "",
-		    rc == KZ_ENOMEM ? "" : "stdout: ", kz_strerror(rc));
+	if (rc == 0)
+		fprintf(stderr, "%s\n", changed ? sum.data :
+		    "diff: the zones are the same");
+	else
+		fprintf(stderr, "kubezone diff: %s%s\n", rc == KZ_ENOMEM ||
+		    rc == KZ_ETOOBIG ? "" : "stdout: ", kz_strerror(rc));
+	kz_buf_free(&sum);
+	if (rc)
 		return 2;
-	}
-	fprintf(stderr, "%s\n", changed ? "" : "diff: the zones are the same");
 	return changed ? 1 : 0;
 }
 
