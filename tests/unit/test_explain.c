@@ -114,8 +114,10 @@ body(const struct zg_zoneset *zs, const char *origin)
 {
 	const struct zg_zone *z = zg_zoneset_find(zs, origin);
 
-	if (z == NULL)
+	if (z == NULL) {
 		fail_msg("no zone %s", origin);
+		return "";
+	}
 	return z->body.data ? z->body.data : "";
 }
 
