@@ -408,11 +408,11 @@ test_host_network_pods_share_a_record(void **state)
 	options(f, "--pod-records", (char *)NULL);
 	decode_into(&f->m, LIST(KUBE_DNS,
 	    POD("kube-system", "proxy-b", "192.168.49.2"),
-	    POD("kube-system", "agent-a", "192.168.49.2"),
+	    POD("kube-system", "collector-a", "192.168.49.2"),
 	    POD("shop", "web-7d9-x2", "10.244.1.10")));
 	render(f);
 	HAS(f, CLUSTER, "192-168-49-2.kube-system.pod\t30\tIN\tA\t192.168.49.2"
-	    "\t; Pod kube-system/agent-a (R16); Pod kube-system/proxy-b (R16)");
+	    "\t; Pod kube-system/collector-a (R16); Pod kube-system/proxy-b (R16)");
 	HAS(f, CLUSTER, "10-244-1-10.shop.pod\t30\tIN\tA\t10.244.1.10\t; Pod "
 	    "shop/web-7d9-x2 (R16)");
 	check_stripped(f);
