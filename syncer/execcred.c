@@ -755,8 +755,9 @@ timed_out(struct sy_ec *ec, uint64_t now_ms)
 	char what[128];
 
 	drain(ec, &ec->err_fd);
-	snprintf(what, sizeof(what), "error=\"killed after %d s without "
-	    "finishing\" pgid=%ld", SY_EC_TIMEOUT_MS / 1000, (long)ec->pid);
+	snprintf(what, sizeof(what), "error=\"killed after %.3g s without "
+	    "finishing\" pgid=%ld", (double)(ec->deadline_ms -
+	    ec->started_ms) / 1000, (long)ec->pid);
 	kill_child(ec);
 	ec->state = SY_EC_IDLE;
 	close_pipe(ec, &ec->out_fd);
@@ -789,7 +790,8 @@ start_run(struct sy_ec *ec, uint64_t now_ms)
 	}
 	ec->state = SY_EC_RUNNING;
 	ec->started_ms = now_ms;
-	ec->deadline_ms = now_ms + SY_EC_TIMEOUT_MS;
+	ec->deadline_ms = now_ms + (ec->timeout_ms ? ec->timeout_ms :
+	    SY_EC_TIMEOUT_MS);
 	sy_timer_at(ec->loop, &ec->timer, ec->deadline_ms);
 	kz_debug("credential plugin started", "command=%s pid=%ld",
 	    ec->cfg.command, (long)ec->pid);

@@ -117,6 +117,7 @@ struct sy_ec {
 	size_t errlen;
 	bool out_too_big;
 	uint64_t started_ms, deadline_ms;
+	uint64_t timeout_ms;	/* 0: SY_EC_TIMEOUT_MS (tests set less) */
 	struct sy_timer timer;	/* timeout, reaping, refresh, back-off */
 
 	struct sy_ec_cred cred;
