@@ -146,8 +146,8 @@ opt_string(json_t *obj, const char *key, char **out, size_t *len,
 	*out = strndup(json_string_value(v), json_string_length(v));
 	if (*out == NULL)
 		return KZ_ENOMEM;
-	if (len)
-		*len = json_string_length(v);
+	if (len)	/* up to an embedded NUL, as strndup copied */
+		*len = strlen(*out);
 	return KZ_OK;
 }
 

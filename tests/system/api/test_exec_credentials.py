@@ -11,7 +11,6 @@ tells it what to do (ok, fail, hang).
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
