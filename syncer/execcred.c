@@ -424,6 +424,15 @@ exit_like(int st)
 	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 127);
 }
 
+/* Write S to stderr (the plugin's stderr pipe); no allocation. */
+static void
+say(const char *s)
+{
+	ssize_t n = write(2, s, strlen(s));
+
+	(void)n;
+}
+
 /*
  * The guard between kubezone and the plugin. kubezone reaps children it
  * does not know with waitpid(-1) (NSD's leftovers, nsd-conf), which would
@@ -432,7 +441,8 @@ exit_like(int st)
  * its own process group, gives the plugin stdin /dev/null and our pipes,
  * default signal dispositions and an empty signal mask (the daemon
  * blocks the signals it reads through signalfd), waits for it and exits
- * the way it did.
+ * the way it did. A copy of a process that may have other threads (curl's
+ * resolver): only system calls and functions that do not allocate here.
  */
 static int
 guard_main(void *p)
@@ -460,7 +470,12 @@ guard_main(void *p)
 	posix_spawnattr_setsigdefault(&attr, &all);
 	rc = posix_spawn(&pid, a->path, NULL, &attr, a->argv, a->envp);
 	if (rc != 0) {
-		dprintf(2, "cannot run %s: %s\n", a->path, strerror(rc));
+		const char *why = strerrordesc_np(rc);
+
+		say("cannot run ");
+		say(a->path);
+		say(": ");
+		say(why ? why : "error");
 		_exit(127);
 	}
 	/* Only the plugin holds the pipes now: EOF when it is done. */
@@ -602,6 +617,16 @@ run_failed(struct sy_ec *ec, const char *what, uint64_t now_ms)
 		sy_timer_at(ec->loop, &ec->timer, ec->retry_ms);
 }
 
+/* The wall clock in ms (expiry times are wall-clock times). */
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 run_succeeded(struct sy_ec *ec, struct sy_ec_cred *c, uint64_t now_ms)
 {
@@ -623,9 +648,13 @@ run_succeeded(struct sy_ec *ec, struct sy_ec_cred *c, uint64_t now_ms)
 	    "expires_in_s=%" PRId64, ec->cfg.command,
 	    ec->cred.token ? (ec->cred.cert ? "token+certificate" : "token") :
 	    "certificate", ec->cred.expiry ? ec->cred.expiry - now_s : -1);
-	if (ec->loop && ec->refresh_s != INT64_MAX)
-		sy_timer_at(ec->loop, &ec->timer, now_ms + (uint64_t)
-		    (ec->refresh_s > now_s ? ec->refresh_s - now_s : 0) * 1000);
+	if (ec->loop && ec->refresh_s != INT64_MAX) {
+		int64_t wall = wall_ms();
+		int64_t d = ec->refresh_s * 1000 - wall;
+
+		sy_timer_at(ec->loop, &ec->timer, now_ms + (uint64_t)(d > 0 ?
+		    d : 0));
+	}
 }
 
 /* The plugin exited with STATUS (or vanished: KNOWN false). */
