@@ -114,16 +114,17 @@ sy_ec_parse_time(const char *s, int64_t *out)
 }
 
 int64_t
-sy_ec_refresh_at(const struct sy_ec_cred *c, int64_t received_s)
+sy_ec_refresh_at(const struct sy_ec_cred *c, int64_t received_ms)
 {
-	int64_t margin;
+	int64_t margin, exp_ms;
 
 	if (c->expiry == 0)
 		return INT64_MAX;
-	margin = c->expiry > received_s ? (c->expiry - received_s) / 5 : 0;
-	if (margin > SY_EC_MARGIN_MAX_S)
-		margin = SY_EC_MARGIN_MAX_S;
-	return c->expiry - margin;
+	exp_ms = c->expiry * 1000;
+	margin = exp_ms > received_ms ? (exp_ms - received_ms) / 5 : 0;
+	if (margin > SY_EC_MARGIN_MAX_S * 1000)
+		margin = SY_EC_MARGIN_MAX_S * 1000;
+	return exp_ms - margin;
 }
 
 /* A copy of the string member KEY of OBJ in *OUT (NULL when absent). */
@@ -575,7 +576,7 @@ fail_pipes:
 	return rc;
 }
 
-/* The first line-break-free stretch of stderr, for the log. */
+/* Stderr as one line (line breaks and tabs become spaces), for the log. */
 static const char *
 stderr_line(struct sy_ec *ec, char *out, size_t outsz)
 {
@@ -590,6 +591,15 @@ stderr_line(struct sy_ec *ec, char *out, size_t outsz)
 		o--;
 	out[o] = '\0';
 	return out;
+}
+
+/* The command, quoted for a log line (one buffer: one use per line). */
+static const char *
+cmd_q(const struct sy_ec *ec)
+{
+	static char q[600];
+
+	return kz_log_quote(q, sizeof(q), ec->cfg.command);
 }
 
 static void
@@ -608,7 +618,7 @@ run_failed(struct sy_ec *ec, const char *what, uint64_t now_ms)
 	snprintf(ec->last_error, sizeof(ec->last_error), "%s%s%s", what,
 	    *line ? "; stderr: " : "", line);
 	kz_warn("credential plugin failed", "command=%s %s stderr=%s "
-	    "retry_ms=%" PRIu64, ec->cfg.command, what,
+	    "retry_ms=%" PRIu64, cmd_q(ec), what,
 	    kz_log_quote(q, sizeof(q), line), d);
 	if (ec->cfg.install_hint && strstr(what, "cannot run"))
 		kz_info("credential plugin install hint", "hint=%s",
@@ -630,7 +640,7 @@ wall_ms(void)
 static void
 run_succeeded(struct sy_ec *ec, struct sy_ec_cred *c, uint64_t now_ms)
 {
-	int64_t now_s = (int64_t)time(NULL);
+	int64_t now_s = (int64_t)time(NULL), wall = wall_ms();
 
 	sy_ec_cred_free(&ec->cred);
 	ec->cred = *c;
@@ -639,18 +649,17 @@ run_succeeded(struct sy_ec *ec, struct sy_ec_cred *c, uint64_t now_ms)
 	ec->after_401 = ec->stale;
 	ec->stale = false;
 	ec->cred_ms = now_ms;
-	ec->refresh_s = sy_ec_refresh_at(&ec->cred, now_s);
+	ec->refresh_wall_ms = sy_ec_refresh_at(&ec->cred, wall);
 	ec->failing = false;
 	ec->backoff_ms = 0;
 	ec->retry_ms = 0;
 	ec->last_error[0] = '\0';
 	kz_info("credential plugin gave a credential", "command=%s type=%s "
-	    "expires_in_s=%" PRId64, ec->cfg.command,
+	    "expires_in_s=%" PRId64, cmd_q(ec),
 	    ec->cred.token ? (ec->cred.cert ? "token+certificate" : "token") :
 	    "certificate", ec->cred.expiry ? ec->cred.expiry - now_s : -1);
-	if (ec->loop && ec->refresh_s != INT64_MAX) {
-		int64_t wall = wall_ms();
-		int64_t d = ec->refresh_s * 1000 - wall;
+	if (ec->loop && ec->refresh_wall_ms != INT64_MAX) {
+		int64_t d = ec->refresh_wall_ms - wall;
 
 		sy_timer_at(ec->loop, &ec->timer, now_ms + (uint64_t)(d > 0 ?
 		    d : 0));
@@ -823,15 +832,14 @@ start_run(struct sy_ec *ec, uint64_t now_ms)
 	    SY_EC_TIMEOUT_MS);
 	sy_timer_at(ec->loop, &ec->timer, ec->deadline_ms);
 	kz_debug("credential plugin started", "command=%s pid=%ld",
-	    ec->cfg.command, (long)ec->pid);
+	    cmd_q(ec), (long)ec->pid);
 }
 
 /* Usable now: present, not refused, not expiring. */
 static bool
 usable(const struct sy_ec *ec)
 {
-	return ec->have && !ec->stale &&
-	    (int64_t)time(NULL) < ec->refresh_s;
+	return ec->have && !ec->stale && wall_ms() < ec->refresh_wall_ms;
 }
 
 /* Not expired yet (kept while a refresh is failing). */
@@ -891,10 +899,10 @@ sy_ec_unauthorized(struct sy_ec *ec, uint64_t started_ms)
 	ec->stale = true;
 	if (ec->have && ec->after_401) {
 		kz_warn("the credential plugin's new credential was refused "
-		    "too (401)", "command=%s", ec->cfg.command);
+		    "too (401)", "command=%s", cmd_q(ec));
 		return false;
 	}
 	kz_info("API answered 401: running the credential plugin again",
-	    "command=%s", ec->cfg.command);
+	    "command=%s", cmd_q(ec));
 	return true;
 }

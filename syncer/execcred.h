@@ -82,11 +82,11 @@ int sy_ec_parse(const char *data, size_t len, const char *api_version,
 int sy_ec_parse_time(const char *s, int64_t *out);
 
 /*
- * When a credential received at RECEIVED_S (Unix seconds) should be
- * replaced: its expiry minus a fifth of its lifetime, at most
- * SY_EC_MARGIN_MAX_S; INT64_MAX for one that does not expire.
+ * When a credential received at RECEIVED_MS (Unix time in ms) should be
+ * replaced, in Unix ms: its expiry minus a fifth of its lifetime, at
+ * most SY_EC_MARGIN_MAX_S; INT64_MAX for one that does not expire.
  */
-int64_t sy_ec_refresh_at(const struct sy_ec_cred *c, int64_t received_s);
+int64_t sy_ec_refresh_at(const struct sy_ec_cred *c, int64_t received_ms);
 
 /* The plugin, from the kubeconfig's users[].user.exec. */
 struct sy_ec_cfg {
@@ -123,7 +123,7 @@ struct sy_ec {
 	struct sy_ec_cred cred;
 	bool have;		/* cred holds a credential */
 	bool stale;		/* do not use it (401) */
-	int64_t refresh_s;	/* Unix seconds: run again from then */
+	int64_t refresh_wall_ms;	/* Unix ms: run again from then */
 	uint64_t cred_ms;	/* monotonic time it arrived */
 	bool after_401;		/* it was fetched because of a 401 */
 	uint64_t retry_ms;	/* after a failure: no run before this */

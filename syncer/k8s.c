@@ -866,8 +866,11 @@ wait_credential(struct sy_reflector *r, bool watch, uint64_t now_ms)
 {
 	if (sy_kubeconfig_ready(r->k->kc, now_ms))
 		return false;
-	if (sy_kubeconfig_exec_error(r->k->kc))
-		mark_down(r, now_ms);
+	if (sy_kubeconfig_exec_error(r->k->kc)) {
+		mark_down(r, now_ms);	/* and look again less often */
+		schedule(r, !watch, 10 * CRED_WAIT_MS, now_ms);
+		return true;
+	}
 	schedule(r, !watch, CRED_WAIT_MS, now_ms);
 	return true;
 }

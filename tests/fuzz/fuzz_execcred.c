@@ -32,8 +32,8 @@ check_cred(const struct sy_ec_cred *c)
 		    strstr(c->key, "-----BEGIN "), "not PEM");
 	}
 	if (c->expiry)
-		FUZZ_CHECK(sy_ec_refresh_at(c, c->expiry - 100) <= c->expiry,
-		    "refresh after expiry");
+		FUZZ_CHECK(sy_ec_refresh_at(c, (c->expiry - 100) * 1000) <=
+		    c->expiry * 1000, "refresh after expiry");
 	else
 		FUZZ_CHECK(sy_ec_refresh_at(c, 0) == INT64_MAX, "refresh");
 }

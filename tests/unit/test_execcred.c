@@ -181,13 +181,16 @@ test_time_and_refresh(void **state)
 		sy_ec_cred_free(&e);
 	}
 
-	assert_int_equal(sy_ec_refresh_at(&c, 1000), INT64_MAX);
+	assert_true(sy_ec_refresh_at(&c, 1000000) == INT64_MAX);
 	c.expiry = 1010;			/* 10 s: refresh 2 s early */
-	assert_int_equal(sy_ec_refresh_at(&c, 1000), 1008);
+	assert_int_equal(sy_ec_refresh_at(&c, 1000000), 1008000);
+	c.expiry = 1005;			/* 4.5 s left: 0.9 s early */
+	assert_int_equal(sy_ec_refresh_at(&c, 1000500), 1004100);
 	c.expiry = 1000 + 15 * 60;		/* 15 min: at most 60 s */
-	assert_int_equal(sy_ec_refresh_at(&c, 1000), 1000 + 14 * 60);
+	assert_int_equal(sy_ec_refresh_at(&c, 1000000), (1000 + 14 * 60) *
+	    1000);
 	c.expiry = 900;				/* expired on arrival */
-	assert_int_equal(sy_ec_refresh_at(&c, 1000), 900);
+	assert_int_equal(sy_ec_refresh_at(&c, 1000000), 900000);
 }
 
 /* --- runs from a real loop ----------------------------------------- */
