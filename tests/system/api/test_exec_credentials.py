@@ -41,9 +41,13 @@ if mode[0] == "fail":
 if mode[0] == "hang":
     time.sleep(3600)
 api = rec["info"]["apiVersion"] if rec["info"] else "client.authentication.k8s.io/v1"
-print(json.dumps({"apiVersion": api, "kind": "ExecCredential", "status": {
-    "token": "tok-%d" % n,
-    "expirationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiry))}}))
+status = {"expirationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiry))}
+if mode[0] == "cert":
+    status["clientCertificateData"] = open(os.path.join(here, "client.crt")).read()
+    status["clientKeyData"] = open(os.path.join(here, "client.key")).read()
+else:
+    status["token"] = "tok-%d" % n
+print(json.dumps({"apiVersion": api, "kind": "ExecCredential", "status": status}))
 '''
 
 
@@ -185,6 +189,39 @@ def test_failing_plugin_is_logged_and_zones_stay_served(fake, tmp_path):
         create(fake, service("back"))
         s.wait_answer("back.default.svc.cluster.local", "A", served_ip(fake, "back"),
                       timeout=45)
+
+
+def client_cert(tls_dir, out_dir, cn):
+    """A client certificate for CN signed by the fake's CA (client.crt, client.key)."""
+    key, csr, crt = out_dir / "client.key", out_dir / "client.csr", out_dir / "client.crt"
+    ext = out_dir / "client.ext"
+    ext.write_text("extendedKeyUsage = clientAuth\n")
+    for command in (
+            ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-subj", f"/CN={cn}", "-keyout", key, "-out", csr],
+            ["x509", "-req", "-in", csr, "-CA", tls_dir / "ca.crt", "-CAkey", tls_dir / "ca.key",
+             "-set_serial", "7", "-days", "2", "-extfile", ext, "-out", crt]):
+        subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
+
+
+def test_plugin_client_certificate_is_used_for_tls(tmp_path):
+    with FakeApi(tmp_path / "fake", tls=True, token="nobody-has-this",
+                 args=["--client-cn", "kubezone-exec"]) as fake:
+        plugin = Plugin(tmp_path / "plugin")
+        client_cert(fake.workdir / "tls", plugin.dir, "kubezone-exec")
+        plugin.set("cert")
+        kc = write_kubeconfig(fake, tmp_path / "kc", plugin.path)
+        create(fake, service("mtls"))
+        with Syncer(tmp_path / "kz", kc) as s:
+            s.wait_ready()
+            s.wait_answer("mtls.default.svc.cluster.local", "A", served_ip(fake, "mtls"))
+        ours = [r for r in fake.requests() if r["ua"].startswith("kubezone/")]
+        assert ours and all(r["code"] == 200 and not r["auth"] for r in ours), ours[:3]
+        if KUBECTL:
+            res = subprocess.run([KUBECTL, "--kubeconfig", str(kc), "get", "ns", "-o", "name"],
+                                 capture_output=True, text=True, timeout=60,
+                                 env=fake.kubectl_env())
+            assert res.returncode == 0 and "namespace/default" in res.stdout, res.stderr
 
 
 def test_interactive_always_is_refused(tmp_path):
