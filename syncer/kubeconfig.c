@@ -570,32 +570,48 @@ exec_env(struct sy_ec_cfg *cfg, yaml_document_t *d, yaml_node_t *exec,
 	return KZ_OK;
 }
 
-/* spec.cluster for provideClusterInfo: the cluster as the plugin sees it. */
+/* Set KEY of OBJ to V (stolen); false when V is NULL or out of memory. */
+static bool
+put(json_t *obj, const char *key, json_t *v)
+{
+	return v && json_object_set_new(obj, key, v) == 0;
+}
+
+/*
+ * spec.cluster for provideClusterInfo: the cluster as the plugin sees it.
+ * NULL when out of memory (nothing is left out silently).
+ */
 static json_t *
 exec_cluster(const struct sy_kubeconfig *kc)
 {
 	json_t *c = json_object();
 	char *ca = NULL, *b64 = NULL;
 	size_t calen = 0;
+	bool ok;
 
 	if (c == NULL)
 		return NULL;
-	json_object_set_new(c, "server", json_string(kc->server));
-	if (kc->tls_server_name)
-		json_object_set_new(c, "tls-server-name",
-		    json_string(kc->tls_server_name));
-	if (kc->insecure)
-		json_object_set_new(c, "insecure-skip-tls-verify", json_true());
-	if (kc->ca_data)
+	ok = put(c, "server", json_string(kc->server)) &&
+	    (kc->tls_server_name == NULL || put(c, "tls-server-name",
+	    json_string(kc->tls_server_name))) &&
+	    (!kc->insecure || put(c, "insecure-skip-tls-verify",
+	    json_true()));
+	if (ok && kc->ca_data) {
 		b64 = sy_base64_encode(kc->ca_data, kc->ca_len);
-	else if (kc->ca_file && read_file(kc->ca_file, 1024 * 1024, &ca,
-	    &calen) == 0)
-		b64 = sy_base64_encode(ca, calen);
-	if (b64)
-		json_object_set_new(c, "certificate-authority-data",
-		    json_string(b64));
+		ok = b64 != NULL;
+	} else if (ok && kc->ca_file) {
+		/* unreadable now: the plugin gets no CA, as curl gets none */
+		if (read_file(kc->ca_file, 1024 * 1024, &ca, &calen) == 0)
+			ok = (b64 = sy_base64_encode(ca, calen)) != NULL;
+	}
+	if (ok && b64)
+		ok = put(c, "certificate-authority-data", json_string(b64));
 	free(ca);
 	free(b64);
+	if (!ok) {
+		json_decref(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -605,15 +621,14 @@ exec_info(struct sy_ec_cfg *cfg, const struct sy_kubeconfig *kc,
     bool cluster)
 {
 	json_t *spec = json_pack("{s:b}", "interactive", 0);
-	json_t *root = json_pack("{s:s, s:s, s:o}", "apiVersion",
-	    cfg->api_version, "kind", "ExecCredential", "spec", spec);
+	json_t *root = spec ? json_pack("{s:s, s:s, s:O}", "apiVersion",
+	    cfg->api_version, "kind", "ExecCredential", "spec", spec) : NULL;
 	char *text = NULL;
 	int rc = KZ_ENOMEM;
 
 	if (root == NULL)
-		return KZ_ENOMEM;
-	if (cluster && json_object_set_new(spec, "cluster",
-	    exec_cluster(kc)) != 0)
+		goto out;
+	if (cluster && !put(spec, "cluster", exec_cluster(kc)))
 		goto out;
 	text = json_dumps(root, JSON_COMPACT);
 	if (text && fmt_str(&cfg->exec_info, "KUBERNETES_EXEC_INFO=%s",
@@ -621,6 +636,7 @@ exec_info(struct sy_ec_cfg *cfg, const struct sy_kubeconfig *kc,
 		rc = KZ_OK;
 out:
 	free(text);
+	json_decref(spec);
 	json_decref(root);
 	return rc;
 }
