@@ -637,10 +637,21 @@ wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Wake up at the refresh time (the two clocks differ: a little after). */
+static void
+arm_refresh(struct sy_ec *ec, uint64_t now_ms)
+{
+	int64_t d = ec->refresh_wall_ms - wall_ms();
+
+	if (ec->loop && ec->refresh_wall_ms != INT64_MAX)
+		sy_timer_at(ec->loop, &ec->timer, now_ms + (uint64_t)(d > 0 ?
+		    d + 1 : 0));
+}
+
 static void
 run_succeeded(struct sy_ec *ec, struct sy_ec_cred *c, uint64_t now_ms)
 {
-	int64_t now_s = (int64_t)time(NULL), wall = wall_ms();
+	int64_t now_s = (int64_t)time(NULL);
 
 	sy_ec_cred_free(&ec->cred);
 	ec->cred = *c;
@@ -649,7 +660,7 @@ run_succeeded(struct sy_ec *ec, struct sy_ec_cred *c, uint64_t now_ms)
 	ec->after_401 = ec->stale;
 	ec->stale = false;
 	ec->cred_ms = now_ms;
-	ec->refresh_wall_ms = sy_ec_refresh_at(&ec->cred, wall);
+	ec->refresh_wall_ms = sy_ec_refresh_at(&ec->cred, wall_ms());
 	ec->failing = false;
 	ec->backoff_ms = 0;
 	ec->retry_ms = 0;
@@ -658,12 +669,7 @@ run_succeeded(struct sy_ec *ec, struct sy_ec_cred *c, uint64_t now_ms)
 	    "expires_in_s=%" PRId64, cmd_q(ec),
 	    ec->cred.token ? (ec->cred.cert ? "token+certificate" : "token") :
 	    "certificate", ec->cred.expiry ? ec->cred.expiry - now_s : -1);
-	if (ec->loop && ec->refresh_wall_ms != INT64_MAX) {
-		int64_t d = ec->refresh_wall_ms - wall;
-
-		sy_timer_at(ec->loop, &ec->timer, now_ms + (uint64_t)(d > 0 ?
-		    d : 0));
-	}
+	arm_refresh(ec, now_ms);
 }
 
 /* The plugin exited with STATUS (or vanished: KNOWN false). */
@@ -874,6 +880,8 @@ ec_timer(struct sy_loop *l, void *ctx)
 		return;
 	}
 	maybe_start(ec, now);	/* refresh ahead of expiry, or retry */
+	if (ec->state == SY_EC_IDLE && usable(ec))
+		arm_refresh(ec, now);	/* woke a little early */
 }
 
 bool
