@@ -227,10 +227,15 @@ sy_ec_parse(const char *data, size_t len, const char *api_version,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	memset(&jerr, 0, sizeof(jerr));
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		if (json_error_code(&jerr) == json_error_out_of_memory)
+		/* out of memory: jansson mostly leaves the text empty */
+		if (jerr.text[0] == '\0' ||
+		    json_error_code(&jerr) == json_error_out_of_memory) {
+			snprintf(err, errsz, "out of memory");
 			return KZ_ENOMEM;
+		}
 		snprintf(err, errsz, "ExecCredential: not JSON (line %d: %s)",
 		    jerr.line, jerr.text);
 		return KZ_EPARSE;
