@@ -90,7 +90,8 @@ EXTRA_ENV = [
     ("KUBERNETES_SERVICE_PORT", "sync",
      "The port that goes with `KUBERNETES_SERVICE_HOST`.", "443"),
     ("PATH", "sync",
-     "Searched for `nsd` when `--nsd` is not given (then `/usr/sbin`).",
+     "Searched for `nsd` when `--nsd` is not given (then `/usr/sbin`), and "
+     "for a kubeconfig exec credential plugin's `command` when it has no `/`.",
      "/usr/local/sbin:/usr/sbin:/usr/bin"),
 ]
 
