@@ -76,6 +76,8 @@ EXAMPLES = {
     "http": "[::]:9154",
     "out": "zones/",
     "serial": "2026010101",
+    "explain": None,
+    "no-explain": None,
 }
 
 # Environment variables that no option row names (the option rows' own
@@ -90,7 +92,8 @@ EXTRA_ENV = [
     ("KUBERNETES_SERVICE_PORT", "sync",
      "The port that goes with `KUBERNETES_SERVICE_HOST`.", "443"),
     ("PATH", "sync",
-     "Searched for `nsd` when `--nsd` is not given (then `/usr/sbin`).",
+     "Searched for `nsd` when `--nsd` is not given (then `/usr/sbin`), and "
+     "for a kubeconfig exec credential plugin's `command` when it has no `/`.",
      "/usr/local/sbin:/usr/sbin:/usr/bin"),
 ]
 
@@ -281,7 +284,17 @@ def markdown(m):
     w("```sh\nkubezone %s\n```\n" % " \\\n    ".join(m["deployment"]))
     w("Render a cluster's zones offline, one file per zone:\n")
     w("```sh\nkubectl get svc,endpointslices,pods,namespaces -A -o json |\n"
-      "    kubezone render --zone cluster.local --out zones/ -\n```")
+      "    kubezone render --zone cluster.local --out zones/ -\n```\n")
+    w("What a deploy changed in the zones, each record with the objects "
+      "it comes from (exit status 1 when something changed; see "
+      "[operations.md](operations.md#why-does-this-name-exist-what-did-"
+      "this-deploy-change)):\n")
+    w("```sh\nkubectl get svc,endpointslices,pods,namespaces -A -o json "
+      "> before.json\n"
+      "kubectl apply -f deploy/ && kubectl rollout status deploy/web\n"
+      "kubectl get svc,endpointslices,pods,namespaces -A -o json "
+      "> after.json\n"
+      "kubezone diff before.json after.json\n```")
     return "\n".join(o) + "\n"
 
 
@@ -357,7 +370,9 @@ def man(m):
       "as an incremental zone transfer (IXFR) to an NSD it starts and "
       "supervises, which answers queries and zone transfers and sends "
       "NOTIFY to secondaries. \\fBkubezone render\\fR writes the same zones from "
-      "\\fBkubectl get -o json\\fR output, offline.")
+      "\\fBkubectl get -o json\\fR output, offline, and \\fBkubezone "
+      "diff\\fR shows the records two such dumps differ in, each with "
+      "the objects it comes from.")
     w(".SH COMMANDS")
     for name, desc, _ in m["commands"]:
         w(".TP")
@@ -411,7 +426,10 @@ def man(m):
     w(".SH EXIT STATUS")
     w("0 on success; 1 when the input cannot be read or \\fBsync\\fR "
       "cannot start (NSD missing or failing, a port in use, an unusable "
-      "state directory); 2 for a usage error.")
+      "state directory); 2 for a usage error. \\fBdiff\\fR, as "
+      "\\fBdiff\\fR(1): 0 when the zones are the same, 1 when they "
+      "differ, 2 on trouble (a usage error, an input that cannot be "
+      "read).")
     w(".SH HTTP ENDPOINT")
     w("\\fBsync\\fR serves \\fB/healthz\\fR (200 while the event loop "
       "runs), \\fB/readyz\\fR (200 once the cluster is read and NSD "
@@ -433,6 +451,14 @@ def man(m):
     w(".RS")
     w("kubectl get svc,endpointslices,pods,namespaces \\-A \\-o json |")
     w("    kubezone render \\-\\-out zones/ \\-")
+    w(".RE")
+    w(".fi")
+    w(".PP")
+    w("What a deploy changes in the zones, and why each record is there:")
+    w(".PP")
+    w(".nf")
+    w(".RS")
+    w("kubezone diff before.json after.json")
     w(".RE")
     w(".fi")
     w(".SH SEE ALSO")

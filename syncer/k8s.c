@@ -24,6 +24,7 @@
 #define STILL_DOWN_WARN_MS 30000
 #define LIST_TIMEOUT_S 300
 #define STALL_MS 1500		/* a loop iteration longer than this */
+#define CRED_WAIT_MS 100	/* asking again for an exec credential */
 
 struct resource_def {
 	enum zg_kind kind;
@@ -890,10 +891,33 @@ schedule(struct sy_reflector *r, bool list, uint64_t delay_ms,
 	r->next_ms = now_ms + delay_ms;
 }
 
+/*
+ * No credential yet (the exec plugin is running or failing): wait for
+ * it, asking again every CRED_WAIT_MS; the request is queued, not failed.
+ */
+static void mark_down(struct sy_reflector *r, uint64_t now_ms);
+
+static bool
+wait_credential(struct sy_reflector *r, bool watch, uint64_t now_ms)
+{
+	if (sy_kubeconfig_ready(r->k->kc, now_ms))
+		return false;
+	if (sy_kubeconfig_exec_error(r->k->kc)) {
+		mark_down(r, now_ms);	/* and look again less often */
+		schedule(r, !watch, 10 * CRED_WAIT_MS, now_ms);
+		return true;
+	}
+	schedule(r, !watch, CRED_WAIT_MS, now_ms);
+	return true;
+}
+
 static void
 start_transfer(struct sy_reflector *r, bool watch, uint64_t now_ms)
 {
 	CURLMcode mc;
+
+	if (wait_credential(r, watch, now_ms))
+		return;
 
 	r->http_status = 0;
 	r->is_json = false;
@@ -1031,7 +1055,12 @@ http_error(struct sy_reflector *r, bool watch, uint64_t now_ms)
 		return;
 	}
 	if (code == 401) {
-		sy_kubeconfig_token_expire(r->k->kc);
+		/* a new exec credential is coming: retry with it at once */
+		if (sy_kubeconfig_unauthorized(r->k->kc, r->started_ms)) {
+			mark_down(r, now_ms);
+			schedule(r, !watch, 0, now_ms);
+			return;
+		}
 		retry_later(r, !watch, now_ms, false);
 		return;
 	}
@@ -1419,7 +1448,8 @@ tick_one(struct sy_reflector *r, uint64_t now_ms)
 		schedule(r, true, 0, now_ms);
 	}
 	warn_if_down(r, now_ms);
-	if (r->state != SY_RF_IDLE || now_ms < r->next_ms)
+	if (r->state != SY_RF_IDLE || now_ms < r->next_ms ||
+	    wait_credential(r, !r->next_is_list, now_ms))
 		return;
 	if (r->next_is_list) {
 		if (r->cont == NULL) {

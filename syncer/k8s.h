@@ -15,7 +15,9 @@
  *                                         without paging (no continue)
  *   5xx, 429, connect errors              back off, re-watch; relist
  *                                         after 3 failures in a row
- *   401                                   re-read the token, back off
+ *   401                                   re-read the token, back off;
+ *                                         with an exec plugin: run it
+ *                                         again, retry at once (once)
  *   403                                   log loudly, longest backoff
  *   malformed or oversized event          logged, counted, skipped;
  *                                         re-watch from the last good RV

@@ -135,6 +135,7 @@ struct zg_zone {
 	uint32_t refresh, retry, expire, minimum;	/* SOA timers */
 	size_t nrecords;	/* records in the zone, SOA included */
 	uint64_t hash;		/* of everything but the serial */
+	bool explained;		/* lines end with what they come from */
 };
 
 struct zg_render_stats {
@@ -158,6 +159,14 @@ struct zg_zoneset {
  */
 int zg_render(const struct zg_model *m, const struct zg_render_opts *o,
     struct zg_zoneset *out);
+
+/*
+ * zg_render() with every record line followed by a comment naming what
+ * it comes from (zg_db_explain): `kubezone render --explain`. The lines
+ * without their comments are exactly what zg_render() writes.
+ */
+int zg_render_explain(const struct zg_model *m,
+    const struct zg_render_opts *o, struct zg_zoneset *out);
 void zg_zoneset_free(struct zg_zoneset *zs);
 
 struct zg_db;
@@ -171,7 +180,8 @@ const struct zg_zone *zg_zoneset_find(const struct zg_zoneset *zs,
 
 /*
  * Append the whole zone file text with SERIAL to OUT: "$ORIGIN",
- * "$TTL", the SOA, then the body. 0, KZ_ENOMEM or KZ_ETOOBIG.
+ * "$TTL", the SOA, then the body. An explained zone's SOA line ends
+ * with "; zone apex (R1)". 0, KZ_ENOMEM or KZ_ETOOBIG.
  */
 int zg_zone_write(const struct zg_zone *z, uint32_t serial,
     struct kz_buf *out);

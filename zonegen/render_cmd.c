@@ -10,8 +10,9 @@
  *
  * Reads Kubernetes JSON (FILE "-" is stdin), renders every zone and
  * writes them into DIR as <zone>.zone, or to stdout one after another,
- * each starting with its $ORIGIN line. Warnings and the summary go to
- * stderr. Exit status: 0 zones written, 1 input unreadable, malformed,
+ * each starting with its $ORIGIN line; with --explain every record line
+ * ends with a comment naming what it comes from. Warnings and the
+ * summary go to stderr. Exit status: 0 zones written, 1 input unreadable, malformed,
  * empty (no JSON document at all), not JSON (YAML) or an API error (or
  * output not writable), 2 usage.
  */
@@ -42,6 +43,7 @@ struct render_cmd {
 	const char *out_dir;
 	uint32_t serial;
 	const char *clusters;	/* --clusters FILE, or NULL */
+	bool explain;
 };
 
 struct progress {
@@ -55,6 +57,14 @@ set_out(void *ctx, const char *arg, char *err, size_t errsz)
 {
 	(void)err, (void)errsz;
 	((struct render_cmd *)ctx)->out_dir = arg;
+	return KZ_OK;
+}
+
+static int
+set_explain(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	(void)arg, (void)err, (void)errsz;
+	((struct render_cmd *)ctx)->explain = true;
 	return KZ_OK;
 }
 
@@ -90,6 +100,10 @@ static const struct kz_opt render_cmd_table[] = {
 	{ "serial", "N", "1", NULL, false, set_serial,
 	  "SOA serial of every zone (sync manages serials itself).",
 	  KZ_OPT_NUMBER, 0, 4294967295UL },
+	{ "explain", NULL, "off", NULL, false, set_explain,
+	  "Follow each record with a comment naming the objects it comes "
+	  "from and the rule (\"; Service shop/web (R5)\"); the zones still "
+	  "load in NSD, BIND and Knot." },
 	{ "log-level", "LEVEL", "info", NULL, false, kz_log_opt_level,
 	  "Lowest level logged: debug, info, warn, error or off." },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
@@ -109,10 +123,9 @@ show_progress(void *ctx, size_t bytes, size_t objects)
 	p->shown = 1;
 }
 
-/* Decode one input into M; prints its own error. 0 or -1. An input
- * without a single JSON document (empty, blanks) is an error too. */
-static int
-read_input(struct zg_model *m, const char *path, struct zg_decode_stats *st)
+int
+zg_render_read(struct zg_model *m, const char *cmd, const char *path,
+    struct zg_decode_stats *st)
 {
 	size_t docs = st->documents;
 	struct zg_decode_error err = { 0 };
@@ -134,13 +147,13 @@ read_input(struct zg_model *m, const char *path, struct zg_decode_stats *st)
 	if (prog.shown)
 		fprintf(stderr, "\r\033[K");
 	if (rc) {
-		fprintf(stderr, "kubezone render: %s\n",
+		fprintf(stderr, "kubezone %s: %s\n", cmd,
 		    zg_decode_strerror(rc, &err, msg, sizeof(msg)));
 		return -1;
 	}
 	if (st->documents == docs) {
-		fprintf(stderr, "kubezone render: no Kubernetes objects in %s "
-		    "(the input is empty)\n", strcmp(path, "-") == 0 ?
+		fprintf(stderr, "kubezone %s: no Kubernetes objects in %s "
+		    "(the input is empty)\n", cmd, strcmp(path, "-") == 0 ?
 		    "standard input" : path);
 		return -1;
 	}
@@ -353,9 +366,10 @@ render_cluster(const struct zg_cluster *c, char **pos, size_t npos,
 	zg_model_select(&m, c->opts.labels, c->opts.ns_labels);
 	n = cluster_inputs(c, pos, npos, in);
 	for (size_t i = 0; i < n; i++)
-		if (read_input(&m, in[i], &st))
+		if (zg_render_read(&m, "render", in[i], &st))
 			goto out;
-	if (zg_render(&m, &c->opts, &zs)) {
+	if ((cmd->explain ? zg_render_explain(&m, &c->opts, &zs) :
+	    zg_render(&m, &c->opts, &zs)) != 0) {
 		fprintf(stderr, "kubezone render: cluster %s: out of memory\n",
 		    c->name);
 		goto out;
@@ -505,7 +519,7 @@ zg_render_main(int argc, char **argv)
 	zg_model_select(&m, ro.labels, ro.ns_labels);
 	t0 = kz_now_s();
 	for (size_t i = 0; i < npos; i++)
-		if (read_input(&m, pos[i], &st))
+		if (zg_render_read(&m, "render", pos[i], &st))
 			goto out;
 	if (ro.ns_labels && st.decoded[ZG_KIND_NAMESPACE] == 0 &&
 	    st.unselected[ZG_KIND_NAMESPACE] == 0)
@@ -520,7 +534,8 @@ zg_render_main(int argc, char **argv)
 		kz_debug("model built", "objects=%zu bytes=%zu", objs,
 		    zg_model_bytes(&m));
 	}
-	rc = zg_render(&m, &ro, &zs);
+	rc = cmd.explain ? zg_render_explain(&m, &ro, &zs) :
+	    zg_render(&m, &ro, &zs);
 	if (rc) {
 		fprintf(stderr, "kubezone render: %s\n", kz_strerror(rc));
 		goto out;

@@ -29,6 +29,14 @@
  * and after any sequence of changes a database equals a fresh load of
  * the same model, record for record (tests/unit/test_zonedb.c).
  *
+ * Explaining (kubezone render --explain, kubezone diff): after
+ * zg_db_explain(), every record also keeps a short text naming what it
+ * comes from ("Service shop/web (R5)"), which zg_db_write() appends to
+ * its line as a comment and a cursor hands out; a record several
+ * objects contribute (collapsed by E2) names them all. A database that
+ * does not explain keeps nothing more than before and pays one branch
+ * per record.
+ *
  * Pure: no I/O but warnings through common/log. Ownership: the database
  * owns its zones, records and diffs; it borrows the options (which must
  * outlive it) and reads the model only inside zg_db_apply/zg_db_load.
@@ -134,6 +142,9 @@ struct zg_db {
 	uint32_t rrset_bytes;		/* the cap in wire bytes */
 	struct zg_db_stats stats;
 	int rc;				/* first hard error of a batch */
+	char *note;			/* explaining: the text the records
+					 * emitted next carry (ZG_DB_NOTE_MAX
+					 * bytes, owned); NULL: not explaining */
 };
 
 /* The cap's default: the RDATA of one RRset fits a 65,535-byte
@@ -185,7 +196,9 @@ int zg_db_foreach(const struct zg_db *db, size_t zone,
 /*
  * Append ZONE's records but the SOA to OUT as zone-file lines in DNS
  * canonical order (owners relative to the origin, "@" for the apex);
- * *NRECORDS gets their number. 0, KZ_ENOMEM or KZ_ETOOBIG.
+ * *NRECORDS gets their number. A database that explains (zg_db_explain)
+ * ends each line with its explanation as a comment. 0, KZ_ENOMEM or
+ * KZ_ETOOBIG.
  */
 int zg_db_write(const struct zg_db *db, size_t zone, struct kz_buf *out,
     size_t *nrecords);
@@ -193,6 +206,60 @@ int zg_db_write(const struct zg_db *db, size_t zone, struct kz_buf *out,
 /* One record as a zone-file line (for diffs in logs and tests). */
 int zg_rr_write(const struct zg_rr *rr, const char *origin,
     struct kz_buf *out);
+
+/* --- explaining records ------------------------------------------------ */
+
+#define ZG_DB_NOTE_MAX 1024	/* bytes of one record's explanation */
+
+/*
+ * Make DB explain its records: every record computed from now on keeps
+ * the text naming what it comes from, and zg_db_write() follows each
+ * line with it as a comment ("\t; Service shop/web (R5)"; contributors
+ * of a record collapsed by E2 sorted and joined by "; "). Call it
+ * before the first load. 0 or KZ_ENOMEM.
+ */
+int zg_db_explain(struct zg_db *db);
+
+/*
+ * One record as a zone-file line like zg_rr_write(), followed by WHY
+ * as a comment when WHY is not NULL or empty. ORIGIN NULL writes the
+ * owner as an absolute name.
+ */
+int zg_rr_write_why(const struct zg_rr *rr, const char *origin,
+    const char *why, struct kz_buf *out);
+
+/* One record an owner serves and what it comes from. */
+struct zg_db_entry {
+	struct zg_rr rr;	/* SRV RDATA with its weight */
+	const char *why;	/* explaining: the contributors; else NULL */
+};
+
+/* An owner name and the records it serves, in canonical order. */
+struct zg_db_owner_view {
+	const char *name;	/* dotted, lower case, no final dot */
+	const uint8_t *key;	/* its canonical sort key (zg_name_key) */
+	size_t keylen;
+	const struct zg_db_entry *v;
+	size_t n;		/* >= 1 */
+};
+
+struct zg_db_cursor;
+
+/*
+ * A cursor over ZONE's owner names in DNS canonical order (the order of
+ * zg_db_write), for readers that compare zones: *OUT must be freed with
+ * zg_db_cursor_free (which takes NULL). The database must not change
+ * while the cursor lives. 0 or KZ_ENOMEM.
+ */
+int zg_db_cursor_new(const struct zg_db *db, size_t zone,
+    struct zg_db_cursor **out);
+/*
+ * The next owner name that serves records (the SOA excepted): 1 with
+ * *VIEW set (valid until the next call), 0 at the end, or KZ_ENOMEM.
+ */
+int zg_db_cursor_next(struct zg_db_cursor *c,
+    const struct zg_db_owner_view **view);
+void zg_db_cursor_free(struct zg_db_cursor *c);
 
 /* Approximate heap bytes held by DB (for benchmarks). */
 size_t zg_db_bytes(const struct zg_db *db);

@@ -1275,10 +1275,22 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             sys.stderr.write("fakeapi: %s - %s\n" % (self.address_string(), fmt % args))
 
+    def client_cn(self):
+        """The CN of the client certificate (signed by the fake's CA), or None."""
+        getpeercert = getattr(self.connection, "getpeercert", None)
+        cert = getpeercert() if getpeercert else None
+        for rdn in (cert or {}).get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return value
+        return None
+
     def authenticate(self, path):
         accepted = self.server.accepted_tokens()
         header = self.headers.get("Authorization", "")
         if not accepted or (not header and path in PUBLIC_PATHS):
+            return
+        if not header and self.server.client_cns and self.client_cn() in self.server.client_cns:
             return
         if not header.startswith("Bearer ") or header[7:].strip() not in accepted:
             raise ApiError(401, "Unauthorized")
@@ -1465,6 +1477,7 @@ class FakeApiServer(ThreadingHTTPServer):
         self.store, self.tls, self.verbose = store, tls, verbose
         self.crds = set(crds)   # the CRDs installed (plurals of CRDS)
         self.tokens, self.token_file = list(tokens), token_file
+        self.client_cns = set()         # CNs of accepted client certificates
         self.settings = {"bookmark_interval": bookmark_interval,
                          "min_request_timeout": min_request_timeout, "split": False}
         self.faults, self.watches = Faults(), set()
@@ -1623,8 +1636,9 @@ subjectAltName = IP:127.0.0.1,DNS:localhost
 """
 
 
-def tls_context(tls_dir):
-    """Load (creating them with the openssl CLI on first use) ca.crt, server.crt and server.key."""
+def tls_context(tls_dir, client_certs=False):
+    """Load (creating them with the openssl CLI on first use) ca.crt, server.crt and server.key;
+    with CLIENT_CERTS, ask for client certificates signed by ca.crt (optional)."""
     def path(name):
         return os.path.join(tls_dir, name)
 
@@ -1644,6 +1658,9 @@ def tls_context(tls_dir):
             subprocess.run(["openssl", *command], check=True, capture_output=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(path("server.crt"), path("server.key"))
+    if client_certs:
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(path("ca.crt"))
     return context
 
 
@@ -1654,6 +1671,8 @@ def parse_args(argv):
     p.add_argument("--tls-dir", help="serve https with certificates from (or generated into) this directory")
     p.add_argument("--token", action="append", default=[], help="accept this bearer token (repeatable)")
     p.add_argument("--token-file", help="accept the token in this file (re-read on every request)")
+    p.add_argument("--client-cn", action="append", default=[],
+                   help="with --tls-dir: accept a client certificate signed by ca.crt with this CN")
     p.add_argument("--snapshot", help="preload the objects of this kubectl List JSON file")
     p.add_argument("--window", type=int, default=1000, help="events kept for watch replay")
     p.add_argument("--rv-start", type=int, default=0, help="initial resourceVersion counter")
@@ -1673,9 +1692,11 @@ def main(argv=None):
         with open(args.snapshot, encoding="utf-8") as f:
             items = json.load(f).get("items") or []
     store = Store(window=args.window, rv_start=args.rv_start, seed_items=items)
-    server = FakeApiServer(args.port, store, tls_context(args.tls_dir) if args.tls_dir else None,
+    server = FakeApiServer(args.port, store,
+                           tls_context(args.tls_dir, bool(args.client_cn)) if args.tls_dir else None,
                            args.token, args.token_file, args.bookmark_interval,
                            args.min_request_timeout, args.verbose, args.crd)
+    server.client_cns = set(args.client_cn)
     port = server.server_address[1]
     if args.port_file:
         with open(args.port_file + ".tmp", "w", encoding="utf-8") as f:

@@ -242,6 +242,17 @@ def kubeconfig_seeds():
                                          extra_cluster="    insecure-skip-tls-verify: true\n"))
     write(t, "exec-plugin", kubeconfig(user="    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
                                              "      command: aws\n      args: [eks, get-token]"))
+    write(t, "exec-plugin-full", kubeconfig(
+        user="    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"
+             "      command: ./bin/gke-gcloud-auth-plugin\n      args: ['--x', '']\n"
+             "      env: [{name: A, value: b}, {name: C, value: ''}]\n"
+             "      provideClusterInfo: true\n      interactiveMode: IfAvailable\n"
+             "      installHint: install it",
+        extra_cluster=f"    certificate-authority-data: {CA}\n    tls-server-name: api\n"))
+    write(t, "exec-plugin-bad", kubeconfig(
+        user="    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+             "      command: kubelogin\n      args: {a: b}\n      env: [{value: x}]\n"
+             "      interactiveMode: Always"))
     write(t, "auth-provider", kubeconfig(user="    auth-provider:\n      name: gcp\n      config: {}"))
     write(t, "bad-base64", kubeconfig(user="    client-certificate-data: '!!notbase64=='\n"
                                            "    client-key-data: QUJD"))
@@ -264,6 +275,41 @@ current-context: x
 """)
     write(t, "not-yaml", "{{{: [\n\t- ]]")
     write(t, "empty", "")
+
+
+# --- execcred: what credential plugins print -----------------------------------
+
+V1 = "client.authentication.k8s.io/v1"
+V1BETA1 = "client.authentication.k8s.io/v1beta1"
+
+
+def exec_credential(status, api=V1, kind="ExecCredential"):
+    return compact({"apiVersion": api, "kind": kind, "spec": {"interactive": False},
+                    "status": status})
+
+
+def execcred_seeds():
+    """First byte: 0 asks for v1, 1 for v1beta1; the rest is the plugin's stdout."""
+    t = "execcred"
+    clean(t)
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHBfpegPjMCMA0GCSqGSIb3DQEBBQUA\n-----END CERTIFICATE-----\n"
+    key = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END EC PRIVATE KEY-----\n"
+    write(t, "v1-token", b"\0" + exec_credential(
+        {"token": "k8s-aws-v1.aHR0cHM6Ly9zdHM", "expirationTimestamp": "2026-12-03T15:04:05Z"}).encode())
+    write(t, "v1beta1-token", b"\1" + exec_credential({"token": "ya29.a0AfH6"}, api=V1BETA1).encode())
+    write(t, "v1-cert", b"\0" + exec_credential(
+        {"clientCertificateData": pem, "clientKeyData": key,
+         "expirationTimestamp": "2026-12-03T16:04:05.123456+01:00"}).encode())
+    write(t, "cert-without-key", b"\0" + exec_credential({"clientCertificateData": pem}).encode())
+    write(t, "wrong-kind", b"\0" + exec_credential({"token": "a"}, kind="Status").encode())
+    write(t, "wrong-version", b"\1" + exec_credential({"token": "a"}).encode())
+    write(t, "no-status", b"\0" + compact({"apiVersion": V1, "kind": "ExecCredential"}).encode())
+    write(t, "bad-time", b"\0" + exec_credential(
+        {"token": "a", "expirationTimestamp": "2026-02-30T25:00:00"}).encode())
+    write(t, "nul-in-key", b"\0" + exec_credential(
+        {"clientCertificateData": pem + "\u0000tail", "clientKeyData": key}).encode())
+    write(t, "garbage", b"\0Enter MFA code for arn:aws:iam::123:mfa/me: ")
+    write(t, "empty", b"\1")
 
 
 # --- opt: command lines --------------------------------------------------------
@@ -517,6 +563,7 @@ def main():
     framer_seeds()
     watch_seeds()
     kubeconfig_seeds()
+    execcred_seeds()
     opt_seeds()
     names_seeds()
     selector_seeds()

@@ -22,11 +22,13 @@
  *
  * Options vary per run: namespace filter, reverse zones, pod records,
  * endpoint pod names, a small RRset cap, name servers and SOA timers,
- * label selectors (--labels, --namespace-labels). Some steps decode
- * objects with random labels, as the API sends them, so that objects
- * and whole namespaces move in and out of the selection. KZ_TEST_SEED
- * sets the seed and KZ_TEST_STEPS the steps per run; the seed is
- * printed.
+ * label selectors (--labels, --namespace-labels), a catalog zone. Some
+ * steps decode objects with random labels, as the API sends them, so
+ * that objects and whole namespaces move in and out of the selection.
+ * One run explains (zg_db_explain): its zones must equal a fresh
+ * zg_render_explain(), comments included, and its diffs the plain
+ * render. KZ_TEST_SEED sets the seed and KZ_TEST_STEPS the steps per
+ * run; the seed is printed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -414,15 +416,24 @@ mirror_free(struct mirror *mi)
 
 /* --- the property ---------------------------------------------------------- */
 
+static bool explaining;		/* run(): the database explains */
+
 static void
 check_equal(struct zg_db *db, struct zg_model *m,
     const struct zg_render_opts *o, struct mirror *mirrors)
 {
-	struct zg_zoneset zs;
+	struct zg_zoneset zs, plain = { 0 };
+	const struct zg_zoneset *pz = &zs;
 	struct zg_db fresh;
 	size_t capped = 0;
 
-	assert_int_equal(zg_render(m, o, &zs), 0);
+	if (explaining) {
+		assert_int_equal(zg_render_explain(m, o, &zs), 0);
+		assert_int_equal(zg_render(m, o, &plain), 0);
+		pz = &plain;
+	} else {
+		assert_int_equal(zg_render(m, o, &zs), 0);
+	}
 	assert_int_equal(zs.nzones, db->nzones);
 	/* The per-zone counts (metrics) equal a fresh load's. */
 	assert_int_equal(zg_db_init(&fresh, o), 0);
@@ -449,11 +460,12 @@ check_equal(struct zg_db *db, struct zg_model *m,
 			    db->zones[z].origin, (int)b.len, b.data,
 			    (int)zs.zones[z].body.len, zs.zones[z].body.data);
 		assert_int_equal(n, db->zones[z].nrecords);
-		mirror_check(&mirrors[z], zs.zones[z].body.data,
-		    zs.zones[z].body.len);
+		mirror_check(&mirrors[z], pz->zones[z].body.data,
+		    pz->zones[z].body.len);
 		kz_buf_free(&b);
 	}
 	zg_zoneset_free(&zs);
+	zg_zoneset_free(&plain);
 }
 
 static void
@@ -468,6 +480,8 @@ run(struct zg_render_opts *o, unsigned steps)
 	zg_model_select(&m, o->labels, o->ns_labels);
 	zg_model_track(&m, true);
 	assert_int_equal(zg_db_init(&db, o), 0);
+	if (explaining)
+		assert_int_equal(zg_db_explain(&db), 0);
 	mirrors = calloc(db.nzones, sizeof(*mirrors));
 	/* The first load gives no diff: seed the mirrors from it. */
 	for (unsigned i = 0; i < 6; i++)
@@ -481,7 +495,12 @@ run(struct zg_render_opts *o, unsigned steps)
 		assert_int_equal(kz_buf_putc(&b, '\0'), 0);
 		for (char *l = strtok_r(b.data, "\n", &save); l;
 		    l = strtok_r(NULL, "\n", &save)) {
-			char *line = malloc(strlen(l) + 2);
+			char *why = strstr(l, "\t; "), *line;
+
+			assert_true(explaining == (why != NULL));
+			if (why)
+				*why = '\0';	/* the mirror is plain */
+			line = malloc(strlen(l) + 2);
 			snprintf(line, strlen(l) + 2, "%s\n", l);
 			assert_int_equal(kz_map_put(&mirrors[z].lines, line,
 			    line, NULL), 0);
@@ -583,6 +602,23 @@ test_clusterset_zone(void **state)
 	assert_int_equal(zg_cidr_parse(&o.reverse[o.nreverse++],
 	    "fd00::/8"), 0);
 	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+}
+
+static void
+test_explaining(void **state)
+{
+	struct zg_render_opts o;
+
+	(void)state;
+	zg_render_opts_init(&o);
+	o.pod_records = true;
+	o.endpoint_pod_names = true;
+	o.rrset_bytes = 100;
+	snprintf(o.clusterset, sizeof(o.clusterset), "clusterset.local");
+	explaining = true;
+	run(&o, steps_per_run() / 2);
+	explaining = false;
 	zg_render_opts_free(&o);
 }
 
@@ -965,6 +1001,7 @@ main(void)
 		cmocka_unit_test(test_default_options),
 		cmocka_unit_test(test_filters_and_pod_records),
 		cmocka_unit_test(test_small_cap_no_r14),
+		cmocka_unit_test(test_explaining),
 		cmocka_unit_test(test_name_servers_and_soa),
 		cmocka_unit_test(test_ns_apex_ignores_kube_dns),
 		cmocka_unit_test(test_catalog_zone),
