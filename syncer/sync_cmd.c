@@ -1558,6 +1558,7 @@ start_services(struct sync *s, char *err, size_t errsz)
 	if (!s->use_api)
 		return 0;
 	sy_kubeconfig_attach(&s->api.kc, &s->loop);	/* exec plugins */
+	s->api.opts.imports = s->ro.clusterset[0] != '\0';
 	rc = sy_api_setup(&s->api, s->ro.pod_records, &s->model,
 	    sy_loop_multi(&s->loop), s->metrics, err, errsz);
 	if (rc == 0 && (rc = sy_loop_add_hook(&s->loop, api_before_poll,
