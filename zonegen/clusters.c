@@ -486,6 +486,27 @@ zg_clusters_check(const struct zg_clusters *cs, const char *catalog,
 	return rc;
 }
 
+int
+zg_clusters_argv_check(int argc, char **argv, char *err, size_t errsz)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		char name[64];
+		size_t n;
+
+		if (strncmp(argv[i], "--", 2) != 0)
+			continue;
+		n = strcspn(argv[i] + 2, "=");
+		snprintf(name, sizeof(name), "%.*s", (int)n, argv[i] + 2);
+		if (strcmp(name, "catalog-zone") != 0 && find_opt(name)) {
+			snprintf(err, errsz, "--%s: with --clusters, each "
+			    "cluster's render options are in the clusters "
+			    "file", name);
+			return KZ_EUSAGE;
+		}
+	}
+	return KZ_OK;
+}
+
 const struct zg_cluster *
 zg_clusters_find(const struct zg_clusters *cs, const char *name)
 {

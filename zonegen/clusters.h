@@ -76,6 +76,13 @@ int zg_clusters_load(struct zg_clusters *cs, const char *path, char *err,
 int zg_clusters_check(const struct zg_clusters *cs, const char *catalog,
     char *err, size_t errsz);
 
+/*
+ * With a clusters file the render options are the file's: the first
+ * render option in ARGV[1..ARGC) other than --catalog-zone is refused
+ * with a message in ERR naming it (KZ_EUSAGE); 0 when there is none.
+ */
+int zg_clusters_argv_check(int argc, char **argv, char *err, size_t errsz);
+
 /* The cluster named NAME, or NULL. */
 const struct zg_cluster *zg_clusters_find(const struct zg_clusters *cs,
     const char *name);

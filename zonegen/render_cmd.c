@@ -267,35 +267,6 @@ usage(FILE *f, const struct kz_opt_table *tables, size_t n)
 
 /* --- several clusters ------------------------------------------------- */
 
-/*
- * With --clusters, render options belong in the clusters file: any on
- * the command line but --catalog-zone is refused, naming it.
- */
-static int
-only_catalog_option(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		char name[64];
-		size_t n;
-
-		if (strncmp(argv[i], "--", 2) != 0)
-			continue;
-		n = strcspn(argv[i] + 2, "=");
-		snprintf(name, sizeof(name), "%.*s", (int)n, argv[i] + 2);
-		if (strcmp(name, "catalog-zone") == 0)
-			continue;
-		for (const struct kz_opt *o = zg_render_opt_table; o->name;
-		    o++)
-			if (strcmp(o->name, name) == 0) {
-				fprintf(stderr, "kubezone render: --%s: with "
-				    "--clusters, each cluster's render options "
-				    "are in the clusters file\n", name);
-				return -1;
-			}
-	}
-	return 0;
-}
-
 /* The inputs of cluster C: the positional "C=FILE" arguments, into OUT
  * (room for NPOS, or NULL to count them). */
 static size_t
@@ -377,7 +348,7 @@ render_cluster(const struct zg_cluster *c, char **pos, size_t npos,
 	if (write_zones(&zs, cmd))
 		goto out;
 	print_summary(c->name, &st, &zs);
-	v = realloc(*origins, (*norigins + zs.nzones) * sizeof(*v));
+	v = realloc(*origins, (*norigins + zs.nzones + 1) * sizeof(*v));
 	if (v == NULL)
 		goto out;
 	*origins = v;
@@ -430,8 +401,10 @@ render_clusters(int argc, char **argv, const struct zg_render_opts *ro,
 	size_t norigins = 0;
 	int status = 2, rc;
 
-	if (only_catalog_option(argc, argv))
+	if (zg_clusters_argv_check(argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "kubezone render: %s\n", err);
 		return 2;
+	}
 	rc = zg_clusters_load(&cs, cmd->clusters, err, sizeof(err));
 	if (rc == KZ_OK && ro->catalog[0])
 		rc = zg_clusters_check(&cs, ro->catalog, err, sizeof(err));

@@ -1111,8 +1111,10 @@ compute_import(struct zg_db *db, const struct zg_model *m,
 	if (exposed && s->type == ZG_IMPORT_HEADLESS) {
 		snprintf(gkey, sizeof(gkey), "%c%s", IMPORT_GROUP, x->key);
 		sl = group_slices(db, m, gkey, &n);
-		if (db->rc)
+		if (db->rc) {
+			free(sl);
 			return;
+		}
 	}
 	zg_rules_import(db, s, sl, n, exposed);
 	free(sl);

@@ -337,6 +337,8 @@ def opt_seeds():
                                          "--soa-minimum", "60", "--reverse-zone", "10.96.0.0/16"))
     write(t, "render-catalog", argv(0, "--catalog-zone", "catalog.kubezone.invalid",
                                     "--reverse-zone", "10.96.0.0/23"))
+    write(t, "sync-clusters", argv(2, "--clusters", "/etc/kubezone/clusters.yaml",
+                                   "--catalog-zone", "catalog.kubezone.invalid"))
     write(t, "render-clusterset", argv(0, "--clusterset-zone", "ClusterSet.Local.",
                                        "--catalog-zone", "catalog.invalid"))
     write(t, "render-clusterset-bad", argv(0, "--clusterset-zone", "svc.cluster.local",
@@ -367,6 +369,45 @@ def opt_seeds():
 
 
 # --- names ---------------------------------------------------------------------
+
+# --- clusters: the clusters file ---------------------------------------------
+
+CLUSTERS_FILE = """\
+# two clusters
+clusters:
+  - name: prod-eu
+    kubeconfig: /etc/kubezone/prod-eu.kubeconfig
+    context: prod-eu
+    zone: prod-eu.k8s.example
+    options:
+      reverse-zone: [10.96.0.0/16, 'fd00:10::/56']
+      clusterset-zone: clusterset.local
+      pod-records: true
+      namespace:
+        - shop
+        - kube-system
+  - name: prod-us
+    in-cluster: true
+    zone: prod-us.k8s.example
+    options: {reverse-zone: 10.112.0.0/16, ttl: 60, labels: "app in (web, db)"}
+"""
+
+
+def clusters_seeds():
+    t = "clusters"
+    clean(t)
+    write(t, "two", CLUSTERS_FILE)
+    write(t, "one-minimal", "clusters:\n  - name: a\n    zone: a.example\n")
+    write(t, "collision", CLUSTERS_FILE.replace("10.112.0.0/16", "10.96.128.0/17"))
+    write(t, "default-reverse", "clusters:\n  - {name: a, zone: a.example}\n"
+          "  - {name: b, zone: b.example}\n")
+    write(t, "bad-option", CLUSTERS_FILE.replace("ttl: 60", "ttl: [60]"))
+    write(t, "unknown-key", CLUSTERS_FILE.replace("context: prod-eu", "colour: red"))
+    write(t, "anchors", "base: &o {pod-records: true}\nclusters:\n"
+          "  - {name: a, zone: a.example, options: *o}\n")
+    write(t, "not-yaml", "clusters: [\n  - {name: a\n")
+    write(t, "empty", "")
+
 
 def names_seeds():
     t = "names"
@@ -563,6 +604,7 @@ def main():
     framer_seeds()
     watch_seeds()
     kubeconfig_seeds()
+    clusters_seeds()
     execcred_seeds()
     opt_seeds()
     names_seeds()
