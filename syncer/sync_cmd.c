@@ -106,6 +106,8 @@ struct cluster {
 	struct nc_publisher pub;
 	struct sy_api api;
 	struct sy_metrics *metrics;	/* its cluster= scope, or NULL */
+	struct sy_metric *m_ready;	/* kubezone_cluster_ready */
+	bool ready;			/* NSD serves every zone of it */
 	size_t zone0;			/* global index of its first zone */
 	bool synced;			/* the snapshot source has loaded */
 	struct sy_timer retry_timer;	/* publish again after a failure */
@@ -960,6 +962,24 @@ release_catalog(struct sync *s, size_t done)
 	zone_files_stale(s);
 }
 
+/* Each cluster is ready once NSD serves all its zones. */
+static void
+clusters_ready(struct sync *s)
+{
+	for (size_t i = 0; i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+		bool all = c->pub.started;
+
+		for (size_t z = 0; all && z < c->db.nzones; z++)
+			all = s->confirmed[c->zone0 + z];
+		if (all && !c->ready && c->name[0])
+			kz_info("cluster served", "cluster=%s zones=%zu", c->name,
+			    c->db.nzones);
+		c->ready |= all;
+		sy_metric_set(c->m_ready, c->ready, NULL);
+	}
+}
+
 static void
 nsd_round_done(struct sync *s)
 {
@@ -967,6 +987,7 @@ nsd_round_done(struct sync *s)
 
 	for (size_t z = 0; z < s->nzones; z++)
 		done += s->confirmed[z];
+	clusters_ready(s);
 	if (s->catalog && zstarted(s, s->catalog - 1) &&
 	    zheld(s, s->catalog - 1))
 		release_catalog(s, done);
@@ -2197,18 +2218,25 @@ resolve_clusters(struct sync *s, char *err, size_t errsz)
 	return rc;
 }
 
-/* A cluster= scope of the metrics per cluster (with --clusters). */
+/* A cluster= scope of the metrics per cluster (with --clusters), and
+ * each cluster's readiness gauge. */
 static int
 scope_metrics(struct sync *s)
 {
 	for (size_t i = 0; i < s->ncl; i++) {
 		struct cluster *c = &s->cl[i];
 
-		if (c->is_catalog || c->name[0] == '\0')
+		if (c->is_catalog)
 			continue;
-		c->metrics = sy_metrics_scope(s->metrics, "cluster", c->name);
-		if (c->metrics == NULL)
+		if (c->name[0] && (c->metrics = sy_metrics_scope(s->metrics,
+		    "cluster", c->name)) == NULL)
 			return KZ_ENOMEM;
+		c->m_ready = sy_metrics_gauge(c->metrics ? c->metrics :
+		    s->metrics, "kubezone_cluster_ready", "1 once NSD serves "
+		    "every zone of the cluster as published from its first "
+		    "complete list (with --clusters, per cluster); /readyz "
+		    "waits for every cluster.", NULL);
+		sy_metric_set(c->m_ready, 0, NULL);
 	}
 	return 0;
 }

@@ -107,6 +107,7 @@ def test_without_the_crd_kubezone_looks_once(tmp_path):
         s.start()
         try:
             s.wait_ready()
+            assert s.metric("kubezone_cluster_ready", None) == 1
             s.wait_answer("dns-version.clusterset.local", "TXT", ['"1.0.0"'], timeout=5)
             wait_for(lambda: "resource not in the API; not followed" in s.log_text(), 5,
                      what="the absent CRD logged")

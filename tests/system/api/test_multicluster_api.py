@@ -124,6 +124,7 @@ def test_two_clusters_one_killed_while_the_other_changes(fakes, tmp_path):
         assert members == set(eu_zones) | set(us_zones)
         # Each cluster's API metrics carry its name; both are synced.
         for c in ("prod-eu", "prod-us"):
+            assert s.metric('kubezone_cluster_ready{cluster="%s"}' % c, None) == 1
             assert s.metric('kubezone_resource_synced{cluster="%s",resource="services"}' % c) == 1
             assert s.metric('kubezone_api_down_seconds{cluster="%s"}' % c) == 0
         assert s.metric('kubezone_resource_synced{cluster="prod-eu",'
