@@ -269,6 +269,29 @@ def markdown(m):
     w("")
     w("No other variable changes what kubezone does; NSD is started with "
       "kubezone's environment.\n")
+    w("## The clusters file\n")
+    w("`--clusters FILE` (`kubezone sync`, `kubezone render`) names several "
+      "clusters in a small YAML file: a list `clusters:` of mappings with "
+      "`name` (a DNS label, at most 63 characters: the `cluster` label of "
+      "the metrics), `zone` (its forward zone, required), either "
+      "`kubeconfig` (a path) and `context`, or `in-cluster: true` (with "
+      "neither, the default API as without `--clusters`), and `options`: "
+      "the render options above by name without the dashes, a list for a "
+      "repeatable one, `true` or `false` for a flag. `zone` and "
+      "`catalog-zone` are not cluster options: `--catalog-zone` on the "
+      "command line is the one catalog of every cluster's zones. No zone "
+      "may belong to two clusters or lie inside another cluster's (two "
+      "clusters without `reverse-zone` both claim `in-addr.arpa`); a "
+      "mistake is refused with the file's name and line, a collision naming "
+      "both clusters. See [operations.md](operations.md#several-clusters).\n")
+    w("```yaml\nclusters:\n  - name: prod-eu\n"
+      "    kubeconfig: /etc/kubezone/prod-eu.kubeconfig\n"
+      "    context: prod-eu\n    zone: prod-eu.k8s.example\n"
+      "    options:\n      reverse-zone: [10.96.0.0/16, 10.244.0.0/16]\n"
+      "      clusterset-zone: clusterset.local\n"
+      "      pod-records: true\n  - name: prod-us\n    in-cluster: true\n"
+      "    zone: prod-us.k8s.example\n"
+      "    options:\n      reverse-zone: [10.112.0.0/16]\n```\n")
     w("## Examples\n")
     w("Serve a snapshot file on the loopback, as `make run` does:\n")
     w("```sh\nkubezone sync --snapshot examples/cluster.json "
@@ -282,6 +305,11 @@ def markdown(m):
     w("In a pod, as `container/manifests/deployment.yaml` runs it "
       "(in-cluster service account, DNS on 5353 behind the Service's 53):\n")
     w("```sh\nkubezone %s\n```\n" % " \\\n    ".join(m["deployment"]))
+    w("Serve two clusters, each following its own API, with one catalog "
+      "of their zones:\n")
+    w("```sh\nkubezone sync --clusters /etc/kubezone/clusters.yaml "
+      "--catalog-zone catalog.kubezone.invalid \\\n"
+      "    --listen 192.0.2.1:53 --notify 192.0.2.20\n```\n")
     w("Render a cluster's zones offline, one file per zone:\n")
     w("```sh\nkubectl get svc,endpointslices,pods,namespaces -A -o json |\n"
       "    kubezone render --zone cluster.local --out zones/ -\n```\n")

@@ -185,3 +185,23 @@ def test_usage_errors(tmp_path):
     res = run("--clusters", tmp_path / "none.yaml", f"prod-eu={eu}")
     assert res.returncode == 1
     assert "none.yaml: No such file or directory" in res.stderr
+
+
+def test_the_documented_clusters_files_load(tmp_path):
+    """The clusters files docs/operations.md and docs/configuration.md show
+    are accepted as they stand."""
+    import re
+    blocks = []
+    for doc in ("operations.md", "configuration.md"):
+        text = (ROOT / "docs" / doc).read_text()
+        blocks += [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
+                   if b.lstrip().startswith(("clusters:", "# /etc/kubezone/clusters.yaml"))]
+    assert len(blocks) == 2
+    for i, block in enumerate(blocks):
+        cfg = tmp_path / ("c%d.yaml" % i)
+        cfg.write_text(block)
+        names = re.findall(r"^  - name: ([a-z0-9-]+)", block, re.M)
+        assert len(names) == 2
+        res = run("--clusters", cfg, "--out", tmp_path / ("z%d" % i),
+                  *["%s=%s" % (n, SMALL) for n in names])
+        assert res.returncode == 0, res.stderr
