@@ -308,12 +308,13 @@ static const struct kz_opt sync_cmd_table[] = {
 	  "Serve the cluster in FILE (kubectl get ... -o json) and follow "
 	  "its changes." },
 	{ "clusters", "FILE", "one cluster", NULL, false, set_clusters,
-	  "Serve several clusters: FILE (YAML) names each cluster, its API "
+	  "Several clusters: FILE (YAML) names each cluster, its API "
 	  "(kubeconfig and context, or in-cluster), its zone and its render "
-	  "options (docs/operations.md, several clusters). Each follows its "
-	  "own API; one NSD serves every cluster's zones. Not with "
-	  "--snapshot, --kubeconfig, --context or render options other than "
-	  "--catalog-zone, which then lists every cluster's zones." },
+	  "options (docs/operations.md, several clusters). sync follows each "
+	  "cluster's API and one NSD serves every cluster's zones; nsd-conf "
+	  "declares them all. Not with --snapshot, --kubeconfig, --context or "
+	  "render options other than --catalog-zone, which then lists every "
+	  "cluster's zones." },
 	{ "debounce", "DURATION", "50ms", NULL, false, set_debounce,
 	  "Wait this long after a partial write to FILE before reading it "
 	  "(a rename into place or a close is read at once).",
@@ -370,14 +371,11 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 		fprintf(stderr, "kubezone %s: unexpected argument '%s'\n",
 		    name, pos[0]);
 		rc = 3;
-	} else if (cmd->clusters[0] && (api == NULL || cmd->snapshot[0] ||
-	    api->opts.kubeconfig || api->opts.context ||
+	} else if (cmd->clusters[0] && ((api && (cmd->snapshot[0] ||
+	    api->opts.kubeconfig || api->opts.context)) ||
 	    zg_clusters_argv_check(argc, argv, err, sizeof(err)))) {
-		if (api == NULL)
-			fprintf(stderr, "kubezone %s: --clusters: not for this "
-			    "command\n", name);
-		else if (cmd->snapshot[0] || api->opts.kubeconfig ||
-		    api->opts.context)
+		if (api && (cmd->snapshot[0] || api->opts.kubeconfig ||
+		    api->opts.context))
 			fprintf(stderr, "kubezone %s: --clusters: each cluster's "
 			    "API is in the clusters file (not with --snapshot, "
 			    "--kubeconfig or --context)\n", name);
@@ -2417,12 +2415,103 @@ out_opts:
 
 /* --- nsd-conf --------------------------------------------------------- */
 
+/* The zones nsd-conf writes with --clusters: every cluster's, then the
+ * catalog of them all. */
+struct zone_list {
+	struct zg_clusters cs;
+	struct zg_db *dbs;		/* one per cluster, the catalog last */
+	size_t ndbs;
+	struct zg_render_opts cat_ro;	/* shallow: never freed */
+	char **members;
+	size_t nmembers;
+	const struct zg_db_zone **v;
+	size_t n;
+};
+
+static const struct zg_db_zone *
+list_zone_at(const void *ctx, size_t z)
+{
+	return ((const struct zone_list *)ctx)->v[z];
+}
+
+static void
+zone_list_free(struct zone_list *l)
+{
+	for (size_t i = 0; l->dbs && i < l->ndbs; i++)
+		zg_db_free(&l->dbs[i]);
+	free(l->dbs);
+	for (size_t i = 0; i < l->nmembers; i++)
+		free(l->members[i]);
+	free(l->members);
+	free(l->v);
+	zg_clusters_free(&l->cs);
+}
+
+/* Load the clusters file PATH and set every cluster's zones up (and
+ * the catalog's, with CATALOG). 0, or an exit status with the error
+ * said. */
+static int
+zone_list_load(struct zone_list *l, const char *path, const char *catalog)
+{
+	char err[768];
+	size_t total = 0;
+	int rc;
+
+	rc = zg_clusters_load(&l->cs, path, err, sizeof(err));
+	if (rc == 0 && catalog[0])
+		rc = zg_clusters_check(&l->cs, catalog, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "kubezone nsd-conf: %s\n", rc == KZ_ENOMEM ?
+		    kz_strerror(rc) : err);
+		return rc == KZ_EUSAGE ? 2 : 1;
+	}
+	l->dbs = calloc(l->cs.n + 1, sizeof(*l->dbs));
+	if (l->dbs == NULL)
+		goto nomem;
+	for (; l->ndbs < l->cs.n; l->ndbs++) {
+		if (zg_db_init(&l->dbs[l->ndbs], &l->cs.v[l->ndbs].opts))
+			goto nomem;
+		total += l->dbs[l->ndbs].nzones;
+	}
+	if (catalog[0]) {
+		l->members = calloc(total ? total : 1, sizeof(*l->members));
+		if (l->members == NULL)
+			goto nomem;
+		for (size_t i = 0; i < l->ndbs; i++)
+			for (size_t z = 0; z < l->dbs[i].nzones; z++)
+				if ((l->members[l->nmembers++] = strdup(
+				    l->dbs[i].zones[z].origin)) == NULL)
+					goto nomem;
+		l->cat_ro = l->cs.v[0].opts;
+		snprintf(l->cat_ro.catalog, sizeof(l->cat_ro.catalog), "%s",
+		    catalog);
+		if (zg_db_init_catalog(&l->dbs[l->ndbs++], &l->cat_ro,
+		    (const char *const *)l->members, l->nmembers))
+			goto nomem;
+		total++;
+	}
+	l->v = calloc(total ? total : 1, sizeof(*l->v));
+	if (l->v == NULL)
+		goto nomem;
+	for (size_t i = 0; i < l->ndbs; i++)
+		for (size_t z = 0; z < l->dbs[i].nzones; z++)
+			l->v[l->n++] = &l->dbs[i].zones[z];
+	return 0;
+nomem:
+	fprintf(stderr, "kubezone nsd-conf: out of memory\n");
+	return 1;
+}
+
 int
 sy_nsdconf_main(int argc, char **argv)
 {
 	struct sync_cmd cmd = { .debounce_ms = 50 };
 	struct zg_render_opts ro;
 	struct zg_db db = { 0 };
+	struct zone_list list = { 0 };
+	zone_at_fn at = db_zone_at;
+	const void *ctx = &db;
+	size_t nz;
 	struct nc_feed_ref feed;
 	struct nc_paths paths;
 	struct nc_zone_ref *refs = NULL;
@@ -2458,15 +2547,33 @@ sy_nsdconf_main(int argc, char **argv)
 		fprintf(stderr, "kubezone nsd-conf: %s\n", err);
 		goto out;
 	}
+	if (cmd.clusters[0]) {
+		if ((rc = zone_list_load(&list, cmd.clusters, ro.catalog)) != 0) {
+			status = rc;
+			goto out;
+		}
+		at = list_zone_at;
+		ctx = &list;
+	}
 	/* The zones follow from the options alone; the feed's port and key
 	 * are chosen by `kubezone sync` at each start: these are samples. */
-	if (zg_db_init(&db, &ro) || nc_feed_ref_init(&feed, 53535) ||
-	    (refs = zone_refs(db_zone_at, &db, db.nzones, NULL, 0,
-	    &names)) == NULL) {
+	if ((!cmd.clusters[0] && zg_db_init(&db, &ro)) ||
+	    nc_feed_ref_init(&feed, 53535)) {
 		fprintf(stderr, "kubezone nsd-conf: out of memory\n");
 		goto out;
 	}
-	if (nc_conf_render(no, &paths, &feed, refs, db.nzones, &b)) {
+	nz = cmd.clusters[0] ? list.n : db.nzones;
+	if ((refs = zone_refs(at, ctx, nz, NULL, 0, &names)) == NULL) {
+		fprintf(stderr, "kubezone nsd-conf: out of memory\n");
+		goto out;
+	}
+	if (cmd.clusters[0] && nc_opts_check_zones(no, refs, nz, err,
+	    sizeof(err))) {
+		fprintf(stderr, "kubezone nsd-conf: %s\n", err);
+		status = 2;
+		goto out;
+	}
+	if (nc_conf_render(no, &paths, &feed, refs, nz, &b)) {
 		fprintf(stderr, "kubezone nsd-conf: out of memory\n");
 		goto out;
 	}
@@ -2476,6 +2583,7 @@ out:
 	free(refs);
 	free(names);
 	zg_db_free(&db);
+	zone_list_free(&list);
 	kz_buf_free(&b);
 	zg_render_opts_free(&ro);
 	free(no);

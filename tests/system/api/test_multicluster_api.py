@@ -219,3 +219,18 @@ def test_colliding_reverse_zones_are_refused_at_start(fakes, tmp_path):
         r = subprocess.run([KUBEZONE, "sync", "--clusters", str(cfg), *args],
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 2 and want in r.stderr, r.stderr
+
+
+def test_nsd_conf_declares_every_clusters_zones(fakes, tmp_path):
+    """nsd-conf --clusters names the zones sync --clusters serves."""
+    eu, us = fakes
+    cfg = clusters_file(tmp_path, eu, us)
+    r = subprocess.run([KUBEZONE, "nsd-conf", "--clusters", str(cfg), "--catalog-zone", CATALOG,
+                        "--state-dir", str(tmp_path / "st")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    zones = [l.split('"')[1] for l in r.stdout.splitlines()
+             if l.strip().startswith("name:") and l.strip().endswith('"') and
+             l.startswith("\tname:") and "." in l]
+    assert zones == ["prod-eu.k8s.example", "96.10.in-addr.arpa", "clusterset.local",
+                     "prod-us.k8s.example", "100.10.in-addr.arpa", CATALOG]
