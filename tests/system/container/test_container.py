@@ -160,8 +160,10 @@ def test_rbac_is_list_and_watch_on_what_kubezone_reads():
         for g in rule["apiGroups"]:
             for r in rule["resources"]:
                 granted.add((g, r))
+    # ServiceImports: read with --clusterset-zone (the MCS API's CRD).
     assert granted == {("", "services"), ("", "namespaces"), ("", "pods"),
-                       ("discovery.k8s.io", "endpointslices")}
+                       ("discovery.k8s.io", "endpointslices"),
+                       ("multicluster.x-k8s.io", "serviceimports")}
     assert not any(o["kind"] in ("Role", "RoleBinding") for o in objs)
 
     sa = one(objs, "ServiceAccount")
