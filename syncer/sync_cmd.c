@@ -44,7 +44,9 @@
 #include "nsd-conf/catalog.h"
 #include "nsd-conf/conf.h"
 #include "nsd-conf/control.h"
+#include "nsd-conf/dnssec.h"
 #include "nsd-conf/feed.h"
+#include "nsd-conf/keys.h"
 #include "nsd-conf/nsd.h"
 #include "nsd-conf/publish.h"
 #include "nsd-conf/serial.h"
@@ -74,6 +76,7 @@
 struct sync_cmd {
 	char snapshot[PATH_MAX];
 	unsigned long long debounce_ms;
+	struct nc_dnssec_opts dnssec;	/* the DNSSEC options (sync only) */
 };
 
 struct sync;
@@ -152,6 +155,12 @@ struct sync {
 	uint64_t serve_until;		/* fast serve probes end */
 	unsigned long lat_clamped;
 
+	/* DNSSEC: the signer and its refresh timer (--dnssec) */
+	struct nc_dnssec dnssec;
+	struct sy_timer sign_timer;
+	uint64_t sign_last;		/* last refresh, kz_now_ms() */
+	struct sy_metric *m_sig_expiry, *m_sign_s, *m_refreshes;
+
 	/* the HTTP endpoint and metrics (both sources) */
 	struct sy_http_opts http_opts;
 	struct sy_http *http;
@@ -218,7 +227,7 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
     struct zg_render_opts *ro, struct nc_opts *no, struct sy_api *api,
     struct sy_http_opts *ho)
 {
-	struct kz_opt_table tables[6] = {
+	struct kz_opt_table tables[7] = {
 		{ "source options", sync_cmd_table, cmd },
 		{ "render options", zg_render_opt_table, ro },
 		{ "NSD options", nc_opt_table, no },
@@ -227,8 +236,9 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 		{ "coalescing options", sy_coalesce_opt_table,
 		    api ? (void *)&api->co : NULL },
 		{ "HTTP options", sy_http_opt_table, ho },
+		{ "DNSSEC options", nc_dnssec_opt_table, &cmd->dnssec },
 	};
-	size_t ntables = api && ho ? 6 : 3;
+	size_t ntables = api && ho ? 7 : 3;
 	char err[512];
 	char **pos;
 	size_t npos = 0;
@@ -257,7 +267,8 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 		rc = 3;
 	} else if (nc_opts_finish(no, err, sizeof(err)) ||
 	    zg_render_opts_finish(ro, err, sizeof(err)) ||
-	    check_zones(ro, no, err, sizeof(err))) {
+	    check_zones(ro, no, err, sizeof(err)) || (ntables == 7 &&
+	    nc_dnssec_opts_finish(&cmd->dnssec, err, sizeof(err)))) {
 		fprintf(stderr, "kubezone %s: %s\n", name, err);
 		rc = 3;
 	}
@@ -1126,6 +1137,16 @@ setup_metrics(struct sync *s)
 	    "kubezone_secondary_behind_seconds", "Seconds since the first "
 	    "serial the secondary does not have was published; 0 when "
 	    "current.", "secondary,zone");
+	s->m_sig_expiry = sy_metrics_gauge(r,
+	    "kubezone_dnssec_signature_expiry_earliest_timestamp_seconds",
+	    "Unix time at which the zone's first RRSIG expires (--dnssec).",
+	    "zone");
+	s->m_sign_s = sy_metrics_gauge(r, "kubezone_dnssec_sign_seconds",
+	    "CPU seconds the last full signing of a zone took (--dnssec).",
+	    NULL);
+	s->m_refreshes = sy_metrics_counter(r,
+	    "kubezone_dnssec_refreshes_total", "Signature refreshes "
+	    "committed, one serial each (--dnssec).", NULL);
 }
 
 /* The secondaries' metrics, from their last answers. */
@@ -1193,6 +1214,15 @@ scrape(void *ctx)
 		    (const char *[]){ name });
 		sy_metric_set(s->m_capped, (double)s->db.zones[z].capped,
 		    (const char *[]){ name });
+		if (nc_dnssec_earliest(&s->dnssec, z))
+			sy_metric_set(s->m_sig_expiry,
+			    nc_dnssec_earliest(&s->dnssec, z),
+			    (const char *[]){ name });
+	}
+	if (s->cmd.dnssec.on) {
+		sy_metric_set(s->m_sign_s, s->pub.stats.sign_seconds, NULL);
+		sy_metric_set(s->m_refreshes, (double)s->pub.stats.refreshes,
+		    NULL);
 	}
 	if (s->pub.started)
 		scrape_secondaries(s);
@@ -1281,6 +1311,144 @@ zone_files_stale(struct sync *s)
 	sy_timer_at(&s->loop, &s->zf_timer, at);
 }
 
+/* --- DNSSEC ---------------------------------------------------------------- */
+
+/*
+ * The refresh timer: at the next signature due, but at most once per
+ * gap (nc_dnssec_gap), so that signatures falling due one by one are
+ * refreshed in batches.
+ */
+static void
+arm_refresh(struct sync *s)
+{
+	uint32_t due = nc_pub_next_refresh(&s->pub), now = (uint32_t)time(NULL);
+	uint64_t gap = 1000ULL * nc_dnssec_gap(&s->cmd.dnssec), at;
+
+	if (!s->cmd.dnssec.on || due == 0)
+		return;
+	at = kz_now_ms() + (due > now ? 1000ULL * (due - now) : 0);
+	if (s->sign_last && at < s->sign_last + gap)
+		at = s->sign_last + gap;
+	sy_timer_at(&s->loop, &s->sign_timer, at);
+}
+
+static void zone_files_stale(struct sync *s);
+
+/* Earliest expiries within the refresh period: refreshes are failing. */
+static void
+warn_expiry(struct sync *s, uint32_t now)
+{
+	for (size_t z = 0; z < s->db.nzones; z++) {
+		uint32_t e = nc_dnssec_earliest(&s->dnssec, z);
+
+		if (e && e < now + s->cmd.dnssec.refresh)
+			kz_warn("a signature expires within the refresh period",
+			    "zone=%s expires_in_s=%ld", s->db.zones[z].origin,
+			    (long)e - (long)now);
+	}
+}
+
+static void
+sign_timer_fired(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+	uint32_t now = (uint32_t)time(NULL);
+	long r;
+
+	(void)l;
+	s->sign_last = kz_now_ms();
+	r = nc_pub_refresh(&s->pub, now, 0);
+	if (r < 0) {
+		publish_outcome(s, false);	/* retried whole */
+	} else if (r > 0) {
+		note_published(s);
+		zone_files_stale(s);
+	}
+	warn_expiry(s, now);
+	arm_refresh(s);
+}
+
+/* Keys for database zone Z: the --dnssec-key files of the zone, else
+ * those in the state directory, else a new CSK made there. */
+static int
+zone_keys(struct sync *s, size_t z, char *err, size_t errsz)
+{
+	const struct nc_dnssec_opts *o = &s->cmd.dnssec;
+	const char *origin = s->db.zones[z].origin;
+	struct nc_dkey *keys = calloc(NC_DNSSEC_KEYS_MAX, sizeof(*keys));
+	size_t n = 0;
+	int rc = keys ? 0 : KZ_ENOMEM;
+
+	for (size_t i = 0; rc == 0 && i < o->nkey_files; i++) {
+		struct nc_dkey k;
+
+		if ((rc = nc_key_load(&k, o->key_files[i], err, errsz)) != 0)
+			break;
+		if (strcasecmp(k.zone, origin) == 0)
+			keys[n++] = k;
+		else
+			nc_key_free(&k);
+	}
+	if (rc == 0 && n == 0) {
+		free(keys);
+		keys = NULL;
+		rc = nc_keys_find(s->paths.dir, origin, &keys, &n, err, errsz);
+		if (rc == 0 && n == 0) {
+			keys = calloc(1, sizeof(*keys));
+			rc = keys ? nc_key_generate(&keys[0], origin,
+			    o->alg, s->paths.dir, err, errsz) : KZ_ENOMEM;
+			n = rc == 0;
+		}
+	}
+	if (rc) {
+		nc_keys_free(keys, n);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		kz_info("dnssec key", "zone=%s algorithm=%u tag=%u flags=%u "
+		    "file=%s", origin, keys[i].alg, keys[i].tag, keys[i].flags,
+		    keys[i].path);
+	rc = nc_dnssec_zone_keys(&s->dnssec, z, origin, keys, n);
+	if (rc)
+		snprintf(err, errsz, "zone %s: %s", origin, kz_strerror(rc));
+	return rc;
+}
+
+/* --dnssec: keys for every zone but the catalog, the signer, and
+ * every --dnssec-key belongs to a zone served. */
+static int
+setup_dnssec(struct sync *s, char *err, size_t errsz)
+{
+	int rc;
+
+	if (!s->cmd.dnssec.on)
+		return 0;
+	for (size_t i = 0; i < s->cmd.dnssec.nkey_files; i++) {
+		struct nc_dkey k;
+
+		if ((rc = nc_key_load(&k, s->cmd.dnssec.key_files[i], err,
+		    errsz)) != 0)
+			return rc;
+		rc = zg_db_find(&s->db, k.zone) < 0 ? KZ_EINVAL : 0;
+		if (rc)
+			snprintf(err, errsz, "--dnssec-key %s: zone %s is not "
+			    "served", s->cmd.dnssec.key_files[i], k.zone);
+		nc_key_free(&k);
+		if (rc)
+			return rc;
+	}
+	if ((rc = nc_dnssec_init(&s->dnssec, &s->cmd.dnssec, s->db.nzones))) {
+		snprintf(err, errsz, "%s", kz_strerror(rc));
+		return rc;
+	}
+	for (size_t z = 0; z < s->db.nzones; z++)
+		if (z + 1 != s->db.catalog && (rc = zone_keys(s, z, err,
+		    errsz)) != 0)
+			return rc;
+	nc_pub_sign(&s->pub, &s->dnssec);
+	return 0;
+}
+
 /*
  * Bring the zones up to date with the model and publish what changed.
  * The first time (the source just synced, serials learned), every zone
@@ -1342,6 +1510,8 @@ publish(struct sync *s)
 		probe_nsd(s);
 	if (rc == 0 && (n > 0 || first))
 		zone_files_stale(s);
+	if (rc == 0)
+		arm_refresh(s);
 }
 
 static void
@@ -1729,6 +1899,8 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	}
 	if (s->db.catalog)
 		nc_pub_hold(&s->pub, s->db.catalog - 1);
+	if ((rc = setup_dnssec(s, err, errsz)) != 0)
+		return rc;
 	warn_reverse_trees(s);
 	learn_from_zone_files(s);
 	learn_from_secondaries(s);
@@ -1799,6 +1971,7 @@ sy_sync_main(int argc, char **argv)
 	s->sigfd = s->inofd = -1;
 	s->nsd.logfd = s->nsd.logw = -1;
 	s->cmd.debounce_ms = 50;
+	nc_dnssec_opts_init(&s->cmd.dnssec);
 	zg_render_opts_init(&s->ro);
 	nc_opts_init(&s->no);
 	sy_api_opts_init(&s->api);
@@ -1814,6 +1987,7 @@ sy_sync_main(int argc, char **argv)
 	sy_timer_init(&s->sec_timer, sec_timer_fired, s);
 	sy_timer_init(&s->zf_timer, zf_timer_fired, s);
 	sy_timer_init(&s->serve_timer, serve_timer_fired, s);
+	sy_timer_init(&s->sign_timer, sign_timer_fired, s);
 	kz_map_init(&s->cur_hits.svc);
 	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no, &s->api,
 	    &s->http_opts);
@@ -1905,6 +2079,7 @@ out:
 		    "publish_failures=%lu", s->loads, s->load_failures,
 		    s->pub.stats.diffs, s->pub.stats.failed);
 	nc_pub_free(&s->pub);
+	nc_dnssec_free(&s->dnssec);
 	nc_feed_free(&s->feed);
 	nc_serial_free(&s->serials);
 	zg_db_free(&s->db);
@@ -1925,6 +2100,7 @@ out:
 	if (s->inofd >= 0)
 		close(s->inofd);
 out_opts:
+	nc_dnssec_opts_free(&s->cmd.dnssec);
 	sy_api_free(&s->api);
 	zg_model_free(&s->model);
 	sy_metrics_free(s->metrics);

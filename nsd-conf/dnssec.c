@@ -1,0 +1,1316 @@
+/*
+ * nsd-conf/dnssec.c -- the signer: full signing, incremental re-signing,
+ * NSEC chain repair, refresh.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "nsd-conf/dnssec.h"
+#include "zonegen/names.h"
+
+#define T_SOA 6
+#define T_RRSIG 46
+#define T_NSEC 47
+#define T_DNSKEY 48
+
+/* A wire owner name as a tree key. */
+struct nkey {
+	const uint8_t *w;
+	size_t len;
+};
+
+struct sig;
+
+/* One owner name of a signed zone. */
+struct sname {
+	ldns_rbnode_t node;	/* in the name tree; key: &key */
+	struct nkey key;
+	struct sig *sigs;	/* its RRSIGs */
+	uint16_t *types;	/* served (not NSEC, RRSIG), ascending */
+	uint16_t ntypes;
+	uint16_t nseclen;	/* 0: no NSEC yet */
+	uint8_t *nsec;		/* NSEC RDATA */
+	bool dirty;		/* its NSEC must be remade */
+	bool gone;		/* serves nothing any more */
+	uint8_t owner[];	/* wire, lower case */
+};
+
+/* One RRSIG. */
+struct sig {
+	ldns_rbnode_t xnode;	/* in the expiry index; key: this */
+	struct sig *next;	/* of the same name */
+	struct sname *name;
+	uint32_t expire;
+	uint32_t ttl;
+	uint16_t covered;
+	uint16_t rdlen;
+	uint8_t rdata[];
+};
+
+/* Records read back from the database at one owner. */
+struct rec {
+	uint16_t type;
+	uint32_t ttl;
+	size_t off, len;	/* in the data buffer */
+};
+
+struct nc_dnssec_zone {
+	ldns_rbtree_t names;	/* struct sname, canonical order */
+	ldns_rbtree_t expiry;	/* struct sig, by expiration */
+	struct nc_dkey *keys;
+	size_t nkeys;
+	ldns_key_list *klist;	/* the keys' ldns keys, borrowed */
+	struct sname *apex;
+	char origin[256];	/* absolute */
+	char bare[256];		/* without the final dot */
+	uint32_t nsec_ttl, dnskey_ttl, soa_ttl;
+	size_t nsigs;
+	bool built;		/* signed whole since the last failure */
+	bool emit;		/* hand changes back (not when whole) */
+	/* scratch */
+	struct rec *recs;
+	size_t nrecs, caprecs;
+	uint8_t *data;
+	size_t datalen, datacap;
+	struct sname **dirty, **fresh, **gone;
+	size_t ndirty, nfresh, ngone, capdirty, capfresh, capgone;
+};
+
+/* --- options -------------------------------------------------------- */
+
+static int
+set_dnssec(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	(void)arg, (void)err, (void)errsz;
+	((struct nc_dnssec_opts *)ctx)->on = true;
+	return KZ_OK;
+}
+
+static int
+set_key(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct nc_dnssec_opts *o = ctx;
+
+	if (o->nkey_files == NC_DNSSEC_KEYS_MAX) {
+		snprintf(err, errsz, "at most %d keys", NC_DNSSEC_KEYS_MAX);
+		return KZ_EINVAL;
+	}
+	if (*arg == '\0' || (o->key_files[o->nkey_files] = strdup(arg)) ==
+	    NULL) {
+		snprintf(err, errsz, "empty path or out of memory");
+		return KZ_EINVAL;
+	}
+	o->nkey_files++;
+	o->on = true;
+	return KZ_OK;
+}
+
+static int
+set_alg(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	int alg = nc_key_alg_parse(arg);
+
+	if (alg < 0) {
+		snprintf(err, errsz, "13 (ecdsap256sha256) or 15 (ed25519)");
+		return KZ_EINVAL;
+	}
+	((struct nc_dnssec_opts *)ctx)->alg = alg;
+	return KZ_OK;
+}
+
+static int
+set_seconds(uint32_t *out, const char *arg)
+{
+	unsigned long long ms = 0;
+
+	(void)kz_opt_duration_ms(arg, &ms);	/* the table's range */
+	*out = (uint32_t)(ms / 1000);
+	return KZ_OK;
+}
+
+static int
+set_validity(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	(void)err, (void)errsz;
+	return set_seconds(&((struct nc_dnssec_opts *)ctx)->validity, arg);
+}
+
+static int
+set_refresh(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	(void)err, (void)errsz;
+	return set_seconds(&((struct nc_dnssec_opts *)ctx)->refresh, arg);
+}
+
+const struct kz_opt nc_dnssec_opt_table[] = {
+	{ "dnssec", NULL, NULL, NULL, false, set_dnssec,
+	  "Sign every zone (the catalog zone aside) with NSEC; keys come "
+	  "from --dnssec-key, else from the state directory, where a "
+	  "combined signing key is generated for a zone that has none." },
+	{ "dnssec-key", "FILE", NULL, NULL, true, set_key,
+	  "Sign the zone the key belongs to with this key pair "
+	  "(K<zone>+<alg>+<tag>.key and .private, as ldns-keygen and "
+	  "dnssec-keygen write them); implies --dnssec." },
+	{ "dnssec-algorithm", "ALG", "13", NULL, false, set_alg,
+	  "Algorithm of generated keys: 13 (ECDSAP256SHA256) or 15 "
+	  "(ED25519)." },
+	{ "dnssec-validity", "DURATION", "336h", NULL, false, set_validity,
+	  "How long a new signature is valid (less an offset of up to half "
+	  "of validity minus refresh, which spreads the refreshes).",
+	  KZ_OPT_DURATION, 20000, 31536000000ULL },
+	{ "dnssec-refresh", "DURATION", "168h", NULL, false, set_refresh,
+	  "Sign an RRset again when its signature expires within this "
+	  "long; must be less than --dnssec-validity.", KZ_OPT_DURATION,
+	  5000, 31536000000ULL },
+	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
+};
+
+void
+nc_dnssec_opts_init(struct nc_dnssec_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->alg = NC_KEY_ALG_DEFAULT;
+	o->validity = NC_DNSSEC_VALIDITY;
+	o->refresh = NC_DNSSEC_REFRESH;
+}
+
+void
+nc_dnssec_opts_free(struct nc_dnssec_opts *o)
+{
+	for (size_t i = 0; i < o->nkey_files; i++)
+		free(o->key_files[i]);
+	o->nkey_files = 0;
+}
+
+int
+nc_dnssec_opts_finish(const struct nc_dnssec_opts *o, char *err,
+    size_t errsz)
+{
+	uint32_t gap = nc_dnssec_gap(o);
+
+	if (o->refresh >= o->validity || o->validity - o->refresh <= 2 * gap) {
+		snprintf(err, errsz, "--dnssec-refresh (%us) must be less than "
+		    "--dnssec-validity (%us) by more than %us", o->refresh,
+		    o->validity, 2 * gap);
+		return KZ_EUSAGE;
+	}
+	return 0;
+}
+
+uint32_t
+nc_dnssec_gap(const struct nc_dnssec_opts *o)
+{
+	uint32_t g = o->refresh / 16;
+
+	return g < 1 ? 1 : g > 900 ? 900 : g;
+}
+
+/* --- names ------------------------------------------------------------ */
+
+/* Label offsets of wire name W (root label excluded); their number. */
+static size_t
+labels(const uint8_t *w, size_t len, uint8_t *off)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && w[i] && n < 128; i += (size_t)w[i] + 1)
+		off[n++] = (uint8_t)i;
+	return n;
+}
+
+/* RFC 4034 6.1 canonical order of two lower-case wire names. */
+static int
+name_cmp(const void *pa, const void *pb)
+{
+	const struct nkey *a = pa, *b = pb;
+	uint8_t oa[128], ob[128];
+	size_t na = labels(a->w, a->len, oa), nb = labels(b->w, b->len, ob);
+
+	while (na > 0 && nb > 0) {
+		const uint8_t *x = a->w + oa[--na], *y = b->w + ob[--nb];
+		size_t m = x[0] < y[0] ? x[0] : y[0];
+		int c = memcmp(x + 1, y + 1, m);
+
+		if (c)
+			return c;
+		if (x[0] != y[0])
+			return x[0] < y[0] ? -1 : 1;
+	}
+	return (na > 0) - (nb > 0);
+}
+
+static int
+sig_cmp(const void *pa, const void *pb)
+{
+	const struct sig *a = pa, *b = pb;
+
+	if (a->expire != b->expire)
+		return a->expire < b->expire ? -1 : 1;
+	return (a > b) - (a < b);
+}
+
+/* Wire name W as dotted text without the final dot. */
+static void
+wire_text(const uint8_t *w, size_t len, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && w[i] && o + w[i] + 1 < outsz;
+	    i += (size_t)w[i] + 1) {
+		if (o)
+			out[o++] = '.';
+		memcpy(out + o, w + i + 1, w[i]);
+		o += w[i];
+	}
+	out[o] = '\0';
+}
+
+static struct sname *
+name_find(struct nc_dnssec_zone *zn, const uint8_t *w, size_t len)
+{
+	struct nkey k = { w, len };
+	ldns_rbnode_t *n = ldns_rbtree_search(&zn->names, &k);
+
+	return n ? (struct sname *)n : NULL;
+}
+
+static struct sname *
+name_add(struct nc_dnssec_zone *zn, const uint8_t *w, size_t len)
+{
+	struct sname *n = calloc(1, sizeof(*n) + len);
+
+	if (n == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++)	/* length octets < 'A' */
+		n->owner[i] = (uint8_t)(w[i] >= 'A' && w[i] <= 'Z' ?
+		    w[i] - 'A' + 'a' : w[i]);
+	n->key = (struct nkey){ n->owner, len };
+	n->node.key = &n->key;
+	if (ldns_rbtree_insert(&zn->names, &n->node) == NULL) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+/* --- output ----------------------------------------------------------- */
+
+static int
+out_push(struct nc_dnssec *s, bool add, const uint8_t *owner, size_t ol,
+    uint16_t type, uint32_t ttl, const uint8_t *rd, size_t rdl)
+{
+	struct nc_dnssec_out *o = &s->out;
+	struct nc_rr **v = add ? &o->add : &o->del;
+	size_t *n = add ? &o->nadd : &o->ndel, *cap = add ? &o->capadd :
+	    &o->capdel;
+	uint8_t *ow, *r;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct nc_rr *nv = realloc(*v, nc * sizeof(*nv));
+		if (nv == NULL)
+			return KZ_ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	ow = kz_arena_alloc(&s->scratch, ol);
+	r = kz_arena_alloc(&s->scratch, rdl ? rdl : 1);
+	if (ow == NULL || r == NULL)
+		return KZ_ENOMEM;
+	memcpy(ow, owner, ol);
+	if (rdl)
+		memcpy(r, rd, rdl);
+	(*v)[(*n)++] = (struct nc_rr){ ow, ol, type, ttl, r, rdl };
+	return 0;
+}
+
+static void
+out_reset(struct nc_dnssec *s)
+{
+	kz_arena_free(&s->scratch);
+	kz_arena_init(&s->scratch, 64 * 1024);
+	s->out.ndel = s->out.nadd = 0;
+}
+
+/* --- signatures --------------------------------------------------------- */
+
+static void
+sig_unlink(struct nc_dnssec_zone *zn, struct sig *g)
+{
+	ldns_rbtree_delete(&zn->expiry, g);
+	zn->nsigs--;
+	free(g);
+}
+
+/* Drop N's signatures over TYPE (every type when TYPE is 0), handing
+ * their deletion back. */
+static int
+drop_sigs(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
+    uint16_t type)
+{
+	struct sig **pp = &n->sigs;
+	int rc = 0;
+
+	while (*pp) {
+		struct sig *g = *pp;
+
+		if (type && g->covered != type) {
+			pp = &g->next;
+			continue;
+		}
+		if (zn->emit && rc == 0)
+			rc = out_push(s, false, n->owner, n->key.len, T_RRSIG,
+			    g->ttl, g->rdata, g->rdlen);
+		*pp = g->next;
+		sig_unlink(zn, g);
+	}
+	return rc;
+}
+
+/* A deterministic offset for the expiration of (N, TYPE): spreads a zone
+ * signed at once over half of validity minus refresh. */
+static uint32_t
+jitter(const struct nc_dnssec *s, const struct sname *n, uint16_t type)
+{
+	uint32_t span = (s->o.validity - s->o.refresh) / 2, h = 2166136261u;
+
+	for (size_t i = 0; i < n->key.len; i++)
+		h = (h ^ n->owner[i]) * 16777619u;
+	h = (h ^ type) * 16777619u;
+	return span ? h % span : 0;
+}
+
+/* One record in wire form (owner, type, class IN, TTL, RDATA) as an
+ * ldns record appended to SET. */
+static int
+set_push(ldns_rr_list *set, const uint8_t *owner, size_t ol, uint16_t type,
+    uint32_t ttl, const uint8_t *rd, size_t rdl)
+{
+	uint8_t *w = malloc(ol + 10 + rdl);
+	ldns_rr *rr = NULL;
+	size_t pos = 0;
+	ldns_status st;
+
+	if (w == NULL)
+		return KZ_ENOMEM;
+	memcpy(w, owner, ol);
+	ldns_write_uint16(w + ol, type);
+	ldns_write_uint16(w + ol + 2, LDNS_RR_CLASS_IN);
+	ldns_write_uint32(w + ol + 4, ttl);
+	ldns_write_uint16(w + ol + 8, (uint16_t)rdl);
+	if (rdl)
+		memcpy(w + ol + 10, rd, rdl);
+	st = ldns_wire2rr(&rr, w, ol + 10 + rdl, &pos, LDNS_SECTION_ANSWER);
+	free(w);
+	if (st != LDNS_STATUS_OK)
+		return KZ_EINVAL;
+	if (!ldns_rr_list_push_rr(set, rr)) {
+		ldns_rr_free(rr);
+		return KZ_ENOMEM;
+	}
+	return 0;
+}
+
+/* Sign SET (the RRset TYPE of N) with every key of the zone. */
+static int
+sign_set(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
+    uint16_t type, ldns_rr_list *set, uint32_t now)
+{
+	uint32_t exp = now + s->o.validity - jitter(s, n, type);
+	ldns_buffer *b = NULL;
+	ldns_rr_list *sigs;
+	int rc = 0;
+
+	for (size_t i = 0; i < zn->nkeys; i++) {
+		ldns_key_set_inception(zn->keys[i].k, now - NC_DNSSEC_SKEW);
+		ldns_key_set_expiration(zn->keys[i].k, exp);
+	}
+	sigs = ldns_sign_public(set, zn->klist);
+	if (sigs == NULL || (b = ldns_buffer_new(256)) == NULL) {
+		rc = sigs ? KZ_ENOMEM : KZ_EINVAL;
+		goto out;
+	}
+	for (size_t i = 0; i < ldns_rr_list_rr_count(sigs) && rc == 0; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(sigs, i);
+		struct sig *g;
+
+		ldns_buffer_clear(b);
+		if (ldns_rr_rdata2buffer_wire(b, rr) != LDNS_STATUS_OK) {
+			rc = KZ_ENOMEM;
+			break;
+		}
+		g = calloc(1, sizeof(*g) + ldns_buffer_position(b));
+		if (g == NULL) {
+			rc = KZ_ENOMEM;
+			break;
+		}
+		g->name = n;
+		g->expire = exp;
+		g->ttl = ldns_rr_ttl(rr);
+		g->covered = type;
+		g->rdlen = (uint16_t)ldns_buffer_position(b);
+		memcpy(g->rdata, ldns_buffer_begin(b), g->rdlen);
+		g->xnode.key = g;
+		ldns_rbtree_insert(&zn->expiry, &g->xnode);
+		g->next = n->sigs;
+		n->sigs = g;
+		zn->nsigs++;
+		s->stats.signatures++;
+		if (zn->emit)
+			rc = out_push(s, true, n->owner, n->key.len, T_RRSIG,
+			    g->ttl, g->rdata, g->rdlen);
+	}
+out:
+	if (sigs)
+		ldns_rr_list_deep_free(sigs);
+	if (b)
+		ldns_buffer_free(b);
+	return rc;
+}
+
+/* --- reading the database ------------------------------------------------ */
+
+static int
+read_rec(void *ctx, const struct zg_rr *rr)
+{
+	struct nc_dnssec_zone *zn = ctx;
+
+	if (zn->nrecs == zn->caprecs) {
+		size_t nc = zn->caprecs ? zn->caprecs * 2 : 16;
+		struct rec *v = realloc(zn->recs, nc * sizeof(*v));
+		if (v == NULL)
+			return KZ_ENOMEM;
+		zn->recs = v;
+		zn->caprecs = nc;
+	}
+	if (zn->datalen + rr->rdlen > zn->datacap) {
+		size_t nc = zn->datacap ? zn->datacap : 1024;
+		uint8_t *d;
+		while (nc < zn->datalen + rr->rdlen)
+			nc *= 2;
+		if ((d = realloc(zn->data, nc)) == NULL)
+			return KZ_ENOMEM;
+		zn->data = d;
+		zn->datacap = nc;
+	}
+	memcpy(zn->data + zn->datalen, rr->rdata, rr->rdlen);
+	zn->recs[zn->nrecs++] = (struct rec){ rr->type, rr->ttl, zn->datalen,
+	    rr->rdlen };
+	zn->datalen += rr->rdlen;
+	return 0;
+}
+
+/* The records database zone Z serves at wire name OWNER, into
+ * zn->recs. */
+static int
+read_owner(struct nc_dnssec_zone *zn, const struct zg_db *db, size_t z,
+    const uint8_t *owner, size_t ol)
+{
+	char text[ZG_NAME_TEXT];
+
+	zn->nrecs = zn->datalen = 0;
+	wire_text(owner, ol, text, sizeof(text));
+	return zg_db_owner_foreach(db, z, text, read_rec, zn);
+}
+
+static int
+type_cmp(const void *pa, const void *pb)
+{
+	uint16_t a = *(const uint16_t *)pa, b = *(const uint16_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
+/* --- the special RRsets: SOA, DNSKEY, NSEC ------------------------------- */
+
+/* The SOA of zone DZ with SERIAL, as the feed serves it. */
+static int
+soa_set(ldns_rr_list *set, const struct nc_dnssec_zone *zn,
+    const struct zg_db_zone *dz, uint32_t serial)
+{
+	ldns_rdf *m = ldns_dname_new_frm_str(dz->mname);
+	ldns_rdf *r = ldns_dname_new_frm_str(dz->rname);
+	uint8_t rd[2 * 256 + 20];
+	size_t len = 0;
+	int rc = KZ_EINVAL;
+	const uint32_t v[5] = { serial, dz->refresh, dz->retry, dz->expire,
+	    dz->minimum };
+
+	if (m && r) {
+		memcpy(rd, ldns_rdf_data(m), ldns_rdf_size(m));
+		len = ldns_rdf_size(m);
+		memcpy(rd + len, ldns_rdf_data(r), ldns_rdf_size(r));
+		len += ldns_rdf_size(r);
+		for (int i = 0; i < 5; i++, len += 4)
+			ldns_write_uint32(rd + len, v[i]);
+		rc = set_push(set, zn->apex->owner, zn->apex->key.len, T_SOA,
+		    dz->soa_ttl, rd, len);
+	}
+	if (m)
+		ldns_rdf_deep_free(m);
+	if (r)
+		ldns_rdf_deep_free(r);
+	return rc;
+}
+
+static int
+dnskey_set(ldns_rr_list *set, const struct nc_dnssec_zone *zn,
+    void *emitctx, int (*emit)(void *, const struct nc_rr *))
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < zn->nkeys && rc == 0; i++) {
+		ldns_buffer *b = ldns_buffer_new(256);
+
+		if (b == NULL || ldns_rr_rdata2buffer_wire(b,
+		    zn->keys[i].dnskey) != LDNS_STATUS_OK) {
+			rc = KZ_ENOMEM;
+		} else if (set) {
+			rc = set_push(set, zn->apex->owner, zn->apex->key.len,
+			    T_DNSKEY, zn->dnskey_ttl, ldns_buffer_begin(b),
+			    ldns_buffer_position(b));
+		} else {
+			struct nc_rr rr = { zn->apex->owner,
+			    zn->apex->key.len, T_DNSKEY, zn->dnskey_ttl,
+			    ldns_buffer_begin(b), ldns_buffer_position(b) };
+			rc = emit(emitctx, &rr);
+		}
+		if (b)
+			ldns_buffer_free(b);
+	}
+	return rc;
+}
+
+/* The NSEC RDATA of N: the next name, the types (with NSEC, RRSIG). */
+static int
+nsec_make(const struct nc_dnssec_zone *zn, const struct sname *n,
+    uint8_t **out, size_t *outlen)
+{
+	ldns_rbnode_t *nx = ldns_rbtree_next((ldns_rbnode_t *)&n->node);
+	const struct sname *next = nx != LDNS_RBTREE_NULL ?
+	    (const struct sname *)nx : zn->apex;
+	uint16_t t[260];
+	size_t nt = 0, len = next->key.len;
+	uint8_t win[256][34], used[256] = { 0 }, *rd;
+
+	for (size_t i = 0; i < n->ntypes && nt < 256; i++)
+		t[nt++] = n->types[i];
+	t[nt++] = T_RRSIG;
+	t[nt++] = T_NSEC;
+	memset(win, 0, sizeof(win));
+	for (size_t i = 0; i < nt; i++) {
+		uint8_t w = (uint8_t)(t[i] >> 8), lo = (uint8_t)t[i];
+		win[w][lo / 8] |= (uint8_t)(0x80 >> (lo % 8));
+		if (lo / 8 + 1 > used[w])
+			used[w] = (uint8_t)(lo / 8 + 1);
+	}
+	for (int w = 0; w < 256; w++)
+		len += used[w] ? 2u + used[w] : 0;
+	if ((rd = malloc(len)) == NULL)
+		return KZ_ENOMEM;
+	memcpy(rd, next->owner, next->key.len);
+	len = next->key.len;
+	for (int w = 0; w < 256; w++) {
+		if (!used[w])
+			continue;
+		rd[len++] = (uint8_t)w;
+		rd[len++] = used[w];
+		memcpy(rd + len, win[w], used[w]);
+		len += used[w];
+	}
+	*out = rd;
+	*outlen = len;
+	return 0;
+}
+
+/* Sign N's NSEC RRset. */
+static int
+sign_nsec(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
+    uint32_t now)
+{
+	ldns_rr_list *set = ldns_rr_list_new();
+	int rc;
+
+	if (set == NULL)
+		return KZ_ENOMEM;
+	rc = set_push(set, n->owner, n->key.len, T_NSEC, zn->nsec_ttl, n->nsec,
+	    n->nseclen);
+	if (rc == 0)
+		rc = sign_set(s, zn, n, T_NSEC, set, now);
+	ldns_rr_list_deep_free(set);
+	return rc;
+}
+
+/* Make N's NSEC again; when it changed, hand back the old and new ones
+ * and their signatures. */
+static int
+nsec_update(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
+    uint32_t now)
+{
+	uint8_t *rd;
+	size_t len;
+	int rc = nsec_make(zn, n, &rd, &len);
+
+	if (rc)
+		return rc;
+	if (n->nseclen == len && memcmp(n->nsec, rd, len) == 0) {
+		free(rd);
+		return 0;
+	}
+	if (n->nseclen) {
+		if (zn->emit && (rc = out_push(s, false, n->owner, n->key.len,
+		    T_NSEC, zn->nsec_ttl, n->nsec, n->nseclen)) != 0)
+			goto fail;
+		if ((rc = drop_sigs(s, zn, n, T_NSEC)) != 0)
+			goto fail;
+	}
+	free(n->nsec);
+	n->nsec = rd;
+	n->nseclen = (uint16_t)len;
+	if (zn->emit && (rc = out_push(s, true, n->owner, n->key.len, T_NSEC,
+	    zn->nsec_ttl, rd, len)) != 0)
+		return rc;
+	return sign_nsec(s, zn, n, now);
+fail:
+	free(rd);
+	return rc;
+}
+
+/* --- one owner ------------------------------------------------------------ */
+
+/* Sign the RRset TYPE of N from zn->recs (dropping its old signatures);
+ * a type N no longer serves only loses them. */
+static int
+resign_type(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
+    uint16_t type, uint32_t now)
+{
+	ldns_rr_list *set;
+	int rc = drop_sigs(s, zn, n, type);
+
+	if (rc || type == T_SOA || type == T_DNSKEY || type == T_NSEC)
+		return rc;
+	if ((set = ldns_rr_list_new()) == NULL)
+		return KZ_ENOMEM;
+	for (size_t i = 0; i < zn->nrecs && rc == 0; i++)
+		if (zn->recs[i].type == type)
+			rc = set_push(set, n->owner, n->key.len, type,
+			    zn->recs[i].ttl, zn->data + zn->recs[i].off,
+			    zn->recs[i].len);
+	if (rc == 0 && ldns_rr_list_rr_count(set) > 0)
+		rc = sign_set(s, zn, n, type, set, now);
+	ldns_rr_list_deep_free(set);
+	return rc;
+}
+
+static int
+list_push(struct sname ***v, size_t *n, size_t *cap, struct sname *x)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct sname **nv = realloc(*v, nc * sizeof(*nv));
+		if (nv == NULL)
+			return KZ_ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
+}
+
+static int
+mark_dirty(struct nc_dnssec_zone *zn, struct sname *n)
+{
+	if (n->dirty || n->gone)
+		return 0;
+	n->dirty = true;
+	return list_push(&zn->dirty, &zn->ndirty, &zn->capdirty, n);
+}
+
+/*
+ * Bring owner OWNER up to date with the database: sign again the NTOUCH
+ * types TOUCH (every type it serves when ALL) and note its new types.
+ * A new name joins the tree (zn->fresh), one that serves nothing any
+ * more is marked gone (zn->gone); either, or changed types, makes its
+ * NSEC dirty.
+ */
+static int
+sync_owner(struct nc_dnssec *s, struct nc_dnssec_zone *zn,
+    const struct zg_db *db, size_t z, const uint8_t *owner, size_t ol,
+    const uint16_t *touch, size_t ntouch, bool all, uint32_t now)
+{
+	struct sname *n = name_find(zn, owner, ol);
+	uint16_t types[256];
+	size_t nt = 0;
+	int rc;
+
+	if ((rc = read_owner(zn, db, z, owner, ol)) != 0)
+		return rc;
+	if (n == NULL) {
+		if (zn->nrecs == 0)
+			return 0;	/* neither before nor now */
+		if ((n = name_add(zn, owner, ol)) == NULL)
+			return KZ_ENOMEM;
+		if ((rc = list_push(&zn->fresh, &zn->nfresh, &zn->capfresh,
+		    n)) != 0)
+			return rc;
+	}
+	if (n == zn->apex) {
+		types[nt++] = T_SOA;
+		types[nt++] = T_DNSKEY;
+	}
+	for (size_t i = 0; i < zn->nrecs; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < nt && !seen; j++)
+			seen = types[j] == zn->recs[i].type;
+		if (!seen && nt < 256)
+			types[nt++] = zn->recs[i].type;
+	}
+	qsort(types, nt, sizeof(*types), type_cmp);
+	if (all)
+		touch = types, ntouch = nt;
+	for (size_t i = 0; i < ntouch && rc == 0; i++)
+		rc = resign_type(s, zn, n, touch[i], now);
+	if (rc)
+		return rc;
+	if (nt != n->ntypes || memcmp(types, n->types, nt * sizeof(*types))) {
+		uint16_t *v = malloc((nt ? nt : 1) * sizeof(*v));
+		if (v == NULL)
+			return KZ_ENOMEM;
+		memcpy(v, types, nt * sizeof(*v));
+		free(n->types);
+		n->types = v;
+		n->ntypes = (uint16_t)nt;
+		if (nt == 0) {
+			n->gone = true;
+			return list_push(&zn->gone, &zn->ngone, &zn->capgone,
+			    n);
+		}
+		return mark_dirty(zn, n);
+	}
+	return 0;
+}
+
+/* --- zone state ------------------------------------------------------------ */
+
+static void
+name_free(struct sname *n)
+{
+	while (n->sigs) {
+		struct sig *g = n->sigs;
+		n->sigs = g->next;
+		free(g);
+	}
+	free(n->types);
+	free(n->nsec);
+	free(n);
+}
+
+static void
+free_name_node(ldns_rbnode_t *node, void *arg)
+{
+	(void)arg;
+	name_free((struct sname *)node);
+}
+
+/* Drop every name and signature of ZN (keys stay). */
+static void
+zone_clear(struct nc_dnssec_zone *zn)
+{
+	ldns_traverse_postorder(&zn->names, free_name_node, NULL);
+	ldns_rbtree_init(&zn->names, name_cmp);
+	ldns_rbtree_init(&zn->expiry, sig_cmp);
+	zn->apex = NULL;
+	zn->nsigs = 0;
+	zn->built = false;
+}
+
+static void
+zone_free(struct nc_dnssec_zone *zn)
+{
+	if (zn == NULL)
+		return;
+	zone_clear(zn);
+	if (zn->klist) {
+		while (ldns_key_list_key_count(zn->klist) > 0)
+			(void)ldns_key_list_pop_key(zn->klist);
+		ldns_key_list_free(zn->klist);
+	}
+	nc_keys_free(zn->keys, zn->nkeys);
+	free(zn->recs);
+	free(zn->data);
+	free(zn->dirty);
+	free(zn->fresh);
+	free(zn->gone);
+	free(zn);
+}
+
+int
+nc_dnssec_init(struct nc_dnssec *s, const struct nc_dnssec_opts *o,
+    size_t nzones)
+{
+	memset(s, 0, sizeof(*s));
+	s->o = *o;
+	s->o.nkey_files = 0;	/* not ours */
+	kz_arena_init(&s->scratch, 64 * 1024);
+	s->zones = calloc(nzones ? nzones : 1, sizeof(*s->zones));
+	s->nzones = nzones;
+	return s->zones ? 0 : KZ_ENOMEM;
+}
+
+void
+nc_dnssec_free(struct nc_dnssec *s)
+{
+	for (size_t z = 0; s->zones && z < s->nzones; z++)
+		zone_free(s->zones[z]);
+	free(s->zones);
+	free(s->out.del);
+	free(s->out.add);
+	kz_arena_free(&s->scratch);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+nc_dnssec_zone_keys(struct nc_dnssec *s, size_t z, const char *origin,
+    struct nc_dkey *keys, size_t nkeys)
+{
+	struct nc_dnssec_zone *zn;
+	ldns_rdf *o = ldns_dname_new_frm_str(origin);
+	char *canon = NULL;
+	int rc = KZ_EINVAL;
+
+	if (z >= s->nzones || s->zones[z] || nkeys == 0 || o == NULL)
+		goto fail;
+	ldns_dname2canonical(o);
+	if ((canon = ldns_rdf2str(o)) == NULL)
+		goto fail;
+	for (size_t i = 0; i < nkeys; i++)
+		if (strcmp(keys[i].zone, canon) != 0)
+			goto fail;
+	rc = KZ_ENOMEM;
+	if ((zn = calloc(1, sizeof(*zn))) == NULL)
+		goto fail;
+	ldns_rbtree_init(&zn->names, name_cmp);
+	ldns_rbtree_init(&zn->expiry, sig_cmp);
+	zn->keys = keys;
+	zn->nkeys = nkeys;
+	keys = NULL;
+	s->zones[z] = zn;
+	if ((zn->klist = ldns_key_list_new()) == NULL)
+		goto fail;
+	for (size_t i = 0; i < zn->nkeys; i++)
+		if (!ldns_key_list_push_key(zn->klist, zn->keys[i].k))
+			goto fail;
+	snprintf(zn->origin, sizeof(zn->origin), "%s", canon);
+	snprintf(zn->bare, sizeof(zn->bare), "%s", canon);
+	if (strlen(zn->bare) > 1)
+		zn->bare[strlen(zn->bare) - 1] = '\0';
+	free(canon);
+	ldns_rdf_deep_free(o);
+	return 0;
+fail:
+	if (keys)
+		nc_keys_free(keys, nkeys);
+	free(canon);
+	if (o)
+		ldns_rdf_deep_free(o);
+	return rc;
+}
+
+bool
+nc_dnssec_signed(const struct nc_dnssec *s, size_t z)
+{
+	return s && z < s->nzones && s->zones[z] != NULL;
+}
+
+const struct nc_dkey *
+nc_dnssec_keys(const struct nc_dnssec *s, size_t z, size_t *nkeys)
+{
+	*nkeys = nc_dnssec_signed(s, z) ? s->zones[z]->nkeys : 0;
+	return *nkeys ? s->zones[z]->keys : NULL;
+}
+
+/* The SOA's signature for SERIAL (the old one handed back deleted). */
+static int
+sign_soa(struct nc_dnssec *s, struct nc_dnssec_zone *zn,
+    const struct zg_db_zone *dz, uint32_t serial, uint32_t now)
+{
+	ldns_rr_list *set = ldns_rr_list_new();
+	int rc;
+
+	if (set == NULL)
+		return KZ_ENOMEM;
+	rc = drop_sigs(s, zn, zn->apex, T_SOA);
+	if (rc == 0)
+		rc = soa_set(set, zn, dz, serial);
+	if (rc == 0)
+		rc = sign_set(s, zn, zn->apex, T_SOA, set, now);
+	ldns_rr_list_deep_free(set);
+	return rc;
+}
+
+static int
+sign_dnskey(struct nc_dnssec *s, struct nc_dnssec_zone *zn, uint32_t now)
+{
+	ldns_rr_list *set = ldns_rr_list_new();
+	int rc;
+
+	if (set == NULL)
+		return KZ_ENOMEM;
+	rc = drop_sigs(s, zn, zn->apex, T_DNSKEY);
+	if (rc == 0)
+		rc = dnskey_set(set, zn, NULL, NULL);
+	if (rc == 0)
+		rc = sign_set(s, zn, zn->apex, T_DNSKEY, set, now);
+	ldns_rr_list_deep_free(set);
+	return rc;
+}
+
+struct full_ctx {
+	struct nc_dnssec_zone *zn;
+	int rc;
+};
+
+static int
+full_name(void *ctx, const struct zg_rr *rr)
+{
+	struct full_ctx *c = ctx;
+
+	if (name_find(c->zn, rr->owner, rr->ownerlen) == NULL &&
+	    name_add(c->zn, rr->owner, rr->ownerlen) == NULL)
+		return KZ_ENOMEM;
+	return 0;
+}
+
+static void
+zone_ttls(struct nc_dnssec_zone *zn, const struct zg_db_zone *dz)
+{
+	zn->soa_ttl = dz->soa_ttl;
+	zn->nsec_ttl = dz->minimum < dz->soa_ttl ? dz->minimum : dz->soa_ttl;
+	zn->dnskey_ttl = dz->soa_ttl;
+}
+
+int
+nc_dnssec_sign_full(struct nc_dnssec *s, const struct zg_db *db, size_t z,
+    uint32_t serial, uint32_t now)
+{
+	struct nc_dnssec_zone *zn = nc_dnssec_signed(s, z) ? s->zones[z] : NULL;
+	struct full_ctx c = { zn, 0 };
+	uint8_t apex[256];
+	size_t alen;
+	int rc;
+
+	if (zn == NULL)
+		return KZ_EINVAL;
+	zone_clear(zn);
+	out_reset(s);
+	zn->emit = false;
+	zn->nfresh = zn->ngone = zn->ndirty = 0;
+	zone_ttls(zn, &db->zones[z]);
+	alen = zg_name_wire(zn->bare, apex, sizeof(apex));
+	if (alen == 0 || (zn->apex = name_add(zn, apex, alen)) == NULL)
+		return KZ_ENOMEM;
+	rc = zg_db_foreach(db, z, full_name, &c);
+	/* every name: its RRsets, then the chain, DNSKEY and SOA */
+	for (ldns_rbnode_t *n = ldns_rbtree_first(&zn->names);
+	    rc == 0 && n != LDNS_RBTREE_NULL; n = ldns_rbtree_next(n)) {
+		struct sname *sn = (struct sname *)n;
+		rc = sync_owner(s, zn, db, z, sn->owner, sn->key.len, NULL, 0,
+		    true, now);
+	}
+	zn->nfresh = zn->ngone = 0;
+	for (size_t i = 0; i < zn->ndirty; i++)
+		zn->dirty[i]->dirty = false;
+	zn->ndirty = 0;
+	for (ldns_rbnode_t *n = ldns_rbtree_first(&zn->names);
+	    rc == 0 && n != LDNS_RBTREE_NULL; n = ldns_rbtree_next(n))
+		rc = nsec_update(s, zn, (struct sname *)n, now);
+	if (rc == 0)
+		rc = sign_dnskey(s, zn, now);
+	if (rc == 0)
+		rc = sign_soa(s, zn, &db->zones[z], serial, now);
+	if (rc) {
+		zone_clear(zn);
+		return rc;
+	}
+	zn->built = true;
+	zn->emit = true;
+	return 0;
+}
+
+/* --- following a diff -------------------------------------------------------- */
+
+struct touch {
+	const uint8_t *owner;
+	size_t len;
+	uint16_t type;
+};
+
+static int
+touch_cmp(const void *pa, const void *pb)
+{
+	const struct touch *a = pa, *b = pb;
+	int c;
+
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	if ((c = memcmp(a->owner, b->owner, a->len)) != 0)
+		return c;
+	return (a->type > b->type) - (a->type < b->type);
+}
+
+/* Names gone leave the tree; their predecessors', and those of names
+ * added, NSEC become dirty; then every dirty NSEC is made again. */
+static int
+repair_chain(struct nc_dnssec *s, struct nc_dnssec_zone *zn, uint32_t now)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < zn->ngone && rc == 0; i++) {
+		struct sname *n = zn->gone[i];
+
+		if (n->nseclen && zn->emit)
+			rc = out_push(s, false, n->owner, n->key.len, T_NSEC,
+			    zn->nsec_ttl, n->nsec, n->nseclen);
+		if (rc == 0)
+			rc = drop_sigs(s, zn, n, 0);
+		ldns_rbtree_delete(&zn->names, &n->key);
+	}
+	for (size_t i = 0; i < zn->ngone && rc == 0; i++) {
+		ldns_rbnode_t *p = NULL;
+
+		(void)ldns_rbtree_find_less_equal(&zn->names,
+		    &zn->gone[i]->key, &p);
+		if (p && p != LDNS_RBTREE_NULL)
+			rc = mark_dirty(zn, (struct sname *)p);
+	}
+	for (size_t i = 0; i < zn->nfresh && rc == 0; i++) {
+		struct sname *n = zn->fresh[i];
+		ldns_rbnode_t *p;
+
+		if (n->gone)
+			continue;
+		p = ldns_rbtree_previous(&n->node);
+		if (p != LDNS_RBTREE_NULL)
+			rc = mark_dirty(zn, (struct sname *)p);
+	}
+	for (size_t i = 0; i < zn->ndirty && rc == 0; i++)
+		rc = nsec_update(s, zn, zn->dirty[i], now);
+	for (size_t i = 0; i < zn->ndirty; i++)
+		zn->dirty[i]->dirty = false;
+	for (size_t i = 0; i < zn->ngone; i++)
+		name_free(zn->gone[i]);
+	zn->ndirty = zn->nfresh = zn->ngone = 0;
+	return rc;
+}
+
+static int
+touch_collect(struct touch *t, size_t *n, const struct zg_rr *v, size_t nv)
+{
+	for (size_t i = 0; i < nv; i++)
+		t[(*n)++] = (struct touch){ v[i].owner, v[i].ownerlen,
+		    v[i].type };
+	return 0;
+}
+
+int
+nc_dnssec_diff(struct nc_dnssec *s, const struct zg_db *db, size_t z,
+    const struct zg_diff *d, uint32_t serial, uint32_t now,
+    const struct nc_dnssec_out **out)
+{
+	struct nc_dnssec_zone *zn = nc_dnssec_signed(s, z) ? s->zones[z] : NULL;
+	size_t nt = 0, i = 0;
+	struct touch *t;
+	int rc = 0;
+
+	out_reset(s);
+	*out = &s->out;
+	if (zn == NULL || !zn->built)
+		return KZ_EINVAL;
+	if ((t = malloc((d->ndel + d->nadd + 1) * sizeof(*t))) == NULL)
+		return KZ_ENOMEM;
+	touch_collect(t, &nt, d->del, d->ndel);
+	touch_collect(t, &nt, d->add, d->nadd);
+	qsort(t, nt, sizeof(*t), touch_cmp);
+	while (i < nt && rc == 0) {
+		uint16_t types[256];
+		size_t j = i, ntypes = 0;
+
+		for (; j < nt && t[j].len == t[i].len &&
+		    memcmp(t[j].owner, t[i].owner, t[i].len) == 0; j++)
+			if (ntypes < 256 && (ntypes == 0 ||
+			    types[ntypes - 1] != t[j].type))
+				types[ntypes++] = t[j].type;
+		rc = sync_owner(s, zn, db, z, t[i].owner, t[i].len, types,
+		    ntypes, false, now);
+		i = j;
+	}
+	free(t);
+	if (rc == 0)
+		rc = repair_chain(s, zn, now);
+	if (rc == 0)
+		rc = sign_soa(s, zn, &db->zones[z], serial, now);
+	if (rc)
+		zn->built = false;
+	return rc;
+}
+
+/* --- refresh ------------------------------------------------------------------ */
+
+struct due {
+	struct sname *n;
+	uint16_t type;
+};
+
+static int
+due_cmp(const void *pa, const void *pb)
+{
+	const struct due *a = pa, *b = pb;
+
+	if (a->n != b->n)
+		return a->n < b->n ? -1 : 1;
+	return (a->type > b->type) - (a->type < b->type);
+}
+
+int
+nc_dnssec_refresh(struct nc_dnssec *s, const struct zg_db *db, size_t z,
+    uint32_t serial, uint32_t now, size_t max,
+    const struct nc_dnssec_out **out, size_t *left)
+{
+	struct nc_dnssec_zone *zn = nc_dnssec_signed(s, z) ? s->zones[z] : NULL;
+	struct due *v = NULL;
+	size_t n = 0, cap = 0, more = 0;
+	int rc = 0;
+
+	out_reset(s);
+	*out = &s->out;
+	if (zn == NULL || !zn->built)
+		return KZ_EINVAL;
+	for (ldns_rbnode_t *x = ldns_rbtree_first(&zn->expiry);
+	    x != LDNS_RBTREE_NULL; x = ldns_rbtree_next(x)) {
+		struct sig *g = (struct sig *)x;
+
+		if (g->expire > now + s->o.refresh + nc_dnssec_gap(&s->o))
+			break;
+		if (g->covered == T_SOA)
+			continue;
+		if (max && n >= max) {
+			more++;
+			continue;
+		}
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct due *nv = realloc(v, nc * sizeof(*nv));
+			if (nv == NULL) {
+				free(v);
+				return KZ_ENOMEM;
+			}
+			v = nv;
+			cap = nc;
+		}
+		v[n++] = (struct due){ g->name, g->covered };
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), due_cmp);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct sname *sn = v[i].n;
+
+		if (i > 0 && due_cmp(&v[i], &v[i - 1]) == 0)
+			continue;
+		s->stats.refreshed++;
+		if (v[i].type == T_NSEC) {
+			if ((rc = drop_sigs(s, zn, sn, T_NSEC)) == 0)
+				rc = sign_nsec(s, zn, sn, now);
+		} else if (v[i].type == T_DNSKEY) {
+			rc = sign_dnskey(s, zn, now);
+		} else if ((rc = read_owner(zn, db, z, sn->owner,
+		    sn->key.len)) == 0) {
+			rc = resign_type(s, zn, sn, v[i].type, now);
+		}
+	}
+	free(v);
+	if (rc == 0)
+		rc = sign_soa(s, zn, &db->zones[z], serial, now);
+	if (rc)
+		zn->built = false;
+	if (left)
+		*left = more;
+	return rc;
+}
+
+static const struct sig *
+earliest(const struct nc_dnssec *s, size_t z)
+{
+	ldns_rbnode_t *x;
+
+	if (!nc_dnssec_signed(s, z) || !s->zones[z]->built)
+		return NULL;
+	x = ldns_rbtree_first(&s->zones[z]->expiry);
+	return x != LDNS_RBTREE_NULL ? (const struct sig *)x : NULL;
+}
+
+uint32_t
+nc_dnssec_earliest(const struct nc_dnssec *s, size_t z)
+{
+	const struct sig *g = earliest(s, z);
+
+	return g ? g->expire : 0;
+}
+
+uint32_t
+nc_dnssec_next_due(const struct nc_dnssec *s, size_t z)
+{
+	const struct sig *g = earliest(s, z);
+
+	if (g == NULL)
+		return 0;
+	uint32_t lead = s->o.refresh + nc_dnssec_gap(&s->o);
+
+	return g->expire > lead ? g->expire - lead : 1;
+}
+
+bool
+nc_dnssec_due(const struct nc_dnssec *s, size_t z, uint32_t now)
+{
+	uint32_t t = nc_dnssec_next_due(s, z);
+
+	return t && t <= now;
+}
+
+size_t
+nc_dnssec_count(const struct nc_dnssec *s, size_t z)
+{
+	return nc_dnssec_signed(s, z) ? s->zones[z]->nsigs : 0;
+}
+
+int
+nc_dnssec_foreach(const struct nc_dnssec *s, size_t z,
+    int (*emit)(void *ectx, const struct nc_rr *rr), void *ectx)
+{
+	const struct nc_dnssec_zone *zn = nc_dnssec_signed(s, z) ?
+	    s->zones[z] : NULL;
+	int rc;
+
+	if (zn == NULL || !zn->built)
+		return 0;
+	rc = dnskey_set(NULL, zn, ectx, emit);
+	for (ldns_rbnode_t *x = ldns_rbtree_first(&zn->names);
+	    rc == 0 && x != LDNS_RBTREE_NULL; x = ldns_rbtree_next(x)) {
+		const struct sname *n = (const struct sname *)x;
+		struct nc_rr rr = { n->owner, n->key.len, T_NSEC, zn->nsec_ttl,
+		    n->nsec, n->nseclen };
+
+		if (n->nseclen)
+			rc = emit(ectx, &rr);
+		for (const struct sig *g = n->sigs; g && rc == 0; g = g->next) {
+			rr = (struct nc_rr){ n->owner, n->key.len, T_RRSIG,
+			    g->ttl, g->rdata, g->rdlen };
+			rc = emit(ectx, &rr);
+		}
+	}
+	return rc;
+}
