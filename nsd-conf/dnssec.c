@@ -836,8 +836,8 @@ zone_free(struct nc_dnssec_zone *zn)
 		return;
 	zone_clear(zn);
 	if (zn->klist) {
-		while (ldns_key_list_key_count(zn->klist) > 0)
-			(void)ldns_key_list_pop_key(zn->klist);
+		/* the keys are ours (zn->keys): the list only drops them */
+		ldns_key_list_set_key_count(zn->klist, 0);
 		ldns_key_list_free(zn->klist);
 	}
 	nc_keys_free(zn->keys, zn->nkeys);

@@ -100,6 +100,8 @@ key_finish(struct nc_dkey *k, char *err, size_t errsz)
 	k->flags = (uint16_t)ldns_rdf2native_int16(ldns_rr_rdf(k->dnskey, 0));
 	k->alg = ldns_rdf2native_int8(ldns_rr_rdf(k->dnskey, 2));
 	k->tag = ldns_calc_keytag(k->dnskey);
+	if (ldns_key_pubkey_owner(k->k))
+		ldns_rdf_deep_free(ldns_key_pubkey_owner(k->k));
 	ldns_key_set_pubkey_owner(k->k, ldns_rdf_clone(owner));
 	ldns_key_set_flags(k->k, k->flags);
 	ldns_key_set_keytag(k->k, k->tag);
