@@ -46,6 +46,8 @@
 static uint64_t rng_state;
 static char keydir[64];
 
+static void seed(void);
+
 static uint32_t
 rnd(uint32_t n)
 {
@@ -566,6 +568,108 @@ run(int alg, unsigned steps)
 	rm_keydir();
 }
 
+/* The smallest RRSIG expiration in ST (keys "owner type ttl rdata"). */
+static uint32_t
+min_expiry(const struct set *st)
+{
+	uint32_t min = UINT32_MAX;
+	size_t it = 0;
+	const char *k;
+
+	while (kz_map_next(&st->m, &it, &k, NULL)) {
+		unsigned type, ttl;
+		int off = 0;
+		char hex[9];
+
+		if (sscanf(k, "%*s %u %u %n", &type, &ttl, &off) < 2 ||
+		    type != 46)
+			continue;
+		memcpy(hex, k + off + 16, 8);	/* octets 8-11 */
+		hex[8] = '\0';
+		if ((uint32_t)strtoul(hex, NULL, 16) < min)
+			min = (uint32_t)strtoul(hex, NULL, 16);
+	}
+	return min;
+}
+
+/*
+ * Short lifetimes (validity 200 s, refresh 80 s): over three lifetimes
+ * of a fixed zone, ticking every gap, no signature of the served zone
+ * (the mirror kept from the refresh diffs) ever comes within the
+ * refresh period, the refreshes come in several smaller batches rather
+ * than the whole zone at once, and the mirror stays the signer's zone.
+ */
+static void
+test_refresh_short_lifetimes(void **state)
+{
+	struct zg_render_opts o;
+	struct nc_dnssec_opts so;
+	struct zg_model m;
+	struct zg_db db;
+	struct nc_dnssec s;
+	struct set mir = { .strip = false }, now_set = { .strip = false };
+	uint32_t now = NOW, serial = 1, gap;
+	size_t batches = 0, biggest = 0, total;
+	char err[256];
+
+	(void)state;
+	seed();
+	make_keydir();
+	zg_render_opts_init(&o);
+	nc_dnssec_opts_init(&so);
+	so.alg = 15;
+	so.validity = 200;
+	so.refresh = 80;
+	assert_int_equal(nc_dnssec_opts_finish(&so, err, sizeof(err)), 0);
+	gap = nc_dnssec_gap(&so);
+	zg_model_init(&m);
+	for (unsigned i = 0; i < 40; i++)
+		step(&m);
+	assert_int_equal(zg_db_init(&db, &o), 0);
+	assert_int_equal(zg_db_load(&db, &m), 0);
+	assert_int_equal(nc_dnssec_init(&s, &so, db.nzones), 0);
+	sign_zones(&s, &db, 15);
+	kz_map_init(&mir.m);
+	assert_int_equal(nc_dnssec_sign_full(&s, &db, 0, serial, now), 0);
+	assert_int_equal(zg_db_foreach(&db, 0, db_add, &mir), 0);
+	assert_int_equal(nc_dnssec_foreach(&s, 0, set_add, &mir), 0);
+	total = nc_dnssec_count(&s, 0);
+	assert_true(min_expiry(&mir) > now + so.refresh + gap);
+	for (; now < NOW + 3 * so.validity; now += gap) {
+		const struct nc_dnssec_out *out;
+		size_t left;
+
+		if (nc_dnssec_due(&s, 0, now)) {
+			assert_int_equal(nc_dnssec_refresh(&s, &db, 0, ++serial,
+			    now, 0, &out, &left), 0);
+			assert_int_equal(left, 0);
+			apply_out(&mir, out);
+			batches++;
+			if (out->nadd > biggest)
+				biggest = out->nadd;
+		}
+		if (min_expiry(&mir) <= now + so.refresh)
+			fail_msg("a signature expires within the refresh period "
+			    "at %u: %u", now, min_expiry(&mir));
+		assert_true(nc_dnssec_earliest(&s, 0) > now + so.refresh);
+	}
+	print_message("%zu signatures, %zu refreshes, at most %zu at once\n",
+	    total, batches, biggest);
+	assert_true(batches >= 6);
+	assert_true(biggest < total / 2 + 2);
+	kz_map_init(&now_set.m);
+	assert_int_equal(zg_db_foreach(&db, 0, db_add, &now_set), 0);
+	assert_int_equal(nc_dnssec_foreach(&s, 0, set_add, &now_set), 0);
+	set_equal(&mir, &now_set);
+	set_free(&mir);
+	set_free(&now_set);
+	nc_dnssec_free(&s);
+	zg_db_free(&db);
+	zg_model_free(&m);
+	zg_render_opts_free(&o);
+	rm_keydir();
+}
+
 static unsigned
 steps_per_run(void)
 {
@@ -609,6 +713,7 @@ main(void)
 		cmocka_unit_test(test_bind_key),
 		cmocka_unit_test(test_incremental_ed25519),
 		cmocka_unit_test(test_incremental_ecdsa),
+		cmocka_unit_test(test_refresh_short_lifetimes),
 	};
 
 	kz_log_set_level(KZ_LOG_OFF);
