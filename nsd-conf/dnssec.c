@@ -162,7 +162,7 @@ const struct kz_opt nc_dnssec_opt_table[] = {
 	{ "dnssec-validity", "DURATION", "336h", NULL, false, set_validity,
 	  "How long a new signature is valid (less an offset of up to half "
 	  "of validity minus refresh, which spreads the refreshes).",
-	  KZ_OPT_DURATION, 20000, 31536000000ULL },
+	  KZ_OPT_DURATION, 10000, 31536000000ULL },
 	{ "dnssec-refresh", "DURATION", "168h", NULL, false, set_refresh,
 	  "Sign an RRset again when its signature expires within this "
 	  "long; must be less than --dnssec-validity.", KZ_OPT_DURATION,
