@@ -149,9 +149,10 @@ set_refresh(void *ctx, const char *arg, char *err, size_t errsz)
 
 const struct kz_opt nc_dnssec_opt_table[] = {
 	{ "dnssec", NULL, NULL, NULL, false, set_dnssec,
-	  "Sign every zone (the catalog zone aside) with NSEC; keys come "
-	  "from --dnssec-key, else from the state directory, where a "
-	  "combined signing key is generated for a zone that has none." },
+	  "Sign every zone (the catalog zone aside), with NSEC; a zone's "
+	  "keys are its --dnssec-key pairs, else its key files in the "
+	  "state directory, where a combined signing key "
+	  "(--dnssec-algorithm) is made for a zone that has none." },
 	{ "dnssec-key", "FILE", NULL, NULL, true, set_key,
 	  "Sign the zone the key belongs to with this key pair "
 	  "(K<zone>+<alg>+<tag>.key and .private, as ldns-keygen and "

@@ -54,11 +54,11 @@ set_key(void *ctx, const char *arg, char *err, size_t errsz)
 static const struct kz_opt dnssec_cmd_table[] = {
 	{ "state-dir", "DIR", NC_DEFAULT_STATE_DIR, NULL, false,
 	  set_state_dir,
-	  "Directory for nsd.conf, zone files, serials and NSD's sockets." },
+	  "The state directory of kubezone sync, where --dnssec keeps the "
+	  "keys it uses (K<zone>+<alg>+<tag>.key and .private)." },
 	{ "dnssec-key", "FILE", NULL, NULL, true, set_key,
-	  "Sign the zone the key belongs to with this key pair "
-	  "(K<zone>+<alg>+<tag>.key and .private, as ldns-keygen and "
-	  "dnssec-keygen write them); implies --dnssec." },
+	  "A key pair given to kubezone sync with --dnssec-key; the keys "
+	  "of ZONE among them are used instead of the state directory's." },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
 };
 
