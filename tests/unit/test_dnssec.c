@@ -275,6 +275,8 @@ rm_keydir(void)
 
 /* Keys of ALG for every zone of DB into S (made once per zone, then
  * loaded again from KEYDIR for a second signer). */
+static size_t nkeys_wanted = 1;
+
 static void
 sign_zones(struct nc_dnssec *s, const struct zg_db *db, int alg)
 {
@@ -287,11 +289,12 @@ sign_zones(struct nc_dnssec *s, const struct zg_db *db, int alg)
 		assert_int_equal(nc_keys_find(keydir, db->zones[z].origin,
 		    &keys, &n, err, sizeof(err)), 0);
 		if (n == 0) {
-			keys = calloc(1, sizeof(*keys));
-			if (nc_key_generate(&keys[0], db->zones[z].origin, alg,
-			    keydir, err, sizeof(err)))
-				fail_msg("%s", err);
-			n = 1;
+			keys = calloc(nkeys_wanted, sizeof(*keys));
+			for (n = 0; n < nkeys_wanted; n++)
+				if (nc_key_generate(&keys[n],
+				    db->zones[z].origin, alg, keydir, err,
+				    sizeof(err)))
+					fail_msg("%s", err);
 		}
 		assert_int_equal(nc_dnssec_zone_keys(s, z, db->zones[z].origin,
 		    keys, n), 0);
@@ -697,6 +700,17 @@ test_incremental_ed25519(void **state)
 	run(15, steps_per_run());
 }
 
+/* Two keys (a rollover's double signature): two RRSIGs per RRset. */
+static void
+test_incremental_two_keys(void **state)
+{
+	(void)state;
+	seed();
+	nkeys_wanted = 2;
+	run(15, steps_per_run() / 3);
+	nkeys_wanted = 1;
+}
+
 static void
 test_incremental_ecdsa(void **state)
 {
@@ -713,6 +727,7 @@ main(void)
 		cmocka_unit_test(test_bind_key),
 		cmocka_unit_test(test_incremental_ed25519),
 		cmocka_unit_test(test_incremental_ecdsa),
+		cmocka_unit_test(test_incremental_two_keys),
 		cmocka_unit_test(test_refresh_short_lifetimes),
 	};
 
