@@ -61,6 +61,7 @@ EXAMPLES = {
     "journal": "256",
     "dnssec": None,
     "dnssec-key": "/etc/kubezone/keys/Kcluster.local.+013+40612.private",
+    "dnssec-nsec3": None,
     "dnssec-algorithm": "15",
     "dnssec-validity": "720h",
     "dnssec-refresh": "240h",

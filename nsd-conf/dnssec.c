@@ -17,6 +17,9 @@
 #define T_RRSIG 46
 #define T_NSEC 47
 #define T_DNSKEY 48
+#define T_NSEC3 50
+#define T_NSEC3PARAM 51
+#define NSEC3_HASHLEN 20	/* SHA-1 */
 
 /* A wire owner name as a tree key. */
 struct nkey {
@@ -26,17 +29,25 @@ struct nkey {
 
 struct sig;
 
-/* One owner name of a signed zone. */
+/*
+ * One owner name of a signed zone: a name of the zone (the name tree),
+ * or with NSEC3 the owner of one NSEC3 record (the hashed tree: the hash
+ * of a name of the zone or of an empty non-terminal).
+ */
 struct sname {
-	ldns_rbnode_t node;	/* in the name tree; key: &key */
+	ldns_rbnode_t node;	/* in its tree; key: &key */
 	struct nkey key;
 	struct sig *sigs;	/* its RRSIGs */
 	uint16_t *types;	/* served (not NSEC, RRSIG), ascending */
 	uint16_t ntypes;
-	uint16_t nseclen;	/* 0: no NSEC yet */
-	uint8_t *nsec;		/* NSEC RDATA */
-	bool dirty;		/* its NSEC must be remade */
+	uint16_t nseclen;	/* 0: no NSEC (NSEC3) record yet */
+	uint8_t *nsec;		/* NSEC RDATA, or NSEC3 RDATA when hashed */
+	bool dirty;		/* its NSEC (NSEC3) must be remade */
 	bool gone;		/* serves nothing any more */
+	bool hashed;		/* an NSEC3 owner */
+	struct sname *h3;	/* NSEC3: a name's hashed owner; a hashed
+				 * owner's name (NULL: empty non-terminal) */
+	uint32_t below;		/* hashed: names of the zone below it */
 	uint8_t owner[];	/* wire, lower case */
 };
 
@@ -61,6 +72,8 @@ struct rec {
 
 struct nc_dnssec_zone {
 	ldns_rbtree_t names;	/* struct sname, canonical order */
+	ldns_rbtree_t hashed;	/* NSEC3 owners, canonical (hash) order */
+	bool nsec3;		/* NSEC3 (RFC 9276 parameters), not NSEC */
 	ldns_rbtree_t expiry;	/* struct sig, by expiration */
 	struct nc_dkey *keys;
 	size_t nkeys;
@@ -79,6 +92,8 @@ struct nc_dnssec_zone {
 	size_t datalen, datacap;
 	struct sname **dirty, **fresh, **gone;
 	size_t ndirty, nfresh, ngone, capdirty, capfresh, capgone;
+	struct sname **hfresh, **hgone;	/* NSEC3 owners added, removed */
+	size_t nhfresh, nhgone, caphfresh, caphgone;
 };
 
 /* --- options -------------------------------------------------------- */
@@ -124,6 +139,14 @@ set_alg(void *ctx, const char *arg, char *err, size_t errsz)
 }
 
 static int
+set_nsec3(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	(void)arg, (void)err, (void)errsz;
+	((struct nc_dnssec_opts *)ctx)->nsec3 = true;
+	return KZ_OK;
+}
+
+static int
 set_seconds(uint32_t *out, const char *arg)
 {
 	unsigned long long ms = 0;
@@ -157,6 +180,10 @@ const struct kz_opt nc_dnssec_opt_table[] = {
 	  "Sign the zone the key belongs to with this key pair "
 	  "(K<zone>+<alg>+<tag>.key and .private, as ldns-keygen and "
 	  "dnssec-keygen write them); implies --dnssec." },
+	{ "dnssec-nsec3", NULL, NULL, NULL, false, set_nsec3,
+	  "Deny existence with NSEC3 (RFC 5155) instead of NSEC, with the "
+	  "parameters RFC 9276 recommends: SHA-1, no extra iterations, no "
+	  "salt, no opt-out." },
 	{ "dnssec-algorithm", "ALG", "13", NULL, false, set_alg,
 	  "Algorithm of generated keys: 13 (ECDSAP256SHA256) or 15 "
 	  "(ED25519)." },
@@ -587,22 +614,14 @@ dnskey_set(ldns_rr_list *set, const struct nc_dnssec_zone *zn,
 	return rc;
 }
 
-/* The NSEC RDATA of N: the next name, the types (with NSEC, RRSIG). */
-static int
-nsec_make(const struct nc_dnssec_zone *zn, const struct sname *n,
-    uint8_t **out, size_t *outlen)
+/* The type bitmap of the NT types T (RFC 4034 4.1.2) at OUT (room for
+ * 256 * 34 octets); its length. */
+static size_t
+bitmap(const uint16_t *t, size_t nt, uint8_t *out)
 {
-	ldns_rbnode_t *nx = ldns_rbtree_next((ldns_rbnode_t *)&n->node);
-	const struct sname *next = nx != LDNS_RBTREE_NULL ?
-	    (const struct sname *)nx : zn->apex;
-	uint16_t t[260];
-	size_t nt = 0, len = next->key.len;
-	uint8_t win[256][34], used[256] = { 0 }, *rd;
+	uint8_t win[256][32], used[256] = { 0 };
+	size_t len = 0;
 
-	for (size_t i = 0; i < n->ntypes && nt < 256; i++)
-		t[nt++] = n->types[i];
-	t[nt++] = T_RRSIG;
-	t[nt++] = T_NSEC;
 	memset(win, 0, sizeof(win));
 	for (size_t i = 0; i < nt; i++) {
 		uint8_t w = (uint8_t)(t[i] >> 8), lo = (uint8_t)t[i];
@@ -610,26 +629,98 @@ nsec_make(const struct nc_dnssec_zone *zn, const struct sname *n,
 		if (lo / 8 + 1 > used[w])
 			used[w] = (uint8_t)(lo / 8 + 1);
 	}
-	for (int w = 0; w < 256; w++)
-		len += used[w] ? 2u + used[w] : 0;
-	if ((rd = malloc(len)) == NULL)
-		return KZ_ENOMEM;
-	memcpy(rd, next->owner, next->key.len);
-	len = next->key.len;
 	for (int w = 0; w < 256; w++) {
 		if (!used[w])
 			continue;
-		rd[len++] = (uint8_t)w;
-		rd[len++] = used[w];
-		memcpy(rd + len, win[w], used[w]);
+		out[len++] = (uint8_t)w;
+		out[len++] = used[w];
+		memcpy(out + len, win[w], used[w]);
 		len += used[w];
+	}
+	return len;
+}
+
+/* The types N's NSEC (NSEC3) lists: its own, RRSIG, NSEC or, at the apex
+ * with NSEC3, NSEC3PARAM; none for an empty non-terminal. */
+static size_t
+chain_types(const struct nc_dnssec_zone *zn, const struct sname *n,
+    uint16_t *t)
+{
+	size_t nt = 0;
+
+	if (n == NULL || n->ntypes == 0)
+		return 0;
+	for (size_t i = 0; i < n->ntypes && nt < 256; i++)
+		t[nt++] = n->types[i];
+	t[nt++] = T_RRSIG;
+	if (!zn->nsec3)
+		t[nt++] = T_NSEC;	/* NSEC3 is at the hashed owner */
+	return nt;
+}
+
+/* The 20 octets of hashed owner N's first label (base32hex). */
+static int
+owner_hash(const struct sname *n, uint8_t *hash)
+{
+	char label[64];
+
+	memcpy(label, n->owner + 1, n->owner[0]);
+	return ldns_b32_pton_extended_hex(label, n->owner[0], hash,
+	    NSEC3_HASHLEN) == NSEC3_HASHLEN ? 0 : KZ_EINVAL;
+}
+
+/*
+ * The NSEC RDATA of N (the next name, the types), or with NSEC3 that of
+ * hashed owner N: SHA-1, flags 0, 0 iterations, no salt, the next hash,
+ * the types of the name it hashes.
+ */
+static int
+nsec_make(const struct nc_dnssec_zone *zn, const struct sname *n,
+    uint8_t **out, size_t *outlen)
+{
+	ldns_rbnode_t *nx = ldns_rbtree_next((ldns_rbnode_t *)&n->node);
+	const struct sname *next;
+	uint16_t t[260];
+	uint8_t bm[256 * 34], *rd;
+	size_t nt, bl, len;
+
+	if (n->hashed) {
+		next = nx != LDNS_RBTREE_NULL ? (const struct sname *)nx :
+		    (const struct sname *)ldns_rbtree_first(&zn->hashed);
+		nt = chain_types(zn, n->h3, t);
+	} else {
+		next = nx != LDNS_RBTREE_NULL ? (const struct sname *)nx :
+		    zn->apex;
+		nt = chain_types(zn, n, t);
+	}
+	bl = bitmap(t, nt, bm);
+	len = (n->hashed ? 6 + NSEC3_HASHLEN : next->key.len) + bl;
+	if ((rd = malloc(len)) == NULL)
+		return KZ_ENOMEM;
+	if (n->hashed) {
+		memcpy(rd, "\001\000\000\000\000\024", 6);
+		if (owner_hash(next, rd + 6) != 0) {
+			free(rd);
+			return KZ_EINVAL;
+		}
+		memcpy(rd + 6 + NSEC3_HASHLEN, bm, bl);
+	} else {
+		memcpy(rd, next->owner, next->key.len);
+		memcpy(rd + next->key.len, bm, bl);
 	}
 	*out = rd;
 	*outlen = len;
 	return 0;
 }
 
-/* Sign N's NSEC RRset. */
+/* N's chain record type: NSEC, or NSEC3 for a hashed owner. */
+static uint16_t
+chain_type(const struct sname *n)
+{
+	return n->hashed ? T_NSEC3 : T_NSEC;
+}
+
+/* Sign N's NSEC (NSEC3) RRset. */
 static int
 sign_nsec(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
     uint32_t now)
@@ -639,10 +730,10 @@ sign_nsec(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
 
 	if (set == NULL)
 		return KZ_ENOMEM;
-	rc = set_push(set, n->owner, n->key.len, T_NSEC, zn->nsec_ttl, n->nsec,
-	    n->nseclen);
+	rc = set_push(set, n->owner, n->key.len, chain_type(n), zn->nsec_ttl,
+	    n->nsec, n->nseclen);
 	if (rc == 0)
-		rc = sign_set(s, zn, n, T_NSEC, set, now);
+		rc = sign_set(s, zn, n, chain_type(n), set, now);
 	ldns_rr_list_deep_free(set);
 	return rc;
 }
@@ -665,16 +756,16 @@ nsec_update(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
 	}
 	if (n->nseclen) {
 		if (zn->emit && (rc = out_push(s, false, n->owner, n->key.len,
-		    T_NSEC, zn->nsec_ttl, n->nsec, n->nseclen)) != 0)
+		    chain_type(n), zn->nsec_ttl, n->nsec, n->nseclen)) != 0)
 			goto fail;
-		if ((rc = drop_sigs(s, zn, n, T_NSEC)) != 0)
+		if ((rc = drop_sigs(s, zn, n, chain_type(n))) != 0)
 			goto fail;
 	}
 	free(n->nsec);
 	n->nsec = rd;
 	n->nseclen = (uint16_t)len;
-	if (zn->emit && (rc = out_push(s, true, n->owner, n->key.len, T_NSEC,
-	    zn->nsec_ttl, rd, len)) != 0)
+	if (zn->emit && (rc = out_push(s, true, n->owner, n->key.len,
+	    chain_type(n), zn->nsec_ttl, rd, len)) != 0)
 		return rc;
 	return sign_nsec(s, zn, n, now);
 fail:
@@ -693,7 +784,8 @@ resign_type(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
 	ldns_rr_list *set;
 	int rc = drop_sigs(s, zn, n, type);
 
-	if (rc || type == T_SOA || type == T_DNSKEY || type == T_NSEC)
+	if (rc || type == T_SOA || type == T_DNSKEY || type == T_NSEC ||
+	    type == T_NSEC3PARAM)
 		return rc;
 	if ((set = ldns_rr_list_new()) == NULL)
 		return KZ_ENOMEM;
@@ -763,6 +855,8 @@ sync_owner(struct nc_dnssec *s, struct nc_dnssec_zone *zn,
 	if (n == zn->apex) {
 		types[nt++] = T_SOA;
 		types[nt++] = T_DNSKEY;
+		if (zn->nsec3)
+			types[nt++] = T_NSEC3PARAM;
 	}
 	for (size_t i = 0; i < zn->nrecs; i++) {
 		bool seen = false;
@@ -823,7 +917,9 @@ static void
 zone_clear(struct nc_dnssec_zone *zn)
 {
 	ldns_traverse_postorder(&zn->names, free_name_node, NULL);
+	ldns_traverse_postorder(&zn->hashed, free_name_node, NULL);
 	ldns_rbtree_init(&zn->names, name_cmp);
+	ldns_rbtree_init(&zn->hashed, name_cmp);
 	ldns_rbtree_init(&zn->expiry, sig_cmp);
 	zn->apex = NULL;
 	zn->nsigs = 0;
@@ -847,6 +943,8 @@ zone_free(struct nc_dnssec_zone *zn)
 	free(zn->dirty);
 	free(zn->fresh);
 	free(zn->gone);
+	free(zn->hfresh);
+	free(zn->hgone);
 	free(zn);
 }
 
@@ -896,7 +994,9 @@ nc_dnssec_zone_keys(struct nc_dnssec *s, size_t z, const char *origin,
 	if ((zn = calloc(1, sizeof(*zn))) == NULL)
 		goto fail;
 	ldns_rbtree_init(&zn->names, name_cmp);
+	ldns_rbtree_init(&zn->hashed, name_cmp);
 	ldns_rbtree_init(&zn->expiry, sig_cmp);
+	zn->nsec3 = s->o.nsec3;
 	zn->keys = keys;
 	zn->nkeys = nkeys;
 	keys = NULL;
@@ -971,6 +1071,29 @@ sign_dnskey(struct nc_dnssec *s, struct nc_dnssec_zone *zn, uint32_t now)
 	return rc;
 }
 
+/* RFC 9276: SHA-1, no flags, no extra iterations, no salt. */
+static const uint8_t nsec3param[5] = { 1, 0, 0, 0, 0 };
+
+static int
+sign_nsec3param(struct nc_dnssec *s, struct nc_dnssec_zone *zn, uint32_t now)
+{
+	ldns_rr_list *set = ldns_rr_list_new();
+	int rc;
+
+	if (set == NULL)
+		return KZ_ENOMEM;
+	rc = drop_sigs(s, zn, zn->apex, T_NSEC3PARAM);
+	if (rc == 0)
+		rc = set_push(set, zn->apex->owner, zn->apex->key.len,
+		    T_NSEC3PARAM, zn->nsec_ttl, nsec3param, sizeof(nsec3param));
+	if (rc == 0)
+		rc = sign_set(s, zn, zn->apex, T_NSEC3PARAM, set, now);
+	ldns_rr_list_deep_free(set);
+	return rc;
+}
+
+static int h3_attach(struct nc_dnssec_zone *zn, struct sname *n);
+
 struct full_ctx {
 	struct nc_dnssec_zone *zn;
 	int rc;
@@ -1023,15 +1146,20 @@ nc_dnssec_sign_full(struct nc_dnssec *s, const struct zg_db *db, size_t z,
 		rc = sync_owner(s, zn, db, z, sn->owner, sn->key.len, NULL, 0,
 		    true, now);
 	}
-	zn->nfresh = zn->ngone = 0;
+	for (ldns_rbnode_t *n = ldns_rbtree_first(&zn->names); zn->nsec3 &&
+	    rc == 0 && n != LDNS_RBTREE_NULL; n = ldns_rbtree_next(n))
+		rc = h3_attach(zn, (struct sname *)n);
 	for (size_t i = 0; i < zn->ndirty; i++)
 		zn->dirty[i]->dirty = false;
-	zn->ndirty = 0;
-	for (ldns_rbnode_t *n = ldns_rbtree_first(&zn->names);
-	    rc == 0 && n != LDNS_RBTREE_NULL; n = ldns_rbtree_next(n))
+	zn->nfresh = zn->ngone = zn->ndirty = zn->nhfresh = zn->nhgone = 0;
+	for (ldns_rbnode_t *n = ldns_rbtree_first(zn->nsec3 ? &zn->hashed :
+	    &zn->names); rc == 0 && n != LDNS_RBTREE_NULL;
+	    n = ldns_rbtree_next(n))
 		rc = nsec_update(s, zn, (struct sname *)n, now);
 	if (rc == 0)
 		rc = sign_dnskey(s, zn, now);
+	if (rc == 0 && zn->nsec3)
+		rc = sign_nsec3param(s, zn, now);
 	if (rc == 0)
 		rc = sign_soa(s, zn, &db->zones[z], serial, now);
 	if (rc) {
@@ -1064,6 +1192,197 @@ touch_cmp(const void *pa, const void *pb)
 	return (a->type > b->type) - (a->type < b->type);
 }
 
+/* --- NSEC3: the hashed owners ------------------------------------------------ */
+
+/* The NSEC3 owner of wire name W: base32hex(SHA-1(W)).zone, into OUT
+ * (room for 256 octets); its length. */
+static size_t
+hashed_owner(const struct nc_dnssec_zone *zn, const uint8_t *w, size_t len,
+    uint8_t *out)
+{
+	uint8_t d[NSEC3_HASHLEN];
+	char b32[64];
+	int n;
+
+	ldns_sha1(w, (unsigned)len, d);
+	n = ldns_b32_ntop_extended_hex(d, sizeof(d), b32, sizeof(b32));
+	if (n != 32 || 33 + zn->apex->key.len > 256)
+		return 0;
+	out[0] = 32;
+	for (int i = 0; i < 32; i++)
+		out[1 + i] = (uint8_t)(b32[i] >= 'A' && b32[i] <= 'Z' ?
+		    b32[i] - 'A' + 'a' : b32[i]);
+	memcpy(out + 33, zn->apex->owner, zn->apex->key.len);
+	return 33 + zn->apex->key.len;
+}
+
+/* The hashed owner of W; made (and listed in zn->hfresh) when CREATE. */
+static struct sname *
+h3_get(struct nc_dnssec_zone *zn, const uint8_t *w, size_t len, bool create,
+    int *rc)
+{
+	uint8_t h[256];
+	size_t hl = hashed_owner(zn, w, len, h);
+	struct nkey k = { h, hl };
+	ldns_rbnode_t *x;
+	struct sname *n;
+
+	if (hl == 0) {
+		*rc = KZ_EINVAL;
+		return NULL;
+	}
+	if ((x = ldns_rbtree_search(&zn->hashed, &k)) != NULL)
+		return (struct sname *)x;
+	if (!create)
+		return NULL;
+	if ((n = calloc(1, sizeof(*n) + hl)) == NULL) {
+		*rc = KZ_ENOMEM;
+		return NULL;
+	}
+	memcpy(n->owner, h, hl);
+	n->key = (struct nkey){ n->owner, hl };
+	n->node.key = &n->key;
+	n->hashed = true;
+	ldns_rbtree_insert(&zn->hashed, &n->node);
+	if ((*rc = list_push(&zn->hfresh, &zn->nhfresh, &zn->caphfresh, n))) {
+		ldns_rbtree_delete(&zn->hashed, &n->key);
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+/* Hashed owner H leaves the chain: its NSEC3 and signatures go. */
+static int
+h3_remove(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *h)
+{
+	int rc = 0;
+
+	if (h->nseclen && zn->emit)
+		rc = out_push(s, false, h->owner, h->key.len, T_NSEC3,
+		    zn->nsec_ttl, h->nsec, h->nseclen);
+	if (rc == 0)
+		rc = drop_sigs(s, zn, h, 0);
+	ldns_rbtree_delete(&zn->hashed, &h->key);
+	h->gone = true;
+	return rc ? rc : list_push(&zn->hgone, &zn->nhgone, &zn->caphgone, h);
+}
+
+/* Name N joins the zone: its hashed owner (its NSEC3 lists its types
+ * now) and those of the empty non-terminals above it. */
+static int
+h3_attach(struct nc_dnssec_zone *zn, struct sname *n)
+{
+	struct sname *h;
+	int rc = 0;
+
+	if ((h = h3_get(zn, n->owner, n->key.len, true, &rc)) == NULL)
+		return rc;
+	h->h3 = n;
+	n->h3 = h;
+	if ((rc = mark_dirty(zn, h)) != 0)
+		return rc;
+	for (size_t i = n->owner[0] + 1u; rc == 0 && n->key.len - i >
+	    zn->apex->key.len; i += (size_t)n->owner[i] + 1) {
+		if ((h = h3_get(zn, n->owner + i, n->key.len - i, true,
+		    &rc)) == NULL)
+			break;
+		h->below++;
+	}
+	return rc;
+}
+
+/* Name N leaves the zone: its hashed owner goes, or stays as an empty
+ * non-terminal's; so do those of the empty non-terminals above it. */
+static int
+h3_detach(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n)
+{
+	struct sname *h = n->h3;
+	int rc = 0;
+
+	if (h) {
+		h->h3 = NULL;
+		n->h3 = NULL;
+		rc = h->below ? mark_dirty(zn, h) : h3_remove(s, zn, h);
+	}
+	for (size_t i = n->owner[0] + 1u; rc == 0 && n->key.len - i >
+	    zn->apex->key.len; i += (size_t)n->owner[i] + 1) {
+		if ((h = h3_get(zn, n->owner + i, n->key.len - i, false,
+		    &rc)) == NULL)
+			return rc ? rc : KZ_EINVAL;
+		if (--h->below == 0 && h->h3 == NULL)
+			rc = h3_remove(s, zn, h);
+	}
+	return rc;
+}
+
+/* The owner before N in the circular hashed chain (N itself when alone). */
+static struct sname *
+h3_prev(struct nc_dnssec_zone *zn, const struct nkey *k)
+{
+	ldns_rbnode_t *p = NULL;
+
+	if (ldns_rbtree_find_less_equal(&zn->hashed, k, &p) && p &&
+	    p != LDNS_RBTREE_NULL)
+		p = ldns_rbtree_previous(p);
+	if (p == NULL || p == LDNS_RBTREE_NULL)
+		p = ldns_rbtree_last(&zn->hashed);
+	return p != LDNS_RBTREE_NULL ? (struct sname *)p : NULL;
+}
+
+/*
+ * The NSEC3 chain after names came and went: names gone leave (with
+ * their hashed owners, and those of empty non-terminals no longer
+ * needed), names added join; then the NSEC3 of every hashed owner added,
+ * of a name whose types changed, and of the predecessor of any hashed
+ * owner added or removed is made again.
+ */
+static int
+repair_chain3(struct nc_dnssec *s, struct nc_dnssec_zone *zn, uint32_t now)
+{
+	size_t nreal = zn->ndirty;
+	int rc = 0;
+
+	for (size_t i = 0; i < zn->ngone && rc == 0; i++) {
+		struct sname *n = zn->gone[i];
+
+		if ((rc = drop_sigs(s, zn, n, 0)) == 0)
+			rc = h3_detach(s, zn, n);
+		ldns_rbtree_delete(&zn->names, &n->key);
+	}
+	for (size_t i = 0; i < zn->nfresh && rc == 0; i++)
+		if (!zn->fresh[i]->gone)
+			rc = h3_attach(zn, zn->fresh[i]);
+	/* names whose types changed: their hashed owners */
+	for (size_t i = 0; i < nreal && rc == 0; i++)
+		if (zn->dirty[i]->h3)
+			rc = mark_dirty(zn, zn->dirty[i]->h3);
+	for (size_t i = 0; i < zn->nhgone && rc == 0; i++) {
+		struct sname *p = h3_prev(zn, &zn->hgone[i]->key);
+		if (p)
+			rc = mark_dirty(zn, p);
+	}
+	for (size_t i = 0; i < zn->nhfresh && rc == 0; i++) {
+		struct sname *h = zn->hfresh[i], *p;
+		if (h->gone)
+			continue;
+		if ((rc = mark_dirty(zn, h)) == 0 &&
+		    (p = h3_prev(zn, &h->key)) != NULL)
+			rc = mark_dirty(zn, p);
+	}
+	for (size_t i = nreal; i < zn->ndirty && rc == 0; i++)
+		if (!zn->dirty[i]->gone)
+			rc = nsec_update(s, zn, zn->dirty[i], now);
+	for (size_t i = 0; i < zn->ndirty; i++)
+		zn->dirty[i]->dirty = false;
+	for (size_t i = 0; i < zn->ngone; i++)
+		name_free(zn->gone[i]);
+	for (size_t i = 0; i < zn->nhgone; i++)
+		name_free(zn->hgone[i]);
+	zn->ndirty = zn->nfresh = zn->ngone = zn->nhfresh = zn->nhgone = 0;
+	return rc;
+}
+
 /* Names gone leave the tree; their predecessors', and those of names
  * added, NSEC become dirty; then every dirty NSEC is made again. */
 static int
@@ -1071,6 +1390,8 @@ repair_chain(struct nc_dnssec *s, struct nc_dnssec_zone *zn, uint32_t now)
 {
 	int rc = 0;
 
+	if (zn->nsec3)
+		return repair_chain3(s, zn, now);
 	for (size_t i = 0; i < zn->ngone && rc == 0; i++) {
 		struct sname *n = zn->gone[i];
 
@@ -1223,11 +1544,13 @@ nc_dnssec_refresh(struct nc_dnssec *s, const struct zg_db *db, size_t z,
 		if (i > 0 && due_cmp(&v[i], &v[i - 1]) == 0)
 			continue;
 		s->stats.refreshed++;
-		if (v[i].type == T_NSEC) {
-			if ((rc = drop_sigs(s, zn, sn, T_NSEC)) == 0)
+		if (v[i].type == T_NSEC || v[i].type == T_NSEC3) {
+			if ((rc = drop_sigs(s, zn, sn, v[i].type)) == 0)
 				rc = sign_nsec(s, zn, sn, now);
 		} else if (v[i].type == T_DNSKEY) {
 			rc = sign_dnskey(s, zn, now);
+		} else if (v[i].type == T_NSEC3PARAM) {
+			rc = sign_nsec3param(s, zn, now);
 		} else if ((rc = read_owner(zn, db, z, sn->owner,
 		    sn->key.len)) == 0) {
 			rc = resign_type(s, zn, sn, v[i].type, now);
@@ -1299,11 +1622,31 @@ nc_dnssec_foreach(const struct nc_dnssec *s, size_t z,
 	if (zn == NULL || !zn->built)
 		return 0;
 	rc = dnskey_set(NULL, zn, ectx, emit);
+	if (rc == 0 && zn->nsec3) {
+		struct nc_rr rr = { zn->apex->owner, zn->apex->key.len,
+		    T_NSEC3PARAM, zn->nsec_ttl, nsec3param,
+		    sizeof(nsec3param) };
+		rc = emit(ectx, &rr);
+	}
 	for (ldns_rbnode_t *x = ldns_rbtree_first(&zn->names);
 	    rc == 0 && x != LDNS_RBTREE_NULL; x = ldns_rbtree_next(x)) {
 		const struct sname *n = (const struct sname *)x;
-		struct nc_rr rr = { n->owner, n->key.len, T_NSEC, zn->nsec_ttl,
-		    n->nsec, n->nseclen };
+		struct nc_rr rr = { n->owner, n->key.len, chain_type(n),
+		    zn->nsec_ttl, n->nsec, n->nseclen };
+
+		if (n->nseclen)
+			rc = emit(ectx, &rr);
+		for (const struct sig *g = n->sigs; g && rc == 0; g = g->next) {
+			rr = (struct nc_rr){ n->owner, n->key.len, T_RRSIG,
+			    g->ttl, g->rdata, g->rdlen };
+			rc = emit(ectx, &rr);
+		}
+	}
+	for (ldns_rbnode_t *x = ldns_rbtree_first(&zn->hashed);
+	    rc == 0 && x != LDNS_RBTREE_NULL; x = ldns_rbtree_next(x)) {
+		const struct sname *n = (const struct sname *)x;
+		struct nc_rr rr = { n->owner, n->key.len, chain_type(n),
+		    zn->nsec_ttl, n->nsec, n->nseclen };
 
 		if (n->nseclen)
 			rc = emit(ectx, &rr);

@@ -3,7 +3,11 @@
  *
  * Per signed zone the signer keeps the owner names in DNS canonical
  * order (a red-black tree), the types each serves, its NSEC record, and
- * every RRSIG it made, also indexed by expiration. It never stores the
+ * every RRSIG it made, also indexed by expiration. With NSEC3 (RFC 5155,
+ * RFC 9276 parameters: SHA-1, no salt, no extra iterations, no opt-out)
+ * a second tree holds the hashed owners in hash order -- one per name
+ * and per empty non-terminal, counted by the names below it -- with
+ * their NSEC3 records, and the apex serves NSEC3PARAM. It never stores the
  * zone's records: those stay in the zone database (zonegen/zonedb.h),
  * and the signer reads back the RRsets it signs, by owner.
  *
@@ -11,9 +15,9 @@
  *    (the zone's keys), one RRSIG per RRset and key, the NSEC chain,
  *    the SOA (given its serial: the feed synthesises it).
  *  - nc_dnssec_diff() follows one database diff: the RRsets it touches
- *    are signed again, the NSEC of a name whose types changed, of a
- *    name added and of the predecessor of a name added or removed is
- *    remade, and the SOA gets a signature for the new serial. What
+ *    are signed again, the NSEC (NSEC3) of a name whose types changed,
+ *    of a name (hashed owner) added and of the predecessor of one added
+ *    or removed is remade, and the SOA gets a signature for the new serial. What
  *    changes is handed back as records to delete and add, which go into
  *    the same IXFR as the diff itself.
  *  - nc_dnssec_refresh() signs again the RRsets whose signatures expire
@@ -54,6 +58,7 @@
 /* Options (the DNSSEC option table fills them). */
 struct nc_dnssec_opts {
 	bool on;			/* --dnssec or a --dnssec-key */
+	bool nsec3;			/* NSEC3 instead of NSEC */
 	int alg;			/* of generated keys */
 	uint32_t validity;		/* signature lifetime (s) */
 	uint32_t refresh;		/* signed again this long before

@@ -276,6 +276,7 @@ rm_keydir(void)
 /* Keys of ALG for every zone of DB into S (made once per zone, then
  * loaded again from KEYDIR for a second signer). */
 static size_t nkeys_wanted = 1;
+static bool use_nsec3;
 
 static void
 sign_zones(struct nc_dnssec *s, const struct zg_db *db, int alg)
@@ -397,6 +398,7 @@ fresh_set(const struct zg_db *db, size_t z, uint32_t serial, int alg,
 
 	nc_dnssec_opts_init(&o);
 	o.alg = alg;
+	o.nsec3 = use_nsec3;
 	assert_int_equal(nc_dnssec_init(&f, &o, db->nzones), 0);
 	sign_zones(&f, db, alg);
 	assert_int_equal(nc_dnssec_sign_full(&f, db, z, serial, NOW), 0);
@@ -517,6 +519,7 @@ run(int alg, unsigned steps)
 	assert_int_equal(zg_render_opts_finish(&o, err, sizeof(err)), 0);
 	nc_dnssec_opts_init(&so);
 	so.alg = alg;
+	so.nsec3 = use_nsec3;
 	zg_model_init(&m);
 	zg_model_track(&m, true);
 	assert_int_equal(zg_db_init(&db, &o), 0);
@@ -711,6 +714,17 @@ test_incremental_two_keys(void **state)
 	nkeys_wanted = 1;
 }
 
+/* NSEC3: the hashed chain, empty non-terminals coming and going. */
+static void
+test_incremental_nsec3(void **state)
+{
+	(void)state;
+	seed();
+	use_nsec3 = true;
+	run(15, steps_per_run());
+	use_nsec3 = false;
+}
+
 static void
 test_incremental_ecdsa(void **state)
 {
@@ -728,6 +742,7 @@ main(void)
 		cmocka_unit_test(test_incremental_ed25519),
 		cmocka_unit_test(test_incremental_ecdsa),
 		cmocka_unit_test(test_incremental_two_keys),
+		cmocka_unit_test(test_incremental_nsec3),
 		cmocka_unit_test(test_refresh_short_lifetimes),
 	};
 

@@ -107,8 +107,10 @@ def without_service(doc, name):
     return doc
 
 
-def test_signed_zones_verify_after_a_burst(sync, snapshot, workdir):
-    s = sync(snapshot, "--dnssec", "--log-level", "debug")
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
+def test_signed_zones_verify_after_a_burst(sync, snapshot, workdir, denial):
+    extra = ["--dnssec-nsec3"] if denial == "nsec3" else []
+    s = sync(snapshot, "--dnssec", "--log-level", "debug", *extra)
     for zone in ZONES:
         check_signed(zone, s.port, workdir)
     base = services(snapshot)
@@ -137,12 +139,28 @@ def test_signed_zones_verify_after_a_burst(sync, snapshot, workdir):
     names = {n.to_text() for n in z["cluster.local."].nodes}
     assert "burst-11.default.svc.cluster.local." in names
     assert "burst-10.default.svc.cluster.local." not in names
-    # NSD took the changes as IXFRs of a few records each, not the zone.
-    ixfr = [int(m.group(1)) for m in re.finditer(
-        r'zone=cluster\.local\. kind=ixfr .* records=(\d+)', s.text())]
-    assert len(ixfr) >= 3, s.text()[-3000:]
+    types = {dns.rdatatype.to_text(rd.rdtype)
+             for _, _, rd in z["cluster.local."].iterate_rdatas()}
+    if denial == "nsec3":
+        assert {"NSEC3", "NSEC3PARAM"} <= types and "NSEC" not in types
+        p = z["cluster.local."].find_rdataset("cluster.local.", "NSEC3PARAM")
+        assert [rd.to_text() for rd in p] == ["1 0 0 -"]
+    else:
+        assert "NSEC" in types and "NSEC3" not in types
+    # One more Service: NSD gets it as an IXFR of the two records, their
+    # signatures, the chain records around the new names (and with
+    # NSEC3 the empty non-terminal _tcp under it), the SOA's signature
+    # and the IXFR's four SOAs: a few dozen records, not the zone.
+    n = s.text().count("zone=cluster.local. kind=ixfr")
+    doc = with_service(doc, "single", "10.96.77.200")
+    replace_file(snapshot, json.dumps(doc))
+    wait_for(lambda: s.text().count("zone=cluster.local. kind=ixfr") > n,
+             15, what="the IXFR of one Service")
+    last = re.findall(r'zone=cluster\.local\. kind=ixfr .* records=(\d+)',
+                      s.text())[-1]
     total = len(list(z["cluster.local."].iterate_rdatas()))
-    assert max(ixfr) < total / 2, (ixfr, total)
+    assert int(last) <= 40, (last, total)
+    check_signed("cluster.local.", s.port, workdir)
 
 
 def dnskeys(port, zone="cluster.local."):
@@ -238,10 +256,13 @@ zone:
 """
 
 
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
 def test_unbound_validates_through_knot(sync, snapshot, kubezone, state_dir,
-                                        workdir, procs):
+                                        workdir, procs, denial):
     knot_port = free_port()
-    s = sync(snapshot, "--dnssec", "--notify", "127.0.0.1:%d" % knot_port)
+    extra = ["--dnssec-nsec3"] if denial == "nsec3" else []
+    s = sync(snapshot, "--dnssec", "--notify", "127.0.0.1:%d" % knot_port,
+             *extra)
     kd = os.path.join(workdir, "knot")
     os.makedirs(os.path.join(kd, "db"))
     os.makedirs(os.path.join(kd, "zones"))
@@ -262,6 +283,15 @@ def test_unbound_validates_through_knot(sync, snapshot, kubezone, state_dir,
     assert r.flags & dns.flags.AD, r
     nx = resolve("nothing-here.shop.svc.cluster.local.", "A", ub_port)
     assert nx.rcode() == dns.rcode.NXDOMAIN and nx.flags & dns.flags.AD, nx
+    proof = {dns.rdatatype.to_text(r.rdtype) for r in nx.authority}
+    assert ("NSEC3" if denial == "nsec3" else "NSEC") in proof, nx
+    # NODATA at a name and at an empty non-terminal, proven too
+    nd = resolve(name, "TXT", ub_port)
+    assert nd.rcode() == dns.rcode.NOERROR and not nd.answer and \
+        nd.flags & dns.flags.AD, nd
+    ent = resolve("svc.cluster.local.", "A", ub_port)
+    assert ent.rcode() == dns.rcode.NOERROR and not ent.answer and \
+        ent.flags & dns.flags.AD, ent
 
     # A change reaches Knot by IXFR and still validates.
     doc = with_service(services(snapshot), "signed-later", "10.96.88.8")
