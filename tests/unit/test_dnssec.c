@@ -606,7 +606,7 @@ min_expiry(const struct set *st)
  * than the whole zone at once, and the mirror stays the signer's zone.
  */
 static void
-test_refresh_short_lifetimes(void **state)
+refresh_run(void)
 {
 	struct zg_render_opts o;
 	struct nc_dnssec_opts so;
@@ -618,12 +618,12 @@ test_refresh_short_lifetimes(void **state)
 	size_t batches = 0, biggest = 0, total;
 	char err[256];
 
-	(void)state;
 	seed();
 	make_keydir();
 	zg_render_opts_init(&o);
 	nc_dnssec_opts_init(&so);
 	so.alg = 15;
+	so.nsec3 = use_nsec3;
 	so.validity = 200;
 	so.refresh = 80;
 	assert_int_equal(nc_dnssec_opts_finish(&so, err, sizeof(err)), 0);
@@ -674,6 +674,16 @@ test_refresh_short_lifetimes(void **state)
 	zg_model_free(&m);
 	zg_render_opts_free(&o);
 	rm_keydir();
+}
+
+static void
+test_refresh_short_lifetimes(void **state)
+{
+	(void)state;
+	refresh_run();
+	use_nsec3 = true;
+	refresh_run();
+	use_nsec3 = false;
 }
 
 static unsigned
