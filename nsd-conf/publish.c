@@ -74,7 +74,10 @@ nc_pub_init(struct nc_publisher *p, struct zg_db *db, struct nc_feed *feed,
 	p->fz = calloc(db->nzones ? db->nzones : 1, sizeof(*p->fz));
 	p->first = calloc(db->nzones ? db->nzones : 1, sizeof(*p->first));
 	p->whole = calloc(db->nzones ? db->nzones : 1, sizeof(*p->whole));
-	if (p->fz == NULL || p->first == NULL || p->whole == NULL)
+	p->sign_seconds = calloc(db->nzones ? db->nzones : 1,
+	    sizeof(*p->sign_seconds));
+	if (p->fz == NULL || p->first == NULL || p->whole == NULL ||
+	    p->sign_seconds == NULL)
 		return KZ_ENOMEM;
 	for (size_t z = 0; z < db->nzones; z++) {
 		const struct zg_db_zone *dz = &db->zones[z];
@@ -96,6 +99,7 @@ nc_pub_free(struct nc_publisher *p)
 	free(p->fz);
 	free(p->first);
 	free(p->whole);
+	free(p->sign_seconds);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -112,11 +116,11 @@ publish_whole(struct nc_publisher *p, size_t z, uint32_t now)
 		uint64_t cpu0 = kz_cpu_ns();
 
 		rc = nc_dnssec_sign_full(p->sign, p->db, z, serial, now);
-		p->stats.sign_seconds = (double)(kz_cpu_ns() - cpu0) / 1e9;
+		p->sign_seconds[z] = (double)(kz_cpu_ns() - cpu0) / 1e9;
 		if (rc == 0)
 			kz_info("zone signed", "zone=%s signatures=%zu "
 			    "cpu_s=%.3f", origin, nc_dnssec_count(p->sign, z),
-			    p->stats.sign_seconds);
+			    p->sign_seconds[z]);
 	}
 	if (rc == 0)
 		rc = nc_feed_set_serial(p->feed, p->fz[z], serial);

@@ -38,7 +38,6 @@ struct nc_pub_stats {
 	unsigned long records;		/* records in them */
 	unsigned long failed;		/* commits that failed (ENOMEM, serial) */
 	unsigned long refreshes;	/* signature refreshes committed */
-	double sign_seconds;		/* CPU time of the last full signing */
 };
 
 struct nc_publisher {
@@ -53,6 +52,8 @@ struct nc_publisher {
 				 * nc_pub_release(), 0: none */
 	bool started;		/* nc_pub_start() succeeded */
 	struct nc_dnssec *sign;	/* the signer (borrowed), or NULL */
+	double *sign_seconds;	/* per zone: CPU time of its last full
+				 * signing */
 	struct nc_pub_stats stats;
 };
 

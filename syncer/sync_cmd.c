@@ -1142,8 +1142,8 @@ setup_metrics(struct sync *s)
 	    "Unix time at which the zone's first RRSIG expires (--dnssec).",
 	    "zone");
 	s->m_sign_s = sy_metrics_gauge(r, "kubezone_dnssec_sign_seconds",
-	    "CPU seconds the last full signing of a zone took (--dnssec).",
-	    NULL);
+	    "CPU seconds the zone's last full signing took (--dnssec).",
+	    "zone");
 	s->m_refreshes = sy_metrics_counter(r,
 	    "kubezone_dnssec_refreshes_total", "Signature refreshes "
 	    "committed, one serial each (--dnssec).", NULL);
@@ -1214,16 +1214,17 @@ scrape(void *ctx)
 		    (const char *[]){ name });
 		sy_metric_set(s->m_capped, (double)s->db.zones[z].capped,
 		    (const char *[]){ name });
-		if (nc_dnssec_earliest(&s->dnssec, z))
+		if (nc_dnssec_earliest(&s->dnssec, z)) {
 			sy_metric_set(s->m_sig_expiry,
 			    nc_dnssec_earliest(&s->dnssec, z),
 			    (const char *[]){ name });
+			sy_metric_set(s->m_sign_s, s->pub.sign_seconds[z],
+			    (const char *[]){ name });
+		}
 	}
-	if (s->cmd.dnssec.on) {
-		sy_metric_set(s->m_sign_s, s->pub.stats.sign_seconds, NULL);
+	if (s->cmd.dnssec.on)
 		sy_metric_set(s->m_refreshes, (double)s->pub.stats.refreshes,
 		    NULL);
-	}
 	if (s->pub.started)
 		scrape_secondaries(s);
 	if (s->use_api)

@@ -13,6 +13,7 @@
 """
 
 import copy
+import http.client
 import json
 import os
 import re
@@ -344,8 +345,10 @@ def expirations(z):
 def test_short_lifetimes_refresh(sync, snapshot, workdir):
     # validity 12 s, refresh 6 s: every signature is renewed twice in the
     # 26 s watched; what NSD serves always verifies, none expired.
+    http_port = free_port()
     s = sync(snapshot, "--dnssec", "--dnssec-validity", "12s",
-             "--dnssec-refresh", "6s", "--log-level", "debug")
+             "--dnssec-refresh", "6s", "--log-level", "debug",
+             "--http", "127.0.0.1:%d" % http_port)
     start = time.time()
     first = expirations(check_signed("cluster.local.", s.port, workdir))
     assert min(first) > start + 6
@@ -362,3 +365,24 @@ def test_short_lifetimes_refresh(sync, snapshot, workdir):
     assert min(expirations(z)) > max(first), "signatures were not renewed"
     assert checks >= 3
     assert "expires within the refresh period" not in s.text()
+    m = metrics(http_port)
+    now = time.time()
+    earliest = m['kubezone_dnssec_signature_expiry_earliest_timestamp_seconds'
+                 '{zone="cluster.local"}']
+    assert now + 6 - 1 < earliest <= now + 12, (earliest, now)
+    assert m["kubezone_dnssec_refreshes_total"] >= checks
+    assert 'kubezone_dnssec_sign_seconds{zone="cluster.local"}' in m
+
+
+def metrics(port):
+    """/metrics as {name{labels}: value}."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
