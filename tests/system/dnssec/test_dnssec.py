@@ -386,3 +386,31 @@ def metrics(port):
             k, v = line.rsplit(" ", 1)
             out[k] = float(v)
     return out
+
+
+def test_bad_keys_are_refused(kubezone, snapshot, state_dir, workdir):
+    """A key of a zone not served, and a key file that is not one: a
+    clear error at start, exit status 1, nothing served."""
+    subprocess.run(["ldns-keygen", "-a", "ED25519", "-k", "elsewhere.example"],
+                   cwd=workdir, check=True, capture_output=True)
+    other = [f for f in os.listdir(workdir) if f.endswith(".private")][0]
+    bad = os.path.join(workdir, "Kbad.+013+00001")
+    with open(bad + ".key", "w") as f:
+        f.write("bad. 3600 IN DNSKEY 257 3 13 bm90IGEga2V5\n")
+    with open(bad + ".private", "w") as f:
+        f.write("Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\n")
+    for key, want in ((os.path.join(workdir, other),
+                       "zone elsewhere.example. is not served"),
+                      (bad + ".private", bad + ".private")):
+        r = subprocess.run([kubezone, "sync", "--snapshot", snapshot,
+                            "--state-dir", state_dir, "--listen",
+                            "127.0.0.1:%d" % free_port(), "--http", "off",
+                            "--dnssec-key", key], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 1, r
+        assert want in r.stderr, r.stderr
+    r = subprocess.run([kubezone, "sync", "--snapshot", snapshot,
+                        "--dnssec", "--dnssec-validity", "1h",
+                        "--dnssec-refresh", "2h"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2 and "--dnssec-refresh" in r.stderr, r.stderr
