@@ -126,13 +126,15 @@ def ldns_signzone(cluster, alg, work):
 def run(size):
     work = WORK / size
     work.mkdir(parents=True, exist_ok=True)
-    res = {"size": size, "daemons": {}, "ldns": {}}
+    res = {"size": size, "daemons": {}, "ldns": {}, "events": EVENTS}
     for name, args in VARIANTS:
         r, text = daemon(size, name, args)
         d = per_event(r)
         d["signatures"], d["sign_cpu_s"] = signed(text)
         d["startup_s"] = r.get("startup_s")
         d["startup_cpu_s"] = r.get("startup_cpu_s")
+        d["rss_kb"] = r.get("rss", {}).get("kz_rss_kb")
+        d["nsd_pss_kb"] = r.get("rss", {}).get("nsd_pss_kb")
         res["daemons"][name] = d
         res["cluster"] = r["cluster"]
     for alg in ("13", "15"):
@@ -164,28 +166,39 @@ def report(results):
                   f"{f(d['signatures'], '%d')} | {f(d['sign_cpu_s'])} | "
                   f"{l['rrsigs']} | {l['cpu_s']:.2f} |")
     print()
-    print(f"One single-object change (a Pod's IP, {EVENTS} changes, each its "
+    events = "/".join(str(r.get("events", EVENTS)) for r in results)
+    print(f"One single-object change (a Pod's IP, {events} changes, each its "
           "own publish): the daemon's CPU per change above its idle "
           "baseline, and kubezone's render + publish time from its log "
           "(signing happens in publish).\n")
     print("| cluster | signing | CPU ms per change | added by signing | "
-          "render + publish ms p50 | p90 |")
-    print("|---|---|---|---|---|---|")
+          "render + publish ms p50 | p90 | kubezone RSS MB | NSD PSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         base = r["daemons"]["none"]["cpu_ms"]
         for name, _ in VARIANTS:
             d = r["daemons"][name]
             added = "" if name == "none" else "%+.2f" % (d["cpu_ms"] - base)
+            rss, pss = d.get("rss_kb"), d.get("nsd_pss_kb")
             print(f"| {r['size']} | {'none' if name == 'none' else 'alg ' + name} "
                   f"| {d['cpu_ms']:.2f} | {added} | {f(d['kz_ms_p50'])} | "
-                  f"{f(d['kz_ms_p90'])} |")
+                  f"{f(d['kz_ms_p90'])} | {f(rss and rss / 1024, '%.0f')} | "
+                  f"{f(pss and pss / 1024, '%.0f')} |")
     print()
 
 
 def main():
     WORK.mkdir(parents=True, exist_ok=True)
     if len(sys.argv) > 1 and sys.argv[1] == "--report":
-        report([json.loads((WORK / f"{s}.json").read_text()) for s in SIZES])
+        results = [json.loads((WORK / f"{s}.json").read_text()) for s in SIZES]
+        for r in results:      # figures kept by incremental.py
+            for name, d in r["daemons"].items():
+                if "rss_kb" not in d:
+                    inc = json.loads((INCR / f"{r['size']}-dnssec-{name}.json")
+                                     .read_text())
+                    d["rss_kb"] = inc["rss"]["kz_rss_kb"]
+                    d["nsd_pss_kb"] = inc["rss"]["nsd_pss_kb"]
+        report(results)
         return
     report([run(size) for size in SIZES])
 
