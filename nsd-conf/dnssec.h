@@ -97,7 +97,6 @@ struct nc_dnssec_out {
 struct nc_dnssec_stats {
 	unsigned long signatures;	/* made (total) */
 	unsigned long refreshed;	/* RRsets signed again by refresh */
-	double full_seconds;		/* CPU time of the last full signing */
 };
 
 struct nc_dnssec_zone;
