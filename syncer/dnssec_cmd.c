@@ -100,6 +100,7 @@ usage(FILE *f)
 	fprintf(f, "usage: kubezone dnssec ds|dnskey ZONE [OPTIONS]\n"
 	    "  ds      print the DS records of ZONE's keys for the parent "
 	    "zone\n"
+	    "          (of its SEP keys, flags 257, when it has any)\n"
 	    "  dnskey  print ZONE's DNSKEY records (a trust anchor)\n");
 	kz_opt_help(f, &t, 1);
 }
@@ -112,7 +113,7 @@ sy_dnssec_main(int argc, char **argv)
 	struct nc_dkey *keys = NULL;
 	struct kz_buf out;
 	char err[512], zone[260], **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	size_t npos = 0, nkeys = 0;
+	size_t npos = 0, nkeys = 0, sep = 0;
 	int help = 0, status = 2, rc;
 
 	memset(&c, 0, sizeof(c));
@@ -153,9 +154,12 @@ sy_dnssec_main(int argc, char **argv)
 		    "sync --dnssec makes them)\n", zone, c.state_dir);
 		goto out;
 	}
+	for (size_t i = 0; i < nkeys; i++)
+		sep += (keys[i].flags & LDNS_KEY_SEP_KEY) != 0;
 	for (size_t i = 0; i < nkeys; i++) {
+		/* the DS of the SEP keys, or of every key when none has it */
 		if (pos[0][1] == 's')
-			rc = (keys[i].flags & LDNS_KEY_SEP_KEY) ?
+			rc = !sep || (keys[i].flags & LDNS_KEY_SEP_KEY) ?
 			    nc_key_ds(&keys[i], &out) : 0;
 		else
 			rc = nc_key_dnskey_text(&keys[i], &out);

@@ -1,7 +1,8 @@
 /*
  * syncer/dnssec_cmd.h -- `kubezone dnssec`: what the parent zone needs.
  *
- *   kubezone dnssec ds ZONE       the DS records of ZONE's keys (SHA-256)
+ *   kubezone dnssec ds ZONE       the DS records (SHA-256) of ZONE's SEP
+ *                                 keys, or of all its keys if none is one
  *   kubezone dnssec dnskey ZONE   ZONE's DNSKEY records (a trust anchor)
  *
  * The keys are the --dnssec-key files of ZONE, else those `kubezone
