@@ -1619,8 +1619,10 @@ nc_dnssec_foreach(const struct nc_dnssec *s, size_t z,
 	    s->zones[z] : NULL;
 	int rc;
 
-	if (zn == NULL || !zn->built)
+	if (zn == NULL)
 		return 0;
+	if (!zn->built)		/* never the zone unsigned: no transfer */
+		return KZ_EINVAL;
 	rc = dnskey_set(NULL, zn, ectx, emit);
 	if (rc == 0 && zn->nsec3) {
 		struct nc_rr rr = { zn->apex->owner, zn->apex->key.len,

@@ -169,8 +169,10 @@ uint32_t nc_dnssec_earliest(const struct nc_dnssec *s, size_t z);
 /* The number of signatures zone Z holds. */
 size_t nc_dnssec_count(const struct nc_dnssec *s, size_t z);
 
-/* Emit the signer's records of zone Z (DNSKEY, NSEC, RRSIG); stops at
- * and returns EMIT's first non-zero result. */
+/* Emit the signer's records of zone Z (DNSKEY, NSEC or NSEC3PARAM and
+ * NSEC3, RRSIG); stops at and returns EMIT's first non-zero result.
+ * KZ_EINVAL for a signed zone whose signing failed (until it is signed
+ * whole again): a transfer must not serve it unsigned. */
 int nc_dnssec_foreach(const struct nc_dnssec *s, size_t z,
     int (*emit)(void *ectx, const struct nc_rr *rr), void *ectx);
 
