@@ -1133,7 +1133,7 @@ nc_dnssec_sign_full(struct nc_dnssec *s, const struct zg_db *db, size_t z,
 	zone_clear(zn);
 	out_reset(s);
 	zn->emit = false;
-	zn->nfresh = zn->ngone = zn->ndirty = 0;
+	zn->nfresh = zn->ngone = zn->ndirty = zn->nhfresh = zn->nhgone = 0;
 	zone_ttls(zn, &db->zones[z]);
 	alen = zg_name_wire(zn->bare, apex, sizeof(apex));
 	if (alen == 0 || (zn->apex = name_add(zn, apex, alen)) == NULL)
@@ -1263,9 +1263,13 @@ h3_remove(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *h)
 		    zn->nsec_ttl, h->nsec, h->nseclen);
 	if (rc == 0)
 		rc = drop_sigs(s, zn, h, 0);
-	ldns_rbtree_delete(&zn->hashed, &h->key);
-	h->gone = true;
-	return rc ? rc : list_push(&zn->hgone, &zn->nhgone, &zn->caphgone, h);
+	/* listed first: a hashed owner leaves its tree only to be freed */
+	if (rc == 0 && (rc = list_push(&zn->hgone, &zn->nhgone,
+	    &zn->caphgone, h)) == 0) {
+		ldns_rbtree_delete(&zn->hashed, &h->key);
+		h->gone = true;
+	}
+	return rc;
 }
 
 /* Name N joins the zone: its hashed owner (its NSEC3 lists its types
@@ -1343,11 +1347,17 @@ repair_chain3(struct nc_dnssec *s, struct nc_dnssec_zone *zn, uint32_t now)
 	size_t nreal = zn->ndirty;
 	int rc = 0;
 
-	for (size_t i = 0; i < zn->ngone && rc == 0; i++) {
+	/* every name gone leaves the tree, also after an error: they are
+	 * freed below (the zone is then signed whole again) */
+	for (size_t i = 0; i < zn->ngone; i++) {
 		struct sname *n = zn->gone[i];
+		int r = drop_sigs(s, zn, n, 0);
 
-		if ((rc = drop_sigs(s, zn, n, 0)) == 0)
+		rc = rc ? rc : r;
+		if (rc == 0)
 			rc = h3_detach(s, zn, n);
+		else if (n->h3)
+			n->h3->h3 = NULL;
 		ldns_rbtree_delete(&zn->names, &n->key);
 	}
 	for (size_t i = 0; i < zn->nfresh && rc == 0; i++)
@@ -1392,14 +1402,17 @@ repair_chain(struct nc_dnssec *s, struct nc_dnssec_zone *zn, uint32_t now)
 
 	if (zn->nsec3)
 		return repair_chain3(s, zn, now);
-	for (size_t i = 0; i < zn->ngone && rc == 0; i++) {
+	/* every name gone leaves the tree, also after an error: they are
+	 * freed below */
+	for (size_t i = 0; i < zn->ngone; i++) {
 		struct sname *n = zn->gone[i];
+		int r;
 
-		if (n->nseclen && zn->emit)
+		if (rc == 0 && n->nseclen && zn->emit)
 			rc = out_push(s, false, n->owner, n->key.len, T_NSEC,
 			    zn->nsec_ttl, n->nsec, n->nseclen);
-		if (rc == 0)
-			rc = drop_sigs(s, zn, n, 0);
+		r = drop_sigs(s, zn, n, 0);
+		rc = rc ? rc : r;
 		ldns_rbtree_delete(&zn->names, &n->key);
 	}
 	for (size_t i = 0; i < zn->ngone && rc == 0; i++) {
