@@ -18,8 +18,9 @@
  * caller saves the serial store when nc_serial_wants_save() says so,
  * after the NOTIFY went out.
  *
- * Ownership: borrows the database, the feed and the serial store, which
- * must outlive the publisher; owns its zone map.
+ * Ownership: borrows the database, the feed, the serial store and the
+ * signer (nc_pub_sign), which must outlive the publisher; owns its zone
+ * map.
  */
 #ifndef KZ_NSDCONF_PUBLISH_H
 #define KZ_NSDCONF_PUBLISH_H
