@@ -21,7 +21,8 @@
  *    changes is handed back as records to delete and add, which go into
  *    the same IXFR as the diff itself.
  *  - nc_dnssec_refresh() signs again the RRsets whose signatures expire
- *    within the refresh period (plus the gap, nc_dnssec_gap()). Expirations carry a per-RRset offset
+ *    within the refresh period (plus the gap, nc_dnssec_gap()).
+ *    Expirations carry a per-RRset offset
  *    (a hash of owner and type, up to half of validity minus refresh),
  *    so a zone signed at once falls due over a spread of time, never at
  *    one moment. Inception is always NC_DNSSEC_SKEW seconds back.
@@ -45,46 +46,12 @@
 #include <stdint.h>
 
 #include "common/arena.h"
-#include "common/opt.h"
+#include "nsd-conf/dnssec_opts.h"
 #include "nsd-conf/feed.h"
 #include "nsd-conf/keys.h"
 #include "zonegen/zonedb.h"
 
 #define NC_DNSSEC_SKEW 3600		/* inception this far back (s) */
-#define NC_DNSSEC_VALIDITY (14 * 86400)
-#define NC_DNSSEC_REFRESH (7 * 86400)
-#define NC_DNSSEC_KEYS_MAX 16		/* --dnssec-key files */
-
-/* Options (the DNSSEC option table fills them). */
-struct nc_dnssec_opts {
-	bool on;			/* --dnssec or a --dnssec-key */
-	bool nsec3;			/* NSEC3 instead of NSEC */
-	int alg;			/* of generated keys */
-	uint32_t validity;		/* signature lifetime (s) */
-	uint32_t refresh;		/* signed again this long before
-					 * expiry (s) */
-	char *key_files[NC_DNSSEC_KEYS_MAX];
-	size_t nkey_files;
-};
-
-extern const struct kz_opt nc_dnssec_opt_table[];
-
-void nc_dnssec_opts_init(struct nc_dnssec_opts *o);
-void nc_dnssec_opts_free(struct nc_dnssec_opts *o);
-
-/* Check the options together (refresh below validity). 0 or KZ_EUSAGE
- * with a message in ERR. */
-int nc_dnssec_opts_finish(const struct nc_dnssec_opts *o, char *err,
-    size_t errsz);
-
-/*
- * The refresh gap: signatures are due GAP seconds before they come
- * within the refresh period, and refreshes run at most every GAP
- * seconds (refresh / 16, from 1 s to 15 min): at most one batch per
- * gap, and no signature ever comes within the refresh period while
- * refreshes work.
- */
-uint32_t nc_dnssec_gap(const struct nc_dnssec_opts *o);
 
 /* The records one call changed (valid until the next call). */
 struct nc_dnssec_out {
