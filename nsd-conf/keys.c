@@ -2,11 +2,14 @@
  * nsd-conf/keys.c -- DNSSEC key files: load, generate, DS.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ldns/ldns.h>
 
@@ -44,12 +47,35 @@ nc_keys_free(struct nc_dkey *keys, size_t nkeys)
 	free(keys);
 }
 
+/* PATH opened for reading if it is a regular file; through a symbolic
+ * link only with FOLLOW. NULL with errno set. */
+static FILE *
+open_key_file(const char *path, bool follow)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (!follow)
+		return nc_fopen_regular(path);
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((f = fdopen(fd, "r")) == NULL)
+		close(fd);
+	return f;
+}
+
 /* The DNSKEY record of the .key file PATH (comments and blank lines
  * skipped), or NULL with a message in ERR. */
 static ldns_rr *
-read_dnskey(const char *path, char *err, size_t errsz)
+read_dnskey(const char *path, bool follow, char *err, size_t errsz)
 {
-	FILE *f = nc_fopen_regular(path);
+	FILE *f = open_key_file(path, follow);
 	ldns_rr *rr = NULL;
 	int line = 1;
 
@@ -132,8 +158,9 @@ key_matches(const struct nc_dkey *k)
 	return same;
 }
 
-int
-nc_key_load(struct nc_dkey *k, const char *path, char *err, size_t errsz)
+static int
+load_key(struct nc_dkey *k, const char *path, bool follow, char *err,
+    size_t errsz)
 {
 	char stem[4000], kpath[4100];
 	size_t len = strlen(path);
@@ -155,9 +182,9 @@ nc_key_load(struct nc_dkey *k, const char *path, char *err, size_t errsz)
 	stem[len] = '\0';
 	snprintf(k->path, sizeof(k->path), "%s.private", stem);
 	snprintf(kpath, sizeof(kpath), "%s.key", stem);
-	if ((k->dnskey = read_dnskey(kpath, err, errsz)) == NULL)
+	if ((k->dnskey = read_dnskey(kpath, follow, err, errsz)) == NULL)
 		goto fail;
-	if ((f = nc_fopen_regular(k->path)) == NULL) {
+	if ((f = open_key_file(k->path, follow)) == NULL) {
 		snprintf(err, errsz, "%s: %s", k->path, strerror(errno));
 		goto fail;
 	}
@@ -183,6 +210,12 @@ fail:
 		fclose(f);
 	nc_key_free(k);
 	return rc ? rc : KZ_EINVAL;
+}
+
+int
+nc_key_load(struct nc_dkey *k, const char *path, char *err, size_t errsz)
+{
+	return load_key(k, path, true, err, errsz);
 }
 
 /* Write TEXT to DIR/NAME, mode 0600, atomically. */
@@ -302,7 +335,7 @@ nc_keys_find(const char *dir, const char *zone, struct nc_dkey **keys,
 		snprintf(err, errsz, "out of memory");
 	}
 	for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
-		rc = nc_key_load(&(*keys)[i], g.gl_pathv[i], err, errsz);
+		rc = load_key(&(*keys)[i], g.gl_pathv[i], false, err, errsz);
 		if (rc == 0)
 			(*nkeys)++;
 	}

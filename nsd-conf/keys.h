@@ -46,7 +46,8 @@ struct nc_dkey {
 int nc_key_alg_parse(const char *s);
 
 /*
- * Load the key pair named by PATH (.key, .private or the stem). 0, or a
+ * Load the key pair named by PATH (.key, .private or the stem; symbolic
+ * links are followed: a Kubernetes Secret's files are links). 0, or a
  * negative code with a message in ERR (the key is then freed).
  */
 int nc_key_load(struct nc_dkey *k, const char *path, char *err,
@@ -61,10 +62,11 @@ int nc_key_generate(struct nc_dkey *k, const char *zone, int alg,
     const char *dir, char *err, size_t errsz);
 
 /*
- * Load every key of ZONE found in DIR (K<zone>+*.private, the zone
- * without its final dot, lower case) into *KEYS (an array the caller
- * frees with nc_keys_free), *NKEYS their number (0: none there). 0, or
- * a negative code with a message in ERR.
+ * Load every key of ZONE found in DIR (K<zone>.+*.private: the zone's
+ * name in lower case, with its final dot) into *KEYS (an array the caller
+ * frees with nc_keys_free), *NKEYS their number (0: none there). Files
+ * there must be regular files, not symbolic links. 0, or a negative
+ * code with a message in ERR.
  */
 int nc_keys_find(const char *dir, const char *zone, struct nc_dkey **keys,
     size_t *nkeys, char *err, size_t errsz);

@@ -351,10 +351,38 @@ test_keys(void **state)
 		nc_key_free(&k);
 		nc_key_free(&l);
 	}
-	/* a .key without its .private, a zone key of another zone */
+	/* a .key without its .private */
 	snprintf(path, sizeof(path), "%s/Knone.+013+00001.key", keydir);
 	assert_int_not_equal(nc_key_load(&(struct nc_dkey){ 0 }, path, err,
 	    sizeof(err)), 0);
+	/* a key given by the operator may be a symbolic link (a Secret's
+	 * files are); one in the state directory may not */
+	{
+		struct nc_dkey k, *keys = NULL;
+		char sub[128], from[600], to[600];
+		size_t n = 0;
+		const char *ext[2] = { "key", "private" };
+
+		if (nc_key_generate(&k, "link.example.", 13, keydir, err,
+		    sizeof(err)))
+			fail_msg("%s", err);
+		snprintf(sub, sizeof(sub), "%s/sub", keydir);
+		assert_int_equal(mkdir(sub, 0700), 0);
+		for (int i = 0; i < 2; i++) {
+			snprintf(from, sizeof(from), "%s/Klink.example.+013+%05u."
+			    "%s", keydir, k.tag, ext[i]);
+			snprintf(to, sizeof(to), "%s/Klink.example.+013+%05u.%s",
+			    sub, k.tag, ext[i]);
+			assert_int_equal(symlink(from, to), 0);
+		}
+		nc_key_free(&k);
+		if (nc_key_load(&k, to, err, sizeof(err)))
+			fail_msg("%s", err);
+		nc_key_free(&k);
+		assert_int_not_equal(nc_keys_find(sub, "link.example.", &keys,
+		    &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 0);
+	}
 	rm_keydir();
 }
 
