@@ -11,6 +11,7 @@
 static enum kz_log_level log_level = KZ_LOG_INFO;
 static FILE *log_stream;
 static unsigned long log_counts[KZ_LOG_OFF];
+static char log_context[128];	/* kz_log_set_context */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error",
 	"off" };
@@ -125,6 +126,12 @@ kz_log_quote(char *out, size_t outsz, const char *s)
 }
 
 void
+kz_log_set_context(const char *ctx)
+{
+	snprintf(log_context, sizeof(log_context), "%s", ctx ? ctx : "");
+}
+
+void
 kz_log(enum kz_log_level level, const char *msg, const char *fmt, ...)
 {
 	FILE *f = log_stream ? log_stream : stderr;
@@ -143,6 +150,11 @@ kz_log(enum kz_log_level level, const char *msg, const char *fmt, ...)
 	n = (size_t)snprintf(line, sizeof(line), "ts=%s.%03dZ level=%s msg=%s",
 	    ts, (int)(tv.tv_usec / 1000), level_names[level],
 	    kz_log_quote(qmsg, sizeof(qmsg), msg));
+	if (log_context[0] && n + 1 < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s",
+		    log_context);
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
 	if (fmt != NULL && *fmt != '\0' && n + 1 < sizeof(line)) {
 		line[n++] = ' ';
 		va_start(ap, fmt);

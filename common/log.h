@@ -38,6 +38,14 @@ int kz_log_opt_level(void *ctx, const char *arg, char *err, size_t errsz);
 /* Redirect output (default stderr); NULL restores stderr. Not owned. */
 void kz_log_set_stream(FILE *f);
 
+/*
+ * Context for the lines written from now on: CTX ("key=value ...",
+ * copied, at most 127 bytes) goes after msg= in every line until it is
+ * set again; NULL or "" clears it. The daemon names the cluster whose
+ * work a line comes from this way (cluster=prod-eu).
+ */
+void kz_log_set_context(const char *ctx);
+
 /* Count of lines written at LEVEL since start (for tests and metrics). */
 unsigned long kz_log_count(enum kz_log_level level);
 

@@ -35,12 +35,16 @@ EXAMPLES = {
     "ttl": "60",
     "dns-ip": "10.96.0.10",
     "namespace": "shop",
+    "labels": "app.kubernetes.io/part-of=shop,tier!=internal",
+    "namespace-labels": "dns.example.com/expose=true",
     "reverse-zone": "10.96.0.0/12",
     "pod-records": None,
     "endpoint-pod-names": None,
     "no-clusterip-endpoint-names": None,
     "max-rrset-bytes": "16000",
     "catalog-zone": "catalog.kubezone.invalid",
+    "clusterset-zone": "clusterset.local",
+    "clusters": "/etc/kubezone/clusters.yaml",
     "ns": "ns1.cluster.local=192.0.2.53",
     "soa-rname": "hostmaster@example.com",
     "soa-refresh": "3600",
@@ -78,6 +82,8 @@ EXAMPLES = {
     "http": "[::]:9154",
     "out": "zones/",
     "serial": "2026010101",
+    "explain": None,
+    "no-explain": None,
 }
 
 # Environment variables that no option row names (the option rows' own
@@ -92,7 +98,8 @@ EXTRA_ENV = [
     ("KUBERNETES_SERVICE_PORT", "sync",
      "The port that goes with `KUBERNETES_SERVICE_HOST`.", "443"),
     ("PATH", "sync",
-     "Searched for `nsd` when `--nsd` is not given (then `/usr/sbin`).",
+     "Searched for `nsd` when `--nsd` is not given (then `/usr/sbin`), and "
+     "for a kubeconfig exec credential plugin's `command` when it has no `/`.",
      "/usr/local/sbin:/usr/sbin:/usr/bin"),
 ]
 
@@ -268,6 +275,29 @@ def markdown(m):
     w("")
     w("No other variable changes what kubezone does; NSD is started with "
       "kubezone's environment.\n")
+    w("## The clusters file\n")
+    w("`--clusters FILE` (`kubezone sync`, `kubezone render`) names several "
+      "clusters in a small YAML file: a list `clusters:` of mappings with "
+      "`name` (a DNS label, at most 63 characters: the `cluster` label of "
+      "the metrics), `zone` (its forward zone, required), either "
+      "`kubeconfig` (a path) and `context`, or `in-cluster: true` (with "
+      "neither, the default API as without `--clusters`), and `options`: "
+      "the render options above by name without the dashes, a list for a "
+      "repeatable one, `true` or `false` for a flag. `zone` and "
+      "`catalog-zone` are not cluster options: `--catalog-zone` on the "
+      "command line is the one catalog of every cluster's zones. No zone "
+      "may belong to two clusters or lie inside another cluster's (two "
+      "clusters without `reverse-zone` both claim `in-addr.arpa`); a "
+      "mistake is refused with the file's name and line, a collision naming "
+      "both clusters. See [operations.md](operations.md#several-clusters).\n")
+    w("```yaml\nclusters:\n  - name: prod-eu\n"
+      "    kubeconfig: /etc/kubezone/prod-eu.kubeconfig\n"
+      "    context: prod-eu\n    zone: prod-eu.k8s.example\n"
+      "    options:\n      reverse-zone: [10.96.0.0/16, 10.244.0.0/16]\n"
+      "      clusterset-zone: clusterset.local\n"
+      "      pod-records: true\n  - name: prod-us\n    in-cluster: true\n"
+      "    zone: prod-us.k8s.example\n"
+      "    options:\n      reverse-zone: [10.112.0.0/16]\n```\n")
     w("## Examples\n")
     w("Serve a snapshot file on the loopback, as `make run` does:\n")
     w("```sh\nkubezone sync --snapshot examples/cluster.json "
@@ -281,9 +311,24 @@ def markdown(m):
     w("In a pod, as `container/manifests/deployment.yaml` runs it "
       "(in-cluster service account, DNS on 5353 behind the Service's 53):\n")
     w("```sh\nkubezone %s\n```\n" % " \\\n    ".join(m["deployment"]))
+    w("Serve two clusters, each following its own API, with one catalog "
+      "of their zones:\n")
+    w("```sh\nkubezone sync --clusters /etc/kubezone/clusters.yaml "
+      "--catalog-zone catalog.kubezone.invalid \\\n"
+      "    --listen 192.0.2.1:53 --notify 192.0.2.20\n```\n")
     w("Render a cluster's zones offline, one file per zone:\n")
     w("```sh\nkubectl get svc,endpointslices,pods,namespaces -A -o json |\n"
-      "    kubezone render --zone cluster.local --out zones/ -\n```")
+      "    kubezone render --zone cluster.local --out zones/ -\n```\n")
+    w("What a deploy changed in the zones, each record with the objects "
+      "it comes from (exit status 1 when something changed; see "
+      "[operations.md](operations.md#why-does-this-name-exist-what-did-"
+      "this-deploy-change)):\n")
+    w("```sh\nkubectl get svc,endpointslices,pods,namespaces -A -o json "
+      "> before.json\n"
+      "kubectl apply -f deploy/ && kubectl rollout status deploy/web\n"
+      "kubectl get svc,endpointslices,pods,namespaces -A -o json "
+      "> after.json\n"
+      "kubezone diff before.json after.json\n```")
     return "\n".join(o) + "\n"
 
 
@@ -359,7 +404,9 @@ def man(m):
       "as an incremental zone transfer (IXFR) to an NSD it starts and "
       "supervises, which answers queries and zone transfers and sends "
       "NOTIFY to secondaries. \\fBkubezone render\\fR writes the same zones from "
-      "\\fBkubectl get -o json\\fR output, offline.")
+      "\\fBkubectl get -o json\\fR output, offline, and \\fBkubezone "
+      "diff\\fR shows the records two such dumps differ in, each with "
+      "the objects it comes from.")
     w(".SH COMMANDS")
     for name, desc, _ in m["commands"]:
         w(".TP")
@@ -413,7 +460,10 @@ def man(m):
     w(".SH EXIT STATUS")
     w("0 on success; 1 when the input cannot be read or \\fBsync\\fR "
       "cannot start (NSD missing or failing, a port in use, an unusable "
-      "state directory); 2 for a usage error.")
+      "state directory); 2 for a usage error. \\fBdiff\\fR, as "
+      "\\fBdiff\\fR(1): 0 when the zones are the same, 1 when they "
+      "differ, 2 on trouble (a usage error, an input that cannot be "
+      "read).")
     w(".SH HTTP ENDPOINT")
     w("\\fBsync\\fR serves \\fB/healthz\\fR (200 while the event loop "
       "runs), \\fB/readyz\\fR (200 once the cluster is read and NSD "
@@ -435,6 +485,14 @@ def man(m):
     w(".RS")
     w("kubectl get svc,endpointslices,pods,namespaces \\-A \\-o json |")
     w("    kubezone render \\-\\-out zones/ \\-")
+    w(".RE")
+    w(".fi")
+    w(".PP")
+    w("What a deploy changes in the zones, and why each record is there:")
+    w(".PP")
+    w(".nf")
+    w(".RS")
+    w("kubezone diff before.json after.json")
     w(".RE")
     w(".fi")
     w(".SH SEE ALSO")

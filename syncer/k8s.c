@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "syncer/k8s.h"
 #include "zonegen/decode.h"
+#include "zonegen/selector.h"
 
 #define FAILURES_BEFORE_RELIST 3
 #define GONE_RESTARTS 3		/* 410s on list pages restarted at once */
@@ -23,10 +24,13 @@
 #define STILL_DOWN_WARN_MS 30000
 #define LIST_TIMEOUT_S 300
 #define STALL_MS 1500		/* a loop iteration longer than this */
+#define CRED_WAIT_MS 100	/* asking again for an exec credential */
 
 struct resource_def {
 	enum zg_kind kind;
 	const char *resource, *path, *kind_name, *field_selector;
+	const char *discovery;	/* a CRD's: the discovery document that
+				 * lists it when installed, or NULL */
 };
 
 /* Pods: only those that may get records (CoreDNS's selector). */
@@ -39,6 +43,11 @@ static const struct resource_def resources[] = {
 	{ ZG_KIND_POD, "pods", "/api/v1/pods", "Pod",
 	  "status.phase!=Succeeded,status.phase!=Failed,"
 	  "status.phase!=Unknown" },
+	/* The Multi-Cluster Services API's CRD: only with opts.imports,
+	 * and only when discovery lists it. */
+	{ ZG_KIND_IMPORT, "serviceimports",
+	  "/apis/multicluster.x-k8s.io/v1alpha1/serviceimports",
+	  "ServiceImport", NULL, "/apis/multicluster.x-k8s.io/v1alpha1" },
 };
 
 /* --- back-off ------------------------------------------------------ */
@@ -673,19 +682,47 @@ url_param(struct kz_buf *b, CURL *h, const char *name, const char *value)
 	return rc;
 }
 
+/*
+ * The label selector the API server applies to R's resource: the
+ * model's (--labels for Services, EndpointSlices and Pods, as CoreDNS
+ * sends it; --namespace-labels for Namespaces), or NULL. The decoder
+ * applies the same selector to what comes back.
+ */
+static const struct zg_sel *
+label_selector(const struct sy_reflector *r)
+{
+	const struct zg_model *m = r->k->model;
+	const struct zg_sel *sel = r->kind == ZG_KIND_NAMESPACE ?
+	    m->sel_namespaces : m->sel_objects;
+
+	return sel && sel->nreqs ? sel : NULL;
+}
+
 char *
 sy_reflector_url(struct sy_reflector *r, bool watch, uint64_t now_ms)
 {
 	const struct sy_k8s_opts *o = &r->k->opts;
+	const struct zg_sel *sel;
 	struct kz_buf b;
 	char num[32];
 	int rc;
 
 	(void)now_ms;
 	kz_buf_init(&b, 64 * 1024);
+	if (r->discovering) {
+		rc = kz_buf_printf(&b, "%s%s", sy_kubeconfig_base(r->k->kc),
+		    r->discovery);
+		if (rc) {
+			kz_buf_free(&b);
+			return NULL;
+		}
+		return kz_buf_steal(&b, NULL);
+	}
 	rc = kz_buf_printf(&b, "%s%s", sy_kubeconfig_base(r->k->kc), r->path);
 	if (rc == 0 && r->field_selector)
 		rc = url_param(&b, r->easy, "fieldSelector", r->field_selector);
+	if (rc == 0 && (sel = label_selector(r)) != NULL)
+		rc = url_param(&b, r->easy, "labelSelector", zg_sel_text(sel));
 	if (watch) {
 		uint64_t t = o->watch_timeout_ms / 1000;
 		t += (uint64_t)((double)t * rand01(r->k));
@@ -854,10 +891,33 @@ schedule(struct sy_reflector *r, bool list, uint64_t delay_ms,
 	r->next_ms = now_ms + delay_ms;
 }
 
+/*
+ * No credential yet (the exec plugin is running or failing): wait for
+ * it, asking again every CRED_WAIT_MS; the request is queued, not failed.
+ */
+static void mark_down(struct sy_reflector *r, uint64_t now_ms);
+
+static bool
+wait_credential(struct sy_reflector *r, bool watch, uint64_t now_ms)
+{
+	if (sy_kubeconfig_ready(r->k->kc, now_ms))
+		return false;
+	if (sy_kubeconfig_exec_error(r->k->kc)) {
+		mark_down(r, now_ms);	/* and look again less often */
+		schedule(r, !watch, 10 * CRED_WAIT_MS, now_ms);
+		return true;
+	}
+	schedule(r, !watch, CRED_WAIT_MS, now_ms);
+	return true;
+}
+
 static void
 start_transfer(struct sy_reflector *r, bool watch, uint64_t now_ms)
 {
 	CURLMcode mc;
+
+	if (wait_credential(r, watch, now_ms))
+		return;
 
 	r->http_status = 0;
 	r->is_json = false;
@@ -995,7 +1055,12 @@ http_error(struct sy_reflector *r, bool watch, uint64_t now_ms)
 		return;
 	}
 	if (code == 401) {
-		sy_kubeconfig_token_expire(r->k->kc);
+		/* a new exec credential is coming: retry with it at once */
+		if (sy_kubeconfig_unauthorized(r->k->kc, r->started_ms)) {
+			mark_down(r, now_ms);
+			schedule(r, !watch, 0, now_ms);
+			return;
+		}
 		retry_later(r, !watch, now_ms, false);
 		return;
 	}
@@ -1006,11 +1071,92 @@ http_error(struct sy_reflector *r, bool watch, uint64_t now_ms)
 	retry_later(r, !watch, now_ms, code == 403);
 }
 
+int
+sy_reflector_discovery(const struct sy_reflector *r, const char *data,
+    size_t len)
+{
+	json_t *doc = json_loadb(data ? data : "", len, 0, NULL);
+	json_t *list = json_object_get(doc, "resources"), *v;
+	size_t i;
+	int found = 0;
+
+	if (!json_is_array(list)) {
+		json_decref(doc);
+		return KZ_EPARSE;
+	}
+	json_array_foreach(list, i, v) {
+		const char *name = json_string_value(json_object_get(v,
+		    "name"));
+		if (name && strcmp(name, r->resource) == 0)
+			found = 1;
+	}
+	json_decref(doc);
+	return found;
+}
+
+/* The CRD is not installed: say so once and never ask again (the
+ * resource counts as listed, empty). */
+static void
+resource_absent(struct sy_reflector *r, uint64_t now_ms)
+{
+	kz_info("resource not in the API; not followed", "resource=%s "
+	    "discovery=%s hint=\"the %s CRD is not installed: its zone holds "
+	    "its apex records only; restart kubezone once it is\"",
+	    r->resource, r->discovery, r->kind_name);
+	mark_up(r, now_ms);
+	r->discovering = false;
+	r->absent = true;
+	r->synced = true;
+	r->state = SY_RF_IDLE;
+	r->next_ms = UINT64_MAX;
+	sy_metric_set(r->k->m_synced, 1, (const char *[]){ r->resource });
+}
+
+/* The answer to a CRD's discovery request: list it, or note it absent;
+ * errors back off like a failed list. */
+static void
+discovery_done(struct sy_reflector *r, CURLcode res, uint64_t now_ms)
+{
+	int found;
+
+	if (res == CURLE_OK && r->http_status == 404) {
+		resource_absent(r, now_ms);
+		return;
+	}
+	if (res == CURLE_OK && r->http_status && r->http_status != 200) {
+		http_error(r, false, now_ms);
+		return;
+	}
+	found = res == CURLE_OK && r->is_json ?
+	    sy_reflector_discovery(r, r->body.data, r->body.len) : KZ_EPARSE;
+	if (found < 0) {
+		kz_warn("discovery failed", "resource=%s error=\"%s\"",
+		    r->resource, res == CURLE_OK ? "not an APIResourceList" :
+		    curl_easy_strerror(res));
+		count(r->k->m_errors, r, res == CURLE_OK ? "not_json" :
+		    "transport");
+		retry_later(r, true, now_ms, false);
+		return;
+	}
+	if (found == 0) {
+		resource_absent(r, now_ms);
+		return;
+	}
+	kz_info("resource found in the API", "resource=%s", r->resource);
+	r->discovering = false;
+	mark_up(r, now_ms);
+	start_transfer(r, false, now_ms);
+}
+
 static void
 list_done(struct sy_reflector *r, CURLcode res, uint64_t now_ms)
 {
 	int rc;
 
+	if (r->discovering) {
+		discovery_done(r, res, now_ms);
+		return;
+	}
 	if (res != CURLE_OK || r->http_status != 200 || !r->is_json) {
 		if (res == CURLE_OK && r->http_status && r->http_status != 200) {
 			http_error(r, false, now_ms);
@@ -1197,7 +1343,8 @@ sy_k8s_init(struct sy_k8s *k, const struct sy_k8s_opts *o,
 		const struct resource_def *d = &resources[i];
 		struct sy_reflector *r;
 
-		if (d->kind == ZG_KIND_POD && !o->pods)
+		if ((d->kind == ZG_KIND_POD && !o->pods) ||
+		    (d->kind == ZG_KIND_IMPORT && !o->imports))
 			continue;
 		r = &k->rf[k->nrf++];
 		r->k = k;
@@ -1206,6 +1353,8 @@ sy_k8s_init(struct sy_k8s *k, const struct sy_k8s_opts *o,
 		r->path = d->path;
 		r->kind_name = d->kind_name;
 		r->field_selector = d->field_selector;
+		r->discovery = d->discovery;
+		r->discovering = d->discovery != NULL;
 		r->next_is_list = true;
 		kz_map_init(&r->seen);
 		kz_buf_init(&r->body, o->max_page);
@@ -1275,6 +1424,8 @@ tick_one(struct sy_reflector *r, uint64_t now_ms)
 {
 	const struct sy_k8s_opts *o = &r->k->opts;
 
+	if (r->absent)
+		return;
 	if (r->state != SY_RF_IDLE && now_ms > r->last_byte_ms &&
 	    now_ms - r->last_byte_ms >= o->idle_timeout_ms) {
 		bool listing = r->state == SY_RF_LISTING;
@@ -1297,7 +1448,8 @@ tick_one(struct sy_reflector *r, uint64_t now_ms)
 		schedule(r, true, 0, now_ms);
 	}
 	warn_if_down(r, now_ms);
-	if (r->state != SY_RF_IDLE || now_ms < r->next_ms)
+	if (r->state != SY_RF_IDLE || now_ms < r->next_ms ||
+	    wait_credential(r, !r->next_is_list, now_ms))
 		return;
 	if (r->next_is_list) {
 		if (r->cont == NULL) {
@@ -1340,7 +1492,7 @@ sy_k8s_next_ms(const struct sy_k8s *k, uint64_t now_ms)
 
 	for (size_t i = 0; i < k->nrf; i++) {
 		const struct sy_reflector *r = &k->rf[i];
-		if (r->state == SY_RF_IDLE) {
+		if (r->state == SY_RF_IDLE && !r->absent) {
 			long d = r->next_ms > now_ms ?
 			    (long)(r->next_ms - now_ms) : 0;
 			if (d < best)
@@ -1372,8 +1524,8 @@ bool
 sy_k8s_connected(const struct sy_k8s *k)
 {
 	for (size_t i = 0; i < k->nrf; i++)
-		if (k->rf[i].state != SY_RF_WATCHING ||
-		    k->rf[i].http_status != 200)
+		if (!k->rf[i].absent && (k->rf[i].state != SY_RF_WATCHING ||
+		    k->rf[i].http_status != 200))
 			return false;
 	return k->nrf > 0;
 }

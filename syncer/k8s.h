@@ -15,7 +15,9 @@
  *                                         without paging (no continue)
  *   5xx, 429, connect errors              back off, re-watch; relist
  *                                         after 3 failures in a row
- *   401                                   re-read the token, back off
+ *   401                                   re-read the token, back off;
+ *                                         with an exec plugin: run it
+ *                                         again, retry at once (once)
  *   403                                   log loudly, longest backoff
  *   malformed or oversized event          logged, counted, skipped;
  *                                         re-watch from the last good RV
@@ -29,6 +31,13 @@
  * exponential with jitter (800 ms doubling up to --backoff-max, reset
  * after two minutes without failures). A periodic full relist
  * (--relist-interval) bounds the harm of any missed event.
+ *
+ * A CRD's resource (ServiceImports, with opts.imports) starts with a
+ * discovery request instead of a list: when its group version's
+ * discovery document lists it, the reflector lists and watches it like
+ * the others; when the API answers 404 or does not list it, kubezone
+ * says so once and never asks again (the resource counts as listed and
+ * empty); other failures back off as a failed list does.
  *
  * Transfers are curl easy handles in the caller's multi handle; the
  * caller drives the multi and reports finished transfers through
@@ -62,6 +71,8 @@ struct sy_k8s_opts {
 	const char *kubeconfig;		/* --kubeconfig FILE, or NULL */
 	const char *context;		/* --context NAME, or NULL */
 	bool pods;			/* watch Pods (pod records on) */
+	bool imports;			/* follow ServiceImports, when the
+					   CRD is there (a clusterset zone) */
 	unsigned page_size;		/* --page-size 500 */
 	uint64_t watch_timeout_ms;	/* --watch-timeout 5m: each watch
 					   asks for [t, 2t) */
@@ -130,6 +141,10 @@ struct sy_reflector {
 	const char *path;		/* "/api/v1/services" */
 	const char *kind_name;		/* "Service" */
 	const char *field_selector;	/* or NULL */
+	const char *discovery;		/* a CRD's discovery path, or NULL */
+	bool discovering;		/* the next "list" is discovery */
+	bool absent;			/* discovery found no such resource:
+					   never followed */
 
 	enum sy_rf_state state;
 	bool next_is_list;		/* what IDLE starts */
@@ -196,8 +211,8 @@ struct sy_k8s {
 };
 
 /*
- * Set up the reflectors (Services, EndpointSlices, Namespaces, and Pods
- * when O->pods) in K; nothing starts until sy_k8s_start(). METRICS may
+ * Set up the reflectors (Services, EndpointSlices, Namespaces, Pods
+ * when O->pods, ServiceImports when O->imports) in K; nothing starts until sy_k8s_start(). METRICS may
  * be NULL. 0 or KZ_ENOMEM.
  */
 int sy_k8s_init(struct sy_k8s *k, const struct sy_k8s_opts *o,
@@ -244,6 +259,12 @@ int sy_reflector_list_end(struct sy_reflector *r);
  * KZ_EPARSE / KZ_ENOMEM.
  */
 int sy_reflector_list_page(struct sy_reflector *r, const char *data,
+    size_t len);
+/*
+ * Read R's discovery document (an APIResourceList): 1 when it lists R's
+ * resource, 0 when it does not, KZ_EPARSE when it is not one.
+ */
+int sy_reflector_discovery(const struct sy_reflector *r, const char *data,
     size_t len);
 /*
  * Feed bytes of a watch stream; returns 0 to go on, or an abort reason

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <yaml.h>
 
 #include "common/err.h"
@@ -19,6 +20,9 @@
 
 #define MAX_FILES 16
 #define MAX_TOKEN (64u * 1024)
+
+static int fmt_str(char **dst, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* One parsed kubeconfig file. */
 struct kc_doc {
@@ -54,6 +58,11 @@ sy_kubeconfig_free(struct sy_kubeconfig *kc)
 	curl_slist_free_all(kc->connect_to);
 	kc->connect_to = NULL;
 	kc->ca_len = kc->cert_len = kc->key_len = 0;
+	if (kc->exec) {
+		sy_ec_free(kc->exec);
+		free(kc->exec);
+		kc->exec = NULL;
+	}
 }
 
 /* --- base64 ------------------------------------------------------ */
@@ -111,6 +120,32 @@ sy_base64_decode(const char *in, char **out, size_t *outlen)
 bad:
 	free(buf);
 	return KZ_EPARSE;
+}
+
+char *
+sy_base64_encode(const char *in, size_t len)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)in;
+	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+
+		if (i + 1 < len)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		*o++ = abc[(v >> 18) & 63];
+		*o++ = abc[(v >> 12) & 63];
+		*o++ = i + 1 < len ? abc[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? abc[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
 }
 
 /* --- small file helpers -------------------------------------------- */
@@ -448,6 +483,231 @@ fill_cluster(struct sy_kubeconfig *kc, struct kc_doc *kd, yaml_node_t *c,
 	    "certificate-authority-data", kd, err, errsz);
 }
 
+/* --- exec credential plugins ------------------------------------- */
+
+/* A NULL-terminated array of N + 1 slots, or NULL. */
+static char **
+strv_new(size_t n)
+{
+	return calloc(n + 1, sizeof(char *));
+}
+
+/* The items of sequence N (NULL: none), or KZ_EPARSE naming WHAT. */
+static int
+seq_items(yaml_document_t *d, yaml_node_t *n, yaml_node_item_t **start,
+    size_t *count)
+{
+	*start = NULL;
+	*count = 0;
+	if (n == NULL || (n->type == YAML_SCALAR_NODE &&
+	    n->data.scalar.length == 0))
+		return KZ_OK;
+	(void)d;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return KZ_EPARSE;
+	*start = n->data.sequence.items.start;
+	*count = (size_t)(n->data.sequence.items.top -
+	    n->data.sequence.items.start);
+	return KZ_OK;
+}
+
+static int
+exec_args(struct sy_ec_cfg *cfg, yaml_document_t *d, yaml_node_t *exec,
+    const char *where, char *err, size_t errsz)
+{
+	yaml_node_item_t *it;
+	size_t n;
+
+	if (seq_items(d, map_get(d, exec, "args"), &it, &n)) {
+		snprintf(err, errsz, "%s: exec.args is not a list", where);
+		return KZ_EPARSE;
+	}
+	if ((cfg->argv = strv_new(n + 1)) == NULL ||
+	    (cfg->argv[0] = strdup(cfg->command)) == NULL)
+		return KZ_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *a = scalar(node_at(d, it[i]));
+
+		if (a == NULL) {
+			snprintf(err, errsz, "%s: exec.args[%zu] is not a "
+			    "string", where, i);
+			return KZ_EPARSE;
+		}
+		if ((cfg->argv[i + 1] = strdup(a)) == NULL)
+			return KZ_ENOMEM;
+	}
+	cfg->argc = n + 1;
+	return KZ_OK;
+}
+
+static int
+exec_env(struct sy_ec_cfg *cfg, yaml_document_t *d, yaml_node_t *exec,
+    const char *where, char *err, size_t errsz)
+{
+	yaml_node_item_t *it;
+	size_t n;
+
+	if (seq_items(d, map_get(d, exec, "env"), &it, &n)) {
+		snprintf(err, errsz, "%s: exec.env is not a list", where);
+		return KZ_EPARSE;
+	}
+	if ((cfg->env = strv_new(n)) == NULL)
+		return KZ_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *e = node_at(d, it[i]);
+		const char *k = map_str(d, e, "name");
+		const char *v = scalar(map_get(d, e, "value"));
+
+		if (k == NULL || v == NULL || strchr(k, '=') != NULL) {
+			snprintf(err, errsz, "%s: exec.env[%zu] needs a name "
+			    "(without '=') and a value", where, i);
+			return KZ_EPARSE;
+		}
+		if (fmt_str(&cfg->env[i], "%s=%s", k, v))
+			return KZ_ENOMEM;
+		cfg->nenv = i + 1;
+	}
+	return KZ_OK;
+}
+
+/* Set KEY of OBJ to V (stolen); false when V is NULL or out of memory. */
+static bool
+put(json_t *obj, const char *key, json_t *v)
+{
+	return v && json_object_set_new(obj, key, v) == 0;
+}
+
+/*
+ * spec.cluster for provideClusterInfo: the cluster as the plugin sees it.
+ * NULL when out of memory (nothing is left out silently).
+ */
+static json_t *
+exec_cluster(const struct sy_kubeconfig *kc)
+{
+	json_t *c = json_object();
+	char *ca = NULL, *b64 = NULL;
+	size_t calen = 0;
+	bool ok;
+
+	if (c == NULL)
+		return NULL;
+	ok = put(c, "server", json_string(kc->server)) &&
+	    (kc->tls_server_name == NULL || put(c, "tls-server-name",
+	    json_string(kc->tls_server_name))) &&
+	    (!kc->insecure || put(c, "insecure-skip-tls-verify",
+	    json_true()));
+	if (ok && kc->ca_data) {
+		b64 = sy_base64_encode(kc->ca_data, kc->ca_len);
+		ok = b64 != NULL;
+	} else if (ok && kc->ca_file) {
+		/* unreadable now: the plugin gets no CA, as curl gets none */
+		if (read_file(kc->ca_file, 1024 * 1024, &ca, &calen) == 0)
+			ok = (b64 = sy_base64_encode(ca, calen)) != NULL;
+	}
+	if (ok && b64)
+		ok = put(c, "certificate-authority-data", json_string(b64));
+	free(ca);
+	free(b64);
+	if (!ok) {
+		json_decref(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* KUBERNETES_EXEC_INFO=<the ExecCredential request>. */
+static int
+exec_info(struct sy_ec_cfg *cfg, const struct sy_kubeconfig *kc,
+    bool cluster)
+{
+	json_t *spec = json_pack("{s:b}", "interactive", 0);
+	json_t *root = spec ? json_pack("{s:s, s:s, s:O}", "apiVersion",
+	    cfg->api_version, "kind", "ExecCredential", "spec", spec) : NULL;
+	char *text = NULL;
+	int rc = KZ_ENOMEM;
+
+	if (root == NULL)
+		goto out;
+	if (cluster && !put(spec, "cluster", exec_cluster(kc)))
+		goto out;
+	text = json_dumps(root, JSON_COMPACT);
+	if (text && fmt_str(&cfg->exec_info, "KUBERNETES_EXEC_INFO=%s",
+	    text) == 0)
+		rc = KZ_OK;
+out:
+	free(text);
+	json_decref(spec);
+	json_decref(root);
+	return rc;
+}
+
+static int
+exec_check(yaml_document_t *d, yaml_node_t *exec, const char *where,
+    const char **api, bool *cluster, char *err, size_t errsz)
+{
+	const char *mode = map_str(d, exec, "interactiveMode");
+	const char *pci = map_str(d, exec, "provideClusterInfo");
+
+	*api = map_str(d, exec, "apiVersion");
+	if (map_str(d, exec, "command") == NULL) {
+		snprintf(err, errsz, "%s: exec has no command", where);
+		return KZ_EPARSE;
+	}
+	if (*api == NULL || (strcmp(*api, SY_EC_API_V1) != 0 &&
+	    strcmp(*api, SY_EC_API_V1BETA1) != 0)) {
+		snprintf(err, errsz, "%s: exec.apiVersion %s is not supported "
+		    "(use %s or %s)", where, *api ? *api : "is missing",
+		    SY_EC_API_V1, SY_EC_API_V1BETA1);
+		return KZ_EPARSE;
+	}
+	if (mode && strcmp(mode, "Never") != 0 &&
+	    strcmp(mode, "IfAvailable") != 0) {
+		snprintf(err, errsz, "%s: exec.interactiveMode %s: kubezone "
+		    "runs the plugin without a terminal (stdin is /dev/null); "
+		    "use a plugin that needs no input (interactiveMode Never "
+		    "or IfAvailable)", where, mode);
+		return KZ_EPARSE;
+	}
+	*cluster = pci && strcmp(pci, "true") == 0;
+	return KZ_OK;
+}
+
+static int
+fill_exec(struct sy_kubeconfig *kc, struct kc_doc *kd, yaml_node_t *exec,
+    const char *name, char *err, size_t errsz)
+{
+	yaml_document_t *d = &kd->doc;
+	const char *cmd, *api = NULL;
+	char where[640];
+	bool cluster = false;
+	struct sy_ec_cfg *cfg;
+	int rc;
+
+	snprintf(where, sizeof(where), "kubeconfig %s: user %s", kd->path,
+	    name);
+	if ((rc = exec_check(d, exec, where, &api, &cluster, err, errsz)))
+		return rc;
+	cmd = map_str(d, exec, "command");
+	if (kc->exec) {
+		sy_ec_free(kc->exec);
+		free(kc->exec);
+	}
+	if ((kc->exec = malloc(sizeof(*kc->exec))) == NULL)
+		return KZ_ENOMEM;
+	sy_ec_init(kc->exec);
+	cfg = &kc->exec->cfg;
+	cfg->command = strchr(cmd, '/') ? resolve_path(kd->dir, cmd) :
+	    strdup(cmd);
+	if (cfg->command == NULL ||
+	    (cfg->api_version = strdup(api)) == NULL ||
+	    set_str(&cfg->install_hint, map_str(d, exec, "installHint")))
+		return KZ_ENOMEM;
+	if ((rc = exec_args(cfg, d, exec, where, err, errsz)) ||
+	    (rc = exec_env(cfg, d, exec, where, err, errsz)))
+		return rc;
+	return exec_info(cfg, kc, cluster);
+}
+
 static int
 fill_user(struct sy_kubeconfig *kc, struct kc_doc *kd, yaml_node_t *u,
     const char *name, char *err, size_t errsz)
@@ -456,14 +716,8 @@ fill_user(struct sy_kubeconfig *kc, struct kc_doc *kd, yaml_node_t *u,
 	yaml_node_t *exec = map_get(d, u, "exec");
 	int rc;
 
-	if (exec) {
-		const char *cmd = map_str(d, exec, "command");
-		snprintf(err, errsz, "kubeconfig %s: user %s uses an exec "
-		    "credential plugin (%s); exec plugins are not supported: "
-		    "use a token, tokenFile or a client certificate", kd->path,
-		    name, cmd ? cmd : "no command");
-		return KZ_EPARSE;
-	}
+	if (exec && (rc = fill_exec(kc, kd, exec, name, err, errsz)) != 0)
+		return rc;
 	if (map_get(d, u, "auth-provider")) {
 		snprintf(err, errsz, "kubeconfig %s: user %s uses an "
 		    "auth-provider; auth providers are not supported: use a "
@@ -572,10 +826,6 @@ split_authority(const char *url, char *host, size_t hostsz, char *port,
 /* *DST = a new formatted string (NULL on failure). 0 or KZ_ENOMEM. */
 static int
 fmt_str(char **dst, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int
-fmt_str(char **dst, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -635,7 +885,7 @@ static int
 check_transport(struct sy_kubeconfig *kc, char *err, size_t errsz)
 {
 	if (strncmp(kc->server, "http://", 7) == 0 && (kc->token ||
-	    kc->token_file || kc->username || kc->password)) {
+	    kc->token_file || kc->username || kc->password || kc->exec)) {
 		snprintf(err, errsz, "%s: server %s is plain http: kubezone "
 		    "will not send a bearer token or a password over it (use "
 		    "https, or a user without credentials)", kc->source,
@@ -781,6 +1031,8 @@ reread_token(struct sy_kubeconfig *kc, uint64_t now_ms)
 const char *
 sy_kubeconfig_token(struct sy_kubeconfig *kc, uint64_t now_ms)
 {
+	if (kc->exec)
+		return sy_ec_token(kc->exec);
 	if (kc->token_file) {
 		uint64_t period = kc->refresh_ms ? kc->refresh_ms :
 		    SY_TOKEN_REFRESH_MS;
@@ -801,6 +1053,34 @@ sy_kubeconfig_token_expire(struct sy_kubeconfig *kc)
 	kc->token_stale = true;
 }
 
+void
+sy_kubeconfig_attach(struct sy_kubeconfig *kc, struct sy_loop *l)
+{
+	if (kc->exec)
+		sy_ec_attach(kc->exec, l);
+}
+
+bool
+sy_kubeconfig_ready(struct sy_kubeconfig *kc, uint64_t now_ms)
+{
+	return kc->exec == NULL || sy_ec_ready(kc->exec, now_ms);
+}
+
+const char *
+sy_kubeconfig_exec_error(const struct sy_kubeconfig *kc)
+{
+	return kc->exec && kc->exec->failing ? kc->exec->last_error : NULL;
+}
+
+bool
+sy_kubeconfig_unauthorized(struct sy_kubeconfig *kc, uint64_t started_ms)
+{
+	if (kc->exec)
+		return sy_ec_unauthorized(kc->exec, started_ms);
+	sy_kubeconfig_token_expire(kc);
+	return false;
+}
+
 /* --- curl ---------------------------------------------------------- */
 
 static int
@@ -810,6 +1090,18 @@ blob(CURL *h, CURLoption opt, char *data, size_t len)
 		.flags = CURL_BLOB_COPY };
 
 	return curl_easy_setopt(h, opt, &b) == CURLE_OK ? 0 : KZ_EINVAL;
+}
+
+/* The exec plugin's client certificate and key (PEM blobs). */
+static int
+apply_exec_cert(struct sy_ec *ec, CURL *h)
+{
+	curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+	curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+	if (blob(h, CURLOPT_SSLCERT_BLOB, ec->cred.cert, ec->cred.cert_len) ||
+	    blob(h, CURLOPT_SSLKEY_BLOB, ec->cred.key, ec->cred.key_len))
+		return KZ_EINVAL;
+	return 0;
 }
 
 int
@@ -829,6 +1121,8 @@ sy_kubeconfig_apply(const struct sy_kubeconfig *kc, CURL *h)
 	else if (kc->ca_file &&
 	    curl_easy_setopt(h, CURLOPT_CAINFO, kc->ca_file) != CURLE_OK)
 		rc = KZ_EINVAL;
+	if (rc == 0 && kc->exec && kc->exec->cred.cert)
+		return apply_exec_cert(kc->exec, h);
 	if (rc == 0 && (kc->cert_data || kc->cert_file))
 		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
 	if (rc == 0 && kc->cert_data)

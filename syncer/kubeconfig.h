@@ -12,18 +12,27 @@
  * insecure-skip-tls-verify (logged as a warning), tls-server-name (the
  * name sent as SNI and checked in the certificate), and the user's token,
  * tokenFile, client-certificate(-data), client-key(-data) and
- * username/password. Relative paths are resolved against the directory
- * of the file that names them. Exec credential plugins and legacy
- * auth-providers are refused with a clear "not supported" error, and so
- * is a bearer token or basic auth for a plain http:// server.
+ * username/password, or an exec credential plugin (syncer/execcred.h:
+ * command, args, env, apiVersion v1 or v1beta1, installHint,
+ * provideClusterInfo, interactiveMode other than Always). Relative paths
+ * are resolved against the directory of the file that names them (an
+ * exec command only when it holds a "/"; a bare name is looked up in
+ * PATH). Legacy auth-providers are refused with a clear "not supported"
+ * error, and so are credentials for a plain http:// server.
  *
  * Tokens read from a file are re-read at least every refresh_ms
  * (SY_TOKEN_REFRESH_MS unless set) and on the next use after
  * sy_kubeconfig_token_expire()
  * (called after a 401); when a re-read fails the last good token stays.
  *
- * Ownership: the struct owns every string in it; sy_kubeconfig_free()
- * releases them and accepts a zeroed or already freed struct.
+ * With an exec plugin, requests wait until sy_kubeconfig_ready() says a
+ * credential is there (the plugin runs from the loop given to
+ * sy_kubeconfig_attach()); its token and client certificate take the
+ * place of the static ones.
+ *
+ * Ownership: the struct owns every string in it and the exec plugin
+ * state; sy_kubeconfig_free() releases them (killing a running plugin)
+ * and accepts a zeroed or already freed struct.
  */
 #ifndef KZ_SYNCER_KUBECONFIG_H
 #define KZ_SYNCER_KUBECONFIG_H
@@ -33,6 +42,9 @@
 #include <stdint.h>
 
 #include <curl/curl.h>
+
+#include "syncer/execcred.h"
+#include "syncer/loop.h"
 
 #define SY_TOKEN_REFRESH_MS 60000
 #define SY_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -63,6 +75,8 @@ struct sy_kubeconfig {
 	uint64_t token_read_ms;	/* monotonic time of the last read */
 	bool token_stale;	/* re-read at the next use */
 	unsigned long token_reads;	/* successful reads, for tests */
+
+	struct sy_ec *exec;	/* exec credential plugin, or NULL */
 };
 
 void sy_kubeconfig_init(struct sy_kubeconfig *kc);
@@ -104,6 +118,27 @@ const char *sy_kubeconfig_token(struct sy_kubeconfig *kc, uint64_t now_ms);
 /* Force a re-read of the token file at its next use (after a 401). */
 void sy_kubeconfig_token_expire(struct sy_kubeconfig *kc);
 
+/* Run KC's exec plugin (if any) from loop L. */
+void sy_kubeconfig_attach(struct sy_kubeconfig *kc, struct sy_loop *l);
+
+/*
+ * Whether a request may start now: always without an exec plugin; with
+ * one, when its credential is there (else a run is started and the
+ * request should wait and ask again).
+ */
+bool sy_kubeconfig_ready(struct sy_kubeconfig *kc, uint64_t now_ms);
+
+/* The exec plugin's last failure, or NULL when it is not failing. */
+const char *sy_kubeconfig_exec_error(const struct sy_kubeconfig *kc);
+
+/*
+ * A request started at STARTED_MS got a 401: expire the token file or
+ * the exec credential. True when a retry at once may succeed (a new
+ * exec credential is there or on its way), false: back off.
+ */
+bool sy_kubeconfig_unauthorized(struct sy_kubeconfig *kc,
+    uint64_t started_ms);
+
 /* The start of every request URL: the server, or its tls-server-name form. */
 const char *sy_kubeconfig_base(const struct sy_kubeconfig *kc);
 
@@ -116,5 +151,7 @@ int sy_kubeconfig_apply(const struct sy_kubeconfig *kc, CURL *h);
 
 /* Decode base64 (standard alphabet, padding and whitespace allowed). */
 int sy_base64_decode(const char *in, char **out, size_t *outlen);
+/* Encode LEN bytes as padded standard base64; caller frees. */
+char *sy_base64_encode(const char *in, size_t len);
 
 #endif

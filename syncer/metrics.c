@@ -36,11 +36,18 @@ struct sy_metric {
 	size_t nb;
 	double bounds[SY_METRIC_MAX_BUCKETS];
 	struct sy_series *series, *last;
+	/* A scope's handle (sy_metrics_scope): updates go to FAMILY with
+	 * SCOPE as the value of its first label; nothing else is set. */
+	struct sy_metric *family;
+	const char *scope;
 };
 
 struct sy_metrics {
 	struct sy_metric *head, *tail;
 	unsigned long long dropped;
+	/* a scope: metrics are registered in PARENT with LABEL first */
+	struct sy_metrics *parent;
+	char *label, *value;
 };
 
 struct sy_metrics *
@@ -61,15 +68,28 @@ series_free(struct sy_series *s)
 void
 sy_metric_clear(struct sy_metric *m)
 {
-	struct sy_series *s, *next;
+	struct sy_series *s, *next, *keep = NULL, *last = NULL;
+	const char *scope = m ? m->scope : NULL;
 
 	if (m == NULL)
 		return;
+	if (m->family)	/* a scope's handle: its own series only */
+		m = m->family;
 	for (s = m->series; s; s = next) {
 		next = s->next;
+		s->next = NULL;
+		if (scope && strcmp(s->values[0], scope) != 0) {
+			if (last)
+				last->next = s;
+			else
+				keep = s;
+			last = s;
+			continue;
+		}
 		series_free(s);
 	}
-	m->series = m->last = NULL;
+	m->series = keep;
+	m->last = last;
 }
 
 static void
@@ -83,6 +103,8 @@ metric_free(struct sy_metric *m)
 	free(m);
 }
 
+static bool valid_name(const char *s, size_t n, bool label);
+
 void
 sy_metrics_free(struct sy_metrics *r)
 {
@@ -92,9 +114,37 @@ sy_metrics_free(struct sy_metrics *r)
 		return;
 	for (m = r->head; m; m = next) {
 		next = m->next;
-		metric_free(m);
+		if (m->family)
+			free(m);	/* a scope's handle: the series are
+					 * the family's */
+		else
+			metric_free(m);
 	}
+	free(r->label);
+	free(r->value);
 	free(r);
+}
+
+struct sy_metrics *
+sy_metrics_scope(struct sy_metrics *parent, const char *label,
+    const char *value)
+{
+	struct sy_metrics *r;
+
+	if (parent == NULL || parent->parent != NULL ||
+	    !valid_name(label, strlen(label), true))
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->parent = parent;
+	r->label = strdup(label);
+	r->value = strdup(value);
+	if (r->label == NULL || r->value == NULL) {
+		sy_metrics_free(r);
+		return NULL;
+	}
+	return r;
 }
 
 /* [a-zA-Z_:][a-zA-Z0-9_:]* (labels: no ':'). */
@@ -143,6 +193,43 @@ find(struct sy_metrics *r, const char *name)
 	return NULL;
 }
 
+static struct sy_metric *add_metric(struct sy_metrics *r,
+    enum sy_metric_type type, const char *name, const char *help,
+    const char *labels, const double *b, size_t nb);
+
+/* Register in a scope: the family in the parent, with the scope's label
+ * first, and a handle owned by the scope. */
+static struct sy_metric *
+add_scoped(struct sy_metrics *r, enum sy_metric_type type, const char *name,
+    const char *help, const char *labels, const double *b, size_t nb)
+{
+	char all[256];
+	struct sy_metric *fam, *h;
+
+	snprintf(all, sizeof(all), "%s%s%s", r->label, labels ? "," : "",
+	    labels ? labels : "");
+	fam = add_metric(r->parent, type, name, help, all, b, nb);
+	if (fam == NULL || fam->nlabels == 0 ||
+	    strcmp(fam->labels[0], r->label) != 0)
+		return NULL;
+	for (h = r->head; h; h = h->next)
+		if (h->family == fam)
+			return h;
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return NULL;
+	h->reg = r;
+	h->type = type;
+	h->family = fam;
+	h->scope = r->value;
+	if (r->tail)
+		r->tail->next = h;
+	else
+		r->head = h;
+	r->tail = h;
+	return h;
+}
+
 static struct sy_metric *
 add_metric(struct sy_metrics *r, enum sy_metric_type type, const char *name,
     const char *help, const char *labels, const double *b, size_t nb)
@@ -151,6 +238,8 @@ add_metric(struct sy_metrics *r, enum sy_metric_type type, const char *name,
 
 	if (r == NULL || name == NULL || !valid_name(name, strlen(name), false))
 		return NULL;
+	if (r->parent)
+		return add_scoped(r, type, name, help, labels, b, nb);
 	if ((m = find(r, name)) != NULL)
 		return m->type == type ? m : NULL;
 	if (nb > SY_METRIC_MAX_BUCKETS)
@@ -258,11 +347,34 @@ fail:
 	return NULL;
 }
 
+/*
+ * The family and label values an update of M goes to: M and VALUES
+ * themselves, or for a scope's handle its family with the scope's value
+ * first (into BUF).
+ */
+static struct sy_metric *
+target(const struct sy_metric *m, const char *const **values,
+    const char *buf[SY_METRIC_MAX_LABELS])
+{
+	const struct sy_metric *f;
+
+	if (m == NULL || m->family == NULL)
+		return (struct sy_metric *)m;
+	f = m->family;
+	buf[0] = m->scope;
+	for (size_t i = 1; i < f->nlabels; i++)
+		buf[i] = *values ? (*values)[i - 1] : "";
+	*values = buf;
+	return (struct sy_metric *)f;
+}
+
 void
 sy_metric_add(struct sy_metric *m, double v, const char *const *values)
 {
+	const char *buf[SY_METRIC_MAX_LABELS];
 	struct sy_series *s;
 
+	m = target(m, &values, buf);
 	if (m == NULL || m->type == SY_HISTOGRAM)
 		return;
 	if ((s = series_get(m, values)) != NULL)
@@ -272,8 +384,10 @@ sy_metric_add(struct sy_metric *m, double v, const char *const *values)
 void
 sy_metric_set(struct sy_metric *m, double v, const char *const *values)
 {
+	const char *buf[SY_METRIC_MAX_LABELS];
 	struct sy_series *s;
 
+	m = target(m, &values, buf);
 	if (m == NULL || m->type == SY_HISTOGRAM)
 		return;
 	if ((s = series_get(m, values)) != NULL)
@@ -283,8 +397,10 @@ sy_metric_set(struct sy_metric *m, double v, const char *const *values)
 void
 sy_metric_observe(struct sy_metric *m, double v, const char *const *values)
 {
+	const char *buf[SY_METRIC_MAX_LABELS];
 	struct sy_series *s;
 
+	m = target(m, &values, buf);
 	if (m == NULL || m->type != SY_HISTOGRAM)
 		return;
 	if ((s = series_get(m, values)) == NULL)
@@ -301,16 +417,22 @@ sy_metric_observe(struct sy_metric *m, double v, const char *const *values)
 double
 sy_metric_value(const struct sy_metric *m, const char *const *values)
 {
-	const struct sy_series *s = m ? lookup(m, values) : NULL;
+	const char *buf[SY_METRIC_MAX_LABELS];
+	const struct sy_series *s;
 
+	m = target(m, &values, buf);
+	s = m ? lookup(m, values) : NULL;
 	return s ? s->value : 0;
 }
 
 unsigned long long
 sy_metric_count(const struct sy_metric *m, const char *const *values)
 {
-	const struct sy_series *s = m ? lookup(m, values) : NULL;
+	const char *buf[SY_METRIC_MAX_LABELS];
+	const struct sy_series *s;
 
+	m = target(m, &values, buf);
+	s = m ? lookup(m, values) : NULL;
 	return s ? s->count : 0;
 }
 

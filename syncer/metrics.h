@@ -37,6 +37,19 @@ struct sy_metrics *sy_metrics_new(void);
 void sy_metrics_free(struct sy_metrics *r);
 
 /*
+ * A scope of registry PARENT (a registry itself, not a scope): a metric
+ * registered in it is PARENT's metric with LABEL as its first label,
+ * and every update through it has VALUE there ("cluster", "prod-eu").
+ * Two scopes registering the same name share the one metric, each with
+ * its own series; sy_metric_clear() of a scope's metric drops that
+ * scope's series only. Free it with sy_metrics_free() before PARENT;
+ * its metrics are not valid after that. NULL on allocation failure or
+ * when PARENT is a scope.
+ */
+struct sy_metrics *sy_metrics_scope(struct sy_metrics *parent,
+    const char *label, const char *value);
+
+/*
  * Register a metric. LABELS is NULL or "a,b" (at most
  * SY_METRIC_MAX_LABELS names). Registering a name twice returns the
  * existing metric when the type matches. NULL on allocation failure,

@@ -17,6 +17,16 @@
  * each) before the first publication, so they continue above anything
  * served before. /readyz turns 200 once the source is synced and NSD
  * answers every zone with a serial published from it.
+ *
+ * Several clusters (--clusters FILE, zonegen/clusters.h): each cluster
+ * is one more source with its own model, zone database and publisher,
+ * all feeding the same feed, serial store and NSD; each follows its own
+ * API with its own back-off, its API metrics carry cluster=, and its
+ * log lines say cluster=. A cluster whose API is down keeps its zones
+ * served (its kubezone_api_down_seconds grows) while the others go on.
+ * With --catalog-zone one more database holds the catalog of every
+ * cluster's zones. Zones are numbered across clusters: zone G is local
+ * zone zloc[G] of cluster zcl[G].
  */
 #include <ctype.h>
 #include <errno.h>
@@ -56,6 +66,7 @@
 #include "syncer/loop.h"
 #include "syncer/metrics.h"
 #include "syncer/sync_cmd.h"
+#include "zonegen/clusters.h"
 #include "zonegen/decode.h"
 #include "zonegen/names.h"
 #include "zonegen/render.h"
@@ -75,11 +86,39 @@
 
 struct sync_cmd {
 	char snapshot[PATH_MAX];
+	char clusters[PATH_MAX];	/* --clusters FILE, or "" */
 	unsigned long long debounce_ms;
 	struct nc_dnssec_opts dnssec;	/* the DNSSEC options (sync only) */
 };
 
 struct sync;
+
+/*
+ * One cluster: a source and its own zones in the shared pipeline. The
+ * catalog of several clusters is one too, without a source.
+ */
+struct cluster {
+	struct sync *s;
+	char name[ZG_CLUSTER_NAME_MAX + 1];	/* "" without --clusters */
+	char logctx[ZG_CLUSTER_NAME_MAX + 16];	/* "cluster=NAME", or "" */
+	const struct zg_render_opts *ro;	/* its options, borrowed */
+	bool is_catalog;		/* the catalog of every cluster's zones */
+	bool api_set;			/* API resolved (api to be freed) */
+	struct zg_model model;
+	struct zg_db db;
+	struct nc_publisher pub;
+	struct nc_dnssec dnssec;	/* the signer pub borrows (--dnssec;
+					 * none for the catalog) */
+	struct sy_api api;
+	struct sy_metrics *metrics;	/* its cluster= scope, or NULL */
+	struct sy_metric *m_ready;	/* kubezone_cluster_ready */
+	bool ready;			/* NSD serves every zone of it */
+	size_t zone0;			/* global index of its first zone */
+	bool synced;			/* the snapshot source has loaded */
+	struct sy_timer retry_timer;	/* publish again after a failure */
+	uint64_t retry_ms;		/* its next delay; 0: none pending */
+	bool failing;			/* the last publish failed */
+};
 
 /* One zone's readiness probe. */
 struct zprobe {
@@ -104,20 +143,24 @@ struct sync {
 	unsigned long loads;
 	unsigned long load_failures;
 
-	/* the pipeline: model -> zone database -> publisher -> feed */
-	struct zg_model model;
-	struct zg_db db;
+	/* the pipeline: per cluster model -> zone database -> publisher;
+	 * then the one feed */
+	struct cluster *cl;		/* the clusters, the catalog last */
+	size_t ncl;
+	size_t nzones;			/* zones of every cluster */
+	size_t *zcl, *zloc;		/* zone -> cluster, its local index */
+	size_t catalog;			/* the catalog zone's index + 1, or 0 */
+	struct zg_clusters clusters;	/* --clusters FILE */
+	struct zg_render_opts cat_ro;	/* the catalog's options (cluster
+					 * 0's, shallow, with --catalog-zone) */
+	char **members;			/* the catalog's members (origins) */
+	size_t nmembers;
 	struct nc_serials serials;
 	struct nc_feed feed;
-	struct nc_publisher pub;
 	struct sy_timer feed_timer;
 	char nsd_ip[64];		/* where NSD answers (NOTIFY, probes) */
 	uint16_t nsd_port;
 	unsigned learning;		/* SOA queries to secondaries out */
-	bool synced;			/* the source has the whole cluster */
-	struct sy_timer retry_timer;	/* publish again after a failure */
-	uint64_t retry_ms;		/* its next delay; 0: none pending */
-	bool failing;			/* the last publish failed */
 
 	/* readiness: NSD serves what was published from a synced model */
 	struct zprobe *probes;
@@ -138,7 +181,8 @@ struct sync {
 	char (*departing)[256];
 	size_t ndeparting;
 
-	/* the live API source (when there is no --snapshot) */
+	/* the live API source (when there is no --snapshot); API holds the
+	 * options every cluster's source starts from */
 	bool use_api;
 	struct sy_api api;
 	struct sy_timer api_timer;
@@ -155,8 +199,7 @@ struct sync {
 	uint64_t serve_until;		/* fast serve probes end */
 	unsigned long lat_clamped;
 
-	/* DNSSEC: the signer and its refresh timer (--dnssec) */
-	struct nc_dnssec dnssec;
+	/* DNSSEC: the refresh timer of every cluster's signer (--dnssec) */
 	struct sy_timer sign_timer;
 	uint64_t sign_last;		/* last refresh, kz_now_ms() */
 	struct sy_metric *m_sig_expiry, *m_sign_s, *m_refreshes;
@@ -179,6 +222,66 @@ struct sec_seen {
 	uint32_t serial;
 };
 
+/* --- zones across clusters --------------------------------------------- */
+
+static struct cluster *
+zcluster(const struct sync *s, size_t z)
+{
+	return &s->cl[s->zcl[z]];
+}
+
+static const struct zg_db_zone *
+zone_of(const struct sync *s, size_t z)
+{
+	return &zcluster(s, z)->db.zones[s->zloc[z]];
+}
+
+/* The serial zone Z is published at (0 before its first). */
+static uint32_t
+zserial(const struct sync *s, size_t z)
+{
+	return nc_pub_serial(&zcluster(s, z)->pub, s->zloc[z]);
+}
+
+static bool
+zheld(const struct sync *s, size_t z)
+{
+	return nc_pub_held(&zcluster(s, z)->pub, s->zloc[z]);
+}
+
+/* Zone Z's cluster has published (its zones are in the feed). */
+static bool
+zstarted(const struct sync *s, size_t z)
+{
+	return zcluster(s, z)->pub.started;
+}
+
+/* When zone Z's first signature expires (0: not signed). */
+static uint32_t
+zexpiry(const struct sync *s, size_t z)
+{
+	return nc_dnssec_earliest(&zcluster(s, z)->dnssec, s->zloc[z]);
+}
+
+static uint32_t
+zfirst(const struct sync *s, size_t z)
+{
+	return zcluster(s, z)->pub.first[s->zloc[z]];
+}
+
+static size_t
+zfeed(const struct sync *s, size_t z)
+{
+	return zcluster(s, z)->pub.fz[s->zloc[z]];
+}
+
+/* Log lines from now on name cluster C (NULL: none). */
+static void
+log_cluster(const struct cluster *c)
+{
+	kz_log_set_context(c ? c->logctx : NULL);
+}
+
 /* --- options ---------------------------------------------------------- */
 
 static int
@@ -191,6 +294,19 @@ set_snapshot(void *ctx, const char *arg, char *err, size_t errsz)
 		return KZ_EINVAL;
 	}
 	snprintf(c->snapshot, sizeof(c->snapshot), "%s", arg);
+	return KZ_OK;
+}
+
+static int
+set_clusters(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct sync_cmd *c = ctx;
+
+	if (*arg == '\0' || strlen(arg) >= sizeof(c->clusters)) {
+		snprintf(err, errsz, "empty or overlong path");
+		return KZ_EINVAL;
+	}
+	snprintf(c->clusters, sizeof(c->clusters), "%s", arg);
 	return KZ_OK;
 }
 
@@ -208,6 +324,14 @@ static const struct kz_opt sync_cmd_table[] = {
 	{ "snapshot", "FILE", NULL, NULL, false, set_snapshot,
 	  "Serve the cluster in FILE (kubectl get ... -o json) and follow "
 	  "its changes." },
+	{ "clusters", "FILE", "one cluster", NULL, false, set_clusters,
+	  "Several clusters: FILE (YAML) names each cluster, its API "
+	  "(kubeconfig and context, or in-cluster), its zone and its render "
+	  "options (docs/operations.md, several clusters). sync follows each "
+	  "cluster's API and one NSD serves every cluster's zones; nsd-conf "
+	  "declares them all. Not with --snapshot, --kubeconfig, --context or "
+	  "render options other than --catalog-zone, which then lists every "
+	  "cluster's zones." },
 	{ "debounce", "DURATION", "50ms", NULL, false, set_debounce,
 	  "Wait this long after a partial write to FILE before reading it "
 	  "(a rename into place or a close is read at once).",
@@ -256,8 +380,8 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 			kz_opt_markdown(stdout, tables, ntables);
 		} else {
 			printf("usage: kubezone %s %s[OPTIONS]\n", name, api ?
-			    "[--snapshot FILE | --kubeconfig FILE] " :
-			    "[--snapshot FILE] ");
+			    "[--snapshot FILE | --kubeconfig FILE | "
+			    "--clusters FILE] " : "[--snapshot FILE] ");
 			kz_opt_help(stdout, tables, ntables);
 		}
 		rc = 1;
@@ -265,10 +389,22 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 		fprintf(stderr, "kubezone %s: unexpected argument '%s'\n",
 		    name, pos[0]);
 		rc = 3;
+	} else if (cmd->clusters[0] && ((api && (cmd->snapshot[0] ||
+	    api->opts.kubeconfig || api->opts.context)) ||
+	    zg_clusters_argv_check(argc, argv, err, sizeof(err)))) {
+		if (api && (cmd->snapshot[0] || api->opts.kubeconfig ||
+		    api->opts.context))
+			fprintf(stderr, "kubezone %s: --clusters: each cluster's "
+			    "API is in the clusters file (not with --snapshot, "
+			    "--kubeconfig or --context)\n", name);
+		else
+			fprintf(stderr, "kubezone %s: %s\n", name, err);
+		rc = 3;
 	} else if (nc_opts_finish(no, err, sizeof(err)) ||
 	    zg_render_opts_finish(ro, err, sizeof(err)) ||
-	    check_zones(ro, no, err, sizeof(err)) || (ntables == 7 &&
-	    nc_dnssec_opts_finish(&cmd->dnssec, err, sizeof(err)))) {
+	    (!cmd->clusters[0] && check_zones(ro, no, err, sizeof(err))) ||
+	    (ntables == 7 && nc_dnssec_opts_finish(&cmd->dnssec, err,
+	    sizeof(err)))) {
 		fprintf(stderr, "kubezone %s: %s\n", name, err);
 		rc = 3;
 	}
@@ -278,14 +414,29 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 
 /* --- nsd.conf and NSD ---------------------------------------------------- */
 
-/* The zones of DB for nsd.conf (names without the final dot), then the
- * NEXTRA zones of EXTRA (names; their files "<name>.zone"); NAMES holds
- * the names and files. Free both. */
-static struct nc_zone_ref *
-zone_refs(const struct zg_db *db, const char (*extra)[256], size_t nextra,
-    char (**names)[2][264])
+/* Zone Z of the database CTX / of every cluster of the daemon CTX. */
+typedef const struct zg_db_zone *(*zone_at_fn)(const void *ctx, size_t z);
+
+static const struct zg_db_zone *
+db_zone_at(const void *ctx, size_t z)
 {
-	size_t n = db->nzones + nextra;
+	return &((const struct zg_db *)ctx)->zones[z];
+}
+
+static const struct zg_db_zone *
+sync_zone_at(const void *ctx, size_t z)
+{
+	return zone_of(ctx, z);
+}
+
+/* The NZ zones AT gives for nsd.conf (names without the final dot),
+ * then the NEXTRA zones of EXTRA (names; their files "<name>.zone");
+ * NAMES holds the names and files. Free both. */
+static struct nc_zone_ref *
+zone_refs(zone_at_fn at, const void *ctx, size_t nz,
+    const char (*extra)[256], size_t nextra, char (**names)[2][264])
+{
+	size_t n = nz + nextra;
 	struct nc_zone_ref *refs = calloc(n ? n : 1, sizeof(*refs));
 
 	*names = calloc(n ? n : 1, sizeof(**names));
@@ -298,11 +449,11 @@ zone_refs(const struct zg_db *db, const char (*extra)[256], size_t nextra,
 	for (size_t i = 0; i < n; i++) {
 		char *name = (*names)[i][0], *file = (*names)[i][1];
 
-		if (i < db->nzones) {
-			zg_name_bare(name, 256, db->zones[i].origin);
-			snprintf(file, 264, "%s", db->zones[i].file);
+		if (i < nz) {
+			zg_name_bare(name, 256, at(ctx, i)->origin);
+			snprintf(file, 264, "%s", at(ctx, i)->file);
 		} else {
-			snprintf(name, 256, "%s", extra[i - db->nzones]);
+			snprintf(name, 256, "%s", extra[i - nz]);
 			snprintf(file, 264, "%.255s.zone", name);
 		}
 		refs[i].name = name;
@@ -325,7 +476,8 @@ check_zones(const struct zg_render_opts *ro, const struct nc_opts *no,
 	int rc;
 
 	rc = zg_db_init(&db, ro);
-	if (rc == 0 && (refs = zone_refs(&db, NULL, 0, &names)) == NULL)
+	if (rc == 0 && (refs = zone_refs(db_zone_at, &db, db.nzones, NULL, 0,
+	    &names)) == NULL)
 		rc = KZ_ENOMEM;
 	if (rc)
 		snprintf(err, errsz, "%s", kz_strerror(rc));
@@ -350,8 +502,8 @@ warn_reverse_trees(const struct sync *s)
 
 	if (!nc_opts_remote_transfers(&s->no))
 		return;
-	for (size_t z = 0; z < s->db.nzones; z++) {
-		const char *o = s->db.zones[z].origin;
+	for (size_t z = 0; z < s->nzones; z++) {
+		const char *o = zone_of(s, z)->origin;
 
 		if (strcasecmp(o, "in-addr.arpa.") == 0 ||
 		    strcasecmp(o, "ip6.arpa.") == 0)
@@ -381,12 +533,12 @@ write_conf(struct sync *s)
 	snprintf(feed.key.secret, sizeof(feed.key.secret), "%s",
 	    s->feed.key.secret);
 	kz_buf_init(&b, 64 * 1024 * 1024);
-	refs = zone_refs(&s->db, (const char (*)[256])s->departing,
-	    s->ndeparting, &names);
+	refs = zone_refs(sync_zone_at, s, s->nzones,
+	    (const char (*)[256])s->departing, s->ndeparting, &names);
 	if (refs == NULL)
 		goto out;
 	rc = nc_conf_render(&s->no, &s->paths, &feed, refs,
-	    s->db.nzones + s->ndeparting, &b);
+	    s->nzones + s->ndeparting, &b);
 	if (rc == 0)
 		rc = kz_file_write_atomic(s->paths.conf, b.data, b.len, 0600);
 out:
@@ -410,8 +562,8 @@ departing_add(void *ctx, const char *name)
 	char bare[256];
 	void *v;
 
-	for (size_t z = 0; z < s->db.nzones; z++) {
-		zg_name_bare(bare, sizeof(bare), s->db.zones[z].origin);
+	for (size_t z = 0; z < s->nzones; z++) {
+		zg_name_bare(bare, sizeof(bare), zone_of(s, z)->origin);
 		if (strcasecmp(bare, name) == 0)
 			return 0;
 	}
@@ -442,9 +594,9 @@ find_departing(struct sync *s)
 	const struct zg_db_zone *cz;
 	int rc;
 
-	if (s->db.catalog == 0)
+	if (s->catalog == 0)
 		return;
-	cz = &s->db.zones[s->db.catalog - 1];
+	cz = zone_of(s, s->catalog - 1);
 	snprintf(path, sizeof(path), "%s/%s", s->paths.zonedir, cz->file);
 	rc = nc_catalog_members(path, cz->origin, departing_add, s, err,
 	    sizeof(err));
@@ -507,8 +659,9 @@ nsd_ready(void *ctx, struct nc_nsd *n)
 	struct sync *s = ctx;
 
 	(void)n;
-	for (size_t z = 0; s->pub.started && z < s->db.nzones; z++)
-		nc_feed_notify(&s->feed, s->pub.fz[z]);
+	for (size_t z = 0; z < s->nzones; z++)
+		if (zstarted(s, z))
+			nc_feed_notify(&s->feed, zfeed(s, z));
 }
 
 /* --- the feed in the loop ------------------------------------------------ */
@@ -572,14 +725,14 @@ struct sec_probe {
 static const char *
 sec_target(const struct sync *s, size_t i)
 {
-	return s->no.notify[i / s->db.nzones].addr.ip;
+	return s->no.notify[i / s->nzones].addr.ip;
 }
 
 static void
 sec_learned(struct sync *s, size_t z, const char *target, int status,
     uint32_t serial)
 {
-	const char *origin = s->db.zones[z].origin;
+	const char *origin = zone_of(s, z)->origin;
 
 	if (status == 0) {
 		nc_serial_learn(&s->serials, origin, serial);
@@ -603,14 +756,14 @@ renotify(struct sync *s, size_t z, const char *target, const char *have)
 {
 	char cmd[300], name[256];
 
-	zg_name_bare(name, sizeof(name), s->db.zones[z].origin);
+	zg_name_bare(name, sizeof(name), zone_of(s, z)->origin);
 	kz_warn("secondary lags behind, nsd notifies again", "zone=%s "
-	    "secondary=%s serial=%s published=%u", s->db.zones[z].origin,
-	    target, have, nc_pub_serial(&s->pub, z));
+	    "secondary=%s serial=%s published=%u", zone_of(s, z)->origin,
+	    target, have, zserial(s, z));
 	snprintf(cmd, sizeof(cmd), "notify %s", name);
 	if (nc_control_cmd(s->paths.ctl, cmd, NULL, 1000))
 		kz_warn("nsd did not take the notify command", "zone=%s",
-		    s->db.zones[z].origin);
+		    zone_of(s, z)->origin);
 }
 
 /*
@@ -641,7 +794,7 @@ sec_answered(void *ctx, int status, uint32_t serial)
 {
 	struct sec_probe *sp = ctx;
 	struct sync *s = sp->s;
-	size_t i = sp->i, z = i % s->db.nzones;
+	size_t i = sp->i, z = i % s->nzones;
 	char have[16];
 
 	if (sp->learn) {
@@ -665,7 +818,7 @@ sec_answered(void *ctx, int status, uint32_t serial)
 	if (status == NC_FEED_ERCODE(LDNS_RCODE_SERVFAIL))
 		snprintf(have, sizeof(have), "none");
 	else if (status == 0 &&
-	    nc_sn_cmp(serial, nc_pub_serial(&s->pub, z)) < 0)
+	    nc_sn_cmp(serial, zserial(s, z)) < 0)
 		snprintf(have, sizeof(have), "%u", serial);
 	else {
 		s->sec_lag[i] = 0;
@@ -690,7 +843,7 @@ find_key(const struct nc_opts *o, const char *name)
 static bool
 sec_serves(const struct sync *s, size_t t, size_t z)
 {
-	return nc_notify_serves(&s->no.notify[t], s->db.zones[z].origin);
+	return nc_notify_serves(&s->no.notify[t], zone_of(s, z)->origin);
 }
 
 /* Ask secondary T for its serial of zone Z. 0 when under way. */
@@ -714,8 +867,8 @@ sec_probe(struct sync *s, size_t t, size_t z, bool learn)
 	sp = malloc(sizeof(*sp));
 	if (sp == NULL)
 		return KZ_ENOMEM;
-	*sp = (struct sec_probe){ s, t * s->db.nzones + z, learn };
-	if (nc_feed_probe(&s->feed, a->ip, a->port, s->db.zones[z].origin,
+	*sp = (struct sec_probe){ s, t * s->nzones + z, learn };
+	if (nc_feed_probe(&s->feed, a->ip, a->port, zone_of(s, z)->origin,
 	    k ? &fk : NULL, learn ? SY_LEARN_TIMEOUT_MS : SY_READY_PROBE_MS,
 	    sec_answered, sp)) {
 		free(sp);
@@ -729,7 +882,7 @@ static void
 learn_from_secondaries(struct sync *s)
 {
 	for (size_t t = 0; t < s->no.nnotify; t++)
-		for (size_t z = 0; z < s->db.nzones; z++)
+		for (size_t z = 0; z < s->nzones; z++)
 			if (sec_serves(s, t, z) &&
 			    sec_probe(s, t, z, true) == 0)
 				s->learning++;
@@ -742,8 +895,8 @@ sec_timer_fired(struct sy_loop *l, void *ctx)
 	struct sync *s = ctx;
 
 	if (s->sec_out == 0 && s->ready)
-		for (size_t i = 0; i < s->no.nnotify * s->db.nzones; i++) {
-			size_t t = i / s->db.nzones, z = i % s->db.nzones;
+		for (size_t i = 0; i < s->no.nnotify * s->nzones; i++) {
+			size_t t = i / s->nzones, z = i % s->nzones;
 
 			if (s->sec_lag[i] != UINT_MAX && sec_serves(s, t, z) &&
 			    sec_probe(s, t, z, false) == 0)
@@ -760,8 +913,8 @@ zone_file_serial(const struct sync *s, size_t z, uint32_t *serial)
 	char path[PATH_MAX + 256], err[256];
 
 	snprintf(path, sizeof(path), "%s/%s", s->paths.zonedir,
-	    s->db.zones[z].file);
-	return nc_zonefile_serial(path, s->db.zones[z].origin, serial, err,
+	    zone_of(s, z)->file);
+	return nc_zonefile_serial(path, zone_of(s, z)->origin, serial, err,
 	    sizeof(err));
 }
 
@@ -769,11 +922,11 @@ zone_file_serial(const struct sync *s, size_t z, uint32_t *serial)
 static void
 learn_from_zone_files(struct sync *s)
 {
-	for (size_t z = 0; z < s->db.nzones; z++) {
+	for (size_t z = 0; z < s->nzones; z++) {
 		uint32_t serial;
 
 		if (zone_file_serial(s, z, &serial) == 0)
-			nc_serial_learn(&s->serials, s->db.zones[z].origin,
+			nc_serial_learn(&s->serials, zone_of(s, z)->origin,
 			    serial);
 	}
 }
@@ -809,21 +962,40 @@ ready_timer_fired(struct sy_loop *l, void *ctx)
 static void
 release_catalog(struct sync *s, size_t done)
 {
-	size_t cz = s->db.catalog - 1;
+	size_t cz = s->catalog - 1;
 	int rc;
 
-	if (done + 1 < s->db.nzones)
+	if (done + 1 < s->nzones)
 		return;
-	rc = nc_pub_release(&s->pub, s->paths.zonedir, (uint32_t)time(NULL));
+	rc = nc_pub_release(&zcluster(s, cz)->pub, s->paths.zonedir,
+	    (uint32_t)time(NULL));
 	if (rc) {
 		kz_warn("cannot publish the catalog zone yet", "zone=%s "
-		    "error=\"%s\"", s->db.zones[cz].origin, kz_strerror(rc));
+		    "error=\"%s\"", zone_of(s, cz)->origin, kz_strerror(rc));
 		return;
 	}
 	kz_info("catalog published: nsd serves every member zone", "zone=%s "
-	    "members=%zu serial=%u", s->db.zones[cz].origin, s->db.nzones - 1,
-	    nc_pub_serial(&s->pub, cz));
+	    "members=%zu serial=%u", zone_of(s, cz)->origin, s->nzones - 1,
+	    zserial(s, cz));
 	zone_files_stale(s);
+}
+
+/* Each cluster is ready once NSD serves all its zones. */
+static void
+clusters_ready(struct sync *s)
+{
+	for (size_t i = 0; i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+		bool all = c->pub.started;
+
+		for (size_t z = 0; all && z < c->db.nzones; z++)
+			all = s->confirmed[c->zone0 + z];
+		if (all && !c->ready && c->name[0])
+			kz_info("cluster served", "cluster=%s zones=%zu", c->name,
+			    c->db.nzones);
+		c->ready |= all;
+		sy_metric_set(c->m_ready, c->ready, NULL);
+	}
 }
 
 static void
@@ -831,11 +1003,13 @@ nsd_round_done(struct sync *s)
 {
 	size_t done = 0;
 
-	for (size_t z = 0; z < s->db.nzones; z++)
+	for (size_t z = 0; z < s->nzones; z++)
 		done += s->confirmed[z];
-	if (s->db.catalog && nc_pub_held(&s->pub, s->db.catalog - 1))
+	clusters_ready(s);
+	if (s->catalog && zstarted(s, s->catalog - 1) &&
+	    zheld(s, s->catalog - 1))
 		release_catalog(s, done);
-	if (!s->ready && done == s->db.nzones) {
+	if (!s->ready && done == s->nzones) {
 		s->ready = true;
 		if (s->no.nnotify)
 			sy_timer_in(&s->loop, &s->sec_timer, SY_WATCH_MS);
@@ -852,22 +1026,22 @@ nsd_answered(void *ctx, int status, uint32_t serial)
 	struct zprobe *zp = ctx;
 	struct sync *s = zp->s;
 	size_t z = zp->z;
-	uint32_t cur = nc_pub_serial(&s->pub, z);
+	uint32_t cur = zserial(s, z);
 
-	if (status == 0 && !nc_pub_held(&s->pub, z))
+	if (status == 0 && !zheld(s, z))
 		nsd_served(s, z, serial);
-	if (status == 0 && !nc_pub_held(&s->pub, z) &&
-	    nc_sn_cmp(serial, s->pub.first[z]) >= 0) {
+	if (status == 0 && !zheld(s, z) &&
+	    nc_sn_cmp(serial, zfirst(s, z)) >= 0) {
 		s->confirmed[z] = true;
-		if (z + 1 == s->db.catalog && s->ndeparting)
+		if (z + 1 == s->catalog && s->ndeparting)
 			drop_departing(s);
 	}
 	if (s->ready && status == 0 && nc_sn_cmp(serial, cur) < 0) {
 		if (++s->lag[z] == SY_LAG_CHECKS) {
 			kz_warn("nsd lags behind, notifying again", "zone=%s "
-			    "served=%u published=%u", s->db.zones[z].origin,
+			    "served=%u published=%u", zone_of(s, z)->origin,
 			    serial, cur);
-			nc_feed_notify(&s->feed, s->pub.fz[z]);
+			nc_feed_notify(&s->feed, zfeed(s, z));
 			s->lag[z] = 0;
 		}
 	} else {
@@ -878,17 +1052,18 @@ nsd_answered(void *ctx, int status, uint32_t serial)
 }
 
 /* Ask NSD for the serial of each zone (before readiness: of each zone
- * not yet confirmed). */
+ * not yet confirmed; never of a cluster's zones before it published). */
 static void
 probe_nsd(struct sync *s)
 {
 	if (s->probing)
 		return;
-	for (size_t z = 0; z < s->db.nzones; z++) {
-		if ((!s->ready && s->confirmed[z]) || nc_pub_held(&s->pub, z))
+	for (size_t z = 0; z < s->nzones; z++) {
+		if ((!s->ready && s->confirmed[z]) || !zstarted(s, z) ||
+		    zheld(s, z))
 			continue;
 		if (nc_feed_probe(&s->feed, s->nsd_ip, s->nsd_port,
-		    s->db.zones[z].origin, NULL, SY_READY_PROBE_MS,
+		    zone_of(s, z)->origin, NULL, SY_READY_PROBE_MS,
 		    nsd_answered, &s->probes[z]) == 0)
 			s->probing++;
 	}
@@ -935,7 +1110,7 @@ nsd_served(struct sync *s, size_t z, uint32_t serial)
 {
 	char name[256];
 
-	zg_name_bare(name, sizeof(name), s->db.zones[z].origin);
+	zg_name_bare(name, sizeof(name), zone_of(s, z)->origin);
 	sy_metric_set(s->m_served, serial, (const char *[]){ name });
 	sy_cur_served(&s->cur_wait, z, serial, sy_cur_wall_now(),
 	    observe_latency, s);
@@ -968,10 +1143,10 @@ serve_timer_fired(struct sy_loop *l, void *ctx)
 	bool out = false;
 
 	(void)l;
-	for (size_t z = 0; z < s->db.nzones; z++) {
+	for (size_t z = 0; z < s->nzones; z++) {
 		if (!s->sprobing[z] && sy_cur_waiting(&s->cur_wait, z) &&
 		    nc_feed_probe(&s->feed, s->nsd_ip, s->nsd_port,
-		    s->db.zones[z].origin, NULL, SY_READY_PROBE_MS,
+		    zone_of(s, z)->origin, NULL, SY_READY_PROBE_MS,
 		    serve_answered, &s->sprobes[z]) == 0)
 			s->sprobing[z] = true;
 		out |= s->sprobing[z];
@@ -986,23 +1161,23 @@ serve_timer_fired(struct sy_loop *l, void *ctx)
  * change to DNS, triggered when the last of them was.
  */
 static struct lat_cand **
-lat_candidates(struct sync *s, size_t *n)
+lat_candidates(struct cluster *cl, size_t *n)
 {
 	struct lat_cand **v = NULL;
 	struct kz_map seen;
 
 	*n = 0;
-	if (!s->pub.started || s->model.nchanges == 0 ||
-	    (v = calloc(s->model.nchanges, sizeof(*v))) == NULL)
+	if (!cl->pub.started || cl->model.nchanges == 0 ||
+	    (v = calloc(cl->model.nchanges, sizeof(*v))) == NULL)
 		return NULL;
 	kz_map_init(&seen);
-	for (size_t i = 0; i < s->model.nchanges; i++) {
-		const struct zg_change *c = s->model.changes[i];
+	for (size_t i = 0; i < cl->model.nchanges; i++) {
+		const struct zg_change *c = cl->model.changes[i];
 		const struct zg_slice *sl;
 		size_t len;
 
 		if (c->kind != ZG_KIND_SLICE || (sl = kz_map_get(
-		    &s->model.objects[ZG_KIND_SLICE], c->key)) == NULL ||
+		    &cl->model.objects[ZG_KIND_SLICE], c->key)) == NULL ||
 		    sl->service == NULL || sl->trigger_time <= 0 ||
 		    kz_map_get(&seen, c->key) ||
 		    kz_map_put(&seen, c->key, (void *)c, NULL))
@@ -1020,22 +1195,27 @@ lat_candidates(struct sync *s, size_t *n)
 	return v;
 }
 
-/* After a publish of diffs: the candidates whose Service changed wait
- * for NSD. Frees V. */
+/* After a publish of diffs of cluster CL: the candidates whose Service
+ * changed wait for NSD. Frees V. */
 static void
-lat_wait(struct sync *s, struct lat_cand **v, size_t n, bool published)
+lat_wait(struct cluster *cl, struct lat_cand **v, size_t n, bool published)
 {
-	size_t nz, waits = 0;
+	struct sync *s = cl->s;
+	size_t nz, waits = 0, *global = NULL;
 	const size_t *zones;
 	uint32_t *serials = NULL;
 
-	if (published && n && sy_cur_hits_collect(&s->cur_hits, &s->db) == 0)
-		serials = calloc(s->db.nzones, sizeof(*serials));
-	for (size_t i = 0; serials && i < n; i++) {
+	if (published && n && sy_cur_hits_collect(&s->cur_hits, &cl->db) == 0) {
+		serials = calloc(cl->db.nzones, sizeof(*serials));
+		global = calloc(cl->db.nzones, sizeof(*global));
+	}
+	for (size_t i = 0; serials && global && i < n; i++) {
 		zones = sy_cur_hits_zones(&s->cur_hits, v[i]->svc, &nz);
-		for (size_t k = 0; k < nz; k++)
-			serials[k] = nc_pub_serial(&s->pub, zones[k]);
-		if (nz && sy_cur_wait_add(&s->cur_wait, v[i]->trigger, zones,
+		for (size_t k = 0; k < nz; k++) {
+			global[k] = cl->zone0 + zones[k];
+			serials[k] = zserial(s, global[k]);
+		}
+		if (nz && sy_cur_wait_add(&s->cur_wait, v[i]->trigger, global,
 		    serials, nz) == 0)
 			waits++;
 	}
@@ -1043,6 +1223,7 @@ lat_wait(struct sync *s, struct lat_cand **v, size_t n, bool published)
 		free(v[i]);
 	free(v);
 	free(serials);
+	free(global);
 	sy_cur_hits_free(&s->cur_hits);
 	if (waits) {
 		s->serve_until = kz_now_ms() + SY_SERVE_FAST_MS;
@@ -1056,9 +1237,9 @@ note_published(struct sync *s)
 {
 	double now = sy_cur_wall_now();
 
-	for (size_t z = 0; z < s->db.nzones; z++) {
+	for (size_t z = 0; z < s->nzones; z++) {
 		struct sy_cur_hist *h = &s->cur_hist[z];
-		uint32_t serial = nc_pub_serial(&s->pub, z);
+		uint32_t serial = zserial(s, z);
 		size_t last = (h->next + SY_CUR_HISTORY - 1) % SY_CUR_HISTORY;
 
 		if (h->n == 0 || h->v[last].serial != serial)
@@ -1160,17 +1341,17 @@ scrape_secondaries(struct sync *s)
 	sy_metric_clear(s->m_sec_serial);
 	sy_metric_clear(s->m_sec_behind);
 	sy_metric_clear(s->m_sec_behind_s);
-	for (size_t i = 0; i < s->no.nnotify * s->db.nzones; i++) {
-		const struct nc_addr *a = &s->no.notify[i / s->db.nzones].addr;
+	for (size_t i = 0; i < s->no.nnotify * s->nzones; i++) {
+		const struct nc_addr *a = &s->no.notify[i / s->nzones].addr;
 		const struct sec_seen *w = &s->sec_seen[i];
-		size_t z = i % s->db.nzones;
-		uint32_t pub = nc_pub_serial(&s->pub, z);
+		size_t z = i % s->nzones;
+		uint32_t pub = zserial(s, z);
 		double since;
 		const char *lv[2] = { target, name };
 
 		if (!w->asked)
 			continue;
-		zg_name_bare(name, sizeof(name), s->db.zones[z].origin);
+		zg_name_bare(name, sizeof(name), zone_of(s, z)->origin);
 		snprintf(target, sizeof(target), a->family == 6 ? "[%s]:%u" :
 		    "%s:%u", a->ip, a->port);
 		since = sy_cur_behind_since(&s->cur_hist[z], w->known,
@@ -1192,6 +1373,8 @@ scrape(void *ctx)
 {
 	struct sync *s = ctx;
 	const struct nc_feed_stats *fs = &s->feed.stats;
+	unsigned long failed = 0, refreshes = 0;
+	bool started = false;
 	char name[256];
 
 	sy_metric_set(s->m_nsd_restarts, s->nsd.restarts, NULL);
@@ -1205,30 +1388,37 @@ scrape(void *ctx)
 	    (const char *[]){ "acked" });
 	sy_metric_set(s->m_notify, fs->notify_failed,
 	    (const char *[]){ "failed" });
-	sy_metric_set(s->m_zone_failures, s->pub.stats.failed, NULL);
-	for (size_t z = 0; s->pub.started && z < s->db.nzones; z++) {
-		zg_name_bare(name, sizeof(name), s->db.zones[z].origin);
-		sy_metric_set(s->m_records, (double)s->db.zones[z].nrecords + 1,
+	for (size_t c = 0; c < s->ncl; c++) {
+		failed += s->cl[c].pub.stats.failed;
+		refreshes += s->cl[c].pub.stats.refreshes;
+	}
+	sy_metric_set(s->m_zone_failures, (double)failed, NULL);
+	for (size_t z = 0; z < s->nzones; z++) {
+		if (!zstarted(s, z))
+			continue;
+		started = true;
+		zg_name_bare(name, sizeof(name), zone_of(s, z)->origin);
+		sy_metric_set(s->m_records, (double)zone_of(s, z)->nrecords + 1,
 		    (const char *[]){ name });
-		sy_metric_set(s->m_serial, nc_pub_serial(&s->pub, z),
+		sy_metric_set(s->m_serial, zserial(s, z),
 		    (const char *[]){ name });
-		sy_metric_set(s->m_capped, (double)s->db.zones[z].capped,
+		sy_metric_set(s->m_capped, (double)zone_of(s, z)->capped,
 		    (const char *[]){ name });
-		if (nc_dnssec_earliest(&s->dnssec, z)) {
-			sy_metric_set(s->m_sig_expiry,
-			    nc_dnssec_earliest(&s->dnssec, z),
+		if (zexpiry(s, z)) {
+			sy_metric_set(s->m_sig_expiry, zexpiry(s, z),
 			    (const char *[]){ name });
-			sy_metric_set(s->m_sign_s, s->pub.sign_seconds[z],
+			sy_metric_set(s->m_sign_s,
+			    zcluster(s, z)->pub.sign_seconds[s->zloc[z]],
 			    (const char *[]){ name });
 		}
 	}
 	if (s->cmd.dnssec.on)
-		sy_metric_set(s->m_refreshes, (double)s->pub.stats.refreshes,
-		    NULL);
-	if (s->pub.started)
+		sy_metric_set(s->m_refreshes, (double)refreshes, NULL);
+	if (started)
 		scrape_secondaries(s);
-	if (s->use_api)
-		sy_api_scrape(&s->api);
+	for (size_t c = 0; s->use_api && c < s->ncl; c++)
+		if (s->cl[c].api_set)
+			sy_api_scrape(&s->cl[c].api);
 }
 
 /* --- publishing ------------------------------------------------------------ */
@@ -1239,38 +1429,52 @@ scrape(void *ctx)
  * up with the cluster even when nothing else changes.
  */
 static void
-publish_outcome(struct sync *s, bool ok)
+publish_outcome(struct cluster *c, bool ok)
 {
+	struct sync *s = c->s;
+
 	if (ok) {
-		if (s->failing)
+		if (c->failing)
 			kz_info("publishing works again", NULL);
-		s->failing = false;
-		s->retry_ms = 0;
-		sy_timer_cancel(&s->loop, &s->retry_timer);
+		c->failing = false;
+		c->retry_ms = 0;
+		sy_timer_cancel(&s->loop, &c->retry_timer);
 		return;
 	}
-	s->failing = true;
-	s->retry_ms = s->retry_ms ? s->retry_ms * 2 : SY_RETRY_MIN_MS;
-	if (s->retry_ms > SY_RETRY_MAX_MS)
-		s->retry_ms = SY_RETRY_MAX_MS;
+	c->failing = true;
+	c->retry_ms = c->retry_ms ? c->retry_ms * 2 : SY_RETRY_MIN_MS;
+	if (c->retry_ms > SY_RETRY_MAX_MS)
+		c->retry_ms = SY_RETRY_MAX_MS;
 	kz_warn("publish failed, trying again", "retry_in_ms=%llu",
-	    (unsigned long long)s->retry_ms);
-	sy_timer_in(&s->loop, &s->retry_timer, s->retry_ms);
+	    (unsigned long long)c->retry_ms);
+	sy_timer_in(&s->loop, &c->retry_timer, c->retry_ms);
+}
+
+/* Set C's database up: a cluster's zones, or the catalog of them all. */
+static int
+cluster_db_init(struct cluster *c)
+{
+	struct sync *s = c->s;
+
+	if (c->is_catalog)
+		return zg_db_init_catalog(&c->db, c->ro,
+		    (const char *const *)s->members, s->nmembers);
+	return zg_db_init(&c->db, c->ro);
 }
 
 /* The database ran out of memory mid-change: build it again whole. */
 static long
-rebuild_db(struct sync *s)
+rebuild_db(struct cluster *c)
 {
 	int rc;
 
 	kz_error("zone database rebuilt after running out of memory", NULL);
-	zg_db_free(&s->db);
-	rc = zg_db_init(&s->db, &s->ro);
+	zg_db_free(&c->db);
+	rc = cluster_db_init(c);
 	if (rc == 0)
-		rc = zg_db_load(&s->db, &s->model);
-	for (size_t z = 0; rc == 0 && z < s->db.nzones; z++)
-		s->pub.whole[z] = true;
+		rc = zg_db_load(&c->db, &c->model);
+	for (size_t z = 0; rc == 0 && z < c->db.nzones; z++)
+		c->pub.whole[z] = true;
 	return rc;
 }
 
@@ -1315,17 +1519,25 @@ zone_files_stale(struct sync *s)
 /* --- DNSSEC ---------------------------------------------------------------- */
 
 /*
- * The refresh timer: at the next signature due, but at most once per
- * gap (nc_dnssec_gap), so that signatures falling due one by one are
- * refreshed in batches.
+ * The refresh timer: at the next signature due in any cluster, but at
+ * most once per gap (nc_dnssec_gap), so that signatures falling due one
+ * by one are refreshed in batches.
  */
 static void
 arm_refresh(struct sync *s)
 {
-	uint32_t due = nc_pub_next_refresh(&s->pub), now = (uint32_t)time(NULL);
+	uint32_t due = 0, now = (uint32_t)time(NULL);
 	uint64_t gap = 1000ULL * nc_dnssec_gap(&s->cmd.dnssec), at;
 
-	if (!s->cmd.dnssec.on || due == 0)
+	if (!s->cmd.dnssec.on)
+		return;
+	for (size_t i = 0; i < s->ncl; i++) {
+		uint32_t t = nc_pub_next_refresh(&s->cl[i].pub);
+
+		if (t && (due == 0 || t < due))
+			due = t;
+	}
+	if (due == 0)
 		return;
 	at = kz_now_ms() + (due > now ? 1000ULL * (due - now) : 0);
 	if (s->sign_last && at < s->sign_last + gap)
@@ -1333,18 +1545,16 @@ arm_refresh(struct sync *s)
 	sy_timer_at(&s->loop, &s->sign_timer, at);
 }
 
-static void zone_files_stale(struct sync *s);
-
 /* Earliest expiries within the refresh period: refreshes are failing. */
 static void
 warn_expiry(struct sync *s, uint32_t now)
 {
-	for (size_t z = 0; z < s->db.nzones; z++) {
-		uint32_t e = nc_dnssec_earliest(&s->dnssec, z);
+	for (size_t z = 0; z < s->nzones; z++) {
+		uint32_t e = zexpiry(s, z);
 
 		if (e && e < now + s->cmd.dnssec.refresh)
 			kz_warn("a signature expires within the refresh period",
-			    "zone=%s expires_in_s=%ld", s->db.zones[z].origin,
+			    "zone=%s expires_in_s=%ld", zone_of(s, z)->origin,
 			    (long)e - (long)now);
 	}
 }
@@ -1354,14 +1564,24 @@ sign_timer_fired(struct sy_loop *l, void *ctx)
 {
 	struct sync *s = ctx;
 	uint32_t now = (uint32_t)time(NULL);
-	long r;
+	bool committed = false;
 
 	(void)l;
 	s->sign_last = kz_now_ms();
-	r = nc_pub_refresh(&s->pub, now, 0);
-	if (r < 0) {
-		publish_outcome(s, false);	/* retried whole */
-	} else if (r > 0) {
+	for (size_t i = 0; i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+		long r;
+
+		if (c->pub.sign == NULL)
+			continue;	/* the catalog of several clusters */
+		log_cluster(c);
+		r = nc_pub_refresh(&c->pub, now, 0);
+		if (r < 0)
+			publish_outcome(c, false);	/* retried whole */
+		committed |= r > 0;
+		log_cluster(NULL);
+	}
+	if (committed) {
 		note_published(s);
 		zone_files_stale(s);
 	}
@@ -1369,13 +1589,14 @@ sign_timer_fired(struct sy_loop *l, void *ctx)
 	arm_refresh(s);
 }
 
-/* Keys for database zone Z: the --dnssec-key files of the zone, else
- * those in the state directory, else a new CSK made there. */
+/* Keys for zone Z of cluster C: the --dnssec-key files of the zone,
+ * else those in the state directory, else a new CSK made there. */
 static int
-zone_keys(struct sync *s, size_t z, char *err, size_t errsz)
+zone_keys(struct cluster *c, size_t z, char *err, size_t errsz)
 {
+	struct sync *s = c->s;
 	const struct nc_dnssec_opts *o = &s->cmd.dnssec;
-	const char *origin = s->db.zones[z].origin;
+	const char *origin = c->db.zones[z].origin;
 	struct nc_dkey *keys = calloc(NC_DNSSEC_KEYS_MAX, sizeof(*keys));
 	size_t n = 0;
 	int rc = keys ? 0 : KZ_ENOMEM;
@@ -1409,14 +1630,47 @@ zone_keys(struct sync *s, size_t z, char *err, size_t errsz)
 		kz_info("dnssec key", "zone=%s algorithm=%u tag=%u flags=%u "
 		    "file=%s", origin, keys[i].alg, keys[i].tag, keys[i].flags,
 		    keys[i].path);
-	rc = nc_dnssec_zone_keys(&s->dnssec, z, origin, keys, n);
+	rc = nc_dnssec_zone_keys(&c->dnssec, z, origin, keys, n);
 	if (rc)
 		snprintf(err, errsz, "zone %s: %s", origin, kz_strerror(rc));
 	return rc;
 }
 
-/* --dnssec: keys for every zone but the catalog, the signer, and
- * every --dnssec-key belongs to a zone served. */
+/* Whether some cluster's database holds zone ORIGIN. */
+static bool
+zone_served(const struct sync *s, const char *origin)
+{
+	for (size_t i = 0; i < s->ncl; i++)
+		if (zg_db_find(&s->cl[i].db, origin) >= 0)
+			return true;
+	return false;
+}
+
+/* Cluster C's signer, with keys for each of its zones but the catalog;
+ * its publisher borrows it. The catalog of several clusters has none. */
+static int
+setup_cluster_dnssec(struct cluster *c, char *err, size_t errsz)
+{
+	int rc;
+
+	if (c->is_catalog)
+		return 0;
+	if ((rc = nc_dnssec_init(&c->dnssec, &c->s->cmd.dnssec,
+	    c->db.nzones))) {
+		snprintf(err, errsz, "%s", kz_strerror(rc));
+		return rc;
+	}
+	for (size_t z = 0; z < c->db.nzones; z++)
+		if (z + 1 != c->db.catalog && (rc = zone_keys(c, z, err,
+		    errsz)) != 0)
+			return rc;
+	nc_pub_sign(&c->pub, &c->dnssec);
+	return 0;
+}
+
+/* --dnssec: every --dnssec-key belongs to a zone served, and each
+ * cluster signs its own zones (keys are per zone name, and no zone is
+ * two clusters'). */
 static int
 setup_dnssec(struct sync *s, char *err, size_t errsz)
 {
@@ -1430,7 +1684,7 @@ setup_dnssec(struct sync *s, char *err, size_t errsz)
 		if ((rc = nc_key_load(&k, s->cmd.dnssec.key_files[i], err,
 		    errsz)) != 0)
 			return rc;
-		rc = zg_db_find(&s->db, k.zone) < 0 ? KZ_EINVAL : 0;
+		rc = zone_served(s, k.zone) ? 0 : KZ_EINVAL;
 		if (rc)
 			snprintf(err, errsz, "--dnssec-key %s: zone %s is not "
 			    "served", s->cmd.dnssec.key_files[i], k.zone);
@@ -1438,55 +1692,66 @@ setup_dnssec(struct sync *s, char *err, size_t errsz)
 		if (rc)
 			return rc;
 	}
-	if ((rc = nc_dnssec_init(&s->dnssec, &s->cmd.dnssec, s->db.nzones))) {
-		snprintf(err, errsz, "%s", kz_strerror(rc));
-		return rc;
-	}
-	for (size_t z = 0; z < s->db.nzones; z++)
-		if (z + 1 != s->db.catalog && (rc = zone_keys(s, z, err,
-		    errsz)) != 0)
+	for (size_t i = 0; i < s->ncl; i++)
+		if ((rc = setup_cluster_dnssec(&s->cl[i], err, errsz)) != 0)
 			return rc;
-	nc_pub_sign(&s->pub, &s->dnssec);
 	return 0;
 }
 
+/* The catalog of several clusters: published (held until NSD serves
+ * every other zone) once a cluster has. */
+static void
+start_catalog(struct sync *s)
+{
+	struct cluster *c = s->catalog ? zcluster(s, s->catalog - 1) : NULL;
+
+	if (c == NULL || !c->is_catalog || c->pub.started)
+		return;
+	if (zg_db_apply(&c->db, &c->model, false) < 0 ||
+	    nc_pub_start(&c->pub, s->paths.zonedir, (uint32_t)time(NULL)))
+		kz_warn("cannot set the catalog zone up yet", "zone=%s",
+		    c->ro->catalog);
+}
+
 /*
- * Bring the zones up to date with the model and publish what changed.
- * The first time (the source just synced, serials learned), every zone
- * is published whole; then each change is a diff.
+ * Bring cluster C's zones up to date with its model and publish what
+ * changed. The first time (the source just synced, serials learned),
+ * every zone is published whole; then each change is a diff.
  */
 static void
-publish(struct sync *s)
+publish(struct cluster *c)
 {
-	bool first = !s->pub.started;
+	struct sync *s = c->s;
+	bool first = !c->pub.started;
 	double t0 = kz_now_s(), t1, t2;
 	uint64_t cpu0 = kz_cpu_ns(), cpu;
 	unsigned long events = 0;
 	double events_us = 0;
 	size_t ncand = 0;
-	struct lat_cand **cand = lat_candidates(s, &ncand);
+	struct lat_cand **cand = lat_candidates(c, &ncand);
 	long n;
 	int rc = 0;
 
-	n = zg_db_apply(&s->db, &s->model, !first);
+	log_cluster(c);
+	n = zg_db_apply(&c->db, &c->model, !first);
 	if (n < 0)
-		n = rebuild_db(s);
+		n = rebuild_db(c);
 	t1 = kz_now_s();
 	if (n < 0) {
 		rc = (int)n;
 	} else if (first) {
-		rc = nc_pub_start(&s->pub, s->paths.zonedir, (uint32_t)time(NULL));
+		rc = nc_pub_start(&c->pub, s->paths.zonedir, (uint32_t)time(NULL));
 	} else {
-		long r = nc_pub_diffs(&s->pub, (uint32_t)time(NULL));
+		long r = nc_pub_diffs(&c->pub, (uint32_t)time(NULL));
 		rc = r < 0 ? (int)r : 0;
 	}
 	t2 = kz_now_s();
 	cpu = kz_cpu_ns() - cpu0;	/* rules, commit and NOTIFY */
 	if (s->use_api) {
-		events = s->api.k8s.events;
-		events_us = (double)s->api.k8s.events_cpu_ns / 1000;
-		s->api.k8s.events = 0;
-		s->api.k8s.events_cpu_ns = 0;
+		events = c->api.k8s.events;
+		events_us = (double)c->api.k8s.events_cpu_ns / 1000;
+		c->api.k8s.events = 0;
+		c->api.k8s.events_cpu_ns = 0;
 	}
 	/* The reservation of serials is renewed after the NOTIFY left. */
 	if (nc_serial_wants_save(&s->serials) && nc_serial_save(&s->serials))
@@ -1500,13 +1765,16 @@ publish(struct sync *s)
 	    "records_changed=%ld render_ms=%.2f publish_ms=%.2f cpu_us=%.0f "
 	    "events=%lu events_cpu_us=%.0f objects=%lu db_bytes=%zu", n,
 	    (t1 - t0) * 1000, (t2 - t1) * 1000, (double)cpu / 1000, events,
-	    events_us, s->db.stats.objects, first ? zg_db_bytes(&s->db) : 0);
+	    events_us, c->db.stats.objects, first ? zg_db_bytes(&c->db) : 0);
 	if (s->use_api)
-		sy_api_rendered(&s->api, kz_now_ms(), rc == 0);
-	publish_outcome(s, rc == 0);
+		sy_api_rendered(&c->api, kz_now_ms(), rc == 0);
+	publish_outcome(c, rc == 0);
 	if (rc == 0)
 		note_published(s);
-	lat_wait(s, cand, ncand, rc == 0 && n > 0 && !first);
+	lat_wait(c, cand, ncand, rc == 0 && n > 0 && !first);
+	log_cluster(NULL);
+	if (rc == 0 && first)
+		start_catalog(s);
 	if (rc == 0 && first)
 		probe_nsd(s);
 	if (rc == 0 && (n > 0 || first))
@@ -1524,11 +1792,13 @@ retry_fired(struct sy_loop *l, void *ctx)
 
 /* --- snapshot --------------------------------------------------------- */
 
-/* Read the snapshot: into the model itself the first time; then into a
- * new model that replaces it, so only what differs is logged. */
+/* Read the snapshot (the one cluster's): into the model itself the
+ * first time; then into a new model that replaces it, so only what
+ * differs is logged. */
 static int
 load_snapshot(struct sync *s, bool initial)
 {
+	struct cluster *c = &s->cl[0];
 	struct zg_decode_stats st = { 0 };
 	struct zg_decode_error derr = { 0 };
 	struct zg_model next;
@@ -1538,7 +1808,8 @@ load_snapshot(struct sync *s, bool initial)
 
 	s->loads++;
 	zg_model_init(&next);
-	rc = zg_decode_path(initial ? &s->model : &next, s->cmd.snapshot, NULL,
+	zg_model_select(&next, s->ro.labels, s->ro.ns_labels);
+	rc = zg_decode_path(initial ? &c->model : &next, s->cmd.snapshot, NULL,
 	    &st, &derr);
 	if (rc) {
 		zg_decode_strerror(rc, &derr, err, sizeof(err));
@@ -1549,14 +1820,14 @@ load_snapshot(struct sync *s, bool initial)
 		zg_model_free(&next);
 		return rc;
 	}
-	if (!initial && (rc = zg_model_replace(&s->model, &next)) != 0)
+	if (!initial && (rc = zg_model_replace(&c->model, &next)) != 0)
 		kz_error("snapshot only partly applied", "error=\"%s\"",
 		    kz_strerror(rc));
 	zg_model_free(&next);
 	kz_info("snapshot loaded", "objects=%zu invalid=%zu changes=%zu "
-	    "decode_ms=%llu", st.objects, st.invalid, s->model.nchanges,
+	    "decode_ms=%llu", st.objects, st.invalid, c->model.nchanges,
 	    (unsigned long long)(kz_now_ms() - t0));
-	s->synced = true;
+	c->synced = true;
 	return 0;
 }
 
@@ -1639,9 +1910,18 @@ static void
 api_done(struct sy_loop *l, CURL *easy, CURLcode result, void *ctx)
 {
 	struct sync *s = ctx;
+	bool mine = false;
 
-	if (!s->use_api ||
-	    !sy_api_done(&s->api, easy, result, kz_now_ms())) {
+	for (size_t i = 0; s->use_api && !mine && i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+
+		if (!c->api_set)
+			continue;
+		log_cluster(c);
+		mine = sy_api_done(&c->api, easy, result, kz_now_ms());
+		log_cluster(NULL);
+	}
+	if (!mine) {
 		curl_multi_remove_handle(sy_loop_multi(l), easy);
 		kz_warn("unknown transfer finished", NULL);
 	}
@@ -1654,21 +1934,33 @@ api_timer_fired(struct sy_loop *l, void *ctx)
 	(void)l, (void)ctx;
 }
 
-/* Before each wait: API timers, a publish when due, the next wake-up. */
+/* Before each wait: each cluster's API timers and publish when due;
+ * the next wake-up. */
 static void
 api_before_poll(struct sy_loop *l, void *ctx)
 {
 	struct sync *s = ctx;
 	uint64_t now = kz_now_ms();
-	long t;
+	long t = 1000;
 
-	sy_api_tick(&s->api, now);
-	if (s->learning == 0 && !s->failing &&
-	    sy_api_render_due(&s->api, now)) {
-		publish(s);
-		now = kz_now_ms();
+	for (size_t i = 0; i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+		long ct;
+
+		if (!c->api_set)
+			continue;
+		log_cluster(c);
+		sy_api_tick(&c->api, now);
+		log_cluster(NULL);
+		if (s->learning == 0 && !c->failing &&
+		    sy_api_render_due(&c->api, now)) {
+			publish(c);
+			now = kz_now_ms();
+		}
+		ct = sy_api_timeout_ms(&c->api, now);
+		if (ct < t)
+			t = ct;
 	}
-	t = sy_api_timeout_ms(&s->api, now);
 	sy_timer_at(l, &s->api_timer, now + (uint64_t)(t > 0 ? t : 0));
 }
 
@@ -1727,14 +2019,29 @@ start_services(struct sync *s, char *err, size_t errsz)
 	}
 	if (!s->use_api)
 		return 0;
-	rc = sy_api_setup(&s->api, s->ro.pod_records, &s->model,
-	    sy_loop_multi(&s->loop), s->metrics, err, errsz);
+	for (size_t i = 0; rc == 0 && i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+
+		if (!c->api_set)
+			continue;
+		sy_kubeconfig_attach(&c->api.kc, &s->loop);	/* exec plugins */
+		c->api.opts.imports = c->ro->clusterset[0] != '\0';
+		rc = sy_api_setup(&c->api, c->ro->pod_records, &c->model,
+		    sy_loop_multi(&s->loop), c->metrics ? c->metrics :
+		    s->metrics, err, errsz);
+	}
 	if (rc == 0 && (rc = sy_loop_add_hook(&s->loop, api_before_poll,
 	    s)) != 0)
 		snprintf(err, errsz, "%s", kz_strerror(rc));
 	if (rc == 0) {
 		sy_loop_on_done(&s->loop, api_done, s);
-		sy_api_start(&s->api, kz_now_ms());
+		for (size_t i = 0; i < s->ncl; i++) {
+			if (!s->cl[i].api_set)
+				continue;
+			log_cluster(&s->cl[i]);
+			sy_api_start(&s->cl[i].api, kz_now_ms());
+			log_cluster(NULL);
+		}
 	}
 	return rc;
 }
@@ -1823,9 +2130,10 @@ before_poll(struct sy_loop *l, void *ctx)
 		sy_loop_stop(l);
 		return;
 	}
-	if (!s->use_api && s->synced && s->learning == 0 && !s->failing &&
-	    (!s->pub.started || s->model.nchanges > 0 || s->model.track_rc))
-		publish(s);
+	if (!s->use_api && s->cl[0].synced && s->learning == 0 &&
+	    !s->cl[0].failing && (!s->cl[0].pub.started ||
+	    s->cl[0].model.nchanges > 0 || s->cl[0].model.track_rc))
+		publish(&s->cl[0]);
 	arm(l, &s->nsd_timer, nc_nsd_deadline(&s->nsd));
 	arm(l, &s->feed_timer, nc_feed_deadline(&s->feed));
 	sy_http_set_ready(s->http, s->ready &&
@@ -1851,7 +2159,79 @@ setup_signals(struct sync *s)
 	return sy_loop_add_fd(&s->loop, s->sigfd, POLLIN, signal_ready, s);
 }
 
-/* The pipeline: database, serials, feed, publisher, readiness state. */
+/*
+ * Every cluster's zone database; with several clusters and a catalog,
+ * the catalog's (its members: every other zone). Then the zones are
+ * numbered across clusters.
+ */
+static int
+setup_dbs(struct sync *s)
+{
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+
+		if (c->is_catalog) {
+			s->members = calloc(n ? n : 1, sizeof(*s->members));
+			if (s->members == NULL)
+				return KZ_ENOMEM;
+			for (size_t k = 0; k < i; k++)
+				for (size_t z = 0; z < s->cl[k].db.nzones; z++)
+					if ((s->members[s->nmembers++] = strdup(
+					    s->cl[k].db.zones[z].origin)) ==
+					    NULL)
+						return KZ_ENOMEM;
+		}
+		zg_model_track(&c->model, true);
+		rc = cluster_db_init(c);
+		c->zone0 = n;
+		n += c->db.nzones;
+	}
+	if (rc)
+		return rc;
+	s->nzones = n;
+	s->zcl = calloc(n ? n : 1, sizeof(*s->zcl));
+	s->zloc = calloc(n ? n : 1, sizeof(*s->zloc));
+	if (s->zcl == NULL || s->zloc == NULL)
+		return KZ_ENOMEM;
+	for (size_t i = 0; i < s->ncl; i++) {
+		const struct cluster *c = &s->cl[i];
+
+		for (size_t z = 0; z < c->db.nzones; z++) {
+			s->zcl[c->zone0 + z] = i;
+			s->zloc[c->zone0 + z] = z;
+		}
+		if (c->db.catalog)
+			s->catalog = c->zone0 + c->db.catalog;
+	}
+	return 0;
+}
+
+/* With several clusters, what --notify zone= lists must be served (the
+ * command line's check could not know the clusters' zones). */
+static int
+check_cluster_zones(struct sync *s, char *err, size_t errsz)
+{
+	struct nc_zone_ref *refs;
+	char (*names)[2][264] = NULL;
+	int rc;
+
+	if (s->cmd.clusters[0] == '\0')
+		return 0;
+	refs = zone_refs(sync_zone_at, s, s->nzones, NULL, 0, &names);
+	if (refs == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return KZ_ENOMEM;
+	}
+	rc = nc_opts_check_zones(&s->no, refs, s->nzones, err, errsz);
+	free(refs);
+	free(names);
+	return rc;
+}
+
+/* The pipeline: databases, serials, feed, publishers, readiness state. */
 static int
 setup_pipeline(struct sync *s, char *err, size_t errsz)
 {
@@ -1859,11 +2239,12 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	struct nc_feed_opts fo = { .journal_max_diffs = s->no.journal_diffs };
 	int rc;
 
-	zg_model_track(&s->model, true);
-	if ((rc = zg_db_init(&s->db, &s->ro)) != 0) {
+	if ((rc = setup_dbs(s)) != 0) {
 		snprintf(err, errsz, "%s", kz_strerror(rc));
 		return rc;
 	}
+	if ((rc = check_cluster_zones(s, err, errsz)) != 0)
+		return rc;
 	rc = nc_serial_open(&s->serials, s->paths.serials, s->paths.state, 0,
 	    err, errsz);
 	if (rc)
@@ -1872,41 +2253,45 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	if (rc)
 		return rc;
 	nsd_address(s);
-	if ((rc = nc_feed_add_notify(&s->feed, s->nsd_ip, s->nsd_port)) ||
-	    (rc = nc_pub_init(&s->pub, &s->db, &s->feed, &s->serials))) {
+	rc = nc_feed_add_notify(&s->feed, s->nsd_ip, s->nsd_port);
+	for (size_t i = 0; rc == 0 && i < s->ncl; i++)
+		rc = nc_pub_init(&s->cl[i].pub, &s->cl[i].db, &s->feed,
+		    &s->serials);
+	if (rc) {
 		snprintf(err, errsz, "%s", kz_strerror(rc));
 		return rc;
 	}
-	s->probes = calloc(s->db.nzones, sizeof(*s->probes));
-	s->confirmed = calloc(s->db.nzones, sizeof(*s->confirmed));
-	s->lag = calloc(s->db.nzones, sizeof(*s->lag));
-	s->sec_lag = calloc(s->no.nnotify * s->db.nzones + 1,
+	s->probes = calloc(s->nzones, sizeof(*s->probes));
+	s->confirmed = calloc(s->nzones, sizeof(*s->confirmed));
+	s->lag = calloc(s->nzones, sizeof(*s->lag));
+	s->sec_lag = calloc(s->no.nnotify * s->nzones + 1,
 	    sizeof(*s->sec_lag));
-	s->sec_seen = calloc(s->no.nnotify * s->db.nzones + 1,
+	s->sec_seen = calloc(s->no.nnotify * s->nzones + 1,
 	    sizeof(*s->sec_seen));
-	s->cur_hist = calloc(s->db.nzones + 1, sizeof(*s->cur_hist));
-	s->sprobes = calloc(s->db.nzones + 1, sizeof(*s->sprobes));
-	s->sprobing = calloc(s->db.nzones + 1, sizeof(*s->sprobing));
+	s->cur_hist = calloc(s->nzones + 1, sizeof(*s->cur_hist));
+	s->sprobes = calloc(s->nzones + 1, sizeof(*s->sprobes));
+	s->sprobing = calloc(s->nzones + 1, sizeof(*s->sprobing));
 	if (s->probes == NULL || s->confirmed == NULL || s->lag == NULL ||
 	    s->sec_lag == NULL || s->sec_seen == NULL || s->cur_hist == NULL ||
 	    s->sprobes == NULL || s->sprobing == NULL ||
-	    sy_cur_wait_init(&s->cur_wait, s->db.nzones)) {
+	    sy_cur_wait_init(&s->cur_wait, s->nzones)) {
 		snprintf(err, errsz, "out of memory");
 		return KZ_ENOMEM;
 	}
-	for (size_t z = 0; z < s->db.nzones; z++) {
+	for (size_t z = 0; z < s->nzones; z++) {
 		s->probes[z] = (struct zprobe){ s, z };
 		s->sprobes[z] = (struct zprobe){ s, z };
 	}
-	if (s->db.catalog)
-		nc_pub_hold(&s->pub, s->db.catalog - 1);
+	if (s->catalog)
+		nc_pub_hold(&zcluster(s, s->catalog - 1)->pub,
+		    s->zloc[s->catalog - 1]);
 	if ((rc = setup_dnssec(s, err, errsz)) != 0)
 		return rc;
 	warn_reverse_trees(s);
 	learn_from_zone_files(s);
 	learn_from_secondaries(s);
 	kz_info("feed ready", "address=127.0.0.1 port=%u zones=%zu",
-	    s->feed.port, s->db.nzones);
+	    s->feed.port, s->nzones);
 	return 0;
 }
 
@@ -1914,13 +2299,14 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 static bool
 zone_files_current(struct sync *s)
 {
-	for (size_t z = 0; z < s->db.nzones; z++) {
+	for (size_t z = 0; z < s->nzones; z++) {
 		uint32_t serial;
 
-		if (nc_pub_held(&s->pub, z))
-			continue;	/* NSD's file is the older catalog */
+		if (zheld(s, z) || !zstarted(s, z))
+			continue;	/* NSD's file is the older catalog, or
+					 * the last run's */
 		if (zone_file_serial(s, z, &serial) ||
-		    serial != nc_pub_serial(&s->pub, z))
+		    serial != zserial(s, z))
 			return false;
 	}
 	return true;
@@ -1936,8 +2322,11 @@ static void
 write_zone_files(struct sync *s)
 {
 	uint64_t until = kz_now_ms() + SY_WRITE_WAIT_MS;
+	bool started = false;
 
-	if (s->nsd.state != NC_NSD_RUNNING || !s->pub.started)
+	for (size_t i = 0; i < s->ncl; i++)
+		started |= s->cl[i].pub.started;
+	if (s->nsd.state != NC_NSD_RUNNING || !started)
 		return;
 	if (nc_control_cmd(s->paths.ctl, "write", NULL, SY_WRITE_WAIT_MS)) {
 		kz_warn("nsd did not write its zone files", NULL);
@@ -1954,6 +2343,127 @@ write_zone_files(struct sync *s)
 		}
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* C starts empty: its model, its retry timer, the API options. */
+static void
+cluster_init(struct sync *s, struct cluster *c, const char *name,
+    const struct zg_render_opts *ro, bool is_catalog)
+{
+	c->s = s;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	if (name[0])
+		snprintf(c->logctx, sizeof(c->logctx), "cluster=%s", name);
+	c->ro = ro;
+	c->is_catalog = is_catalog;
+	zg_model_init(&c->model);
+	zg_model_select(&c->model, ro->labels, ro->ns_labels);
+	sy_timer_init(&c->retry_timer, retry_fired, c);
+	c->api.opts = s->api.opts;
+	c->api.co = s->api.co;
+}
+
+/*
+ * The clusters: the command line's one, or the clusters file's and,
+ * with --catalog-zone, the catalog of them all. 0, or an exit status.
+ */
+static int
+make_clusters(struct sync *s)
+{
+	const struct zg_clusters *cs = &s->clusters;
+	char err[768];
+	size_t n;
+	int rc;
+
+	if (s->cmd.clusters[0] == '\0') {
+		if ((s->cl = calloc(1, sizeof(*s->cl))) == NULL)
+			return 1;
+		s->ncl = 1;
+		cluster_init(s, &s->cl[0], "", &s->ro, false);
+		return 0;
+	}
+	rc = zg_clusters_load(&s->clusters, s->cmd.clusters, err, sizeof(err));
+	if (rc == 0 && s->ro.catalog[0])
+		rc = zg_clusters_check(cs, s->ro.catalog, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "kubezone sync: %s\n", rc == KZ_ENOMEM ?
+		    kz_strerror(rc) : err);
+		return rc == KZ_EUSAGE ? 2 : 1;
+	}
+	n = cs->n + (s->ro.catalog[0] ? 1 : 0);
+	if ((s->cl = calloc(n, sizeof(*s->cl))) == NULL)
+		return 1;
+	s->ncl = n;
+	for (size_t i = 0; i < cs->n; i++)
+		cluster_init(s, &s->cl[i], cs->v[i].name, &cs->v[i].opts,
+		    false);
+	if (s->ro.catalog[0]) {
+		s->cat_ro = cs->v[0].opts;	/* shallow: never freed */
+		snprintf(s->cat_ro.catalog, sizeof(s->cat_ro.catalog), "%s",
+		    s->ro.catalog);
+		cluster_init(s, &s->cl[n - 1], "", &s->cat_ro, true);
+	}
+	return 0;
+}
+
+/* Find each cluster's API (its kubeconfig and context, in-cluster, or
+ * the default). 0, or an error with ERR filled. */
+static int
+resolve_clusters(struct sync *s, char *err, size_t errsz)
+{
+	char msg[600];
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+		const struct zg_cluster *conf = s->clusters.n ?
+		    zg_clusters_find(&s->clusters, c->name) : NULL;
+
+		if (c->is_catalog)
+			continue;
+		if (conf) {
+			c->api.opts.kubeconfig = conf->kubeconfig;
+			c->api.opts.context = conf->context;
+		}
+		if (conf && conf->in_cluster) {
+			sy_kubeconfig_init(&c->api.kc);
+			rc = sy_kubeconfig_in_cluster(&c->api.kc,
+			    getenv("KUBERNETES_SERVICE_HOST"),
+			    getenv("KUBERNETES_SERVICE_PORT"), SY_SA_DIR, msg,
+			    sizeof(msg));
+		} else {
+			rc = sy_api_resolve(&c->api, msg, sizeof(msg));
+		}
+		c->api_set = true;
+		if (rc && c->name[0])
+			snprintf(err, errsz, "cluster %s: %s", c->name, msg);
+		else if (rc)
+			snprintf(err, errsz, "%s", msg);
+	}
+	return rc;
+}
+
+/* A cluster= scope of the metrics per cluster (with --clusters), and
+ * each cluster's readiness gauge. */
+static int
+scope_metrics(struct sync *s)
+{
+	for (size_t i = 0; i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+
+		if (c->is_catalog)
+			continue;
+		if (c->name[0] && (c->metrics = sy_metrics_scope(s->metrics,
+		    "cluster", c->name)) == NULL)
+			return KZ_ENOMEM;
+		c->m_ready = sy_metrics_gauge(c->metrics ? c->metrics :
+		    s->metrics, "kubezone_cluster_ready", "1 once NSD serves "
+		    "every zone of the cluster as published from its first "
+		    "complete list (with --clusters, per cluster); /readyz "
+		    "waits for every cluster.", NULL);
+		sy_metric_set(c->m_ready, 0, NULL);
+	}
+	return 0;
 }
 
 int
@@ -1977,13 +2487,11 @@ sy_sync_main(int argc, char **argv)
 	nc_opts_init(&s->no);
 	sy_api_opts_init(&s->api);
 	sy_http_opts_init(&s->http_opts);
-	zg_model_init(&s->model);
 	sy_timer_init(&s->debounce, debounce_fired, s);
 	sy_timer_init(&s->nsd_timer, nsd_timer_fired, s);
 	sy_timer_init(&s->feed_timer, feed_timer_fired, s);
 	sy_timer_init(&s->api_timer, api_timer_fired, s);
 	sy_timer_init(&s->http_timer, http_timer_fired, s);
-	sy_timer_init(&s->retry_timer, retry_fired, s);
 	sy_timer_init(&s->ready_timer, ready_timer_fired, s);
 	sy_timer_init(&s->sec_timer, sec_timer_fired, s);
 	sy_timer_init(&s->zf_timer, zf_timer_fired, s);
@@ -1996,16 +2504,19 @@ sy_sync_main(int argc, char **argv)
 		status = rc - 1;
 		goto out_opts;
 	}
+	if ((status = make_clusters(s)) != 0)
+		goto out_opts;
+	status = 1;
 	if (s->cmd.snapshot[0] == '\0') {
 		/* no snapshot: the Kubernetes API, or a clear error */
-		if (sy_api_resolve(&s->api, err, sizeof(err))) {
+		if (resolve_clusters(s, err, sizeof(err))) {
 			fprintf(stderr, "kubezone sync: %s\n", err);
 			status = 2;
 			goto out_opts;
 		}
 		s->use_api = true;
 	}
-	if ((s->metrics = sy_metrics_new()) == NULL) {
+	if ((s->metrics = sy_metrics_new()) == NULL || scope_metrics(s)) {
 		fprintf(stderr, "kubezone sync: out of memory\n");
 		goto out_opts;
 	}
@@ -2033,8 +2544,10 @@ sy_sync_main(int argc, char **argv)
 	    s->paths.xfrdfile);
 	s->nsd.on_ready = nsd_ready;
 	s->nsd.ctx = s;
-	if (setup_pipeline(s, err, sizeof(err))) {
+	if ((rc = setup_pipeline(s, err, sizeof(err))) != 0) {
 		fprintf(stderr, "kubezone sync: %s\n", err);
+		if (rc == KZ_EUSAGE)
+			status = 2;
 		goto out;
 	}
 	if ((rc = setup_signals(s)) || (rc = sy_loop_add_fd(&s->loop,
@@ -2072,18 +2585,34 @@ sy_sync_main(int argc, char **argv)
 	if (status == 0)
 		write_zone_files(s);
 out:
-	sy_api_free(&s->api);		/* its easy handles leave the multi */
+	for (size_t i = 0; i < s->ncl; i++)	/* easy handles leave the multi */
+		sy_api_free(&s->cl[i].api);
 	sy_http_free(s->http);
 	nc_nsd_free(&s->nsd);
-	if (status == 0)
+	if (status == 0) {
+		unsigned long diffs = 0, failed = 0;
+
+		for (size_t i = 0; i < s->ncl; i++) {
+			diffs += s->cl[i].pub.stats.diffs;
+			failed += s->cl[i].pub.stats.failed;
+		}
 		kz_info("stopped", "loads=%lu load_failures=%lu diffs=%lu "
-		    "publish_failures=%lu", s->loads, s->load_failures,
-		    s->pub.stats.diffs, s->pub.stats.failed);
-	nc_pub_free(&s->pub);
-	nc_dnssec_free(&s->dnssec);
+		    "publish_failures=%lu", s->loads, s->load_failures, diffs,
+		    failed);
+	}
+	for (size_t i = 0; i < s->ncl; i++) {
+		nc_pub_free(&s->cl[i].pub);
+		nc_dnssec_free(&s->cl[i].dnssec);
+	}
 	nc_feed_free(&s->feed);
 	nc_serial_free(&s->serials);
-	zg_db_free(&s->db);
+	for (size_t i = 0; i < s->ncl; i++)
+		zg_db_free(&s->cl[i].db);
+	free(s->zcl);
+	free(s->zloc);
+	for (size_t i = 0; i < s->nmembers; i++)
+		free(s->members[i]);
+	free(s->members);
 	free(s->probes);
 	free(s->confirmed);
 	free(s->departing);
@@ -2103,7 +2632,13 @@ out:
 out_opts:
 	nc_dnssec_opts_free(&s->cmd.dnssec);
 	sy_api_free(&s->api);
-	zg_model_free(&s->model);
+	for (size_t i = 0; i < s->ncl; i++) {
+		sy_api_free(&s->cl[i].api);
+		zg_model_free(&s->cl[i].model);
+		sy_metrics_free(s->cl[i].metrics);
+	}
+	free(s->cl);
+	zg_clusters_free(&s->clusters);
 	sy_metrics_free(s->metrics);
 	zg_render_opts_free(&s->ro);
 	free(s);
@@ -2112,12 +2647,103 @@ out_opts:
 
 /* --- nsd-conf --------------------------------------------------------- */
 
+/* The zones nsd-conf writes with --clusters: every cluster's, then the
+ * catalog of them all. */
+struct zone_list {
+	struct zg_clusters cs;
+	struct zg_db *dbs;		/* one per cluster, the catalog last */
+	size_t ndbs;
+	struct zg_render_opts cat_ro;	/* shallow: never freed */
+	char **members;
+	size_t nmembers;
+	const struct zg_db_zone **v;
+	size_t n;
+};
+
+static const struct zg_db_zone *
+list_zone_at(const void *ctx, size_t z)
+{
+	return ((const struct zone_list *)ctx)->v[z];
+}
+
+static void
+zone_list_free(struct zone_list *l)
+{
+	for (size_t i = 0; l->dbs && i < l->ndbs; i++)
+		zg_db_free(&l->dbs[i]);
+	free(l->dbs);
+	for (size_t i = 0; i < l->nmembers; i++)
+		free(l->members[i]);
+	free(l->members);
+	free(l->v);
+	zg_clusters_free(&l->cs);
+}
+
+/* Load the clusters file PATH and set every cluster's zones up (and
+ * the catalog's, with CATALOG). 0, or an exit status with the error
+ * said. */
+static int
+zone_list_load(struct zone_list *l, const char *path, const char *catalog)
+{
+	char err[768];
+	size_t total = 0;
+	int rc;
+
+	rc = zg_clusters_load(&l->cs, path, err, sizeof(err));
+	if (rc == 0 && catalog[0])
+		rc = zg_clusters_check(&l->cs, catalog, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "kubezone nsd-conf: %s\n", rc == KZ_ENOMEM ?
+		    kz_strerror(rc) : err);
+		return rc == KZ_EUSAGE ? 2 : 1;
+	}
+	l->dbs = calloc(l->cs.n + 1, sizeof(*l->dbs));
+	if (l->dbs == NULL)
+		goto nomem;
+	for (; l->ndbs < l->cs.n; l->ndbs++) {
+		if (zg_db_init(&l->dbs[l->ndbs], &l->cs.v[l->ndbs].opts))
+			goto nomem;
+		total += l->dbs[l->ndbs].nzones;
+	}
+	if (catalog[0]) {
+		l->members = calloc(total ? total : 1, sizeof(*l->members));
+		if (l->members == NULL)
+			goto nomem;
+		for (size_t i = 0; i < l->ndbs; i++)
+			for (size_t z = 0; z < l->dbs[i].nzones; z++)
+				if ((l->members[l->nmembers++] = strdup(
+				    l->dbs[i].zones[z].origin)) == NULL)
+					goto nomem;
+		l->cat_ro = l->cs.v[0].opts;
+		snprintf(l->cat_ro.catalog, sizeof(l->cat_ro.catalog), "%s",
+		    catalog);
+		if (zg_db_init_catalog(&l->dbs[l->ndbs++], &l->cat_ro,
+		    (const char *const *)l->members, l->nmembers))
+			goto nomem;
+		total++;
+	}
+	l->v = calloc(total ? total : 1, sizeof(*l->v));
+	if (l->v == NULL)
+		goto nomem;
+	for (size_t i = 0; i < l->ndbs; i++)
+		for (size_t z = 0; z < l->dbs[i].nzones; z++)
+			l->v[l->n++] = &l->dbs[i].zones[z];
+	return 0;
+nomem:
+	fprintf(stderr, "kubezone nsd-conf: out of memory\n");
+	return 1;
+}
+
 int
 sy_nsdconf_main(int argc, char **argv)
 {
 	struct sync_cmd cmd = { .debounce_ms = 50 };
 	struct zg_render_opts ro;
 	struct zg_db db = { 0 };
+	struct zone_list list = { 0 };
+	zone_at_fn at = db_zone_at;
+	const void *ctx = &db;
+	size_t nz;
 	struct nc_feed_ref feed;
 	struct nc_paths paths;
 	struct nc_zone_ref *refs = NULL;
@@ -2153,14 +2779,33 @@ sy_nsdconf_main(int argc, char **argv)
 		fprintf(stderr, "kubezone nsd-conf: %s\n", err);
 		goto out;
 	}
+	if (cmd.clusters[0]) {
+		if ((rc = zone_list_load(&list, cmd.clusters, ro.catalog)) != 0) {
+			status = rc;
+			goto out;
+		}
+		at = list_zone_at;
+		ctx = &list;
+	}
 	/* The zones follow from the options alone; the feed's port and key
 	 * are chosen by `kubezone sync` at each start: these are samples. */
-	if (zg_db_init(&db, &ro) || nc_feed_ref_init(&feed, 53535) ||
-	    (refs = zone_refs(&db, NULL, 0, &names)) == NULL) {
+	if ((!cmd.clusters[0] && zg_db_init(&db, &ro)) ||
+	    nc_feed_ref_init(&feed, 53535)) {
 		fprintf(stderr, "kubezone nsd-conf: out of memory\n");
 		goto out;
 	}
-	if (nc_conf_render(no, &paths, &feed, refs, db.nzones, &b)) {
+	nz = cmd.clusters[0] ? list.n : db.nzones;
+	if ((refs = zone_refs(at, ctx, nz, NULL, 0, &names)) == NULL) {
+		fprintf(stderr, "kubezone nsd-conf: out of memory\n");
+		goto out;
+	}
+	if (cmd.clusters[0] && nc_opts_check_zones(no, refs, nz, err,
+	    sizeof(err))) {
+		fprintf(stderr, "kubezone nsd-conf: %s\n", err);
+		status = 2;
+		goto out;
+	}
+	if (nc_conf_render(no, &paths, &feed, refs, nz, &b)) {
 		fprintf(stderr, "kubezone nsd-conf: out of memory\n");
 		goto out;
 	}
@@ -2170,6 +2815,7 @@ out:
 	free(refs);
 	free(names);
 	zg_db_free(&db);
+	zone_list_free(&list);
 	kz_buf_free(&b);
 	zg_render_opts_free(&ro);
 	free(no);

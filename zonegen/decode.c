@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "common/rfc3339.h"
 #include "zonegen/decode.h"
+#include "zonegen/selector.h"
 
 #define DECODE_CHUNK	(1024u * 1024)		/* read size */
 #define DECODE_PROGRESS	(4u * 1024 * 1024)	/* progress interval */
@@ -39,6 +40,7 @@
 
 /* decode_object(): a Service that needs a clusterIP and has none. */
 #define DEC_NO_CLUSTER_IP 2
+#define DEC_UNSELECTED 3	/* left out by the model's label selector */
 
 /* ------------------------------------------------------------------ */
 /* One object into the model                                           */
@@ -433,6 +435,24 @@ slice_trigger_time(json_t *obj, struct zg_slice *s)
 		s->trigger_time = 0;
 }
 
+/*
+ * The MCS API's labels of a multicluster slice: both
+ * multicluster.kubernetes.io/service-name and .../source-cluster, or the
+ * slice is not one (one alone is ignored).
+ */
+static int
+slice_multicluster(json_t *labels, struct zg_slice *s)
+{
+	const char *svc = get_str(labels, ZG_MC_SERVICE_LABEL);
+	const char *cluster = get_str(labels, ZG_MC_CLUSTER_LABEL);
+
+	if (svc == NULL || cluster == NULL)
+		return KZ_OK;
+	s->mc_service = strdup(svc);
+	s->mc_cluster = strdup(cluster);
+	return s->mc_service && s->mc_cluster ? KZ_OK : KZ_ENOMEM;
+}
+
 static int
 decode_slice(struct zg_model *m, json_t *obj, const char *ns,
     const char *name, struct zg_decode_error *err, size_t *bad)
@@ -454,6 +474,9 @@ decode_slice(struct zg_model *m, json_t *obj, const char *ns,
 		rc = KZ_ENOMEM;
 		goto fail;
 	}
+	rc = slice_multicluster(labels, s);
+	if (rc)
+		goto fail;
 	rc = decode_ports(json_object_get(obj, "ports"), true, &s->ports,
 	    &s->nports, err);
 	if (rc)
@@ -520,6 +543,73 @@ decode_pod(struct zg_model *m, json_t *obj, const char *ns,
 	return zg_model_put_pod(m, p);
 }
 
+/* spec.type of a ServiceImport: ClusterSetIP or Headless. */
+static int
+import_type(json_t *spec, uint8_t *type, struct zg_decode_error *err)
+{
+	const char *t = get_str(spec, "type");
+
+	if (t == NULL)
+		return obj_invalid(err, "spec.type is missing");
+	if (strcmp(t, "ClusterSetIP") == 0)
+		*type = ZG_IMPORT_CLUSTERSETIP;
+	else if (strcmp(t, "Headless") == 0)
+		*type = ZG_IMPORT_HEADLESS;
+	else
+		return obj_invalid(err, "spec.type '%.64s' is not ClusterSetIP "
+		    "or Headless", t);
+	return KZ_OK;
+}
+
+/*
+ * A ServiceImport: its type, spec.ips (a ClusterSetIP import needs one
+ * that parses; a Headless one's are ignored) and spec.ports.
+ */
+static int
+decode_import(struct zg_model *m, json_t *obj, const char *ns,
+    const char *name, struct zg_decode_error *err)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	json_t *ips = json_object_get(spec, "ips");
+	struct zg_import *s;
+	size_t i;
+	json_t *v;
+	int rc;
+
+	s = zg_import_new(m, ns, name);
+	if (s == NULL)
+		return KZ_ENOMEM;
+	rc = import_type(spec, &s->type, err);
+	if (rc)
+		goto fail;
+	json_array_foreach(ips, i, v) {
+		const char *text = json_string_value(v);
+		struct zg_ip ip;
+
+		if (text == NULL || zg_ip_parse(&ip, text) != 0) {
+			rc = obj_invalid(err, "spec.ips[%zu] is not an address",
+			    i);
+			goto fail;
+		}
+		if (s->nips < 2)
+			s->ips[s->nips++] = ip;
+	}
+	if (s->type == ZG_IMPORT_HEADLESS)
+		s->nips = 0;
+	else if (s->nips == 0) {
+		rc = obj_invalid(err, "ClusterSetIP import without spec.ips");
+		goto fail;
+	}
+	rc = decode_ports(json_object_get(spec, "ports"), false, &s->ports,
+	    &s->nports, err);
+	if (rc)
+		goto fail;
+	return zg_model_put_import(m, s);
+fail:
+	zg_import_free(s);
+	return rc;
+}
+
 int
 zg_decode_meta(json_t *obj, const char **ns, const char **name)
 {
@@ -528,6 +618,38 @@ zg_decode_meta(json_t *obj, const char **ns, const char **name)
 	*ns = get_str(meta, "namespace");
 	*name = get_str(meta, "name");
 	return *name ? KZ_OK : KZ_EPARSE;
+}
+
+/* --- label selectors ---------------------------------------------------- */
+
+/* A label of an object's metadata.labels (a JSON object), or NULL. */
+static const char *
+label_lookup(void *ctx, const char *key)
+{
+	return json_string_value(json_object_get(ctx, key));
+}
+
+/*
+ * Whether the model's selector for KIND selects OBJ. One that is not
+ * selected is absent: its copy in M, if any, is deleted, so an object
+ * whose labels stop matching leaves the model as a delete would.
+ */
+static bool
+selected(struct zg_model *m, int kind, json_t *obj, const char *ns,
+    const char *name)
+{
+	const struct zg_sel *sel = kind == ZG_KIND_NAMESPACE ?
+	    m->sel_namespaces : m->sel_objects;
+	json_t *labels;
+
+	if (sel == NULL)
+		return true;
+	labels = json_object_get(json_object_get(obj, "metadata"), "labels");
+	if (zg_sel_match(sel, label_lookup, json_is_object(labels) ? labels :
+	    NULL))
+		return true;
+	zg_model_del(m, (enum zg_kind)kind, ns, name);
+	return false;
 }
 
 /*
@@ -556,6 +678,8 @@ decode_object(struct zg_model *m, json_t *obj, const char *kind,
 		return obj_invalid(err, "no metadata.name");
 	if (ns == NULL)
 		ns = "default";
+	if (!selected(m, k, obj, ns, name))
+		return DEC_UNSELECTED;
 	switch (k) {
 	case ZG_KIND_SERVICE:
 		return decode_service(m, obj, ns, name, err);
@@ -563,6 +687,8 @@ decode_object(struct zg_model *m, json_t *obj, const char *kind,
 		return decode_slice(m, obj, ns, name, err, bad);
 	case ZG_KIND_POD:
 		return decode_pod(m, obj, ns, name);
+	case ZG_KIND_IMPORT:
+		return decode_import(m, obj, ns, name, err);
 	default:
 		return zg_model_put_namespace(m, name);
 	}
@@ -576,6 +702,8 @@ zg_decode_object(struct zg_model *m, json_t *obj, const char *kind,
 	int k, rc;
 
 	rc = decode_object(m, obj, kind, err, &k, &bad);
+	if (rc == DEC_UNSELECTED)
+		return KZ_OK;
 	return rc == DEC_NO_CLUSTER_IP ? KZ_EPARSE : rc;
 }
 
@@ -964,7 +1092,9 @@ slice_ignored(struct dec *d, json_t *obj, size_t off)
 	if (type && strcmp(type, "FQDN") == 0) {
 		d->stats->slices_fqdn++;
 		dec_ignored(d, obj, "EndpointSlice", "addressType FQDN", off);
-	} else if (get_str(labels, "kubernetes.io/service-name") == NULL) {
+	} else if (get_str(labels, "kubernetes.io/service-name") == NULL &&
+	    (get_str(labels, ZG_MC_SERVICE_LABEL) == NULL ||
+	    get_str(labels, ZG_MC_CLUSTER_LABEL) == NULL)) {
 		d->stats->slices_unlabelled++;
 		dec_ignored(d, obj, "EndpointSlice", "no "
 		    "kubernetes.io/service-name label", off);
@@ -1066,6 +1196,11 @@ dec_object(struct dec *d, json_t *obj, const char *kind, size_t off)
 		d->stats->decoded[k]++;
 		if (k == ZG_KIND_SLICE)
 			slice_ignored(d, obj, off);
+	} else if (rc == DEC_UNSELECTED) {
+		d->stats->unselected[k]++;
+		dec_ignored(d, obj, kind, "not selected by its label "
+		    "selector", off);
+		return KZ_OK;	/* no copy of it is left in the model */
 	} else if (rc == 1) {
 		kind_ignored(d, obj, kind, off);
 	} else if (rc == KZ_EPARSE || rc == DEC_NO_CLUSTER_IP) {

@@ -8,8 +8,10 @@
  * decoded one item at a time from a stream: the whole document tree is
  * never built, so memory stays proportional to the largest item.
  *
- * Kinds other than Service, EndpointSlice, Pod and Namespace are
- * skipped (named in a debug line). An object of a known kind that lacks
+ * Kinds other than Service, EndpointSlice, Pod, Namespace and
+ * ServiceImport are skipped (named in a debug line). An EndpointSlice
+ * that carries both ZG_MC_SERVICE_LABEL and ZG_MC_CLUSTER_LABEL is a
+ * multicluster slice (of a headless ServiceImport). An object of a known kind that lacks
  * what DNS needs (no metadata.name, a clusterIP that is not an address,
  * a Service other than headless or ExternalName without a clusterIP,
  * ...) is skipped with one warning naming it ("Service shop/web: ...");
@@ -25,6 +27,10 @@
 #include <stddef.h>
 
 #include "zonegen/model.h"
+
+/* The MCS API's labels of the EndpointSlices of a headless import. */
+#define ZG_MC_SERVICE_LABEL "multicluster.kubernetes.io/service-name"
+#define ZG_MC_CLUSTER_LABEL "multicluster.kubernetes.io/source-cluster"
 
 /* Largest single item accepted (bytes of JSON text). */
 #define ZG_DECODE_MAX_ITEM (64u * 1024 * 1024)
@@ -43,11 +49,15 @@ struct zg_decode_stats {
 	size_t slices_fqdn;		/* of decoded[SLICE]: addressType
 					   FQDN (no records come of them) */
 	size_t slices_unlabelled;	/* of decoded[SLICE], not FQDN: no
-					   kubernetes.io/service-name label */
+					   kubernetes.io/service-name label
+					   and not multicluster */
 	size_t no_cluster_ip;		/* Services skipped: not headless,
 					   not ExternalName, no clusterIP */
 	size_t duplicates;		/* objects given again: the later
 					   one replaced the earlier */
+	size_t unselected[ZG_KIND_COUNT];	/* left out by the model's
+					   label selectors (--labels,
+					   --namespace-labels), by kind */
 };
 
 /*
@@ -98,7 +108,9 @@ struct zg_decode_opts {
 /*
  * Decode one object of kind KIND (when KIND is NULL, from the object's
  * own "kind" field) into M. Borrowed reference to OBJ.
- * Returns 0 when stored, 1 when its kind is not one we use,
+ * Returns 0 when stored, or when the model's label selector for its
+ * kind (zg_model_select) leaves it out: then it is not stored and an
+ * earlier copy in M is deleted. 1 when its kind is not one we use,
  * KZ_EPARSE when the object is unusable (ERR->text says why; the
  * caller logs it), KZ_ENOMEM. An object with the key of one already in
  * M replaces it, silently (a watch update).

@@ -11,7 +11,7 @@
 #include "zonegen/model.h"
 
 static const char *const kind_names[ZG_KIND_COUNT] = {
-	"Service", "EndpointSlice", "Pod", "Namespace"
+	"Service", "EndpointSlice", "Pod", "Namespace", "ServiceImport"
 };
 
 int
@@ -40,6 +40,15 @@ zg_model_init(struct zg_model *m)
 	m->track_rc = 0;
 	m->changes = NULL;
 	m->nchanges = m->capchanges = 0;
+	m->sel_objects = m->sel_namespaces = NULL;
+}
+
+void
+zg_model_select(struct zg_model *m, const struct zg_sel *objects,
+    const struct zg_sel *namespaces)
+{
+	m->sel_objects = objects;
+	m->sel_namespaces = namespaces;
 }
 
 static void log_change(struct zg_model *m, enum zg_kind kind,
@@ -60,6 +69,9 @@ free_object(enum zg_kind kind, void *obj)
 		break;
 	case ZG_KIND_NAMESPACE:
 		free(obj);	/* the name itself is interned */
+		break;
+	case ZG_KIND_IMPORT:
+		zg_import_free(obj);
 		break;
 	default:
 		break;
@@ -154,6 +166,7 @@ struct keyed {
 SAME_HEAD(struct zg_service);
 SAME_HEAD(struct zg_slice);
 SAME_HEAD(struct zg_pod);
+SAME_HEAD(struct zg_import);
 
 static void *
 keyed_new(struct zg_model *m, size_t size, const char *ns, const char *name)
@@ -189,6 +202,12 @@ zg_pod_new(struct zg_model *m, const char *ns, const char *name)
 	return keyed_new(m, sizeof(struct zg_pod), ns, name);
 }
 
+struct zg_import *
+zg_import_new(struct zg_model *m, const char *ns, const char *name)
+{
+	return keyed_new(m, sizeof(struct zg_import), ns, name);
+}
+
 static void
 free_ports(struct zg_port *ports, size_t n)
 {
@@ -217,6 +236,18 @@ zg_slice_free(struct zg_slice *s)
 	free(s->addrs);
 	free(s->strings);
 	free(s->service);
+	free(s->mc_service);
+	free(s->mc_cluster);
+	free(s->key);
+	free(s);
+}
+
+void
+zg_import_free(struct zg_import *s)
+{
+	if (s == NULL)
+		return;
+	free_ports(s->ports, s->nports);
 	free(s->key);
 	free(s);
 }
@@ -337,6 +368,8 @@ same_slice(const struct zg_slice *a, const struct zg_slice *b)
 {
 	if (a->addr_type != b->addr_type || a->nports != b->nports ||
 	    a->naddrs != b->naddrs || !same_str(a->service, b->service) ||
+	    !same_str(a->mc_service, b->mc_service) ||
+	    !same_str(a->mc_cluster, b->mc_cluster) ||
 	    !same_ports(a->ports, b->ports, a->nports))
 		return false;
 	for (uint32_t i = 0; i < a->naddrs; i++) {
@@ -361,6 +394,18 @@ same_pod(const struct zg_pod *a, const struct zg_pod *b)
 }
 
 static bool
+same_import(const struct zg_import *a, const struct zg_import *b)
+{
+	if (a->type != b->type || a->nips != b->nips ||
+	    a->nports != b->nports)
+		return false;
+	for (uint8_t i = 0; i < a->nips; i++)
+		if (!same_ip(&a->ips[i], &b->ips[i]))
+			return false;
+	return same_ports(a->ports, b->ports, a->nports);
+}
+
+static bool
 same_object(enum zg_kind kind, const void *a, const void *b)
 {
 	switch (kind) {
@@ -370,6 +415,8 @@ same_object(enum zg_kind kind, const void *a, const void *b)
 		return same_slice(a, b);
 	case ZG_KIND_POD:
 		return same_pod(a, b);
+	case ZG_KIND_IMPORT:
+		return same_import(a, b);
 	default:
 		return true;	/* a Namespace is its name */
 	}
@@ -413,6 +460,12 @@ int
 zg_model_put_pod(struct zg_model *m, struct zg_pod *p)
 {
 	return model_put(m, ZG_KIND_POD, p->key, p);
+}
+
+int
+zg_model_put_import(struct zg_model *m, struct zg_import *s)
+{
+	return model_put(m, ZG_KIND_IMPORT, s->key, s);
 }
 
 int
@@ -585,6 +638,9 @@ zg_model_bytes(const struct zg_model *m)
 		    heap_cost(s->naddrs * sizeof(*s->addrs));
 		if (s->service)
 			b += heap_cost(strlen(s->service) + 1);
+		if (s->mc_service)
+			b += heap_cost(strlen(s->mc_service) + 1) +
+			    heap_cost(strlen(s->mc_cluster) + 1);
 		/* The string blob's size is not recorded; estimate it. */
 		for (uint32_t a = 0; a < s->naddrs; a++) {
 			if (s->addrs[a].hostname)
@@ -597,6 +653,11 @@ zg_model_bytes(const struct zg_model *m)
 		b += heap_cost(sizeof(struct zg_pod)) + heap_cost(strlen(k) + 1);
 	b += m->objects[ZG_KIND_NAMESPACE].count *
 	    heap_cost(sizeof(struct zg_namespace));
+	for (it = 0; kz_map_next(&m->objects[ZG_KIND_IMPORT], &it, &k, &v);) {
+		struct zg_import *s = v;
+		b += heap_cost(sizeof(*s)) + heap_cost(strlen(k) + 1) +
+		    ports_bytes(s->ports, s->nports);
+	}
 	return b;
 }
 

@@ -2,8 +2,8 @@
  * zonegen/model.h -- the compact cluster model that DNS is rendered from.
  *
  * The model holds only what the DNS rules need from Services,
- * EndpointSlices, Pods and Namespaces: names, addresses, ports,
- * hostnames and readiness. It never keeps JSON trees. Objects are keyed
+ * EndpointSlices, Pods, Namespaces and the Multi-Cluster Services API's
+ * ServiceImports: names, addresses, ports, hostnames and readiness. It never keeps JSON trees. Objects are keyed
  * by "namespace/name" ("name" for Namespaces); putting an object with an
  * existing key replaces it, which is how both a snapshot with duplicates
  * (last one wins) and a watch stream (ADDED/MODIFIED) are applied.
@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #include "common/map.h"
+
+struct zg_sel;
 
 /* An IPv4 or IPv6 address in network byte order. */
 struct zg_ip {
@@ -81,6 +83,13 @@ struct zg_slice {
 	const char *ns;		/* interned */
 	const char *name;	/* into key */
 	char *service;		/* label kubernetes.io/service-name, or NULL */
+	/*
+	 * A multicluster slice (the MCS API's, of a headless import): the
+	 * labels multicluster.kubernetes.io/service-name and
+	 * multicluster.kubernetes.io/source-cluster, both or neither.
+	 */
+	char *mc_service;
+	char *mc_cluster;
 	uint8_t addr_type;	/* enum zg_addr_type */
 	uint16_t nports;
 	struct zg_port *ports;
@@ -108,11 +117,26 @@ struct zg_namespace {
 	const char *name;	/* interned, also the key */
 };
 
+enum zg_import_type { ZG_IMPORT_CLUSTERSETIP = 0, ZG_IMPORT_HEADLESS };
+
+/* A ServiceImport (multicluster.x-k8s.io/v1alpha1). */
+struct zg_import {
+	char *key;		/* "ns/name" */
+	const char *ns;		/* interned */
+	const char *name;	/* into key */
+	uint8_t type;		/* enum zg_import_type */
+	uint8_t nips;		/* spec.ips that parse, at most 2 */
+	struct zg_ip ips[2];
+	uint16_t nports;
+	struct zg_port *ports;	/* spec.ports */
+};
+
 enum zg_kind {
 	ZG_KIND_SERVICE = 0,
 	ZG_KIND_SLICE,
 	ZG_KIND_POD,
 	ZG_KIND_NAMESPACE,
+	ZG_KIND_IMPORT,		/* ServiceImport */
 	ZG_KIND_COUNT
 };
 
@@ -135,7 +159,19 @@ struct zg_model {
 	int track_rc;			/* KZ_ENOMEM when an entry was lost */
 	struct zg_change **changes;	/* the log, owned */
 	size_t nchanges, capchanges;
+	const struct zg_sel *sel_objects;	/* --labels, borrowed */
+	const struct zg_sel *sel_namespaces;	/* --namespace-labels */
 };
+
+/*
+ * The label selectors the decoder applies (zonegen/decode.h): OBJECTS
+ * to Services, EndpointSlices and Pods, NAMESPACES to Namespaces; an
+ * object they do not select is never in the model. Either may be NULL
+ * (everything is selected). Borrowed: they must outlive the model's
+ * use by the decoder. Set them before anything is decoded into M.
+ */
+void zg_model_select(struct zg_model *m, const struct zg_sel *objects,
+    const struct zg_sel *namespaces);
 
 /* Kubernetes kind name ("Service", ...) to enum, or -1. */
 int zg_kind_from_name(const char *kind);
@@ -161,16 +197,20 @@ struct zg_slice *zg_slice_new(struct zg_model *m, const char *ns,
     const char *name);
 struct zg_pod *zg_pod_new(struct zg_model *m, const char *ns,
     const char *name);
+struct zg_import *zg_import_new(struct zg_model *m, const char *ns,
+    const char *name);
 
 void zg_service_free(struct zg_service *s);
 void zg_slice_free(struct zg_slice *s);
 void zg_pod_free(struct zg_pod *p);
+void zg_import_free(struct zg_import *s);
 
 /* Insert or replace; take ownership (freed on failure). 0 or KZ_ENOMEM. */
 int zg_model_put_service(struct zg_model *m, struct zg_service *s);
 int zg_model_put_slice(struct zg_model *m, struct zg_slice *s);
 int zg_model_put_pod(struct zg_model *m, struct zg_pod *p);
 int zg_model_put_namespace(struct zg_model *m, const char *name);
+int zg_model_put_import(struct zg_model *m, struct zg_import *s);
 
 /* Delete by key parts; 1 when something was removed, 0 when absent. */
 int zg_model_del(struct zg_model *m, enum zg_kind kind, const char *ns,

@@ -79,6 +79,83 @@ join(char *out, size_t outsz, ...)
 	return o;
 }
 
+/* --- explaining --------------------------------------------------------- */
+
+/*
+ * Append S to the note OUT of length O; returns the new length (the
+ * note is cut at ZG_DB_NOTE_MAX - 1 bytes). The note ends up in a
+ * zone-file comment, which a line break would end: names come from
+ * the input unchecked (a slice's, a target pod's), so every byte but
+ * printable ASCII becomes '?', and so does ';', which separates the
+ * contributors of a record.
+ */
+static size_t
+note_put(char *out, size_t o, const char *s)
+{
+	for (; *s != '\0' && o + 1 < ZG_DB_NOTE_MAX; s++)
+		out[o++] = *s >= 0x20 && *s < 0x7f && *s != ';' ? *s : '?';
+	out[o] = '\0';
+	return o;
+}
+
+/*
+ * When the database explains (zg_db_explain), set what the records
+ * emitted next come from: the PARTS (NULL-terminated), then, when
+ * Namespace objects decide which namespaces exist, the Namespace NS
+ * (NULL: none), then the RULE in parentheses: "Service shop/web,
+ * Namespace shop (R5)". Nothing otherwise: the daemon never explains.
+ */
+static void
+explain(struct render_ctx *c, const char *ns, const char *rule, ...)
+{
+	char *out = c->db->note;
+	const char *part;
+	size_t o = 0;
+	va_list ap;
+
+	if (out == NULL)
+		return;
+	va_start(ap, rule);
+	while ((part = va_arg(ap, const char *)) != NULL)
+		o = note_put(out, o, part);
+	va_end(ap);
+	if (ns != NULL && c->db->had_namespaces) {
+		o = note_put(out, o, ", Namespace ");
+		o = note_put(out, o, ns);
+	}
+	o = note_put(out, o, " (");
+	o = note_put(out, o, rule);
+	note_put(out, o, ")");
+}
+
+/* Explaining costs a render that does not explain one test per
+ * record (the daemon never explains). */
+#define EXPLAIN(c, ...) do {						\
+	if ((c)->db->note != NULL)					\
+		explain((c), __VA_ARGS__);				\
+} while (0)
+#define EXPLAIN_ENDPOINT(c, s, sl, a, rule) do {			\
+	if ((c)->db->note != NULL)					\
+		explain_endpoint((c), (s), (sl), (a), (rule));		\
+} while (0)
+
+/* The same for a record an endpoint address A of slice SL of Service S
+ * gives: "Service shop/web, EndpointSlice shop/web-abc12 endpoint
+ * 10.244.1.10 (pod web-7d9-x2) (R14)". */
+static void
+explain_endpoint(struct render_ctx *c, const struct zg_service *s,
+    const struct zg_slice *sl, const struct zg_epaddr *a, const char *rule)
+{
+	char ip[64];
+
+	if (c->db->note == NULL)
+		return;
+	zg_ip_str(&a->ip, ip, sizeof(ip));
+	explain(c, s->ns, rule, "Service ", s->key, ", EndpointSlice ",
+	    sl->key, " endpoint ", ip, a->target ? " (pod " : "",
+	    a->target ? a->target : "", a->target ? ")" : "", (char *)NULL);
+}
+
 /* --- records ----------------------------------------------------------- */
 
 static void
@@ -100,8 +177,8 @@ add_name_rr(struct render_ctx *c, size_t zone, const char *owner,
 }
 
 static void
-add_srv(struct render_ctx *c, const char *owner, uint16_t port,
-    const char *target, bool share)
+add_srv_in(struct render_ctx *c, size_t zone, const char *owner,
+    uint16_t port, const char *target, bool share)
 {
 	uint8_t rd[2 + ZG_NAME_MAX + 2];
 	size_t n;
@@ -110,8 +187,15 @@ add_srv(struct render_ctx *c, const char *owner, uint16_t port,
 	rd[0] = (uint8_t)(port >> 8);
 	rd[1] = (uint8_t)port;
 	n = zg_name_wire(target, rd + 2, sizeof(rd) - 2);
-	zg_db_emit(c->db, 0, owner, T_SRV, rd, n + 2,
+	zg_db_emit(c->db, zone, owner, T_SRV, rd, n + 2,
 	    share ? ZG_RR_SRV_SHARE : 0);
+}
+
+static void
+add_srv(struct render_ctx *c, const char *owner, uint16_t port,
+    const char *target, bool share)
+{
+	add_srv_in(c, 0, owner, port, target, share);
 }
 
 /* --- warnings ------------------------------------------------------------ */
@@ -192,6 +276,10 @@ zg_rules_exposed(const struct zg_db *db, const struct zg_model *m,
 		if (i == o->nnamespaces)
 			return false;
 	}
+	/* With --namespace-labels only the Namespaces it selects are in
+	 * the model, and only they are exposed. */
+	if (o->ns_labels)
+		return zg_model_has_namespace(m, ns);
 	/* Namespace objects are optional: when the input has none, every
 	 * namespace exists. */
 	if (zg_model_count(m, ZG_KIND_NAMESPACE) > 0 &&
@@ -239,6 +327,8 @@ apex_default_ns(struct render_ctx *c)
 		kz_warn("no name server address", "name=%s ns=localhost. "
 		    "hint=\"use --dns-ip or --ns, or include the "
 		    "kube-system/kube-dns Service\"", ns);
+	EXPLAIN(c, NULL, "R2", nips ? "zone apex" :
+	    "zone apex: no name server address, localhost", (char *)NULL);
 	for (size_t i = 0; i < db->nzones; i++) {
 		char apex[ZG_NAME_TEXT];
 
@@ -247,6 +337,11 @@ apex_default_ns(struct render_ctx *c)
 		zg_name_bare(apex, sizeof(apex), db->zones[i].origin);
 		add_name_rr(c, i, apex, T_NS, nips ? ns : "localhost", 0);
 	}
+	if (c->o->ndns_ips)
+		EXPLAIN(c, NULL, "R3", "zone apex: --dns-ip", (char *)NULL);
+	else
+		EXPLAIN(c, NULL, "R3", "zone apex: ClusterIP of Service "
+		    "kube-system/kube-dns", (char *)NULL);
 	for (size_t i = 0; i < nips; i++)
 		add_addr(c, 0, ns, &ips[i]);
 }
@@ -263,6 +358,7 @@ apex_given_ns(struct render_ctx *c)
 	const struct zg_render_opts *o = c->o;
 	struct zg_db *db = c->db;
 
+	EXPLAIN(c, NULL, "R2", "zone apex: --ns", (char *)NULL);
 	for (size_t i = 0; i < db->nzones; i++) {
 		char apex[ZG_NAME_TEXT];
 
@@ -272,9 +368,17 @@ apex_given_ns(struct render_ctx *c)
 		for (size_t j = 0; j < o->nns; j++)
 			add_name_rr(c, i, apex, T_NS, o->ns[j].name, 0);
 	}
-	for (size_t j = 0; j < o->nns; j++)
-		if (o->ns[j].has_ip && zg_in_cluster_zone(o, o->ns[j].name))
-			add_addr(c, 0, o->ns[j].name, &o->ns[j].ip);
+	for (size_t j = 0; j < o->nns; j++) {
+		char ip[64] = "";
+
+		if (!o->ns[j].has_ip || !zg_in_cluster_zone(o, o->ns[j].name))
+			continue;
+		if (db->note != NULL)
+			zg_ip_str(&o->ns[j].ip, ip, sizeof(ip));
+		EXPLAIN(c, NULL, "R3", "zone apex: --ns ", o->ns[j].name, "=",
+		    ip, (char *)NULL);
+		add_addr(c, 0, o->ns[j].name, &o->ns[j].ip);
+	}
 }
 
 void
@@ -308,16 +412,28 @@ apex_catalog(struct render_ctx *c)
 	static const uint8_t version[] = { 1, '2' };
 	char owner[ZG_NAME_TEXT], label[17], target[ZG_NAME_TEXT];
 
+	EXPLAIN(c, NULL, "RFC 9432", "catalog zone: --catalog-zone",
+	    (char *)NULL);
 	add_name_rr(c, cz, c->o->catalog, T_NS, "invalid", 0);
 	join(owner, sizeof(owner), "version.", c->o->catalog, (char *)NULL);
 	zg_db_emit(db, cz, owner, T_TXT, version, sizeof(version), 0);
-	for (size_t i = 0; i < db->nzones; i++) {
+	for (size_t i = 0; i < db->nmembers; i++) {
+		zg_catalog_label(db->members[i], label, sizeof(label));
+		join(owner, sizeof(owner), label, ".zones.", c->o->catalog,
+		    (char *)NULL);
+		EXPLAIN(c, NULL, "RFC 9432", "catalog member: zone ",
+		    db->members[i], (char *)NULL);
+		add_name_rr(c, cz, owner, T_PTR, db->members[i], 0);
+	}
+	for (size_t i = 0; db->members == NULL && i < db->nzones; i++) {
 		if (i == cz)
 			continue;
 		zg_catalog_label(db->zones[i].origin, label, sizeof(label));
 		join(owner, sizeof(owner), label, ".zones.", c->o->catalog,
 		    (char *)NULL);
 		zg_name_bare(target, sizeof(target), db->zones[i].origin);
+		EXPLAIN(c, NULL, "RFC 9432", "catalog member: zone ", target,
+		    (char *)NULL);
 		add_name_rr(c, cz, owner, T_PTR, target, 0);
 	}
 }
@@ -332,12 +448,28 @@ zg_rules_apex(struct zg_db *db, const struct zg_model *m)
 	char owner[ZG_NAME_TEXT];
 	static const uint8_t txt[] = { 5, '1', '.', '1', '.', '0' };
 
+	if (db->members) {	/* a catalog of other databases' zones */
+		apex_catalog(&c);
+		return;
+	}
 	if (o->nns)
 		apex_given_ns(&c);
 	else
 		apex_default_ns(&c);
 	join(owner, sizeof(owner), "dns-version.", c.zone, (char *)NULL);
+	EXPLAIN(&c, NULL, "R4", "schema version", (char *)NULL);
 	zg_db_emit(db, 0, owner, T_TXT, txt, sizeof(txt), 0);
+	if (db->clusterset) {
+		/* The MCS DNS specification's schema version (2.2). */
+		static const uint8_t mcs[] = { 5, '1', '.', '0', '.', '0' };
+
+		join(owner, sizeof(owner), "dns-version.", o->clusterset,
+		    (char *)NULL);
+		EXPLAIN(&c, NULL, "MCS 2.2", "clusterset schema version",
+		    (char *)NULL);
+		zg_db_emit(db, db->clusterset - 1, owner, T_TXT, mcs,
+		    sizeof(mcs), 0);
+	}
 	if (db->catalog)
 		apex_catalog(&c);
 }
@@ -408,6 +540,7 @@ render_external(struct render_ctx *c, const struct zg_service *s,
 		skip_warn(c, src, base, "externalName points at or below itself");
 		return;
 	}
+	EXPLAIN(c, s->ns, "R15", "Service ", s->key, (char *)NULL);
 	add_name_rr(c, 0, base, T_CNAME, target, 0);
 }
 
@@ -515,8 +648,10 @@ render_endpoints(struct render_ctx *c, const struct zg_service *s,
 		const struct zg_slice *sl = v[i].slice;
 		bool label_ok;
 
-		if (headless)
+		if (headless) {
+			EXPLAIN_ENDPOINT(c, s, sl, a, "R9");
 			add_addr(c, 0, base, &a->ip);	/* R9 */
+		}
 		/* Without R14, a ClusterIP Service's endpoints get no names,
 		 * and so no PTRs (they would point at nothing). */
 		if (!headless && !c->o->clusterip_endpoint_names)
@@ -531,21 +666,25 @@ render_endpoints(struct render_ctx *c, const struct zg_service *s,
 		}
 		if (!name_ok(c, name, src))
 			continue;
+		EXPLAIN_ENDPOINT(c, s, sl, a, headless ? "R10" : "R14");
 		add_addr(c, 0, name, &a->ip);	/* R10/R14 */
 		if (headless) {
 			for (uint16_t p = 0; p < sl->nports; p++) {
 				const struct zg_port *pt = &sl->ports[p];
 				if (pt->port == 0)
 					continue;	/* E26: no port number */
+				EXPLAIN_ENDPOINT(c, s, sl, a, "R11");
 				if (port_owner(c, pt, base, src, owner,
 				    sizeof(owner)))
 					add_srv(c, owner, pt->port, name,
 					    true);	/* R11 */
+				EXPLAIN_ENDPOINT(c, s, sl, a, "R12");
 				add_srv(c, base, pt->port, name, true);	/* R12 */
 			}
 		}
 		/* R13: not for addresses that are some Service's ClusterIP
 		 * (the database drops it where a ClusterIP mark is). */
+		EXPLAIN_ENDPOINT(c, s, sl, a, "R13");
 		add_ptr(c, &a->ip, name, ZG_RR_EP_PTR);
 	}
 	free(v);
@@ -559,15 +698,19 @@ render_clusterip(struct render_ctx *c, const struct zg_service *s,
 	char owner[SCRATCH];
 
 	for (uint8_t i = 0; i < s->nips; i++) {
+		EXPLAIN(c, s->ns, "R5", "Service ", s->key, (char *)NULL);
 		add_addr(c, 0, base, &s->ips[i]);	/* R5 */
+		EXPLAIN(c, s->ns, "R8", "Service ", s->key, (char *)NULL);
 		add_ptr(c, &s->ips[i], base, 0);	/* R8 */
 	}
 	for (uint16_t p = 0; p < s->nports; p++) {
 		const struct zg_port *pt = &s->ports[p];
 		if (pt->port == 0)
 			continue;
+		EXPLAIN(c, s->ns, "R6", "Service ", s->key, (char *)NULL);
 		if (port_owner(c, pt, base, src, owner, sizeof(owner)))
 			add_srv(c, owner, pt->port, base, false);	/* R6 */
+		EXPLAIN(c, s->ns, "R7", "Service ", s->key, (char *)NULL);
 		add_srv(c, base, pt->port, base, false);	/* R7 */
 	}
 }
@@ -620,6 +763,140 @@ zg_rules_service(struct zg_db *db, const struct zg_model *m,
 	render_endpoints(c, s, base, src, slices, nslices);
 }
 
+/* --- ServiceImports: the clusterset zone (MCS DNS specification) ---- */
+
+/*
+ * A ClusterSetIP import (section 2.3): A/AAAA for each clusterset IP at
+ * <svc>.<ns>.svc.<clustersetzone>, an SRV at _<port>._<proto> of it for
+ * each named port, pointing at that name, and a PTR for each IP where
+ * it is the only PTR of the address.
+ */
+static void
+render_import_ip(struct render_ctx *c, size_t zone,
+    const struct zg_import *s, const char *base, const char *src)
+{
+	char owner[SCRATCH];
+
+	for (uint8_t i = 0; i < s->nips; i++) {
+		EXPLAIN(c, s->ns, "MCS 2.3.1", "ServiceImport ", s->key,
+		    (char *)NULL);
+		add_addr(c, zone, base, &s->ips[i]);
+		EXPLAIN(c, s->ns, "MCS 2.3.3", "ServiceImport ", s->key,
+		    (char *)NULL);
+		add_ptr(c, &s->ips[i], base, ZG_RR_MCS_PTR);
+	}
+	for (uint16_t p = 0; p < s->nports; p++) {
+		const struct zg_port *pt = &s->ports[p];
+
+		EXPLAIN(c, s->ns, "MCS 2.3.2", "ServiceImport ", s->key,
+		    (char *)NULL);
+		if (pt->port && port_owner(c, pt, base, src, owner,
+		    sizeof(owner)))
+			add_srv_in(c, zone, owner, pt->port, base, false);
+	}
+}
+
+/*
+ * A Headless import (section 2.4): for each ready endpoint of its
+ * multicluster slices, A/AAAA at the service name and at
+ * <hostname>.<clusterid>.<svc>.<ns>.svc.<clustersetzone>, an SRV at
+ * _<port>._<proto>.<svc>... for each named port of the endpoint's slice
+ * pointing at that name, and a PTR where it is the address's only one.
+ */
+/* "ServiceImport shop/db, EndpointSlice shop/db-x endpoint 10.1.0.5
+ * (cluster east) (MCS 2.4.1)" when explaining. */
+static void
+explain_import_ep(struct render_ctx *c, const struct zg_import *s,
+    const struct zg_slice *sl, const struct zg_epaddr *a, const char *rule)
+{
+	char ip[64];
+
+	if (c->db->note == NULL)
+		return;
+	zg_ip_str(&a->ip, ip, sizeof(ip));
+	explain(c, s->ns, rule, "ServiceImport ", s->key, ", EndpointSlice ",
+	    sl->key, " endpoint ", ip, " (cluster ", sl->mc_cluster, ")",
+	    (char *)NULL);
+}
+
+static void
+render_import_headless(struct render_ctx *c, size_t zone,
+    const struct zg_import *s, const char *base, const char *src,
+    const struct zg_slice *const *slices, size_t nslices)
+{
+	char label[ZG_NAME_TEXT], name[SCRATCH * 2], owner[SCRATCH * 2];
+
+	for (size_t i = 0; i < nslices && c->db->rc == 0; i++) {
+		const struct zg_slice *sl = slices[i];
+		const char *cid = sl->mc_cluster;
+
+		if (!zg_label_ok(cid, strlen(cid), false)) {
+			join(name, sizeof(name), cid, ".", base, (char *)NULL);
+			skip_warn(c, src, name, "source-cluster label is not a "
+			    "DNS label");
+			continue;
+		}
+		for (uint32_t j = 0; j < sl->naddrs; j++) {
+			const struct zg_epaddr *a = &sl->addrs[j];
+
+			if (!a->ready)
+				continue;
+			explain_import_ep(c, s, sl, a, "MCS 2.4.1");
+			add_addr(c, zone, base, &a->ip);
+			zg_endpoint_label(a, c->o->endpoint_pod_names, label,
+			    sizeof(label));
+			join(name, sizeof(name), label, ".", cid, ".", base,
+			    (char *)NULL);
+			if (!zg_label_ok(label, strlen(label), false)) {
+				skip_warn(c, src, name, "endpoint hostname is "
+				    "not a DNS label");
+				continue;
+			}
+			if (!name_ok(c, name, src))
+				continue;
+			add_addr(c, zone, name, &a->ip);
+			explain_import_ep(c, s, sl, a, "MCS 2.4.2");
+			for (uint16_t p = 0; p < sl->nports; p++) {
+				const struct zg_port *pt = &sl->ports[p];
+				if (pt->port && port_owner(c, pt, base, src,
+				    owner, sizeof(owner)))
+					add_srv_in(c, zone, owner, pt->port,
+					    name, true);
+			}
+			explain_import_ep(c, s, sl, a, "MCS 2.4.3");
+			add_ptr(c, &a->ip, name, ZG_RR_MCS_PTR);
+		}
+	}
+}
+
+void
+zg_rules_import(struct zg_db *db, const struct zg_import *s,
+    const struct zg_slice *const *slices, size_t nslices, bool exposed)
+{
+	struct render_ctx ctx = { db, NULL, db->o, db->o->zone }, *c = &ctx;
+	char base[SCRATCH], src[SCRATCH];
+	size_t zone = db->clusterset - 1;
+
+	if (!exposed) {
+		db->stats.filtered++;
+		return;
+	}
+	join(src, sizeof(src), "ServiceImport ", s->key, (char *)NULL);
+	join(base, sizeof(base), s->name, ".", s->ns, ".svc.", db->o->clusterset,
+	    (char *)NULL);
+	if (!zg_label_ok(s->name, strlen(s->name), false) ||
+	    !zg_label_ok(s->ns, strlen(s->ns), false)) {
+		skip_warn(c, src, base, "name is not a DNS label");
+		return;
+	}
+	if (!name_ok(c, base, src))
+		return;
+	if (s->type == ZG_IMPORT_CLUSTERSETIP)
+		render_import_ip(c, zone, s, base, src);
+	else
+		render_import_headless(c, zone, s, base, src, slices, nslices);
+}
+
 /* --- pods (R16) -------------------------------------------------------- */
 
 void
@@ -639,6 +916,7 @@ zg_rules_pod(struct zg_db *db, const struct zg_pod *p)
 			name_ok(&ctx, name, src);
 			continue;
 		}
+		EXPLAIN(&ctx, p->ns, "R16", "Pod ", p->key, (char *)NULL);
 		add_addr(&ctx, 0, name, &p->ips[i]);
 	}
 }
@@ -699,6 +977,7 @@ zg_db_zoneset(const struct zg_db *db, struct zg_zoneset *out)
 		z->retry = dz->retry;
 		z->expire = dz->expire;
 		z->minimum = dz->minimum;
+		z->explained = db->note != NULL;
 		if (rc)
 			break;
 		rc = zg_db_write(db, i, &z->body, &z->nrecords);
@@ -729,15 +1008,17 @@ slices_outside(const struct zg_db *db, const struct zg_model *m)
 	return n;
 }
 
-int
-zg_render(const struct zg_model *m, const struct zg_render_opts *o,
-    struct zg_zoneset *out)
+static int
+render(const struct zg_model *m, const struct zg_render_opts *o,
+    bool explained, struct zg_zoneset *out)
 {
 	struct zg_db db;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = zg_db_init(&db, o);
+	if (rc == 0 && explained)
+		rc = zg_db_explain(&db);
 	if (rc == 0)
 		rc = zg_db_load(&db, m);
 	if (rc == 0)
@@ -747,6 +1028,20 @@ zg_render(const struct zg_model *m, const struct zg_render_opts *o,
 	out->stats.filtered = db.stats.filtered + slices_outside(&db, m);
 	zg_db_free(&db);
 	return rc;
+}
+
+int
+zg_render(const struct zg_model *m, const struct zg_render_opts *o,
+    struct zg_zoneset *out)
+{
+	return render(m, o, false, out);
+}
+
+int
+zg_render_explain(const struct zg_model *m, const struct zg_render_opts *o,
+    struct zg_zoneset *out)
+{
+	return render(m, o, true, out);
 }
 
 void
@@ -786,9 +1081,10 @@ zg_zone_write(const struct zg_zone *z, uint32_t serial, struct kz_buf *out)
 	rc = kz_buf_printf(out,
 	    "$ORIGIN %s\n"
 	    "$TTL %u\n"
-	    "@\t%u\tIN\tSOA\t%s %s %u %u %u %u %u\n",
+	    "@\t%u\tIN\tSOA\t%s %s %u %u %u %u %u%s\n",
 	    z->origin, z->ttl, z->soa_ttl, z->mname, z->rname, serial,
-	    z->refresh, z->retry, z->expire, z->minimum);
+	    z->refresh, z->retry, z->expire, z->minimum,
+	    z->explained ? "\t; zone apex (R1)" : "");
 	if (rc == 0 && z->body.len)
 		rc = kz_buf_append(out, z->body.data, z->body.len);
 	return rc;

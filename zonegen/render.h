@@ -27,6 +27,7 @@
 #include "common/buf.h"
 #include "common/opt.h"
 #include "zonegen/model.h"
+#include "zonegen/selector.h"
 
 #define ZG_MAX_LIST 64		/* entries in each repeatable option */
 
@@ -74,11 +75,20 @@ struct zg_render_opts {
 	bool soa_minimum_set;		/* else the SOA MINIMUM is the TTL */
 	char catalog[256];		/* --catalog-zone, no final dot;
 					 * "": none */
+	char clusterset[256];		/* --clusterset-zone, no final dot;
+					 * "": none */
+	struct zg_sel *labels;		/* --labels: Services, EndpointSlices
+					 * and Pods it selects; NULL: all.
+					 * Owned */
+	struct zg_sel *ns_labels;	/* --namespace-labels: the Namespaces
+					 * it selects are exposed, no other;
+					 * NULL: no such filter. Owned */
 };
 
 /* Set the defaults. */
 void zg_render_opts_init(struct zg_render_opts *o);
-/* Free what the options own (namespace and name server names). */
+/* Free what the options own (namespace and name server names, the
+ * label selectors). */
 void zg_render_opts_free(struct zg_render_opts *o);
 
 /*
@@ -125,6 +135,7 @@ struct zg_zone {
 	uint32_t refresh, retry, expire, minimum;	/* SOA timers */
 	size_t nrecords;	/* records in the zone, SOA included */
 	uint64_t hash;		/* of everything but the serial */
+	bool explained;		/* lines end with what they come from */
 };
 
 struct zg_render_stats {
@@ -148,6 +159,14 @@ struct zg_zoneset {
  */
 int zg_render(const struct zg_model *m, const struct zg_render_opts *o,
     struct zg_zoneset *out);
+
+/*
+ * zg_render() with every record line followed by a comment naming what
+ * it comes from (zg_db_explain): `kubezone render --explain`. The lines
+ * without their comments are exactly what zg_render() writes.
+ */
+int zg_render_explain(const struct zg_model *m,
+    const struct zg_render_opts *o, struct zg_zoneset *out);
 void zg_zoneset_free(struct zg_zoneset *zs);
 
 struct zg_db;
@@ -161,7 +180,8 @@ const struct zg_zone *zg_zoneset_find(const struct zg_zoneset *zs,
 
 /*
  * Append the whole zone file text with SERIAL to OUT: "$ORIGIN",
- * "$TTL", the SOA, then the body. 0, KZ_ENOMEM or KZ_ETOOBIG.
+ * "$TTL", the SOA, then the body. An explained zone's SOA line ends
+ * with "; zone apex (R1)". 0, KZ_ENOMEM or KZ_ETOOBIG.
  */
 int zg_zone_write(const struct zg_zone *z, uint32_t serial,
     struct kz_buf *out);

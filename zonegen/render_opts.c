@@ -35,6 +35,9 @@ zg_render_opts_free(struct zg_render_opts *o)
 	for (size_t i = 0; i < o->nns; i++)
 		free(o->ns[i].name);
 	o->nns = 0;
+	zg_sel_free(o->labels);
+	zg_sel_free(o->ns_labels);
+	o->labels = o->ns_labels = NULL;
 }
 
 /* --- what several options decide together ---------------------------- */
@@ -190,6 +193,36 @@ check_catalog(const struct zg_render_opts *o, char *err, size_t errsz)
 	return KZ_OK;
 }
 
+/*
+ * The clusterset zone is a zone of its own too: not the cluster zone,
+ * not above or below it, not the catalog, not under .arpa.
+ */
+static int
+check_clusterset(const struct zg_render_opts *o, char *err, size_t errsz)
+{
+	const char *c = o->clusterset;
+
+	if (at_or_below(c, o->zone) || at_or_below(o->zone, c)) {
+		snprintf(err, errsz, "--clusterset-zone %s: %s the cluster zone "
+		    "%s; the clusterset zone is a zone of its own, such as "
+		    "clusterset.local", c, strcmp(c, o->zone) == 0 ? "is" :
+		    at_or_below(c, o->zone) ? "is below" : "is above", o->zone);
+		return KZ_EUSAGE;
+	}
+	if (o->catalog[0] && (at_or_below(c, o->catalog) ||
+	    at_or_below(o->catalog, c))) {
+		snprintf(err, errsz, "--clusterset-zone %s: overlaps "
+		    "--catalog-zone %s", c, o->catalog);
+		return KZ_EUSAGE;
+	}
+	if (at_or_below(c, "arpa") || at_or_below("in-addr.arpa", c)) {
+		snprintf(err, errsz, "--clusterset-zone %s: overlaps the "
+		    "reverse zones (.arpa)", c);
+		return KZ_EUSAGE;
+	}
+	return KZ_OK;
+}
+
 int
 zg_render_opts_finish(const struct zg_render_opts *o, char *err,
     size_t errsz)
@@ -206,6 +239,8 @@ zg_render_opts_finish(const struct zg_render_opts *o, char *err,
 		if (check_ns(o, &o->ns[i], err, errsz))
 			return KZ_EUSAGE;
 	if (o->catalog[0] && check_catalog(o, err, errsz))
+		return KZ_EUSAGE;
+	if (o->clusterset[0] && check_clusterset(o, err, errsz))
 		return KZ_EUSAGE;
 	if (o->soa_expire < need) {
 		snprintf(err, errsz, "--soa-expire %u: below --soa-refresh + "
@@ -236,6 +271,25 @@ set_catalog(void *ctx, const char *arg, char *err, size_t errsz)
 		return KZ_EINVAL;
 	}
 	memcpy(o->catalog, z, strlen(z) + 1);
+	return KZ_OK;
+}
+
+static int
+set_clusterset(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	struct zg_render_opts *o = ctx;
+	char z[sizeof(o->clusterset)];
+	const char *why;
+
+	if (zg_name_parse(arg, z, sizeof(z), &why)) {
+		snprintf(err, errsz, "%s", why);
+		return KZ_EINVAL;
+	}
+	if (z[0] == '\0') {
+		snprintf(err, errsz, "the root cannot be a clusterset zone");
+		return KZ_EINVAL;
+	}
+	memcpy(o->clusterset, z, strlen(z) + 1);
 	return KZ_OK;
 }
 
@@ -349,6 +403,34 @@ set_rrset_bytes(void *ctx, const char *arg, char *err, size_t errsz)
 	(void)err, (void)errsz;		/* the table's range was checked */
 	((struct zg_render_opts *)ctx)->rrset_bytes = (uint32_t)strtoul(arg, NULL, 10);
 	return KZ_OK;
+}
+
+/* A label selector into *SEL (given once: the row is not repeatable). */
+static int
+set_selector(struct zg_sel **sel, const char *arg, char *err, size_t errsz)
+{
+	struct zg_sel *s;
+	int rc = zg_sel_parse(arg, &s, err, errsz);
+
+	if (rc)
+		return rc;
+	zg_sel_free(*sel);
+	*sel = s;
+	return KZ_OK;
+}
+
+static int
+set_labels(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	return set_selector(&((struct zg_render_opts *)ctx)->labels, arg, err,
+	    errsz);
+}
+
+static int
+set_ns_labels(void *ctx, const char *arg, char *err, size_t errsz)
+{
+	return set_selector(&((struct zg_render_opts *)ctx)->ns_labels, arg,
+	    err, errsz);
 }
 
 /* True when NAME's labels are host name labels (no leading '_'). */
@@ -556,6 +638,19 @@ const struct kz_opt zg_render_opt_table[] = {
 	  KZ_OPT_NUMBER, 0, 86400 },
 	{ "namespace", "NAME", "all namespaces", NULL, true, set_namespace,
 	  "Expose only this namespace (forward and reverse records)." },
+	{ "labels", "SELECTOR", "all objects", NULL, false, set_labels,
+	  "Expose only the Services, EndpointSlices and Pods this Kubernetes "
+	  "label selector selects (=, ==, !=, in (...), notin (...), KEY, "
+	  "!KEY, joined by commas); the API is asked for those only. A "
+	  "Service left out has no records; a Service's endpoints come from "
+	  "the slices selected by their own labels, which the "
+	  "EndpointSlice controller copies from the Service." },
+	{ "namespace-labels", "SELECTOR", "all namespaces", NULL, false,
+	  set_ns_labels,
+	  "Expose only the namespaces whose Namespace object this label "
+	  "selector selects; a namespace whose labels change enters or "
+	  "leaves the zones whole. Together with --namespace, a namespace "
+	  "must pass both." },
 	{ "reverse-zone", "CIDR", "in-addr.arpa and ip6.arpa", NULL, true,
 	  set_reverse,
 	  "Serve the reverse zones covering CIDR, split on octet (IPv4) or "
@@ -581,5 +676,14 @@ const struct kz_opt zg_render_opt_table[] = {
 	  "that secondaries configured with the catalog (Knot, BIND) add and "
 	  "drop those zones on their own. Each zone's member label is a "
 	  "hash of its name: the same across restarts." },
+	{ "clusterset-zone", "NAME", "none", NULL, false, set_clusterset,
+	  "Also serve NAME (the Multi-Cluster Services API's "
+	  "clusterset.local) from the cluster's ServiceImports "
+	  "(multicluster.x-k8s.io/v1alpha1): a ClusterSetIP import's "
+	  "addresses and named-port SRV records, a Headless import's ready "
+	  "endpoints as <hostname>.<clusterid>.<svc>.<ns>.svc.<NAME> from "
+	  "the EndpointSlices labelled multicluster.kubernetes.io/"
+	  "service-name and source-cluster. When the cluster has no "
+	  "ServiceImport resource, the zone holds its apex records only." },
 	{ NULL, NULL, NULL, NULL, false, NULL, NULL }
 };

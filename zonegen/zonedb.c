@@ -28,6 +28,10 @@
 #define T_SRV 33
 #define TXT_TTL 28800
 #define KIND_APEX ZG_KIND_COUNT
+/* A group key of a ServiceImport's slices starts with this (no
+ * namespace name can). */
+#define IMPORT_GROUP '+'
+#define DB_NOTE 0x80	/* db_rec: its explanation follows the RDATA */
 
 struct db_rec {
 	struct db_rec *next;		/* at the same owner */
@@ -35,7 +39,9 @@ struct db_rec {
 	uint16_t type;
 	uint8_t flags;			/* ZG_RR_* */
 	uint16_t rdlen;
-	uint8_t rdata[];		/* SRV: port and target only */
+	uint8_t rdata[];		/* SRV: port and target only; with
+					 * DB_NOTE, the explanation follows
+					 * (NUL-terminated) */
 };
 
 struct db_owner {
@@ -275,8 +281,8 @@ static int
 visible(struct zg_db *db, const struct db_owner *o, struct visbuf *vb,
     bool warn, unsigned *cut)
 {
-	bool mark = false, cname = false, other = false;
-	size_t n = 0, k;
+	bool mark = false, cname = false, other = false, ptr = false;
+	size_t n = 0, k, nmcs = 0;
 
 	vb->n = 0;
 	if (grow((void **)&vb->v, &vb->cap, 1, sizeof(*vb->v)))
@@ -303,8 +309,19 @@ visible(struct zg_db *db, const struct db_owner *o, struct visbuf *vb,
 			cname = true;
 		else
 			other = true;
+		if (vb->v[i].r->flags & ZG_RR_MCS_PTR)
+			nmcs++;
+		else if (vb->v[i].r->type == T_PTR)
+			ptr = true;
 	}
 	n = k;
+	/* A clusterset PTR only where it is the one PTR for its address. */
+	if (nmcs && (mark || ptr || nmcs > 1)) {
+		for (size_t i = k = 0; i < n; i++)
+			if (!(vb->v[i].r->flags & ZG_RR_MCS_PTR))
+				vb->v[k++] = vb->v[i];
+		n = k;
+	}
 	if (cname && other) {
 		for (size_t i = k = 0; i < n; i++) {
 			if (vb->v[i].r->type != T_CNAME) {
@@ -422,12 +439,51 @@ zg_db_init(struct zg_db *db, const struct zg_render_opts *o)
 		    KZ_ENOMEM : zg_cidr_zones(&all6, add_reverse_zone, db);
 	for (size_t i = 0; rc == 0 && i < o->nreverse; i++)
 		rc = zg_cidr_zones(&o->reverse[i], add_reverse_zone, db);
+	if (rc == 0 && o->clusterset[0]) {
+		rc = zone_add(db, o->clusterset);
+		db->clusterset = db->nzones;
+	}
 	if (rc == 0 && o->catalog[0]) {
 		rc = zone_add(db, o->catalog);
 		db->catalog = db->nzones;
 	}
 	if (rc)
 		return KZ_ENOMEM;
+	db->apex = calloc(1, sizeof(*db->apex) + 1);
+	if (db->apex == NULL)
+		return KZ_ENOMEM;
+	db->apex->kind = KIND_APEX;
+	return 0;
+}
+
+int
+zg_db_init_catalog(struct zg_db *db, const struct zg_render_opts *o,
+    const char *const *members, size_t n)
+{
+	int rc;
+
+	memset(db, 0, sizeof(*db));
+	db->o = o;
+	db->rrset_bytes = o->rrset_bytes ? o->rrset_bytes : ZG_RRSET_BYTES;
+	kz_map_init(&db->revzones);
+	kz_map_init(&db->groups);
+	kz_map_init(&db->nslists);
+	for (int k = 0; k < ZG_KIND_COUNT; k++)
+		kz_map_init(&db->objs[k]);
+	kz_arena_init(&db->scratch, 1 << 16);
+	db->members = calloc(n ? n : 1, sizeof(*db->members));
+	if (db->members == NULL)
+		return KZ_ENOMEM;
+	for (; db->nmembers < n; db->nmembers++) {
+		size_t len = zg_name_bare_len(members[db->nmembers]);
+		db->members[db->nmembers] = strndup(members[db->nmembers], len);
+		if (db->members[db->nmembers] == NULL)
+			return KZ_ENOMEM;
+	}
+	rc = zone_add(db, o->catalog);
+	if (rc)
+		return rc;
+	db->catalog = db->nzones;
 	db->apex = calloc(1, sizeof(*db->apex) + 1);
 	if (db->apex == NULL)
 		return KZ_ENOMEM;
@@ -484,9 +540,13 @@ zg_db_free(struct zg_db *db)
 		free(v);
 	kz_map_free(&db->nslists);
 	obj_free(db->apex);
+	for (size_t i = 0; i < db->nmembers; i++)
+		free(db->members[i]);
+	free(db->members);
 	free(db->dirty);
 	free(db->touched);
 	free(db->vis.v);
+	free(db->note);
 	kz_arena_free(&db->scratch);
 	memset(db, 0, sizeof(*db));
 }
@@ -655,9 +715,12 @@ zg_db_emit(struct zg_db *db, size_t zone, const char *owner, uint16_t type,
 	uint32_t h = kz_map_hash(owner);
 	struct db_owner *o;
 	struct db_rec *r;
+	size_t nl = 0;
 
 	if (db->rc || x == NULL)
 		return;
+	if (db->note != NULL)
+		nl = strlen(db->note);
 	o = otab_get(t, owner, h);
 	if (o == NULL) {
 		size_t len = strlen(owner);
@@ -674,7 +737,7 @@ zg_db_emit(struct zg_db *db, size_t zone, const char *owner, uint16_t type,
 		t->n++;
 	}
 	touch(db, o);
-	r = malloc(sizeof(*r) + rdlen);
+	r = malloc(sizeof(*r) + rdlen + (nl ? nl + 1 : 0));
 	if (r == NULL)
 		goto nomem;
 	r->src = x;
@@ -683,6 +746,10 @@ zg_db_emit(struct zg_db *db, size_t zone, const char *owner, uint16_t type,
 	r->rdlen = (uint16_t)rdlen;
 	if (rdlen)
 		memcpy(r->rdata, rdata, rdlen);
+	if (nl) {
+		memcpy(r->rdata + rdlen, db->note, nl + 1);
+		r->flags |= DB_NOTE;
+	}
 	r->next = o->recs;
 	o->recs = r;
 	if (obj_push_owner(x, o))
@@ -718,7 +785,8 @@ obj_get(struct zg_db *db, enum zg_kind kind, const char *key, bool create)
 		free(x);
 		goto nomem;
 	}
-	if (kind == ZG_KIND_SERVICE || kind == ZG_KIND_POD) {
+	if (kind == ZG_KIND_SERVICE || kind == ZG_KIND_POD ||
+	    kind == ZG_KIND_IMPORT) {
 		/* Into its namespace's list ("ns/name"). */
 		const char *slash = strchr(key, '/');
 		size_t nl = slash ? (size_t)(slash - key) : 0;
@@ -769,6 +837,8 @@ mark_key(struct zg_db *db, const struct zg_model *m, enum zg_kind kind,
 	bool exists = kz_map_get(&m->objects[kind], key) != NULL;
 
 	if (kind == ZG_KIND_POD && !db->o->pod_records)
+		return;
+	if (kind == ZG_KIND_IMPORT && !db->clusterset)
 		return;
 	mark(db, obj_get(db, kind, key, exists));
 	if (kind == ZG_KIND_SERVICE && db->o->ndns_ips == 0 &&
@@ -847,8 +917,18 @@ group_del(struct zg_db *db, const char *gkey, const char *slice)
 	}
 }
 
-/* A slice came, went or changed: move it between Services' groups and
- * recompute the Services it left and joined. */
+/* The Service or ServiceImport whose slices group GKEY holds. */
+static void
+mark_group(struct zg_db *db, const struct zg_model *m, const char *gkey)
+{
+	if (gkey[0] == IMPORT_GROUP)
+		mark_key(db, m, ZG_KIND_IMPORT, gkey + 1);
+	else
+		mark_key(db, m, ZG_KIND_SERVICE, gkey);
+}
+
+/* A slice came, went or changed: move it between the groups of
+ * Services and ServiceImports and recompute those it left and joined. */
 static void
 slice_changed(struct zg_db *db, const struct zg_model *m, const char *key)
 {
@@ -858,11 +938,14 @@ slice_changed(struct zg_db *db, const struct zg_model *m, const char *key)
 	char gkey[600];
 
 	gkey[0] = '\0';
-	if (sl && sl->service && sl->addr_type != ZG_ADDR_FQDN)
+	if (sl && sl->mc_service && sl->addr_type != ZG_ADDR_FQDN)
+		snprintf(gkey, sizeof(gkey), "%c%s/%s", IMPORT_GROUP, sl->ns,
+		    sl->mc_service);
+	else if (sl && sl->service && sl->addr_type != ZG_ADDR_FQDN)
 		snprintf(gkey, sizeof(gkey), "%s/%s", sl->ns, sl->service);
 	if (x && x->group && strcmp(x->group, gkey) != 0) {
 		group_del(db, x->group, key);
-		mark_key(db, m, ZG_KIND_SERVICE, x->group);
+		mark_group(db, m, x->group);
 		free(x->group);
 		x->group = NULL;
 	}
@@ -882,7 +965,7 @@ slice_changed(struct zg_db *db, const struct zg_model *m, const char *key)
 			return;
 		}
 	}
-	mark_key(db, m, ZG_KIND_SERVICE, gkey);
+	mark_group(db, m, gkey);
 }
 
 static void
@@ -922,6 +1005,15 @@ namespace_changed(struct zg_db *db, const struct zg_model *m,
 {
 	bool now = zg_model_count(m, ZG_KIND_NAMESPACE) > 0;
 
+	/* With --namespace-labels a namespace is exposed exactly when its
+	 * Namespace is in the model (it is there only when selected): a
+	 * label change that moves it in or out is one change, and only
+	 * its own objects are computed again. */
+	if (db->o->ns_labels) {
+		db->had_namespaces = now;
+		mark_namespace(db, m, ns);
+		return;
+	}
 	/* The first Namespace object turns the filter on for all. */
 	if (now != db->had_namespaces)
 		mark_all(db, m);
@@ -973,6 +1065,61 @@ compute_service(struct zg_db *db, const struct zg_model *m,
 	free(sl);
 }
 
+/* The slices of group GKEY in key order (as an offline render walks
+ * them); *N gets their number. NULL with *N 0 when there are none. */
+static const struct zg_slice **
+group_slices(struct zg_db *db, const struct zg_model *m, const char *gkey,
+    size_t *n)
+{
+	struct db_group *g = kz_map_get(&db->groups, gkey);
+	const struct zg_slice **sl;
+
+	*n = 0;
+	if (g == NULL || g->n == 0)
+		return NULL;
+	sl = malloc(g->n * sizeof(*sl));
+	if (sl == NULL) {
+		db->rc = KZ_ENOMEM;
+		return NULL;
+	}
+	qsort(g->slices, g->n, sizeof(*g->slices), cmp_str);
+	for (size_t i = 0; i < g->n; i++) {
+		const struct zg_slice *p = kz_map_get(
+		    &m->objects[ZG_KIND_SLICE], g->slices[i]);
+		if (p)
+			sl[(*n)++] = p;
+	}
+	return sl;
+}
+
+static void
+compute_import(struct zg_db *db, const struct zg_model *m,
+    struct db_obj *x)
+{
+	const struct zg_import *s = kz_map_get(&m->objects[ZG_KIND_IMPORT],
+	    x->key);
+	const struct zg_slice **sl = NULL;
+	char gkey[600];
+	size_t n = 0;
+	bool exposed;
+
+	if (s == NULL) {
+		x->gone = true;
+		return;
+	}
+	exposed = zg_rules_exposed(db, m, s->ns);
+	if (exposed && s->type == ZG_IMPORT_HEADLESS) {
+		snprintf(gkey, sizeof(gkey), "%c%s", IMPORT_GROUP, x->key);
+		sl = group_slices(db, m, gkey, &n);
+		if (db->rc) {
+			free(sl);
+			return;
+		}
+	}
+	zg_rules_import(db, s, sl, n, exposed);
+	free(sl);
+}
+
 static void
 compute(struct zg_db *db, const struct zg_model *m, struct db_obj *x)
 {
@@ -981,12 +1128,17 @@ compute(struct zg_db *db, const struct zg_model *m, struct db_obj *x)
 	obj_clear(db, x);
 	db->cur = x;
 	db->stats.objects++;
+	if (db->note != NULL)
+		db->note[0] = '\0';	/* each object sets its own */
 	switch (x->kind) {
 	case KIND_APEX:
 		zg_rules_apex(db, m);
 		break;
 	case ZG_KIND_SERVICE:
 		compute_service(db, m, x);
+		break;
+	case ZG_KIND_IMPORT:
+		compute_import(db, m, x);
 		break;
 	case ZG_KIND_POD:
 		p = kz_map_get(&m->objects[ZG_KIND_POD], x->key);
@@ -1345,10 +1497,32 @@ type_name(uint16_t type)
 	}
 }
 
-/* "OWNER<TAB>TTL<TAB>IN<TAB>TYPE<TAB>RDATA\n", OWNER relative. */
+/* "<TAB>TTL<TAB>IN<TAB>TYPE<TAB>RDATA", then "<TAB>; WHY" when WHY is
+ * not NULL or empty, then the newline. */
+static int
+put_rest(struct kz_buf *b, uint16_t type, uint32_t ttl, const uint8_t *rd,
+    size_t rdlen, const char *why)
+{
+	int rc;
+
+	rc = kz_buf_putc(b, '\t');
+	rc = rc ? rc : put_uint(b, ttl);
+	rc = rc ? rc : kz_buf_puts(b, "\tIN\t");
+	rc = rc ? rc : kz_buf_puts(b, type_name(type));
+	rc = rc ? rc : kz_buf_putc(b, '\t');
+	rc = rc ? rc : put_rdata(b, type, rd, rdlen);
+	if (rc == 0 && why != NULL && why[0] != '\0') {
+		rc = kz_buf_puts(b, "\t; ");
+		rc = rc ? rc : kz_buf_puts(b, why);
+	}
+	return rc ? rc : kz_buf_putc(b, '\n');
+}
+
+/* "OWNER<TAB>TTL<TAB>IN<TAB>TYPE<TAB>RDATA[<TAB>; WHY]\n", OWNER
+ * relative. */
 static int
 put_line(struct kz_buf *b, const char *owner, size_t olen, uint16_t type,
-    uint32_t ttl, const uint8_t *rd, size_t rdlen)
+    uint32_t ttl, const uint8_t *rd, size_t rdlen, const char *why)
 {
 	size_t len = strlen(owner);
 	int rc;
@@ -1357,17 +1531,12 @@ put_line(struct kz_buf *b, const char *owner, size_t olen, uint16_t type,
 		rc = kz_buf_append(b, owner, len - olen - 1);
 	else
 		rc = kz_buf_putc(b, '@');
-	rc = rc ? rc : kz_buf_putc(b, '\t');
-	rc = rc ? rc : put_uint(b, ttl);
-	rc = rc ? rc : kz_buf_puts(b, "\tIN\t");
-	rc = rc ? rc : kz_buf_puts(b, type_name(type));
-	rc = rc ? rc : kz_buf_putc(b, '\t');
-	rc = rc ? rc : put_rdata(b, type, rd, rdlen);
-	return rc ? rc : kz_buf_putc(b, '\n');
+	return rc ? rc : put_rest(b, type, ttl, rd, rdlen, why);
 }
 
 int
-zg_rr_write(const struct zg_rr *rr, const char *origin, struct kz_buf *out)
+zg_rr_write_why(const struct zg_rr *rr, const char *origin, const char *why,
+    struct kz_buf *out)
 {
 	struct kz_buf name;
 	int rc;
@@ -1376,19 +1545,34 @@ zg_rr_write(const struct zg_rr *rr, const char *origin, struct kz_buf *out)
 	rc = put_wire_name(&name, rr->owner, rr->ownerlen);
 	rc = rc ? rc : kz_buf_putc(&name, '\0');
 	if (rc == 0) {
-		/* Relative to ORIGIN when at or below it, like zone lines. */
-		size_t n = strlen(name.data) - 1, o = strlen(origin) - 1;
+		/* Relative to ORIGIN when at or below it, like zone lines;
+		 * else absolute. */
+		size_t n = strlen(name.data) - 1;
+		size_t o = origin ? strlen(origin) - 1 : 0;
 		const char *nm = name.data;
-		bool below = n == o ? strncmp(nm, origin, o) == 0 :
+		bool below = origin != NULL && (n == o ?
+		    strncmp(nm, origin, o) == 0 :
 		    n > o && nm[n - o - 1] == '.' &&
-		    strncmp(nm + n - o, origin, o) == 0;
+		    strncmp(nm + n - o, origin, o) == 0);
 
-		name.data[n] = '\0';	/* the final dot */
-		rc = put_line(out, nm, below ? o : n + 1, rr->type, rr->ttl,
-		    rr->rdata, rr->rdlen);
+		if (below) {
+			name.data[n] = '\0';	/* the final dot */
+			rc = put_line(out, nm, o, rr->type, rr->ttl,
+			    rr->rdata, rr->rdlen, why);
+		} else {
+			rc = kz_buf_puts(out, nm);
+			rc = rc ? rc : put_rest(out, rr->type, rr->ttl,
+			    rr->rdata, rr->rdlen, why);
+		}
 	}
 	kz_buf_free(&name);
 	return rc;
+}
+
+int
+zg_rr_write(const struct zg_rr *rr, const char *origin, struct kz_buf *out)
+{
+	return zg_rr_write_why(rr, origin, NULL, out);
 }
 
 struct sorted_owner {
@@ -1405,55 +1589,299 @@ cmp_sorted(const void *pa, const void *pb)
 	return cmp_rdata(a->key, a->keylen, b->key, b->keylen);
 }
 
+/* The owners of T in canonical order into *OUT (caller frees), their
+ * keys in KEYS. 0 or KZ_ENOMEM (*OUT is then freed and NULL). */
+static int
+sort_owners(const struct db_otab *t, struct kz_arena *keys,
+    struct sorted_owner **out, size_t *nout)
+{
+	struct sorted_owner *v = calloc(t->n ? t->n : 1, sizeof(*v));
+	size_t n = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (v == NULL)
+		return KZ_ENOMEM;
+	for (size_t i = 0; i < t->cap; i++)
+		for (struct db_owner *o = t->b[i]; o; o = o->hnext) {
+			uint8_t k[ZG_NAME_MAX + 2];
+			size_t kl = zg_name_key(o->name, k, sizeof(k));
+			v[n].o = o;
+			v[n].key = kz_arena_alloc(keys, kl ? kl : 1);
+			if (v[n].key == NULL) {
+				free(v);
+				return KZ_ENOMEM;
+			}
+			memcpy(v[n].key, k, kl);
+			v[n++].keylen = kl;
+		}
+	qsort(v, n, sizeof(*v), cmp_sorted);
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+/* --- explaining --------------------------------------------------------- */
+
+/* The explanation record R carries, or NULL. */
+static const char *
+rec_note(const struct db_rec *r)
+{
+	return r->flags & DB_NOTE ? (const char *)r->rdata + r->rdlen : NULL;
+}
+
+/* What the records an owner serves come from (scratch, reused). */
+struct why_buf {
+	struct visbuf all;	/* every record contributed there, sorted */
+	const char **notes;
+	size_t capnotes;
+	struct kz_buf text;	/* the explanations, each NUL-terminated */
+	size_t *off;		/* per served record: its text in TEXT */
+	size_t capoff;
+};
+
+static void
+why_init(struct why_buf *w)
+{
+	memset(w, 0, sizeof(*w));
+	kz_buf_init(&w->text, (size_t)1 << 30);
+}
+
+static void
+why_free(struct why_buf *w)
+{
+	free(w->all.v);
+	free(w->notes);
+	free(w->off);
+	kz_buf_free(&w->text);
+}
+
+static int
+cmp_note(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Append the distinct NOTES[0..N), sorted, joined by "; ", and a NUL. */
+static int
+put_notes(struct kz_buf *b, const char **notes, size_t n)
+{
+	int rc = 0;
+
+	if (n > 1)
+		qsort(notes, n, sizeof(*notes), cmp_note);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (i > 0 && strcmp(notes[i - 1], notes[i]) == 0)
+			continue;
+		if (i > 0)
+			rc = kz_buf_puts(b, "; ");
+		rc = rc ? rc : kz_buf_puts(b, notes[i]);
+	}
+	return rc ? rc : kz_buf_putc(b, '\0');
+}
+
+/*
+ * For each record VB serves at O (in visible()'s order), the
+ * explanations of every record contributed there that it stands for
+ * (equal type and RDATA: E2 collapsed them) into W. The records R13
+ * hides and the ClusterIP marks stand for nothing served.
+ */
+static int
+owner_whys(const struct db_owner *o, const struct visbuf *vb,
+    struct why_buf *w)
+{
+	bool mark = false;
+	size_t n = 0, i = 0;
+
+	kz_buf_reset(&w->text);
+	if (grow((void **)&w->off, &w->capoff, vb->n ? vb->n : 1,
+	    sizeof(*w->off)))
+		return KZ_ENOMEM;
+	for (const struct db_rec *r = o->recs; r; r = r->next)
+		mark |= (r->flags & ZG_RR_CIP_MARK) != 0;
+	for (const struct db_rec *r = o->recs; r; r = r->next) {
+		if ((r->flags & ZG_RR_CIP_MARK) ||
+		    (mark && (r->flags & ZG_RR_EP_PTR)))
+			continue;
+		if (grow((void **)&w->all.v, &w->all.cap, n + 1,
+		    sizeof(*w->all.v)))
+			return KZ_ENOMEM;
+		w->all.v[n].r = r;
+		w->all.v[n++].weight = 0;
+	}
+	if (n > 1)
+		qsort(w->all.v, n, sizeof(*w->all.v), cmp_vis);
+	for (size_t k = 0; k < vb->n; k++) {
+		size_t nn = 0;
+
+		while (i < n && cmp_vis(&w->all.v[i], &vb->v[k]) < 0)
+			i++;
+		for (size_t j = i; j < n &&
+		    cmp_vis(&w->all.v[j], &vb->v[k]) == 0; j++) {
+			const char *note = rec_note(w->all.v[j].r);
+			if (note == NULL)
+				continue;
+			if (grow((void **)&w->notes, &w->capnotes, nn + 1,
+			    sizeof(*w->notes)))
+				return KZ_ENOMEM;
+			w->notes[nn++] = note;
+		}
+		w->off[k] = w->text.len;
+		if (put_notes(&w->text, w->notes, nn))
+			return KZ_ENOMEM;
+	}
+	return 0;
+}
+
+int
+zg_db_explain(struct zg_db *db)
+{
+	if (db->note == NULL)
+		db->note = calloc(1, ZG_DB_NOTE_MAX);
+	return db->note ? 0 : KZ_ENOMEM;
+}
+
 int
 zg_db_write(const struct zg_db *db, size_t zone, struct kz_buf *out,
     size_t *nrecords)
 {
 	const struct zg_db_zone *z = &db->zones[zone];
-	const struct db_otab *t = &z->owners;
 	size_t n = 0, olen = strlen(z->origin) - 1, count = 0;
-	struct sorted_owner *v = calloc(t->n ? t->n : 1, sizeof(*v));
+	struct sorted_owner *v = NULL;
 	struct kz_arena keys;
 	struct visbuf vb = { 0 };
+	struct why_buf w;
 	uint8_t buf[4 + 512];
-	int rc = 0;
+	int rc;
 
 	kz_arena_init(&keys, 1 << 20);
-	if (v == NULL)
-		return KZ_ENOMEM;
-	for (size_t i = 0; i < t->cap && rc == 0; i++)
-		for (struct db_owner *o = t->b[i]; o; o = o->hnext) {
-			uint8_t k[ZG_NAME_MAX + 2];
-			size_t kl = zg_name_key(o->name, k, sizeof(k));
-			v[n].o = o;
-			v[n].key = kz_arena_alloc(&keys, kl ? kl : 1);
-			if (v[n].key == NULL) {
-				rc = KZ_ENOMEM;
-				break;
-			}
-			memcpy(v[n].key, k, kl);
-			v[n++].keylen = kl;
-		}
-	if (rc == 0)
-		qsort(v, n, sizeof(*v), cmp_sorted);
+	why_init(&w);
+	rc = sort_owners(&z->owners, &keys, &v, &n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		unsigned cut;
 
 		rc = visible((struct zg_db *)db, v[i].o, &vb, false, &cut);
+		if (rc == 0 && db->note != NULL)
+			rc = owner_whys(v[i].o, &vb, &w);
 		for (size_t k = 0; k < vb.n && rc == 0; k++) {
 			const uint8_t *rd;
 			size_t len = vis_rdata(&vb.v[k], buf, &rd);
 			rc = put_line(out, v[i].o->name, olen, vb.v[k].r->type,
-			    rr_ttl(db, vb.v[k].r->type), rd, len);
+			    rr_ttl(db, vb.v[k].r->type), rd, len,
+			    db->note ? w.text.data + w.off[k] : NULL);
 			count++;
 		}
 	}
 	free(vb.v);
 	free(v);
+	why_free(&w);
 	kz_arena_free(&keys);
 	if (nrecords)
 		*nrecords = count;
 	return rc;
+}
+
+/* --- cursors -------------------------------------------------------------- */
+
+struct zg_db_cursor {
+	struct zg_db *db;
+	struct sorted_owner *v;
+	size_t n, next;
+	struct kz_arena keys;
+	struct visbuf vb;		/* what the current owner serves */
+	struct why_buf why;
+	struct zg_db_entry *e;
+	size_t cape;
+	uint8_t *bytes;			/* SRV RDATA with weights */
+	size_t capbytes;
+	uint8_t wire[ZG_NAME_MAX + 2];
+	struct zg_db_owner_view view;
+};
+
+int
+zg_db_cursor_new(const struct zg_db *db, size_t zone,
+    struct zg_db_cursor **out)
+{
+	struct zg_db_cursor *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL)
+		return KZ_ENOMEM;
+	c->db = (struct zg_db *)db;	/* visible() reads it only */
+	kz_arena_init(&c->keys, 1 << 20);
+	why_init(&c->why);
+	if (sort_owners(&db->zones[zone].owners, &c->keys, &c->v, &c->n)) {
+		zg_db_cursor_free(c);
+		return KZ_ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Fill C's view from what O serves (C->vb). */
+static int
+cursor_fill(struct zg_db_cursor *c, const struct sorted_owner *so)
+{
+	size_t wl = zg_name_wire(so->o->name, c->wire, sizeof(c->wire));
+	size_t need = 1, pos = 0;
+
+	if (c->db->note != NULL && owner_whys(so->o, &c->vb, &c->why))
+		return KZ_ENOMEM;
+	for (size_t k = 0; k < c->vb.n; k++)
+		if (c->vb.v[k].r->type == T_SRV)
+			need += 4 + (size_t)c->vb.v[k].r->rdlen;
+	if (grow((void **)&c->e, &c->cape, c->vb.n, sizeof(*c->e)) ||
+	    grow((void **)&c->bytes, &c->capbytes, need, 1))
+		return KZ_ENOMEM;
+	for (size_t k = 0; k < c->vb.n; k++) {
+		struct zg_db_entry *e = &c->e[k];
+		uint16_t type = c->vb.v[k].r->type;
+
+		e->rr = (struct zg_rr){ c->wire, wl, type, rr_ttl(c->db, type),
+		    NULL, 0 };
+		e->rr.rdlen = vis_rdata(&c->vb.v[k], c->bytes + pos,
+		    &e->rr.rdata);
+		if (type == T_SRV)
+			pos += e->rr.rdlen;
+		e->why = c->db->note ? c->why.text.data + c->why.off[k] : NULL;
+	}
+	c->view = (struct zg_db_owner_view){ so->o->name, so->key, so->keylen,
+	    c->e, c->vb.n };
+	return 0;
+}
+
+int
+zg_db_cursor_next(struct zg_db_cursor *c,
+    const struct zg_db_owner_view **view)
+{
+	while (c->next < c->n) {
+		const struct sorted_owner *so = &c->v[c->next++];
+		unsigned cut;
+
+		if (visible(c->db, so->o, &c->vb, false, &cut))
+			return KZ_ENOMEM;
+		if (c->vb.n == 0)
+			continue;
+		if (cursor_fill(c, so))
+			return KZ_ENOMEM;
+		*view = &c->view;
+		return 1;
+	}
+	return 0;
+}
+
+void
+zg_db_cursor_free(struct zg_db_cursor *c)
+{
+	if (c == NULL)
+		return;
+	free(c->v);
+	kz_arena_free(&c->keys);
+	free(c->vb.v);
+	why_free(&c->why);
+	free(c->e);
+	free(c->bytes);
+	free(c);
 }
 
 size_t
@@ -1471,7 +1899,9 @@ zg_db_bytes(const struct zg_db *db)
 				b += sizeof(*o) + strlen(o->name) + 1 + 16;
 				for (const struct db_rec *r = o->recs; r;
 				    r = r->next)
-					b += sizeof(*r) + r->rdlen + 16;
+					b += sizeof(*r) + r->rdlen + 16 +
+					    (r->flags & DB_NOTE ?
+					    strlen(rec_note(r)) + 1 : 0);
 			}
 	}
 	for (int k = 0; k < ZG_KIND_COUNT; k++)

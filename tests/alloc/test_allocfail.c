@@ -19,6 +19,10 @@
  *                 changes with diffs; that database is only freed (it
  *                 is unusable, as documented), and a fresh zg_db_load
  *                 of the same model equals zg_render
+ *   exec kubeconfig KZ_ENOMEM (or a parse error, when libyaml's or
+ *                 jansson's own allocation fails) from loading a
+ *                 kubeconfig with an exec plugin; an ExecCredential
+ *                 parse gives KZ_ENOMEM and holds nothing
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,7 +38,9 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "syncer/execcred.h"
 #include "syncer/k8s.h"
+#include "syncer/kubeconfig.h"
 #include "syncer/metrics.h"
 #include "tests/alloc/failmalloc.h"
 #include "zonegen/decode.h"
@@ -562,6 +568,86 @@ static bool own = false, with_json = true;
 static enum db_step db_load = DB_LOAD, db_first = DB_FIRST,
     db_changes = DB_CHANGES;
 
+/* --- exec credentials -------------------------------------------- */
+
+static const char exec_kubeconfig[] =
+    "current-context: c\n"
+    "clusters: [{name: k, cluster: {server: 'https://x:1', "
+    "certificate-authority-data: UEVN, tls-server-name: api}}]\n"
+    "users:\n"
+    "- name: u\n"
+    "  user:\n"
+    "    exec:\n"
+    "      apiVersion: client.authentication.k8s.io/v1\n"
+    "      command: bin/plugin\n"
+    "      args: [get-token, --cluster, prod]\n"
+    "      env: [{name: A, value: b}, {name: C, value: d}]\n"
+    "      provideClusterInfo: true\n"
+    "      installHint: install it\n"
+    "contexts: [{name: c, context: {cluster: k, user: u}}]\n";
+
+static const char exec_credential[] =
+    "{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":"
+    "\"ExecCredential\",\"status\":{\"clientCertificateData\":\"-----BEGIN "
+    "CERTIFICATE-----\\nMIIB\\n\",\"clientKeyData\":\"-----BEGIN EC PRIVATE "
+    "KEY-----\\nMHc\\n\",\"token\":\"t\",\"expirationTimestamp\":"
+    "\"2030-01-01T00:00:00Z\"}}";
+
+static void
+test_exec(void **state)
+{
+	char path[] = "/tmp/kz-allocfail-XXXXXX", err[512];
+	struct sy_kubeconfig kc;
+	struct sy_ec_cred c;
+	unsigned long n;
+	int fd, rc;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, exec_kubeconfig, strlen(exec_kubeconfig)),
+	    (ssize_t)strlen(exec_kubeconfig));
+	close(fd);
+	fm_scope(true);
+	for (n = 1; n < MAX_N; n++) {
+		sy_kubeconfig_init(&kc);
+		fm_arm(n);
+		rc = sy_kubeconfig_load(&kc, path, NULL, err, sizeof(err));
+		fm_disarm();
+		sy_kubeconfig_free(&kc);
+		if (!fm_tripped()) {
+			assert_int_equal(rc, 0);
+			break;
+		}
+		if (rc == 0)
+			FAIL("allocation %lu failed: kubeconfig loaded", n);
+	}
+	print_message("exec kubeconfig: %lu allocations failed in turn\n",
+	    n - 1);
+	assert_true(n > 10);
+	for (n = 1; n < MAX_N; n++) {
+		fm_arm(n);
+		rc = sy_ec_parse(exec_credential, strlen(exec_credential),
+		    SY_EC_API_V1, &c, err, sizeof(err));
+		fm_disarm();
+		if (!fm_tripped()) {
+			assert_int_equal(rc, 0);
+			sy_ec_cred_free(&c);
+			break;
+		}
+		if (rc != KZ_ENOMEM && rc != KZ_EPARSE)
+			FAIL("allocation %lu failed: parse returned %d", n, rc);
+		if (rc != 0 && (c.token || c.cert || c.key))
+			FAIL("allocation %lu failed: a credential was left", n);
+		sy_ec_cred_free(&c);
+	}
+	print_message("ExecCredential: %lu allocations failed in turn\n",
+	    n - 1);
+	assert_true(n > 5);
+	fm_scope(false);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -574,6 +660,7 @@ main(void)
 		cmocka_unit_test_prestate(test_db_apply, &db_load),
 		cmocka_unit_test_prestate(test_db_apply, &db_first),
 		cmocka_unit_test_prestate(test_db_apply, &db_changes),
+		cmocka_unit_test(test_exec),
 	};
 
 	return cmocka_run_group_tests(tests, load_input, free_input);

@@ -202,6 +202,10 @@ class FakeApi:
         """bookmark_interval, min_request_timeout, split (bool), window."""
         return self.control("config", settings)
 
+    def crds(self, **installed):
+        """Install (True) or remove (False) CRDs: crds(serviceimports=True)."""
+        return self.control("crds", installed)["crds"]
+
     def down(self, refuse_seconds=0):
         return self.control("down", {"refuse_seconds": refuse_seconds})
 

@@ -51,8 +51,11 @@ class ResourceType:
     """One served REST collection and the per-kind rules that apply to it."""
 
     def __init__(self, group, plural, kind, namespaced, short=(), names="subdomain",
-                 status=False, fields=(), categories=()):
-        self.group, self.version, self.plural, self.kind = group, "v1", plural, kind
+                 status=False, fields=(), categories=(), version="v1", crd=False):
+        self.group, self.version, self.plural, self.kind = group, version, plural, kind
+        # A CustomResourceDefinition's resource: served (discovery, paths)
+        # only while the CRD is "installed" (--crd, /_fake/crds).
+        self.crd = crd
         self.namespaced = namespaced
         self.short_names, self.categories = list(short), list(categories)
         self.name_rule = names
@@ -102,11 +105,21 @@ RESOURCES = [
     ResourceType(RBAC, "clusterrolebindings", "ClusterRoleBinding", False, names="path"),
     ResourceType(RBAC, "roles", "Role", True, names="path"),
     ResourceType(RBAC, "rolebindings", "RoleBinding", True, names="path"),
+    # The Multi-Cluster Services API's ServiceImport, a CRD.
+    ResourceType("multicluster.x-k8s.io", "serviceimports", "ServiceImport", True, ["svcim"],
+                 version="v1alpha1", crd=True),
 ]
 BY_GV = {}
 for _rt in RESOURCES:
     BY_GV.setdefault(_rt.group_version, {})[_rt.plural] = _rt
 BY_KIND = {(rt.group_version, rt.kind): rt for rt in RESOURCES}
+GROUP_VERSION = {rt.group: rt.version for rt in RESOURCES if rt.group}
+CRDS = {rt.plural: rt for rt in RESOURCES if rt.crd}
+
+
+def served(rt, crds):
+    """True when RT is served: built in, or a CRD that is installed (in CRDS)."""
+    return not rt.crd or rt.plural in crds
 NAMESPACES = BY_KIND[("v1", "Namespace")]
 SERVICES = BY_KIND[("v1", "Service")]
 
@@ -190,25 +203,113 @@ def _terms(text):
     return [t.strip() for t in re.findall(r"(?:[^,(]|\([^)]*\))+", text or "") if t.strip()]
 
 
-LABEL_TERM = re.compile(r"(!)?\s*([\w./-]+)\s*(?:(==|=|!=)\s*([\w.-]*)|\s(in|notin)\s*\(([^)]*)\))?\Z")
+# Label selectors, as the API server reads them: requirements joined by
+# commas (AND): k=v, k==v, k!=v, k in (a,b), k notin (a,b), k, !k.  Words are
+# runs of anything but whitespace and !=,(); "in"/"notin" are operators only
+# after a key.  Keys: [DNS-subdomain prefix/]name; names and values at most 63
+# characters of [A-Za-z0-9_.-], alphanumeric at both ends (values may be
+# empty).  Inside parentheses an empty entry is the empty value.
+
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?\Z")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+_SEL_TOKEN = re.compile(r"\s*(!=|==|[!=,()]|[^\s!=,()]+|\Z)")
+
+
+def label_key_ok(key):
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or "/" in prefix
+                  or not all(len(p) <= 63 and _DNS_LABEL.match(p) for p in prefix.split("."))):
+        return False
+    return bool(_LABEL_NAME.match(name))
+
+
+def label_value_ok(value):
+    return value == "" or bool(_LABEL_NAME.match(value))
+
+
+def _sel_tokens(text):
+    pos, out = 0, []
+    while True:
+        m = _SEL_TOKEN.match(text, pos)
+        tok = m.group(1)
+        out.append((tok, m.start(1)))
+        if tok == "":
+            return out
+        pos = m.end()
+
+
+def parse_label_selector(text):
+    """[(op, key, values)] of a labelSelector; ValueError names the fault."""
+    toks, i, reqs = _sel_tokens(text or ""), 0, []
+    special = {"!", "=", "==", "!=", ",", "(", ")", ""}
+
+    def word(t):
+        return t not in special
+
+    def value():
+        nonlocal i
+        tok, at = toks[i]
+        if not word(tok):
+            return ""
+        if not label_value_ok(tok):
+            raise ValueError(f"invalid label value: {tok!r} at {at + 1}")
+        i += 1
+        return tok
+
+    if toks[0][0] == "":
+        return reqs
+    while True:
+        neg = toks[i][0] == "!"
+        i += neg
+        key, at = toks[i]
+        if not word(key) or not label_key_ok(key):
+            raise ValueError(f"invalid label key: {key!r} at {at + 1}")
+        i += 1
+        tok = toks[i][0]
+        if neg or tok in (",", ""):
+            reqs.append(("absent" if neg else "exists", key, ()))
+        elif tok in ("=", "==", "!="):
+            i += 1
+            reqs.append(("!=" if tok == "!=" else "=", key, (value(),)))
+        elif tok in ("in", "notin"):
+            i += 1
+            if toks[i][0] != "(":
+                raise ValueError(f"expected '(' after {tok} at {toks[i][1] + 1}")
+            i += 1
+            values = [value()]
+            while toks[i][0] == ",":
+                i += 1
+                values.append(value())
+            if toks[i][0] != ")":
+                raise ValueError(f"expected ',' or ')' at {toks[i][1] + 1}")
+            i += 1
+            reqs.append((tok, key, tuple(values)))
+        else:
+            raise ValueError(f"unexpected {tok!r} after the key at {toks[i][1] + 1}")
+        tok, at = toks[i]
+        if tok == "":
+            return reqs
+        if tok != ",":
+            raise ValueError(f"expected ',' or the end at {at + 1}")
+        i += 1
+
+
+def label_requirement_holds(op, key, values, labels):
+    if op in ("=", "in"):
+        return key in labels and labels[key] in values
+    if op in ("!=", "notin"):
+        return key not in labels or labels[key] not in values
+    return (key in labels) == (op == "exists")
 
 
 def label_selector(text):
     """Compile a labelSelector into a predicate over an object."""
-    tests = []
-    for term in _terms(text):
-        m = LABEL_TERM.match(term)
-        if not m or (m.group(1) and (m.group(3) or m.group(5))):
-            raise ApiError(400, f"unable to parse requirement: {term!r}")
-        neg, key, op, value, setop, members = m.groups()
-        if setop:
-            wanted = {v.strip() for v in members.split(",")}
-            tests.append(lambda l, k=key, w=wanted, inside=setop == "in": (l.get(k) in w) == inside)
-        elif op:
-            tests.append(lambda l, k=key, v=value, eq=op != "!=": (l.get(k) == v) == eq)
-        else:
-            tests.append(lambda l, k=key, present=not neg: (k in l) == present)
-    return lambda obj: all(t(obj["metadata"].get("labels") or {}) for t in tests)
+    try:
+        reqs = parse_label_selector(text)
+    except ValueError as e:
+        raise ApiError(400, f"unable to parse requirement: {e}") from None
+    return lambda obj: all(label_requirement_holds(op, k, v, obj["metadata"].get("labels") or {})
+                           for op, k, v in reqs)
 
 
 def field_value(obj, path):
@@ -896,7 +997,13 @@ class Watch:
             else:
                 etype = {(True, True): "MODIFIED", (False, True): "ADDED",
                          (True, False): "DELETED"}.get((self.matches(event.old), new_match))
-            if etype:
+            if etype == "DELETED" and event.type == "MODIFIED":
+                # As the API server's watch cache: the previous content,
+                # at the revision of the change that took it out.
+                gone = copy.deepcopy(event.old)
+                gone["metadata"]["resourceVersion"] = event.new["metadata"].get("resourceVersion")
+                yield etype, gone
+            elif etype:
                 yield etype, event.new
 
     def _send_batch(self, events):
@@ -994,32 +1101,39 @@ def api_versions(port):
 
 
 def api_group(group):
-    gv = {"groupVersion": f"{group}/v1", "version": "v1"}
+    gv = {"groupVersion": f"{group}/{GROUP_VERSION[group]}", "version": GROUP_VERSION[group]}
     return {"name": group, "versions": [gv], "preferredVersion": gv}
 
 
-def api_group_list():
-    groups = sorted({rt.group for rt in RESOURCES if rt.group})
+def served_gvs(crds):
+    """The group/versions with at least one served resource."""
+    return [gv for gv, rts in BY_GV.items() if any(served(rt, crds) for rt in rts.values())]
+
+
+def api_group_list(crds):
+    groups = sorted({gv.split("/")[0] for gv in served_gvs(crds) if "/" in gv})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [api_group(g) for g in groups]}
 
 
-def resource_list(gv):
+def resource_list(gv, crds):
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
-            "resources": [e for rt in BY_GV[gv].values() for e in rt.discovery()]}
+            "resources": [e for rt in BY_GV[gv].values() if served(rt, crds) for e in rt.discovery()]}
 
 
-def openapi_root():
+def openapi_root(crds):
     paths = {}
-    for gv in BY_GV:
+    for gv in served_gvs(crds):
         path = "api/v1" if gv == "v1" else f"apis/{gv}"
         paths[path] = {"serverRelativeURL": f"/openapi/v3/{path}?hash=00000000"}
     return {"paths": paths}
 
 
-def openapi_document(gv):
+def openapi_document(gv, crds):
     """Just enough OpenAPI v3 for kubectl's fieldValidation check: one PATCH per kind."""
     paths = {}
     for rt in BY_GV[gv].values():
+        if not served(rt, crds):
+            continue
         scope = "/namespaces/{namespace}" if rt.namespaced else ""
         paths[f"{rt.prefix}{scope}/{rt.plural}/{{name}}"] = {"patch": {
             "operationId": f"patch{rt.kind}", "x-kubernetes-action": "patch",
@@ -1031,15 +1145,17 @@ def openapi_document(gv):
             "components": {"schemas": {}}, "paths": paths}
 
 
-API_PATH = re.compile(r"/(?:api/v1|apis/(?P<group>[^/]+)/v1)(?:/(?P<rest>.*))?\Z")
+API_PATH = re.compile(r"/(?:api/v1|apis/(?P<group>[^/]+)/(?P<version>[^/]+))(?:/(?P<rest>.*))?\Z")
 
 
-def parse_resource_path(path):
-    """Split an API path into (rt, namespace, name, subresource), or None if it is not one."""
+def parse_resource_path(path, crds):
+    """Split an API path into (rt, namespace, name, subresource), or None if it is not one
+    (a CRD's resource is one only while installed, in CRDS)."""
     m = API_PATH.match(path)
-    if not m or (m.group("group") and f"{m.group('group')}/v1" not in BY_GV):
+    gv = f"{m.group('group')}/{m.group('version')}" if m and m.group("group") else "v1"
+    if not m or gv not in BY_GV:
         return None
-    resources = BY_GV[f"{m.group('group')}/v1" if m.group("group") else "v1"]
+    resources = {k: rt for k, rt in BY_GV[gv].items() if served(rt, crds)}
     segs = (m.group("rest") or "").rstrip("/").split("/")
     ns = None
     if len(segs) >= 3 and segs[0] == "namespaces" and getattr(resources.get(segs[2]), "namespaced", False):
@@ -1159,10 +1275,22 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             sys.stderr.write("fakeapi: %s - %s\n" % (self.address_string(), fmt % args))
 
+    def client_cn(self):
+        """The CN of the client certificate (signed by the fake's CA), or None."""
+        getpeercert = getattr(self.connection, "getpeercert", None)
+        cert = getpeercert() if getpeercert else None
+        for rdn in (cert or {}).get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return value
+        return None
+
     def authenticate(self, path):
         accepted = self.server.accepted_tokens()
         header = self.headers.get("Authorization", "")
         if not accepted or (not header and path in PUBLIC_PATHS):
+            return
+        if not header and self.server.client_cns and self.client_cn() in self.server.client_cns:
             return
         if not header.startswith("Bearer ") or header[7:].strip() not in accepted:
             raise ApiError(401, "Unauthorized")
@@ -1206,7 +1334,7 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     self.send_json(200, static)
                 return
-        parsed = parse_resource_path(path)
+        parsed = parse_resource_path(path, self.server.crds)
         if parsed is None:
             raise ApiError(404, "the server could not find the requested resource", details={})
         rt, ns, name, sub = parsed
@@ -1249,20 +1377,23 @@ class Handler(BaseHTTPRequestHandler):
             return VERSION
         if path == "/api":
             return api_versions(self.server.server_address[1])
+        crds = self.server.crds
         if path == "/apis":
-            return api_group_list()
+            return api_group_list(crds)
         if path == "/api/v1":
-            return resource_list("v1")
+            return resource_list("v1", crds)
         if path == "/openapi/v3":
-            return openapi_root()
-        m = re.fullmatch(r"/openapi/v3/(?:api/v1|apis/([^/]+)/v1)|/apis/([^/]+)(/v1)?", path)
-        group = m and (m.group(1) or m.group(2))
-        gv = f"{group}/v1" if group else "v1"
-        if not m or gv not in BY_GV:
+            return openapi_root(crds)
+        m = re.fullmatch(r"/openapi/v3/(?:api/v1|apis/([^/]+)/([^/]+))|/apis/([^/]+)(?:/([^/]+))?", path)
+        group = m and (m.group(1) or m.group(3))
+        version = m and (m.group(2) or m.group(4))
+        gv = f"{group}/{version or GROUP_VERSION.get(group)}" if group else "v1"
+        if not m or gv not in served_gvs(crds):
             return None
         if path.startswith("/openapi/"):
-            return openapi_document(gv)
-        return resource_list(gv) if m.group(3) else {"kind": "APIGroup", "apiVersion": "v1", **api_group(group)}
+            return openapi_document(gv, crds)
+        return resource_list(gv, crds) if version else {"kind": "APIGroup", "apiVersion": "v1",
+                                                        **api_group(group)}
 
     def list_objects(self, rt, ns):
         q, store = self.query, self.server.store
@@ -1342,9 +1473,11 @@ class FakeApiServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, port, store, tls=None, tokens=(), token_file=None,
-                 bookmark_interval=60.0, min_request_timeout=1800.0, verbose=False):
+                 bookmark_interval=60.0, min_request_timeout=1800.0, verbose=False, crds=()):
         self.store, self.tls, self.verbose = store, tls, verbose
+        self.crds = set(crds)   # the CRDs installed (plurals of CRDS)
         self.tokens, self.token_file = list(tokens), token_file
+        self.client_cns = set()         # CNs of accepted client certificates
         self.settings = {"bookmark_interval": bookmark_interval,
                          "min_request_timeout": min_request_timeout, "split": False}
         self.faults, self.watches = Faults(), set()
@@ -1461,6 +1594,15 @@ class FakeApiServer(ThreadingHTTPServer):
                 raise ApiError(400, f"unknown settings: {sorted(unknown)}")
             store.window = int(body.pop("window", store.window))
             self.settings.update(body)
+        elif action == "crds":
+            unknown = set(body) - set(CRDS)
+            if unknown:
+                raise ApiError(400, f"unknown CRDs: {sorted(unknown)} (known: {sorted(CRDS)})")
+            for plural, on in body.items():
+                (self.crds.add if on else self.crds.discard)(plural)
+            if not all(body.values()):  # a removed CRD's watches end
+                self.inject("end", {}, "|".join(f"/{p}" for p, on in body.items() if not on))
+            return {"crds": sorted(self.crds)}
         elif action == "down":
             self.down = True
             self.inject("cut")
@@ -1494,8 +1636,9 @@ subjectAltName = IP:127.0.0.1,DNS:localhost
 """
 
 
-def tls_context(tls_dir):
-    """Load (creating them with the openssl CLI on first use) ca.crt, server.crt and server.key."""
+def tls_context(tls_dir, client_certs=False):
+    """Load (creating them with the openssl CLI on first use) ca.crt, server.crt and server.key;
+    with CLIENT_CERTS, ask for client certificates signed by ca.crt (optional)."""
     def path(name):
         return os.path.join(tls_dir, name)
 
@@ -1515,6 +1658,9 @@ def tls_context(tls_dir):
             subprocess.run(["openssl", *command], check=True, capture_output=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(path("server.crt"), path("server.key"))
+    if client_certs:
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(path("ca.crt"))
     return context
 
 
@@ -1525,12 +1671,16 @@ def parse_args(argv):
     p.add_argument("--tls-dir", help="serve https with certificates from (or generated into) this directory")
     p.add_argument("--token", action="append", default=[], help="accept this bearer token (repeatable)")
     p.add_argument("--token-file", help="accept the token in this file (re-read on every request)")
+    p.add_argument("--client-cn", action="append", default=[],
+                   help="with --tls-dir: accept a client certificate signed by ca.crt with this CN")
     p.add_argument("--snapshot", help="preload the objects of this kubectl List JSON file")
     p.add_argument("--window", type=int, default=1000, help="events kept for watch replay")
     p.add_argument("--rv-start", type=int, default=0, help="initial resourceVersion counter")
     p.add_argument("--bookmark-interval", type=float, default=60.0, help="seconds between bookmarks")
     p.add_argument("--min-request-timeout", type=float, default=1800.0,
                    help="watches without timeoutSeconds last [S, 2S) seconds")
+    p.add_argument("--crd", action="append", default=[], choices=sorted(CRDS),
+                   help="install this CRD's resource at start (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     return p.parse_args(argv)
 
@@ -1542,9 +1692,11 @@ def main(argv=None):
         with open(args.snapshot, encoding="utf-8") as f:
             items = json.load(f).get("items") or []
     store = Store(window=args.window, rv_start=args.rv_start, seed_items=items)
-    server = FakeApiServer(args.port, store, tls_context(args.tls_dir) if args.tls_dir else None,
+    server = FakeApiServer(args.port, store,
+                           tls_context(args.tls_dir, bool(args.client_cn)) if args.tls_dir else None,
                            args.token, args.token_file, args.bookmark_interval,
-                           args.min_request_timeout, args.verbose)
+                           args.min_request_timeout, args.verbose, args.crd)
+    server.client_cns = set(args.client_cn)
     port = server.server_address[1]
     if args.port_file:
         with open(args.port_file + ".tmp", "w", encoding="utf-8") as f:

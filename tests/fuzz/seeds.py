@@ -30,6 +30,33 @@ GOLDEN = load("tests/golden/small-cluster/input.json")
 ITEMS = EXAMPLE["items"] + GOLDEN["items"]
 
 
+# The Multi-Cluster Services API's objects: ServiceImports of both types
+# and the multicluster EndpointSlices of a headless one.
+MCS = [
+    {"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceImport",
+     "metadata": {"name": "web", "namespace": "shop", "resourceVersion": "12"},
+     "spec": {"type": "ClusterSetIP", "ips": ["10.42.0.10", "fd42::10"],
+              "ports": [{"name": "http", "protocol": "TCP", "port": 80}, {"port": 8080}]},
+     "status": {"clusters": [{"cluster": "east"}, {"cluster": "west"}]}},
+    {"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceImport",
+     "metadata": {"name": "db", "namespace": "shop"},
+     "spec": {"type": "Headless", "ports": [{"name": "pg", "port": 5432}]}},
+    {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+     "metadata": {"name": "db-east-x1", "namespace": "shop", "labels": {
+         "multicluster.kubernetes.io/service-name": "db",
+         "multicluster.kubernetes.io/source-cluster": "east"}},
+     "addressType": "IPv4", "ports": [{"name": "pg", "protocol": "TCP", "port": 5432}],
+     "endpoints": [{"addresses": ["10.1.0.5"], "hostname": "db-0", "conditions": {"ready": True}},
+                   {"addresses": ["10.1.0.6"], "conditions": {"ready": False}}]},
+    {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+     "metadata": {"name": "db-west-y2", "namespace": "shop", "labels": {
+         "multicluster.kubernetes.io/service-name": "db",
+         "multicluster.kubernetes.io/source-cluster": "west"}},
+     "addressType": "IPv6", "ports": [{"name": "pg", "protocol": "TCP", "port": 5432}],
+     "endpoints": [{"addresses": ["fd01::5"], "hostname": "db-0"}]},
+]
+
+
 def by_kind(kind):
     return [i for i in ITEMS if i.get("kind") == kind]
 
@@ -97,6 +124,16 @@ def decode_seeds():
     es = copy.deepcopy(by_kind("EndpointSlice")[0])
     es["addressType"] = "FQDN"
     write(t, "slice-fqdn", compact(es))
+    for n, o in enumerate(MCS):
+        write(t, f"mcs-{n}", json.dumps(o, indent=2))
+    write(t, "serviceimport-list", compact({
+        "kind": "ServiceImportList", "apiVersion": "multicluster.x-k8s.io/v1alpha1",
+        "metadata": {"resourceVersion": "99"},
+        "items": [{k: v for k, v in o.items() if k != "kind"} for o in MCS[:2]]}))
+    odd = copy.deepcopy(MCS[0])
+    odd["spec"]["ips"] = ["10.42.0.1", "fd42::1", "10.42.0.2", "bogus"]
+    odd["spec"]["type"] = "LoadBalancer"
+    write(t, "serviceimport-odd", compact(odd))
 
 
 # --- framer: watch streams as bytes -----------------------------------------
@@ -205,6 +242,17 @@ def kubeconfig_seeds():
                                          extra_cluster="    insecure-skip-tls-verify: true\n"))
     write(t, "exec-plugin", kubeconfig(user="    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
                                              "      command: aws\n      args: [eks, get-token]"))
+    write(t, "exec-plugin-full", kubeconfig(
+        user="    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"
+             "      command: ./bin/gke-gcloud-auth-plugin\n      args: ['--x', '']\n"
+             "      env: [{name: A, value: b}, {name: C, value: ''}]\n"
+             "      provideClusterInfo: true\n      interactiveMode: IfAvailable\n"
+             "      installHint: install it",
+        extra_cluster=f"    certificate-authority-data: {CA}\n    tls-server-name: api\n"))
+    write(t, "exec-plugin-bad", kubeconfig(
+        user="    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+             "      command: kubelogin\n      args: {a: b}\n      env: [{value: x}]\n"
+             "      interactiveMode: Always"))
     write(t, "auth-provider", kubeconfig(user="    auth-provider:\n      name: gcp\n      config: {}"))
     write(t, "bad-base64", kubeconfig(user="    client-certificate-data: '!!notbase64=='\n"
                                            "    client-key-data: QUJD"))
@@ -229,6 +277,41 @@ current-context: x
     write(t, "empty", "")
 
 
+# --- execcred: what credential plugins print -----------------------------------
+
+V1 = "client.authentication.k8s.io/v1"
+V1BETA1 = "client.authentication.k8s.io/v1beta1"
+
+
+def exec_credential(status, api=V1, kind="ExecCredential"):
+    return compact({"apiVersion": api, "kind": kind, "spec": {"interactive": False},
+                    "status": status})
+
+
+def execcred_seeds():
+    """First byte: 0 asks for v1, 1 for v1beta1; the rest is the plugin's stdout."""
+    t = "execcred"
+    clean(t)
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHBfpegPjMCMA0GCSqGSIb3DQEBBQUA\n-----END CERTIFICATE-----\n"
+    key = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END EC PRIVATE KEY-----\n"
+    write(t, "v1-token", b"\0" + exec_credential(
+        {"token": "k8s-aws-v1.aHR0cHM6Ly9zdHM", "expirationTimestamp": "2026-12-03T15:04:05Z"}).encode())
+    write(t, "v1beta1-token", b"\1" + exec_credential({"token": "ya29.a0AfH6"}, api=V1BETA1).encode())
+    write(t, "v1-cert", b"\0" + exec_credential(
+        {"clientCertificateData": pem, "clientKeyData": key,
+         "expirationTimestamp": "2026-12-03T16:04:05.123456+01:00"}).encode())
+    write(t, "cert-without-key", b"\0" + exec_credential({"clientCertificateData": pem}).encode())
+    write(t, "wrong-kind", b"\0" + exec_credential({"token": "a"}, kind="Status").encode())
+    write(t, "wrong-version", b"\1" + exec_credential({"token": "a"}).encode())
+    write(t, "no-status", b"\0" + compact({"apiVersion": V1, "kind": "ExecCredential"}).encode())
+    write(t, "bad-time", b"\0" + exec_credential(
+        {"token": "a", "expirationTimestamp": "2026-02-30T25:00:00"}).encode())
+    write(t, "nul-in-key", b"\0" + exec_credential(
+        {"clientCertificateData": pem + "\u0000tail", "clientKeyData": key}).encode())
+    write(t, "garbage", b"\0Enter MFA code for arn:aws:iam::123:mfa/me: ")
+    write(t, "empty", b"\1")
+
+
 # --- opt: command lines --------------------------------------------------------
 
 def argv(cmd, *args):
@@ -243,6 +326,27 @@ def opt_seeds():
                                 "fd00::a", "--namespace", "shop", "--reverse-zone", "10.96.0.0/12",
                                 "--reverse-zone=fd00:10:96::/112", "--pod-records",
                                 "--endpoint-pod-names", "--no-clusterip-endpoint-names"))
+    write(t, "render-labels", argv(0, "--labels", "app in (web, db),tier!=x,!canary",
+                                   "--namespace-labels", "example.com/team==a", "cluster.json"))
+    write(t, "render-bad-selector", argv(0, "--labels", "app in (web", "--namespace-labels", "-x"))
+    write(t, "render-name-servers", argv(0, "--ns", "ns1.example.net", "--ns",
+                                         "NS2.Cluster.Local.=192.0.2.53", "--ns",
+                                         "ns2.cluster.local=2001:db8::53", "--soa-rname",
+                                         "dns.admin@example.net", "--soa-refresh", "3600",
+                                         "--soa-retry", "600", "--soa-expire", "1209600",
+                                         "--soa-minimum", "60", "--reverse-zone", "10.96.0.0/16"))
+    write(t, "render-catalog", argv(0, "--catalog-zone", "catalog.kubezone.invalid",
+                                    "--reverse-zone", "10.96.0.0/23"))
+    write(t, "sync-clusters", argv(2, "--clusters", "/etc/kubezone/clusters.yaml",
+                                   "--catalog-zone", "catalog.kubezone.invalid"))
+    write(t, "render-clusterset", argv(0, "--clusterset-zone", "ClusterSet.Local.",
+                                       "--catalog-zone", "catalog.invalid"))
+    write(t, "render-clusterset-bad", argv(0, "--clusterset-zone", "svc.cluster.local",
+                                           "--clusterset-zone", "."))
+    write(t, "sync-name-servers-bad", argv(2, "--ns", "ns1.cluster.local", "--soa-expire", "3600",
+                                           "--soa-refresh", "3000", "--soa-retry", "601", "--ns",
+                                           "ns.96.10.in-addr.arpa", "--dns-ip", "10.96.0.10",
+                                           "--catalog-zone", "cluster.local"))
     write(t, "render-bad", argv(0, "--ttl", "99999999", "--zone", "a..b", "--reverse-zone", "10.1.0.0/8"))
     write(t, "render-help", argv(0, "--help"))
     write(t, "render-dashdash", argv(0, "--", "--zone", "-"))
@@ -265,6 +369,45 @@ def opt_seeds():
 
 
 # --- names ---------------------------------------------------------------------
+
+# --- clusters: the clusters file ---------------------------------------------
+
+CLUSTERS_FILE = """\
+# two clusters
+clusters:
+  - name: prod-eu
+    kubeconfig: /etc/kubezone/prod-eu.kubeconfig
+    context: prod-eu
+    zone: prod-eu.k8s.example
+    options:
+      reverse-zone: [10.96.0.0/16, 'fd00:10::/56']
+      clusterset-zone: clusterset.local
+      pod-records: true
+      namespace:
+        - shop
+        - kube-system
+  - name: prod-us
+    in-cluster: true
+    zone: prod-us.k8s.example
+    options: {reverse-zone: 10.112.0.0/16, ttl: 60, labels: "app in (web, db)"}
+"""
+
+
+def clusters_seeds():
+    t = "clusters"
+    clean(t)
+    write(t, "two", CLUSTERS_FILE)
+    write(t, "one-minimal", "clusters:\n  - name: a\n    zone: a.example\n")
+    write(t, "collision", CLUSTERS_FILE.replace("10.112.0.0/16", "10.96.128.0/17"))
+    write(t, "default-reverse", "clusters:\n  - {name: a, zone: a.example}\n"
+          "  - {name: b, zone: b.example}\n")
+    write(t, "bad-option", CLUSTERS_FILE.replace("ttl: 60", "ttl: [60]"))
+    write(t, "unknown-key", CLUSTERS_FILE.replace("context: prod-eu", "colour: red"))
+    write(t, "anchors", "base: &o {pod-records: true}\nclusters:\n"
+          "  - {name: a, zone: a.example, options: *o}\n")
+    write(t, "not-yaml", "clusters: [\n  - {name: a\n")
+    write(t, "empty", "")
+
 
 def names_seeds():
     t = "names"
@@ -293,6 +436,24 @@ def names_seeds():
         write(t, k, v)
 
 
+# --- selector: a label selector, then labels "k=v" a line ----------------------
+
+def selector_seeds():
+    t = "selector"
+    clean(t)
+    seeds = {
+        "equality": "environment = production,tier!=frontend\nenvironment=production\ntier=backend",
+        "sets": "environment in (production, qa),tier notin (frontend,backend)\nenvironment=qa",
+        "exists": "partition,!canary\npartition=customerA",
+        "prefixed": "app.kubernetes.io/name==web,kubernetes.io/service-name\napp.kubernetes.io/name=web",
+        "empty-values": "release=,x in (a,),y in ()\nrelease=\nx=",
+        "bad": "app in (a b\napp=a",
+        "empty": "",
+    }
+    for k, v in seeds.items():
+        write(t, k, v)
+
+
 # --- render: options and documents --------------------------------------------
 
 def render_seeds():
@@ -304,12 +465,17 @@ def render_seeds():
           "--ttl 5 --reverse-zone 10.96.0.0/12 --reverse-zone fd00::/8 --dns-ip 10.96.0.10\n"
           + compact(GOLDEN))
     write(t, "golden-namespace", "#opts --namespace shop --no-clusterip-endpoint-names\n" + compact(GOLDEN))
+    write(t, "golden-labels", "#opts --pod-records --labels app!=db,!hidden "
+          "--namespace-labels kubernetes.io/metadata.name\n" + compact(GOLDEN))
     for kind in ("Service", "EndpointSlice", "Pod"):
         write(t, kind.lower() + "s", "#opts --pod-records\n" + compact({"kind": "List", "items": by_kind(kind)}))
     svc = by_kind("Service")
     sl = by_kind("EndpointSlice")
     write(t, "headless-pair", compact({"kind": "List", "items": [
         s for s in svc if s["spec"].get("clusterIP") == "None"] + sl}))
+    write(t, "clusterset", "#opts --clusterset-zone clusterset.local --reverse-zone 10.0.0.0/8 "
+          "--reverse-zone fd00::/8 --catalog-zone catalog.invalid\n"
+          + compact({"kind": "List", "items": GOLDEN["items"] + MCS}))
     write(t, "externalname", compact({"kind": "Service", "apiVersion": "v1",
                                       "metadata": {"name": "ext", "namespace": "shop"},
                                       "spec": {"type": "ExternalName", "externalName": "db.example.com"}}))
@@ -438,8 +604,11 @@ def main():
     framer_seeds()
     watch_seeds()
     kubeconfig_seeds()
+    clusters_seeds()
+    execcred_seeds()
     opt_seeds()
     names_seeds()
+    selector_seeds()
     render_seeds()
     events_seeds()
     for t in sorted(os.listdir(CORPUS)):

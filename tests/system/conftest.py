@@ -36,20 +36,29 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
 EXAMPLE = os.path.join(ROOT, "examples", "cluster.json")
 
 
+_handed_out = set()
+
+
 def free_port(host="127.0.0.1"):
-    """A port that is free for both TCP and UDP on HOST right now."""
-    for _ in range(100):
+    """A port that is free for both TCP and UDP on HOST right now, and
+    never handed out before in this run: the kernel may offer a port
+    again as soon as it is closed, and two ports asked for one server
+    (its DNS and its HTTP port) must differ."""
+    for _ in range(1000):
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         t.bind((host, 0))
         port = t.getsockname()[1]
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
+            if port in _handed_out:
+                continue
             u.bind((host, port))
         except OSError:
             continue
         finally:
             u.close()
             t.close()
+        _handed_out.add(port)
         return port
     raise RuntimeError("no free port")
 

@@ -115,10 +115,20 @@ test_log_format(void **state)
 	kz_log_set_level(KZ_LOG_INFO);
 	kz_debug("hidden", NULL);
 	kz_warn("zone published", "zone=%s serial=%u", "cluster.local", 7u);
+	kz_log_set_context("cluster=prod-eu");
+	kz_info("resource listed", "resource=%s", "services");
+	kz_info("no fields", NULL);
+	kz_log_set_context(NULL);
+	kz_info("after", "x=%d", 1);
 	kz_log_set_stream(NULL);
 	fclose(f);
 	assert_non_null(strstr(out,
 	    "level=warn msg=\"zone published\" zone=cluster.local serial=7\n"));
+	assert_non_null(strstr(out, "level=info msg=\"resource listed\" "
+	    "cluster=prod-eu resource=services\n"));
+	assert_non_null(strstr(out, "level=info msg=\"no fields\" "
+	    "cluster=prod-eu\n"));
+	assert_non_null(strstr(out, "level=info msg=after x=1\n"));
 	assert_null(strstr(out, "hidden"));
 	assert_int_equal(strncmp(out, "ts=", 3), 0);
 	free(out);

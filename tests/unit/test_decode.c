@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "zonegen/decode.h"
 #include "zonegen/model.h"
+#include "zonegen/selector.h"
 
 /* ---- helpers ------------------------------------------------------- */
 
@@ -1220,6 +1221,99 @@ test_duplicates_warned(void **state)
 	run_free(&r);
 }
 
+/* ---- label selectors ------------------------------------------------ */
+
+/* Parse TEXT (must succeed). */
+static struct zg_sel *
+sel(const char *text)
+{
+	struct zg_sel *s;
+	char err[256];
+
+	if (zg_sel_parse(text, &s, err, sizeof(err)))
+		fail_msg("%s: %s", text, err);
+	return s;
+}
+
+/*
+ * With selectors on the model, an object they do not select is left out
+ * (counted by kind), and an update that moves one out of the selection
+ * removes the copy in the model, as a delete would.
+ */
+static void
+test_label_selectors(void **state)
+{
+	struct zg_sel *objs = sel("app in (web, db),!canary");
+	struct zg_sel *nss = sel("team");
+	struct zg_decode_error err;
+	struct run r;
+	json_t *o;
+
+	(void)state;
+	run_init(&r);
+	zg_model_select(&r.m, objs, nss);
+	assert_int_equal(dec_buf(&r, "{'kind':'List','items':["
+	    "{'kind':'Namespace','metadata':{'name':'a','labels':{'team':''}}},"
+	    "{'kind':'Namespace','metadata':{'name':'b'}},"
+	    "{'kind':'Service','metadata':{'name':'web','namespace':'a',"
+	    "'labels':{'app':'web'}},'spec':{'clusterIP':'10.0.0.1'}},"
+	    "{'kind':'Service','metadata':{'name':'new','namespace':'a',"
+	    "'labels':{'app':'web','canary':'1'}},'spec':{'clusterIP':"
+	    "'10.0.0.2'}},"
+	    "{'kind':'Service','metadata':{'name':'x','namespace':'a'},"
+	    "'spec':{'clusterIP':'10.0.0.3'}},"
+	    "{'kind':'EndpointSlice','metadata':{'name':'web-1','namespace':"
+	    "'a','labels':{'kubernetes.io/service-name':'web','app':'web'}},"
+	    "'addressType':'IPv4','endpoints':[]},"
+	    "{'kind':'EndpointSlice','metadata':{'name':'web-2','namespace':"
+	    "'a','labels':{'kubernetes.io/service-name':'web'}},"
+	    "'addressType':'IPv4','endpoints':[]},"
+	    "{'kind':'Pod','metadata':{'name':'p','namespace':'a','labels':"
+	    "{'app':'db'}},'status':{'phase':'Running','podIP':'10.1.0.1'}},"
+	    "{'kind':'Pod','metadata':{'name':'q','namespace':'a','labels':"
+	    "'not an object'},'status':{'phase':'Running','podIP':"
+	    "'10.1.0.2'}}]}"), 0);
+	assert_non_null(svc(&r, "a/web"));
+	assert_null(svc(&r, "a/new"));
+	assert_null(svc(&r, "a/x"));
+	assert_non_null(slice(&r, "a/web-1"));
+	assert_null(slice(&r, "a/web-2"));
+	assert_non_null(pod(&r, "a/p"));
+	assert_null(pod(&r, "a/q"));
+	assert_true(zg_model_has_namespace(&r.m, "a"));
+	assert_false(zg_model_has_namespace(&r.m, "b"));
+	assert_int_equal(r.st.decoded[ZG_KIND_SERVICE], 1);
+	assert_int_equal(r.st.unselected[ZG_KIND_SERVICE], 2);
+	assert_int_equal(r.st.unselected[ZG_KIND_SLICE], 1);
+	assert_int_equal(r.st.unselected[ZG_KIND_POD], 1);
+	assert_int_equal(r.st.unselected[ZG_KIND_NAMESPACE], 1);
+	assert_int_equal(r.st.invalid, 0);
+
+	/* A watch update that relabels web out of the selection. */
+	o = json_pack("{s:{s:s, s:s, s:{s:s}}, s:{s:s}}", "metadata", "name",
+	    "web", "namespace", "a", "labels", "app", "api", "spec",
+	    "clusterIP", "10.0.0.1");
+	assert_int_equal(zg_decode_object(&r.m, o, "Service", &err), 0);
+	assert_null(svc(&r, "a/web"));
+	json_decref(o);
+	/* ... and back in. */
+	o = json_pack("{s:{s:s, s:s, s:{s:s}}, s:{s:s}}", "metadata", "name",
+	    "web", "namespace", "a", "labels", "app", "db", "spec",
+	    "clusterIP", "10.0.0.1");
+	assert_int_equal(zg_decode_object(&r.m, o, "Service", &err), 0);
+	assert_non_null(svc(&r, "a/web"));
+	json_decref(o);
+	/* A Namespace that loses its label leaves the model. */
+	o = json_pack("{s:{s:s, s:{s:s}}}", "metadata", "name", "a",
+	    "labels", "other", "x");
+	assert_int_equal(zg_decode_object(&r.m, o, "Namespace", &err), 0);
+	assert_false(zg_model_has_namespace(&r.m, "a"));
+	json_decref(o);
+	run_free(&r);
+	zg_sel_free(objs);
+	zg_sel_free(nss);
+}
+
 /* ---- fd specifics -------------------------------------------------- */
 
 struct prog {
@@ -1329,6 +1423,7 @@ main(void)
 		cmocka_unit_test(test_api_status_is_an_error),
 		cmocka_unit_test(test_ignored_by_kind),
 		cmocka_unit_test(test_duplicates_warned),
+		cmocka_unit_test(test_label_selectors),
 		cmocka_unit_test(test_progress_and_big_input),
 		cmocka_unit_test(test_read_error),
 	};

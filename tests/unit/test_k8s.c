@@ -121,6 +121,64 @@ test_urls(void **state)
 	free(u);
 }
 
+/*
+ * ServiceImports (opts.imports): the reflector asks the group version's
+ * discovery document first, then lists and watches the resource; its
+ * list pages put ServiceImports into the model. Without opts.imports
+ * there is no such reflector.
+ */
+static void
+test_serviceimports_discovery(void **state)
+{
+	struct fixture *f = *state;
+	struct sy_k8s k;
+	struct sy_k8s_opts o;
+	struct sy_reflector *r = NULL;
+	static const char listed[] = "{\"kind\":\"APIResourceList\","
+	    "\"groupVersion\":\"multicluster.x-k8s.io/v1alpha1\",\"resources\":"
+	    "[{\"name\":\"serviceexports\"},{\"name\":\"serviceimports\","
+	    "\"kind\":\"ServiceImport\",\"namespaced\":true}]}";
+	static const char other[] = "{\"resources\":[{\"name\":"
+	    "\"serviceexports\"}]}";
+	static const char page[] = "{\"kind\":\"ServiceImportList\","
+	    "\"metadata\":{\"resourceVersion\":\"12\"},\"items\":[{"
+	    "\"metadata\":{\"namespace\":\"shop\",\"name\":\"web\"},"
+	    "\"spec\":{\"type\":\"ClusterSetIP\",\"ips\":[\"10.42.0.1\"]}}]}";
+	char *u;
+
+	for (size_t i = 0; i < f->k.nrf; i++)
+		assert_int_not_equal(f->k.rf[i].kind, ZG_KIND_IMPORT);
+	sy_k8s_opts_init(&o);
+	o.imports = true;
+	assert_int_equal(sy_k8s_init(&k, &o, &f->kc, &f->model, NULL,
+	    f->metrics, on_change, f), 0);
+	assert_int_equal(k.nrf, 4);
+	for (size_t i = 0; i < k.nrf; i++)
+		if (k.rf[i].kind == ZG_KIND_IMPORT)
+			r = &k.rf[i];
+	assert_non_null(r);
+	assert_true(r->discovering);
+	u = sy_reflector_url(r, false, 0);
+	assert_string_equal(u, "http://127.0.0.1:1/apis/multicluster.x-k8s.io/"
+	    "v1alpha1");
+	free(u);
+	assert_int_equal(sy_reflector_discovery(r, listed, strlen(listed)), 1);
+	assert_int_equal(sy_reflector_discovery(r, other, strlen(other)), 0);
+	assert_int_equal(sy_reflector_discovery(r, "<html>", 6), KZ_EPARSE);
+	assert_int_equal(sy_reflector_discovery(r, "{}", 2), KZ_EPARSE);
+	r->discovering = false;
+	u = sy_reflector_url(r, false, 0);
+	assert_string_equal(u, "http://127.0.0.1:1/apis/multicluster.x-k8s.io/"
+	    "v1alpha1/serviceimports?limit=500");
+	free(u);
+	sy_reflector_list_begin(r, "initial");
+	assert_int_equal(sy_reflector_list_page(r, page, strlen(page)), 0);
+	assert_int_equal(sy_reflector_list_end(r), 0);
+	assert_int_equal(zg_model_count(&f->model, ZG_KIND_IMPORT), 1);
+	assert_string_equal(r->rv, "12");
+	sy_k8s_free(&k);
+}
+
 /* A relist puts every item and deletes what it did not see. */
 static void
 test_list_sweep(void **state)
@@ -414,6 +472,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_urls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serviceimports_discovery,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_metadata_last, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_watch_event_beyond_region,

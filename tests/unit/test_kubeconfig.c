@@ -246,12 +246,35 @@ test_errors(void **state)
 	    "current-context: c\n"
 	    "clusters: [{name: k, cluster: {server: 'https://x:1'}}]\n"
 	    "users: [{name: u, user: {exec: {apiVersion: "
-	    "client.authentication.k8s.io/v1, command: gke-gcloud-auth-plugin}}}]\n"
+	    "client.authentication.k8s.io/v1, command: gke-gcloud-auth-plugin, "
+	    "interactiveMode: Always}}}]\n"
 	    "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
 	assert_int_equal(sy_kubeconfig_load(&kc, path, NULL, err,
 	    sizeof(err)), KZ_EPARSE);
-	assert_non_null(strstr(err, "exec plugins are not supported"));
-	assert_non_null(strstr(err, "gke-gcloud-auth-plugin"));
+	assert_non_null(strstr(err, "interactiveMode Always"));
+	sy_kubeconfig_free(&kc);
+
+	path = write_file("exec",
+	    "current-context: c\n"
+	    "clusters: [{name: k, cluster: {server: 'https://x:1'}}]\n"
+	    "users: [{name: u, user: {exec: {apiVersion: "
+	    "client.authentication.k8s.io/v1alpha1, command: aws}}}]\n"
+	    "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
+	assert_int_equal(sy_kubeconfig_load(&kc, path, NULL, err,
+	    sizeof(err)), KZ_EPARSE);
+	assert_non_null(strstr(err, "v1alpha1 is not supported"));
+	sy_kubeconfig_free(&kc);
+
+	path = write_file("exec",
+	    "current-context: c\n"
+	    "clusters: [{name: k, cluster: {server: 'http://x:1'}}]\n"
+	    "users: [{name: u, user: {exec: {apiVersion: "
+	    "client.authentication.k8s.io/v1, command: aws}}}]\n"
+	    "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
+	assert_int_equal(sy_kubeconfig_load(&kc, path, NULL, err,
+	    sizeof(err)), KZ_EPARSE);
+	assert_non_null(strstr(err, "plain http"));
+	sy_kubeconfig_free(&kc);
 
 	path = write_file("bad", "clusters: [\n  - {name: \n");
 	assert_int_equal(sy_kubeconfig_load(&kc, path, NULL, err,
@@ -391,6 +414,86 @@ test_base64(void **state)
 	assert_int_equal(sy_base64_decode("TQ==TQ", &out, &n), KZ_EPARSE);
 }
 
+static void
+test_exec(void **state)
+{
+	struct sy_kubeconfig kc;
+	char err[512], want[600];
+	const char *path;
+	struct sy_ec_cfg *c;
+
+	(void)state;
+	sy_kubeconfig_init(&kc);
+	path = write_file("exec",
+	    "current-context: c\n"
+	    "clusters: [{name: k, cluster: {server: 'https://x:1', "
+	    "tls-server-name: api.example, certificate-authority-data: "
+	    "UEVN}}]\n"
+	    "users:\n"
+	    "- name: u\n"
+	    "  user:\n"
+	    "    exec:\n"
+	    "      apiVersion: client.authentication.k8s.io/v1\n"
+	    "      command: bin/plugin\n"
+	    "      args: [token, --cluster, 'a b']\n"
+	    "      env: [{name: AWS_PROFILE, value: prod}]\n"
+	    "      interactiveMode: IfAvailable\n"
+	    "      provideClusterInfo: true\n"
+	    "      installHint: install it\n"
+	    "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
+	assert_int_equal(sy_kubeconfig_load(&kc, path, NULL, err,
+	    sizeof(err)), 0);
+	assert_non_null(kc.exec);
+	c = &kc.exec->cfg;
+	snprintf(want, sizeof(want), "%s/bin/plugin", dir);
+	assert_string_equal(c->command, want);	/* relative to the file */
+	assert_int_equal(c->argc, 4);
+	assert_string_equal(c->argv[0], want);
+	assert_string_equal(c->argv[3], "a b");
+	assert_null(c->argv[4]);
+	assert_int_equal(c->nenv, 1);
+	assert_string_equal(c->env[0], "AWS_PROFILE=prod");
+	assert_string_equal(c->install_hint, "install it");
+	assert_string_equal(c->exec_info, "KUBERNETES_EXEC_INFO="
+	    "{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+	    "\"kind\":\"ExecCredential\",\"spec\":{\"interactive\":false,"
+	    "\"cluster\":{\"server\":\"https://x:1\",\"tls-server-name\":"
+	    "\"api.example\",\"certificate-authority-data\":\"UEVN\"}}}");
+	/* no credential yet, and no loop to run the plugin from */
+	assert_false(sy_kubeconfig_ready(&kc, 1));
+	assert_null(sy_kubeconfig_token(&kc, 1));
+	sy_kubeconfig_free(&kc);
+	assert_null(kc.exec);
+
+	/* a bare name is looked up in PATH; no cluster info by default */
+	path = write_file("exec2",
+	    "current-context: c\n"
+	    "clusters: [{name: k, cluster: {server: 'https://x:1'}}]\n"
+	    "users: [{name: u, user: {exec: {apiVersion: "
+	    "client.authentication.k8s.io/v1beta1, command: aws}}}]\n"
+	    "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
+	assert_int_equal(sy_kubeconfig_load(&kc, path, NULL, err,
+	    sizeof(err)), 0);
+	assert_string_equal(kc.exec->cfg.command, "aws");
+	assert_int_equal(kc.exec->cfg.argc, 1);
+	assert_string_equal(kc.exec->cfg.exec_info, "KUBERNETES_EXEC_INFO="
+	    "{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
+	    "\"kind\":\"ExecCredential\",\"spec\":{\"interactive\":false}}");
+	sy_kubeconfig_free(&kc);
+
+	path = write_file("exec3",
+	    "current-context: c\n"
+	    "clusters: [{name: k, cluster: {server: 'https://x:1'}}]\n"
+	    "users: [{name: u, user: {exec: {apiVersion: "
+	    "client.authentication.k8s.io/v1, command: aws, "
+	    "env: [{name: X}]}}}]\n"
+	    "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
+	assert_int_equal(sy_kubeconfig_load(&kc, path, NULL, err,
+	    sizeof(err)), KZ_EPARSE);
+	assert_non_null(strstr(err, "exec.env[0]"));
+	sy_kubeconfig_free(&kc);
+}
+
 int
 main(void)
 {
@@ -404,6 +507,7 @@ main(void)
 		cmocka_unit_test(test_token_rotation),
 		cmocka_unit_test(test_in_cluster),
 		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_exec),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -51,6 +51,61 @@ test_counter_labels(void **state)
 	sy_metrics_free(r);
 }
 
+/* Two scopes share a family, each with its own cluster= series; a
+ * scope's clear drops its own series only. */
+static void
+test_scopes(void **state)
+{
+	struct sy_metrics *r = sy_metrics_new();
+	struct sy_metrics *eu = sy_metrics_scope(r, "cluster", "prod-eu");
+	struct sy_metrics *us = sy_metrics_scope(r, "cluster", "prod-us");
+	struct sy_metric *a, *b, *ga, *gb, *h;
+	struct kz_buf out;
+
+	(void)state;
+	assert_null(sy_metrics_scope(eu, "cluster", "x"));
+	assert_null(sy_metrics_scope(r, "bad label", "x"));
+	kz_buf_init(&out, 1 << 20);
+	a = sy_metrics_counter(eu, "kubezone_relists_total", "Relists.",
+	    "resource,reason");
+	b = sy_metrics_counter(us, "kubezone_relists_total", "Relists.",
+	    "resource,reason");
+	assert_ptr_equal(sy_metrics_counter(eu, "kubezone_relists_total", "",
+	    "resource,reason"), a);
+	ga = sy_metrics_gauge(eu, "kubezone_api_down_seconds", "Down.", NULL);
+	gb = sy_metrics_gauge(us, "kubezone_api_down_seconds", "Down.", NULL);
+	h = sy_metrics_histogram(us, "kubezone_x_seconds", "X.", NULL, NULL, 0);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(h);
+	sy_metric_add(a, 1, (const char *[]){ "services", "gone" });
+	sy_metric_add(b, 2, (const char *[]){ "services", "gone" });
+	sy_metric_add(a, 1, (const char *[]){ "services", "gone" });
+	sy_metric_set(ga, 0, NULL);
+	sy_metric_set(gb, 12.5, NULL);
+	sy_metric_observe(h, 0.002, NULL);
+	assert_true(sy_metric_value(a, (const char *[]){ "services",
+	    "gone" }) == 2);
+	assert_true(sy_metric_value(gb, NULL) == 12.5);
+	assert_int_equal(sy_metric_count(h, NULL), 1);
+	sy_metric_clear(ga);
+	assert_int_equal(sy_metrics_write(r, &out), 0);
+	assert_non_null(strstr(out.data, "# TYPE kubezone_relists_total counter\n"
+	    "kubezone_relists_total{cluster=\"prod-eu\",resource=\"services\","
+	    "reason=\"gone\"} 2\n"
+	    "kubezone_relists_total{cluster=\"prod-us\",resource=\"services\","
+	    "reason=\"gone\"} 2\n"));
+	assert_non_null(strstr(out.data, "# TYPE kubezone_api_down_seconds gauge\n"
+	    "kubezone_api_down_seconds{cluster=\"prod-us\"} 12.5\n"));
+	assert_null(strstr(out.data, "kubezone_api_down_seconds{cluster=\"prod-eu\"}"));
+	assert_non_null(strstr(out.data,
+	    "kubezone_x_seconds_count{cluster=\"prod-us\"} 1\n"));
+	kz_buf_free(&out);
+	sy_metrics_free(eu);
+	sy_metrics_free(us);
+	sy_metrics_free(r);
+}
+
 static void
 test_gauge_escape_clear(void **state)
 {
@@ -130,6 +185,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counter_labels),
+		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_gauge_escape_clear),
 		cmocka_unit_test(test_histogram),
 	};

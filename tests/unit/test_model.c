@@ -90,6 +90,23 @@ pod(struct zg_model *m, const char *ns, const char *name, const char *ip)
 	return p;
 }
 
+/* A ClusterSetIP import at IP with one named port. */
+static struct zg_import *
+import(struct zg_model *m, const char *ns, const char *name, const char *ip)
+{
+	struct zg_import *s = zg_import_new(m, ns, name);
+
+	assert_non_null(s);
+	s->type = ZG_IMPORT_CLUSTERSETIP;
+	s->nips = 1;
+	assert_int_equal(zg_ip_parse(&s->ips[0], ip), 0);
+	s->nports = 1;
+	s->ports = calloc(1, sizeof(*s->ports));
+	s->ports[0].name = strdup("https");
+	s->ports[0].port = 443;
+	return s;
+}
+
 static const struct zg_slice *
 get_slice(const struct zg_model *m, const char *key)
 {
@@ -161,7 +178,7 @@ static void
 test_kind_names(void **state)
 {
 	static const char *const names[ZG_KIND_COUNT] = {
-		"Service", "EndpointSlice", "Pod", "Namespace"
+		"Service", "EndpointSlice", "Pod", "Namespace", "ServiceImport"
 	};
 
 	(void)state;
@@ -276,6 +293,8 @@ test_put_get_each_kind(void **state)
 	snprintf(ns, sizeof(ns), "shop");
 	assert_int_equal(zg_model_put_namespace(&m, ns), 0);
 	memset(ns, 'x', sizeof(ns) - 1);	/* the name was copied */
+	assert_int_equal(zg_model_put_import(&m, import(&m, "shop", "web",
+	    "10.42.0.1")), 0);
 
 	for (int k = 0; k < ZG_KIND_COUNT; k++)
 		assert_int_equal(zg_model_count(&m, (enum zg_kind)k), 1);
@@ -463,8 +482,10 @@ test_identical_put_is_noop(void **state)
 	assert_int_equal(zg_model_put_slice(&m, sl), 0);
 	assert_int_equal(zg_model_put_pod(&m, p), 0);
 	assert_int_equal(zg_model_put_namespace(&m, "shop"), 0);
+	assert_int_equal(zg_model_put_import(&m, import(&m, "shop", "web",
+	    "10.42.0.1")), 0);
 	CHANGES(&m, "EndpointSlice shop/web-abcde, Namespace shop, "
-	    "Pod shop/web-0, Service shop/web");
+	    "Pod shop/web-0, Service shop/web, ServiceImport shop/web");
 	gen = m.generation;
 
 	/* New objects, same content (their strings elsewhere). */
@@ -475,6 +496,8 @@ test_identical_put_is_noop(void **state)
 	assert_int_equal(zg_model_put_pod(&m, pod(&m, "shop", "web-0",
 	    "10.244.1.5")), 0);
 	assert_int_equal(zg_model_put_namespace(&m, "shop"), 0);
+	assert_int_equal(zg_model_put_import(&m, import(&m, "shop", "web",
+	    "10.42.0.1")), 0);
 	CHANGES(&m, "");
 	assert_true(m.generation == gen);
 	assert_ptr_equal(zg_model_service(&m, "shop/web"), s);

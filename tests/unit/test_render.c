@@ -601,6 +601,163 @@ test_unnamed_and_sctp_ports(void **state)
 	assert_int_equal(count_owner(f, CLUSTER, "kube-dns.kube-system.svc"), 2);
 }
 
+/* --- the clusterset zone (MCS API DNS specification 1.0.0) ------------- */
+
+#define CSET "clusterset.local."
+#define IMPORT(ns, name, type, ips, ports) \
+	"{'apiVersion':'multicluster.x-k8s.io/v1alpha1','kind':'ServiceImport'," \
+	"'metadata':{'name':'" name "','namespace':'" ns "'},'spec':{'type':'" \
+	type "','ips':[" ips "],'ports':[" ports "]}}"
+#define MCSLICE(ns, name, svc, cluster, type, ports, eps) \
+	"{'kind':'EndpointSlice','metadata':{'name':'" name "','namespace':'" ns "'," \
+	"'labels':{'multicluster.kubernetes.io/service-name':'" svc "'," \
+	"'multicluster.kubernetes.io/source-cluster':'" cluster "'}}," \
+	"'addressType':'" type "','ports':[" ports "],'endpoints':[" eps "]}"
+
+/*
+ * Section 2.2 and 2.3: the schema version TXT; a ClusterSetIP import's
+ * A and AAAA at <svc>.<ns>.svc.<clustersetzone>, an SRV for each named
+ * port (none for an unnamed one, none at the bare service name), a PTR
+ * for each clusterset IP. No per-cluster names (2.3.4).
+ */
+static void
+test_clusterset_ip_import(void **state)
+{
+	struct fixture *f = *state;
+
+	snprintf(f->o.clusterset, sizeof(f->o.clusterset), "clusterset.local");
+	f->o.ndns_ips = 1;
+	assert_int_equal(zg_ip_parse(&f->o.dns_ips[0], "10.96.0.10"), 0);
+	load(f, LIST(IMPORT("test", "myservice", "ClusterSetIP",
+	    "'10.42.42.42','2001:db8::1'",
+	    "{'name':'https','protocol':'TCP','port':443},{'port':8080}")));
+	render(f);
+	assert_string_equal(f->zs.zones[f->zs.nzones - 1].origin, CSET);
+	HAS(f, CSET, "dns-version 28800 TXT \"1.0.0\"");
+	HAS(f, CSET, "@ 30 NS ns.dns.cluster.local.");
+	HAS(f, CSET, "myservice.test.svc 30 A 10.42.42.42");
+	HAS(f, CSET, "myservice.test.svc 30 AAAA 2001:db8::1");
+	HAS(f, CSET, "_https._tcp.myservice.test.svc 30 SRV 0 100 443 "
+	    "myservice.test.svc.clusterset.local.");
+	assert_int_equal(count_owner(f, CSET, "myservice.test.svc"), 2);
+	assert_int_equal(count_owner(f, CSET, "_https._tcp.myservice.test.svc"), 1);
+	HAS(f, "in-addr.arpa.", "42.42.42.10 30 PTR myservice.test.svc.clusterset.local.");
+	HAS(f, "ip6.arpa.", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "8.b.d.0.1.0.0.2 30 PTR myservice.test.svc.clusterset.local.");
+	/* The cluster zone has nothing of the import. */
+	assert_null(strstr(body(f, CLUSTER), "myservice"));
+	assert_int_equal(f->warns, 0);
+}
+
+/*
+ * Section 2.4: a Headless import: every ready endpoint of its
+ * multicluster slices at the service name and at
+ * <hostname>.<clusterid>.<svc>.<ns>.svc.<clustersetzone>, the SRV of
+ * each named port over the endpoints of every cluster (N x M), PTRs to
+ * the per-cluster names; an endpoint that is not ready has none.
+ */
+static void
+test_clusterset_headless_import(void **state)
+{
+	struct fixture *f = *state;
+
+	snprintf(f->o.clusterset, sizeof(f->o.clusterset), "clusterset.local");
+	load(f, LIST(IMPORT("test", "headless", "Headless", "",
+	    "{'name':'https','port':443}"),
+	    MCSLICE("test", "headless-a", "headless", "clustera", "IPv4",
+	    "{'name':'https','protocol':'TCP','port':443}",
+	    EPH("10.3.0.100", "my-pet-1") "," EPH("10.3.0.101", "my-pet-2") ","
+	    "{'addresses':['10.3.0.102'],'hostname':'my-pet-3',"
+	    "'conditions':{'ready':false}}"),
+	    MCSLICE("test", "headless-b", "headless", "clusterb", "IPv6",
+	    "{'name':'https','protocol':'TCP','port':443}",
+	    EPH("2001:db8::1", "my-pet-1"))));
+	render(f);
+	HAS(f, CSET, "headless.test.svc 30 A 10.3.0.100");
+	HAS(f, CSET, "headless.test.svc 30 A 10.3.0.101");
+	HAS(f, CSET, "headless.test.svc 30 AAAA 2001:db8::1");
+	assert_int_equal(count_owner(f, CSET, "headless.test.svc"), 3);
+	HAS(f, CSET, "my-pet-1.clustera.headless.test.svc 30 A 10.3.0.100");
+	HAS(f, CSET, "my-pet-2.clustera.headless.test.svc 30 A 10.3.0.101");
+	HAS(f, CSET, "my-pet-1.clusterb.headless.test.svc 30 AAAA 2001:db8::1");
+	assert_int_equal(count_owner(f, CSET, "my-pet-3.clustera.headless.test.svc"), 0);
+	/* Three ready endpoints, one named port: three SRV, weight 100/3. */
+	HAS(f, CSET, "_https._tcp.headless.test.svc 30 SRV 0 33 443 "
+	    "my-pet-1.clustera.headless.test.svc.clusterset.local.");
+	HAS(f, CSET, "_https._tcp.headless.test.svc 30 SRV 0 33 443 "
+	    "my-pet-2.clustera.headless.test.svc.clusterset.local.");
+	HAS(f, CSET, "_https._tcp.headless.test.svc 30 SRV 0 33 443 "
+	    "my-pet-1.clusterb.headless.test.svc.clusterset.local.");
+	assert_int_equal(count_owner(f, CSET, "_https._tcp.headless.test.svc"), 3);
+	HAS(f, "in-addr.arpa.", "100.0.3.10 30 PTR "
+	    "my-pet-1.clustera.headless.test.svc.clusterset.local.");
+	LACKS(f, "in-addr.arpa.", "102.0.3.10 30 PTR "
+	    "my-pet-3.clustera.headless.test.svc.clusterset.local.");
+}
+
+/*
+ * PTRs only where unambiguous (2.3.3 and 2.4.3, Limitations): none at
+ * an address that already has a cluster-local PTR, none where two
+ * clusterset names claim the address, none outside the served reverse
+ * zones.
+ */
+static void
+test_clusterset_ptr_unambiguous(void **state)
+{
+	struct fixture *f = *state;
+
+	snprintf(f->o.clusterset, sizeof(f->o.clusterset), "clusterset.local");
+	assert_int_equal(zg_cidr_parse(&f->o.reverse[f->o.nreverse++],
+	    "10.96.0.0/16"), 0);
+	load(f, LIST(SVC("test", "local", "10.96.0.20", "{'port':80}"),
+	    IMPORT("test", "local", "ClusterSetIP", "'10.96.0.20'", ""),
+	    IMPORT("test", "one", "ClusterSetIP", "'10.96.0.30'", ""),
+	    IMPORT("test", "two", "ClusterSetIP", "'10.96.0.30'", ""),
+	    IMPORT("test", "alone", "ClusterSetIP", "'10.96.0.40'", ""),
+	    IMPORT("test", "outside", "ClusterSetIP", "'10.42.0.1'", "")));
+	render(f);
+	HAS(f, "96.10.in-addr.arpa.", "20.0 30 PTR local.test.svc.cluster.local.");
+	assert_int_equal(count_owner(f, "96.10.in-addr.arpa.", "20.0"), 1);
+	assert_int_equal(count_owner(f, "96.10.in-addr.arpa.", "30.0"), 0);
+	HAS(f, "96.10.in-addr.arpa.", "40.0 30 PTR alone.test.svc.clusterset.local.");
+	HAS(f, CSET, "local.test.svc 30 A 10.96.0.20");
+	HAS(f, CSET, "one.test.svc 30 A 10.96.0.30");
+	HAS(f, CSET, "outside.test.svc 30 A 10.42.0.1");
+}
+
+/* Without --clusterset-zone, ServiceImports give nothing; bad imports
+ * are skipped with a warning. */
+static void
+test_clusterset_off_and_bad_imports(void **state)
+{
+	struct fixture *f = *state;
+	struct zg_decode_stats st = { 0 };
+	struct zg_decode_error err = { 0 };
+	const char *bad[] = {
+	    "{\"kind\":\"ServiceImport\",\"metadata\":{\"name\":\"a\"},\"spec\":{}}",
+	    "{\"kind\":\"ServiceImport\",\"metadata\":{\"name\":\"a\"},\"spec\":"
+	    "{\"type\":\"ClusterSetIP\"}}",
+	    "{\"kind\":\"ServiceImport\",\"metadata\":{\"name\":\"a\"},\"spec\":"
+	    "{\"type\":\"ClusterSetIP\",\"ips\":[\"x\"]}}",
+	    "{\"kind\":\"ServiceImport\",\"metadata\":{\"name\":\"a\"},\"spec\":"
+	    "{\"type\":\"LoadBalancer\",\"ips\":[\"10.1.1.1\"]}}",
+	};
+
+	load(f, LIST(IMPORT("test", "myservice", "ClusterSetIP",
+	    "'10.42.42.42'", "{'name':'https','port':443}")));
+	render(f);
+	assert_int_equal(f->zs.nzones, 3);
+	assert_null(strstr(body(f, CLUSTER), "myservice"));
+	assert_null(strstr(body(f, "in-addr.arpa."), "myservice"));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&st, 0, sizeof(st));
+		assert_int_equal(zg_decode_buffer(&f->m, bad[i], strlen(bad[i]),
+		    "test", &st, &err), 0);
+		assert_int_equal(st.invalid, 1);
+		assert_int_equal(st.decoded[ZG_KIND_IMPORT], 0);
+	}
+}
+
 /* --- R9-R13: headless -------------------------------------------------- */
 
 static void
@@ -1220,6 +1377,10 @@ main(void)
 		T(test_clusterip_records),
 		T(test_dual_stack_clusterip),
 		T(test_unnamed_and_sctp_ports),
+		T(test_clusterset_ip_import),
+		T(test_clusterset_headless_import),
+		T(test_clusterset_ptr_unambiguous),
+		T(test_clusterset_off_and_bad_imports),
 		T(test_headless_records),
 		T(test_headless_without_endpoints_is_nxdomain),
 		T(test_headless_without_ports),

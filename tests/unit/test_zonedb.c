@@ -16,9 +16,19 @@
  *      deleted record must be present, every added one absent), holds
  *      exactly the lines of that fresh render.
  *
+ * ServiceImports (ClusterSetIP and Headless) and multicluster slices
+ * (the MCS API's labels, a random source cluster) feed the clusterset
+ * zone in the runs that serve one.
+ *
  * Options vary per run: namespace filter, reverse zones, pod records,
- * endpoint pod names, a small RRset cap, name servers and SOA timers. KZ_TEST_SEED sets the seed and
- * KZ_TEST_STEPS the steps per run; the seed is printed.
+ * endpoint pod names, a small RRset cap, name servers and SOA timers,
+ * label selectors (--labels, --namespace-labels), a catalog zone. Some
+ * steps decode objects with random labels, as the API sends them, so
+ * that objects and whole namespaces move in and out of the selection.
+ * One run explains (zg_db_explain): its zones must equal a fresh
+ * zg_render_explain(), comments included, and its diffs the plain
+ * render. KZ_TEST_SEED sets the seed and KZ_TEST_STEPS the steps per
+ * run; the seed is printed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,11 +39,13 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "common/err.h"
 #include "common/log.h"
 #include "common/map.h"
 #include "common/opt.h"
+#include "zonegen/decode.h"
 #include "zonegen/names.h"
 #include "zonegen/render.h"
 #include "zonegen/zonedb.h"
@@ -124,6 +136,11 @@ put_slice(struct zg_model *m)
 	sl = zg_slice_new(m, nss[rnd(4)], name);
 	if (rnd(8))
 		sl->service = strdup(svc);
+	if (rnd(4) == 0) {
+		static const char *const cids[] = { "east", "west", "Bad_Id" };
+		sl->mc_service = strdup(svc);
+		sl->mc_cluster = strdup(cids[rnd(3)]);
+	}
 	sl->addr_type = rnd(10) == 0 ? ZG_ADDR_FQDN : ZG_ADDR_IPV4;
 	sl->ports = rand_ports(&sl->nports);
 	sl->naddrs = rnd(5);
@@ -146,6 +163,21 @@ put_slice(struct zg_model *m)
 		}
 	}
 	assert_int_equal(zg_model_put_slice(m, sl), 0);
+}
+
+static void
+put_import(struct zg_model *m)
+{
+	struct zg_import *s = zg_import_new(m, nss[rnd(4)], names[rnd(5)]);
+
+	s->type = rnd(2) ? ZG_IMPORT_CLUSTERSETIP : ZG_IMPORT_HEADLESS;
+	if (s->type == ZG_IMPORT_CLUSTERSETIP) {
+		s->nips = (uint8_t)(rnd(4) == 0 ? 2 : 1);
+		for (uint8_t i = 0; i < s->nips; i++)
+			rand_ip(&s->ips[i], (int)rnd(2));
+	}
+	s->ports = rand_ports(&s->nports);
+	assert_int_equal(zg_model_put_import(m, s), 0);
 }
 
 static void
@@ -188,6 +220,74 @@ delete_one(struct zg_model *m)
 	}
 }
 
+/* The options of the current run: the models' selectors. */
+static const struct zg_render_opts *cur_opts;
+
+/* Random labels from a small pool: tier, team, hidden, or none. */
+static json_t *
+rand_labels(void)
+{
+	static const char *const tiers[] = { "web", "db", "cache" };
+	static const char *const teams[] = { "x", "y" };
+	json_t *l = json_object();
+
+	if (rnd(3))
+		json_object_set_new(l, "tier", json_string(tiers[rnd(3)]));
+	if (rnd(2))
+		json_object_set_new(l, "team", json_string(teams[rnd(2)]));
+	if (rnd(4) == 0)
+		json_object_set_new(l, "hidden", json_string(""));
+	return l;
+}
+
+/*
+ * An object with random labels through the decoder, as a watch event
+ * gives it: one the model's selector leaves out is deleted, so labels
+ * that change move it out of or into the zones.
+ */
+static void
+decode_labelled(struct zg_model *m)
+{
+	char name[32], ip[32];
+	const char *ns = nss[rnd(4)], *svc = names[rnd(5)];
+	struct zg_decode_error err;
+	json_t *labels = rand_labels(), *obj;
+
+	snprintf(ip, sizeof(ip), "10.%u.0.%u", rnd(2) ? 96 : 244, 1 + rnd(4));
+	switch (rnd(4)) {
+	case 0:
+		obj = json_pack("{s:s, s:{s:s, s:o}}", "kind", "Namespace",
+		    "metadata", "name", ns, "labels", labels);
+		break;
+	case 1:
+		obj = json_pack("{s:s, s:{s:s, s:s, s:o}, s:{s:s, s:[{s:i}]}}",
+		    "kind", "Service", "metadata", "name", svc, "namespace",
+		    ns, "labels", labels, "spec", "clusterIP",
+		    rnd(3) ? ip : "None", "ports", "port", 80);
+		break;
+	case 2:
+		snprintf(name, sizeof(name), "%s-%u", svc, rnd(3));
+		json_object_set_new(labels, "kubernetes.io/service-name",
+		    json_string(svc));
+		obj = json_pack("{s:s, s:{s:s, s:s, s:o}, s:s, "
+		    "s:[{s:[s], s:s}], s:[{s:i}]}", "kind", "EndpointSlice",
+		    "metadata", "name", name, "namespace", ns, "labels",
+		    labels, "addressType", "IPv4", "endpoints", "addresses",
+		    ip, "hostname", rnd(2) ? "h0" : "h1", "ports", "port", 80);
+		break;
+	default:
+		snprintf(name, sizeof(name), "pod-%u", rnd(6));
+		obj = json_pack("{s:s, s:{s:s, s:s, s:o}, s:{s:s, s:s}}",
+		    "kind", "Pod", "metadata", "name", name, "namespace", ns,
+		    "labels", labels, "status", "phase", "Running", "podIP",
+		    ip);
+		break;
+	}
+	assert_non_null(obj);
+	assert_int_equal(zg_decode_object(m, obj, NULL, &err), 0);
+	json_decref(obj);
+}
+
 static void step(struct zg_model *m);
 
 /* A snapshot read again: a new model of random objects replaces M. */
@@ -197,6 +297,7 @@ replace_all(struct zg_model *m)
 	struct zg_model next;
 
 	zg_model_init(&next);
+	zg_model_select(&next, cur_opts->labels, cur_opts->ns_labels);
 	for (uint32_t i = rnd(12); i > 0; i--)
 		step(&next);
 	assert_int_equal(zg_model_replace(m, &next), 0);
@@ -210,6 +311,10 @@ step(struct zg_model *m)
 		replace_all(m);
 		return;
 	}
+	if (rnd(4) == 0) {
+		decode_labelled(m);
+		return;
+	}
 	switch (rnd(12)) {
 	case 0: case 1: case 2:
 		put_service(m);
@@ -217,8 +322,14 @@ step(struct zg_model *m)
 	case 3: case 4: case 5:
 		put_slice(m);
 		break;
-	case 6: case 7:
+	case 6:
 		put_pod(m);
+		break;
+	case 7:
+		if (rnd(2))
+			put_pod(m);
+		else
+			put_import(m);
 		break;
 	case 8:
 		assert_int_equal(zg_model_put_namespace(m, nss[rnd(4)]), 0);
@@ -305,15 +416,24 @@ mirror_free(struct mirror *mi)
 
 /* --- the property ---------------------------------------------------------- */
 
+static bool explaining;		/* run(): the database explains */
+
 static void
 check_equal(struct zg_db *db, struct zg_model *m,
     const struct zg_render_opts *o, struct mirror *mirrors)
 {
-	struct zg_zoneset zs;
+	struct zg_zoneset zs, plain = { 0 };
+	const struct zg_zoneset *pz = &zs;
 	struct zg_db fresh;
 	size_t capped = 0;
 
-	assert_int_equal(zg_render(m, o, &zs), 0);
+	if (explaining) {
+		assert_int_equal(zg_render_explain(m, o, &zs), 0);
+		assert_int_equal(zg_render(m, o, &plain), 0);
+		pz = &plain;
+	} else {
+		assert_int_equal(zg_render(m, o, &zs), 0);
+	}
 	assert_int_equal(zs.nzones, db->nzones);
 	/* The per-zone counts (metrics) equal a fresh load's. */
 	assert_int_equal(zg_db_init(&fresh, o), 0);
@@ -340,11 +460,12 @@ check_equal(struct zg_db *db, struct zg_model *m,
 			    db->zones[z].origin, (int)b.len, b.data,
 			    (int)zs.zones[z].body.len, zs.zones[z].body.data);
 		assert_int_equal(n, db->zones[z].nrecords);
-		mirror_check(&mirrors[z], zs.zones[z].body.data,
-		    zs.zones[z].body.len);
+		mirror_check(&mirrors[z], pz->zones[z].body.data,
+		    pz->zones[z].body.len);
 		kz_buf_free(&b);
 	}
 	zg_zoneset_free(&zs);
+	zg_zoneset_free(&plain);
 }
 
 static void
@@ -354,9 +475,13 @@ run(struct zg_render_opts *o, unsigned steps)
 	struct zg_db db;
 	struct mirror *mirrors;
 
+	cur_opts = o;
 	zg_model_init(&m);
+	zg_model_select(&m, o->labels, o->ns_labels);
 	zg_model_track(&m, true);
 	assert_int_equal(zg_db_init(&db, o), 0);
+	if (explaining)
+		assert_int_equal(zg_db_explain(&db), 0);
 	mirrors = calloc(db.nzones, sizeof(*mirrors));
 	/* The first load gives no diff: seed the mirrors from it. */
 	for (unsigned i = 0; i < 6; i++)
@@ -370,7 +495,12 @@ run(struct zg_render_opts *o, unsigned steps)
 		assert_int_equal(kz_buf_putc(&b, '\0'), 0);
 		for (char *l = strtok_r(b.data, "\n", &save); l;
 		    l = strtok_r(NULL, "\n", &save)) {
-			char *line = malloc(strlen(l) + 2);
+			char *why = strstr(l, "\t; "), *line;
+
+			assert_true(explaining == (why != NULL));
+			if (why)
+				*why = '\0';	/* the mirror is plain */
+			line = malloc(strlen(l) + 2);
 			snprintf(line, strlen(l) + 2, "%s\n", l);
 			assert_int_equal(kz_map_put(&mirrors[z].lines, line,
 			    line, NULL), 0);
@@ -457,6 +587,41 @@ test_small_cap_no_r14(void **state)
 	run(&o, steps_per_run());
 }
 
+/* The clusterset zone beside reverse zones (its PTRs) and the catalog. */
+static void
+test_clusterset_zone(void **state)
+{
+	struct zg_render_opts o;
+
+	(void)state;
+	zg_render_opts_init(&o);
+	snprintf(o.clusterset, sizeof(o.clusterset), "clusterset.local");
+	snprintf(o.catalog, sizeof(o.catalog), "catalog.invalid");
+	assert_int_equal(zg_cidr_parse(&o.reverse[o.nreverse++],
+	    "10.96.0.0/16"), 0);
+	assert_int_equal(zg_cidr_parse(&o.reverse[o.nreverse++],
+	    "fd00::/8"), 0);
+	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+}
+
+static void
+test_explaining(void **state)
+{
+	struct zg_render_opts o;
+
+	(void)state;
+	zg_render_opts_init(&o);
+	o.pod_records = true;
+	o.endpoint_pod_names = true;
+	o.rrset_bytes = 100;
+	snprintf(o.clusterset, sizeof(o.clusterset), "clusterset.local");
+	explaining = true;
+	run(&o, steps_per_run() / 2);
+	explaining = false;
+	zg_render_opts_free(&o);
+}
+
 /* Parse ARGS (NULL-terminated) as render options into O (initialised). */
 static void
 parse_opts(struct zg_render_opts *o, ...)
@@ -491,6 +656,90 @@ test_name_servers_and_soa(void **state)
 	    "--reverse-zone", "10.96.0.0/24", "--catalog-zone",
 	    "catalog.example.net", (const char *)NULL);
 	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+}
+
+/* Label selectors, alone and with the --namespace filter. */
+static void
+test_label_selectors(void **state)
+{
+	struct zg_render_opts o;
+
+	(void)state;
+	parse_opts(&o, "--labels", "tier in (web, db),!hidden",
+	    "--namespace-labels", "team=x", "--pod-records",
+	    (const char *)NULL);
+	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+	parse_opts(&o, "--namespace-labels", "team!=y", "--namespace", "a",
+	    "--namespace", "b", (const char *)NULL);
+	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+	parse_opts(&o, "--labels", "team", "--pod-records",
+	    "--reverse-zone", "10.96.0.0/16", (const char *)NULL);
+	run(&o, steps_per_run());
+	zg_render_opts_free(&o);
+}
+
+/*
+ * A Namespace whose labels change so that --namespace-labels no longer
+ * selects it takes its namespace out of the zones in one change: only
+ * that namespace's objects are computed again; selected again, they
+ * come back.
+ */
+static void
+test_namespace_label_flip(void **state)
+{
+	struct zg_render_opts o;
+	struct zg_model m;
+	struct zg_db db;
+	struct zg_decode_error err;
+	unsigned long objects;
+	size_t records;
+	json_t *ns_in, *ns_out;
+
+	(void)state;
+	parse_opts(&o, "--namespace-labels", "dns=on", (const char *)NULL);
+	zg_model_init(&m);
+	zg_model_select(&m, o.labels, o.ns_labels);
+	zg_model_track(&m, true);
+	assert_int_equal(zg_db_init(&db, &o), 0);
+	ns_in = json_pack("{s:s, s:{s:s, s:{s:s}}}", "kind", "Namespace",
+	    "metadata", "name", "a", "labels", "dns", "on");
+	ns_out = json_pack("{s:s, s:{s:s, s:{s:s}}}", "kind", "Namespace",
+	    "metadata", "name", "a", "labels", "dns", "off");
+	assert_int_equal(zg_decode_object(&m, ns_in, NULL, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		char name[16], ip[32];
+		struct zg_service *s;
+		snprintf(name, sizeof(name), "s%d", i);
+		snprintf(ip, sizeof(ip), "10.96.0.%d", i + 1);
+		s = zg_service_new(&m, i < 2 ? "a" : "b", name);
+		s->nips = 1;
+		assert_int_equal(zg_ip_parse(&s->ips[0], ip), 0);
+		assert_int_equal(zg_model_put_service(&m, s), 0);
+	}
+	assert_true(zg_db_apply(&db, &m, false) > 0);
+	/* NS, TXT, s0 and s1 of a (b has no Namespace: not exposed). */
+	records = db.zones[0].nrecords;
+	assert_int_equal(records, 4);
+	objects = db.stats.objects;
+	assert_int_equal(zg_decode_object(&m, ns_out, NULL, &err), 0);
+	assert_false(zg_model_has_namespace(&m, "a"));
+	assert_true(zg_db_apply(&db, &m, true) > 0);
+	assert_int_equal(db.stats.objects - objects, 2);	/* s0, s1 */
+	assert_int_equal(db.zones[0].diff.ndel, 2);
+	assert_int_equal(db.zones[0].diff.nadd, 0);
+	objects = db.stats.objects;
+	assert_int_equal(zg_decode_object(&m, ns_in, NULL, &err), 0);
+	assert_true(zg_db_apply(&db, &m, true) > 0);
+	assert_int_equal(db.stats.objects - objects, 2);
+	assert_int_equal(db.zones[0].diff.nadd, 2);
+	assert_int_equal(db.zones[0].nrecords, records);
+	json_decref(ns_in);
+	json_decref(ns_out);
+	zg_db_free(&db);
+	zg_model_free(&m);
 	zg_render_opts_free(&o);
 }
 
@@ -588,6 +837,41 @@ test_catalog_zone(void **state)
 	/* The label depends on the name alone, not on its case. */
 	zg_catalog_label("CLUSTER.local", label, sizeof(label));
 	assert_string_equal(label, "77e5d22333964626");
+	kz_buf_free(&b);
+	zg_db_free(&db);
+	zg_model_free(&m);
+	zg_render_opts_free(&o);
+}
+
+/* The one catalog of several databases: the same records as a
+ * database's own catalog, for members given by name. */
+static void
+test_catalog_of_members(void **state)
+{
+	static const char want[] =
+	    "@\t30\tIN\tNS\tinvalid.\n"
+	    "version\t28800\tIN\tTXT\t\"2\"\n"
+	    "77e5d22333964626.zones\t30\tIN\tPTR\tcluster.local.\n"
+	    "df518d595873fb84.zones\t30\tIN\tPTR\t0.96.10.in-addr.arpa.\n";
+	static const char *const members[] = { "cluster.local.",
+	    "0.96.10.in-addr.arpa" };
+	struct zg_render_opts o;
+	struct zg_model m;
+	struct zg_db db;
+	struct kz_buf b;
+
+	(void)state;
+	parse_opts(&o, "--catalog-zone", "catalog.invalid", (const char *)NULL);
+	zg_model_init(&m);
+	assert_int_equal(zg_db_init_catalog(&db, &o, members, 2), 0);
+	assert_int_equal(zg_db_load(&db, &m), 0);
+	assert_int_equal(db.nzones, 1);
+	assert_string_equal(db.zones[0].origin, "catalog.invalid.");
+	assert_string_equal(db.zones[0].mname, "ns.dns.cluster.local.");
+	kz_buf_init(&b, 1 << 20);
+	assert_int_equal(zg_db_write(&db, 0, &b, NULL), 0);
+	assert_int_equal(kz_buf_append(&b, "", 1), 0);
+	assert_string_equal(b.data, want);
 	kz_buf_free(&b);
 	zg_db_free(&db);
 	zg_model_free(&m);
@@ -717,10 +1001,15 @@ main(void)
 		cmocka_unit_test(test_default_options),
 		cmocka_unit_test(test_filters_and_pod_records),
 		cmocka_unit_test(test_small_cap_no_r14),
+		cmocka_unit_test(test_explaining),
 		cmocka_unit_test(test_name_servers_and_soa),
 		cmocka_unit_test(test_ns_apex_ignores_kube_dns),
 		cmocka_unit_test(test_catalog_zone),
+		cmocka_unit_test(test_clusterset_zone),
+		cmocka_unit_test(test_catalog_of_members),
 		cmocka_unit_test(test_catalog_zone_refused),
+		cmocka_unit_test(test_label_selectors),
+		cmocka_unit_test(test_namespace_label_flip),
 	};
 
 	kz_log_set_level(KZ_LOG_ERROR);

@@ -617,3 +617,62 @@ def test_kubectl_token_auth_over_tls(tmp_path):
         assert fake.kubectl("get", "svc", "-o", "name").stdout.split() == ["service/kubernetes"]
         fake.tokens(["first-token"])  # accept both during a hand-over
         assert fake.kubectl("get", "svc", "-o", "name", kubeconfig=stale).returncode == 0
+
+
+SERVICE_IMPORT = """apiVersion: multicluster.x-k8s.io/v1alpha1
+kind: ServiceImport
+metadata: {name: web, namespace: default}
+spec:
+  type: ClusterSetIP
+  ips: [10.42.0.10]
+  ports:
+  - {name: http, protocol: TCP, port: 80}
+"""
+
+
+@needs_kubectl
+def test_kubectl_serviceimports_follow_the_crd(fake, tmp_path):
+    """ServiceImport is a CRD: absent from discovery and its paths 404 until
+    installed; then kubectl creates, lists and watches it like a built-in
+    kind; removed again, it is gone from discovery and its watch ends."""
+    group = "/apis/multicluster.x-k8s.io"
+    names = [g["name"] for g in fake.api("GET", "/apis")["groups"]]
+    assert "multicluster.x-k8s.io" not in names
+    assert fake.request("GET", group + "/v1alpha1")[0] == 404
+    assert fake.request("GET", group + "/v1alpha1/serviceimports")[0] == 404
+    res = fake.kubectl("get", "serviceimports.multicluster.x-k8s.io", "-A", check=False)
+    assert res.returncode != 0
+    assert "the server doesn't have a resource type" in res.stderr
+
+    assert fake.crds(serviceimports=True) == ["serviceimports"]
+    listed = fake.api("GET", group + "/v1alpha1")
+    assert [r["name"] for r in listed["resources"]] == ["serviceimports"]
+    assert listed["resources"][0]["kind"] == "ServiceImport"
+    assert fake.api("GET", group)["preferredVersion"]["version"] == "v1alpha1"
+    manifest = tmp_path / "si.yaml"
+    manifest.write_text(SERVICE_IMPORT)
+    # A fresh discovery cache: kubectl cached the group's absence above.
+    fake.kubectl("api-resources", "--cached=false", "-o", "name")
+    assert "serviceimport.multicluster.x-k8s.io/web created" in \
+        fake.kubectl("create", "-f", manifest).stdout
+    got = json.loads(fake.kubectl("get", "serviceimports.multicluster.x-k8s.io", "-A",
+                                  "-o", "json").stdout)
+    assert got["kind"] == "List"
+    (item,) = got["items"]
+    assert item["apiVersion"] == "multicluster.x-k8s.io/v1alpha1"
+    assert item["kind"] == "ServiceImport"
+    assert item["spec"]["ips"] == ["10.42.0.10"] and item["metadata"]["resourceVersion"]
+    page = fake.api("GET", group + "/v1alpha1/serviceimports?limit=1")
+    assert page["kind"] == "ServiceImportList" and len(page["items"]) == 1
+    watch = fake.kubectl_popen("get", "serviceimports.multicluster.x-k8s.io", "-A", "--watch",
+                               "-o", "name")
+    try:
+        fake.wait_for_watches(1)
+        assert fake.crds(serviceimports=False) == []
+        out, _ = watch.communicate(timeout=20)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+    assert "serviceimport.multicluster.x-k8s.io/web" in out
+    assert fake.request("GET", group + "/v1alpha1/serviceimports")[0] == 404

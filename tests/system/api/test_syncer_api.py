@@ -164,21 +164,6 @@ def test_no_source_is_a_clear_error(tmp_path):
     assert "--snapshot" in res.stderr and "KUBECONFIG" in res.stderr
 
 
-def test_exec_plugin_is_refused(tmp_path):
-    kc = tmp_path / "kc"
-    kc.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "k", "cluster": {"server": "https://127.0.0.1:1"}}],
-        "users": [{"name": "u", "user": {"exec": {"command": "aws", "apiVersion":
-                                                  "client.authentication.k8s.io/v1"}}}],
-        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}))
-    res = subprocess.run([KUBEZONE, "sync", "--state-dir", str(tmp_path / "st"), "--http", "off",
-                          "--kubeconfig", str(kc)], capture_output=True, text=True, timeout=30,
-                         env=clean_env())
-    assert res.returncode == 2
-    assert "exec plugins are not supported" in res.stderr
-
-
 def test_kubeconfig_env_and_context(fake, tmp_path):
     """$KUBECONFIG (a list) and --context select the API."""
     good = fake.workdir / "kubeconfig"
