@@ -8,6 +8,7 @@
 
 #include <ldns/ldns.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "nsd-conf/conf.h"
@@ -49,9 +50,16 @@ foreach_zone(void *ctx, size_t zone, int (*emit)(void *, const struct nc_rr *),
 	struct nc_publisher *p = ctx;
 	struct emit_ctx e = { emit, ectx };
 
-	for (size_t z = 0; z < p->db->nzones; z++)
-		if (p->fz[z] == zone)
-			return zg_db_foreach(p->db, z, emit_one, &e);
+	for (size_t z = 0; z < p->db->nzones; z++) {
+		int rc;
+
+		if (p->fz[z] != zone)
+			continue;
+		rc = zg_db_foreach(p->db, z, emit_one, &e);
+		if (rc == 0 && nc_dnssec_signed(p->sign, z))
+			rc = nc_dnssec_foreach(p->sign, z, emit, ectx);
+		return rc;
+	}
 	return KZ_EINVAL;
 }
 
@@ -66,7 +74,10 @@ nc_pub_init(struct nc_publisher *p, struct zg_db *db, struct nc_feed *feed,
 	p->fz = calloc(db->nzones ? db->nzones : 1, sizeof(*p->fz));
 	p->first = calloc(db->nzones ? db->nzones : 1, sizeof(*p->first));
 	p->whole = calloc(db->nzones ? db->nzones : 1, sizeof(*p->whole));
-	if (p->fz == NULL || p->first == NULL || p->whole == NULL)
+	p->sign_seconds = calloc(db->nzones ? db->nzones : 1,
+	    sizeof(*p->sign_seconds));
+	if (p->fz == NULL || p->first == NULL || p->whole == NULL ||
+	    p->sign_seconds == NULL)
 		return KZ_ENOMEM;
 	for (size_t z = 0; z < db->nzones; z++) {
 		const struct zg_db_zone *dz = &db->zones[z];
@@ -88,6 +99,7 @@ nc_pub_free(struct nc_publisher *p)
 	free(p->fz);
 	free(p->first);
 	free(p->whole);
+	free(p->sign_seconds);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -100,6 +112,16 @@ publish_whole(struct nc_publisher *p, size_t z, uint32_t now)
 	int rc;
 
 	rc = nc_serial_issue(p->serials, origin, now, &serial);
+	if (rc == 0 && nc_dnssec_signed(p->sign, z)) {
+		uint64_t cpu0 = kz_cpu_ns();
+
+		rc = nc_dnssec_sign_full(p->sign, p->db, z, serial, now);
+		p->sign_seconds[z] = (double)(kz_cpu_ns() - cpu0) / 1e9;
+		if (rc == 0)
+			kz_info("zone signed", "zone=%s signatures=%zu "
+			    "cpu_s=%.3f", origin, nc_dnssec_count(p->sign, z),
+			    p->sign_seconds[z]);
+	}
 	if (rc == 0)
 		rc = nc_feed_set_serial(p->feed, p->fz[z], serial);
 	if (rc) {
@@ -371,7 +393,9 @@ start_zone(struct nc_publisher *p, size_t z, const char *zonedir,
 	char path[4096], err[256];
 	uint32_t fserial;
 
-	if (zonedir && (size_t)snprintf(path, sizeof(path), "%s/%s", zonedir,
+	/* A signed zone is signed afresh: NSD's file holds old signatures. */
+	if (zonedir && !nc_dnssec_signed(p->sign, z) &&
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", zonedir,
 	    dz->file) < sizeof(path) &&
 	    nc_zonefile_serial(path, dz->origin, &fserial, err,
 	    sizeof(err)) == 0 &&
@@ -420,28 +444,51 @@ nc_pub_release(struct nc_publisher *p, const char *zonedir, uint32_t now)
 	return rc;
 }
 
-/* Commit zone Z's diff D as one new serial. */
+/* Zone Z's diff D and the signer's changes S (may be NULL) as one
+ * record list each. */
+static int
+join(const struct zg_diff *d, const struct nc_dnssec_out *s,
+    struct nc_rr **del, size_t *ndel, struct nc_rr **add, size_t *nadd)
+{
+	size_t sd = s ? s->ndel : 0, sa = s ? s->nadd : 0;
+
+	*ndel = d->ndel + sd;
+	*nadd = d->nadd + sa;
+	*del = malloc((*ndel ? *ndel : 1) * sizeof(**del));
+	*add = malloc((*nadd ? *nadd : 1) * sizeof(**add));
+	if (*del == NULL || *add == NULL)
+		return KZ_ENOMEM;
+	for (size_t i = 0; i < d->ndel; i++)
+		to_nc(&(*del)[i], &d->del[i]);
+	for (size_t i = 0; i < d->nadd; i++)
+		to_nc(&(*add)[i], &d->add[i]);
+	if (sd)
+		memcpy(*del + d->ndel, s->del, sd * sizeof(**del));
+	if (sa)
+		memcpy(*add + d->nadd, s->add, sa * sizeof(**add));
+	return 0;
+}
+
+/* Commit zone Z's diff D as one new serial (signed, when Z is). */
 static int
 commit(struct nc_publisher *p, size_t z, const struct zg_diff *d,
     uint32_t now)
 {
 	const char *origin = p->db->zones[z].origin;
-	struct nc_rr *del, *add;
+	const struct nc_dnssec_out *so = NULL;
+	struct nc_rr *del = NULL, *add = NULL;
+	size_t ndel = 0, nadd = 0;
 	uint32_t serial;
 	int rc;
 
-	del = malloc((d->ndel ? d->ndel : 1) * sizeof(*del));
-	add = malloc((d->nadd ? d->nadd : 1) * sizeof(*add));
-	rc = del && add ? 0 : KZ_ENOMEM;
-	for (size_t i = 0; rc == 0 && i < d->ndel; i++)
-		to_nc(&del[i], &d->del[i]);
-	for (size_t i = 0; rc == 0 && i < d->nadd; i++)
-		to_nc(&add[i], &d->add[i]);
+	rc = nc_serial_issue(p->serials, origin, now, &serial);
+	if (rc == 0 && nc_dnssec_signed(p->sign, z))
+		rc = nc_dnssec_diff(p->sign, p->db, z, d, serial, now, &so);
 	if (rc == 0)
-		rc = nc_serial_issue(p->serials, origin, now, &serial);
+		rc = join(d, so, &del, &ndel, &add, &nadd);
 	if (rc == 0)
-		rc = nc_feed_commit(p->feed, p->fz[z], serial, del, d->ndel,
-		    add, d->nadd);
+		rc = nc_feed_commit(p->feed, p->fz[z], serial, del, ndel, add,
+		    nadd);
 	free(del);
 	free(add);
 	if (rc) {
@@ -451,9 +498,9 @@ commit(struct nc_publisher *p, size_t z, const struct zg_diff *d,
 		return rc;
 	}
 	p->stats.diffs++;
-	p->stats.records += d->ndel + d->nadd;
+	p->stats.records += ndel + nadd;
 	kz_debug("zone changed", "zone=%s serial=%u deleted=%zu added=%zu",
-	    origin, serial, d->ndel, d->nadd);
+	    origin, serial, ndel, nadd);
 	return 0;
 }
 
@@ -488,6 +535,77 @@ nc_pub_diffs(struct nc_publisher *p, uint32_t now)
 		n++;
 	}
 	return rc ? rc : n;
+}
+
+void
+nc_pub_sign(struct nc_publisher *p, struct nc_dnssec *sign)
+{
+	if (!p->started)
+		p->sign = sign;
+}
+
+/* Commit a refresh of zone Z's signatures due at NOW. */
+static int
+refresh_zone(struct nc_publisher *p, size_t z, uint32_t now, size_t max)
+{
+	const char *origin = p->db->zones[z].origin;
+	const struct nc_dnssec_out *so = NULL;
+	uint32_t serial;
+	size_t left = 0;
+	int rc;
+
+	rc = nc_serial_issue(p->serials, origin, now, &serial);
+	if (rc == 0)
+		rc = nc_dnssec_refresh(p->sign, p->db, z, serial, now, max,
+		    &so, &left);
+	if (rc == 0)
+		rc = nc_feed_commit(p->feed, p->fz[z], serial, so->del,
+		    so->ndel, so->add, so->nadd);
+	if (rc) {
+		kz_error("cannot refresh signatures", "zone=%s error=\"%s\"",
+		    origin, kz_strerror(rc));
+		p->stats.failed++;
+		return rc;
+	}
+	p->stats.refreshes++;
+	kz_debug("signatures refreshed", "zone=%s serial=%u signatures=%zu "
+	    "still_due=%zu", origin, serial, so->nadd, left);
+	return 0;
+}
+
+long
+nc_pub_refresh(struct nc_publisher *p, uint32_t now, size_t max)
+{
+	long n = 0;
+	int rc = 0;
+
+	for (size_t z = 0; p->started && z < p->db->nzones; z++) {
+		int r;
+
+		if (z + 1 == p->held || p->whole[z] ||
+		    !nc_dnssec_due(p->sign, z, now))
+			continue;
+		r = refresh_zone(p, z, now, max);
+		p->whole[z] = r != 0;
+		if (r && rc == 0)
+			rc = r;
+		n += r == 0;
+	}
+	return rc ? rc : n;
+}
+
+uint32_t
+nc_pub_next_refresh(const struct nc_publisher *p)
+{
+	uint32_t next = 0;
+
+	for (size_t z = 0; p->started && z < p->db->nzones; z++) {
+		uint32_t t = nc_dnssec_next_due(p->sign, z);
+
+		if (t && (next == 0 || t < next))
+			next = t;
+	}
+	return next;
 }
 
 uint32_t

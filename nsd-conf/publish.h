@@ -18,8 +18,9 @@
  * caller saves the serial store when nc_serial_wants_save() says so,
  * after the NOTIFY went out.
  *
- * Ownership: borrows the database, the feed and the serial store, which
- * must outlive the publisher; owns its zone map.
+ * Ownership: borrows the database, the feed, the serial store and the
+ * signer (nc_pub_sign), which must outlive the publisher; owns its zone
+ * map.
  */
 #ifndef KZ_NSDCONF_PUBLISH_H
 #define KZ_NSDCONF_PUBLISH_H
@@ -28,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nsd-conf/dnssec.h"
 #include "nsd-conf/feed.h"
 #include "nsd-conf/serial.h"
 #include "zonegen/zonedb.h"
@@ -36,6 +38,7 @@ struct nc_pub_stats {
 	unsigned long diffs;		/* diffs committed (one per zone) */
 	unsigned long records;		/* records in them */
 	unsigned long failed;		/* commits that failed (ENOMEM, serial) */
+	unsigned long refreshes;	/* signature refreshes committed */
 };
 
 struct nc_publisher {
@@ -49,6 +52,9 @@ struct nc_publisher {
 	size_t held;		/* index + 1 of a zone held back until
 				 * nc_pub_release(), 0: none */
 	bool started;		/* nc_pub_start() succeeded */
+	struct nc_dnssec *sign;	/* the signer (borrowed), or NULL */
+	double *sign_seconds;	/* per zone: CPU time of its last full
+				 * signing */
 	struct nc_pub_stats stats;
 };
 
@@ -102,6 +108,26 @@ bool nc_pub_held(const struct nc_publisher *p, size_t z);
  * call, so nothing is lost).
  */
 long nc_pub_diffs(struct nc_publisher *p, uint32_t now);
+
+/*
+ * Sign the zones SIGN signs (before nc_pub_start; SIGN is borrowed).
+ * A signed zone is signed whole at its first publication (never resumed
+ * from NSD's zone file: it goes out whole), and every diff carries the
+ * signer's changes for it (nsd-conf/dnssec.h); the feed's full
+ * transfers hold the signer's records too.
+ */
+void nc_pub_sign(struct nc_publisher *p, struct nc_dnssec *sign);
+
+/*
+ * Commit a signature refresh (a new serial) for every signed zone with
+ * signatures due at NOW, at most MAX RRsets per zone (0: all). Returns
+ * the number of zones committed, or an error (the zone then goes out
+ * whole, signed afresh, at the next nc_pub_diffs).
+ */
+long nc_pub_refresh(struct nc_publisher *p, uint32_t now, size_t max);
+
+/* The Unix time of the next signature refresh due (0: none). */
+uint32_t nc_pub_next_refresh(const struct nc_publisher *p);
 
 /* The current serial of database zone Z (0 before nc_pub_start). */
 uint32_t nc_pub_serial(const struct nc_publisher *p, size_t z);

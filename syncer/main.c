@@ -5,11 +5,13 @@
  *   kubezone render    snapshot JSON to zone files, offline
  *   kubezone diff      what two snapshots change in the zones
  *   kubezone nsd-conf  print the NSD configuration sync would use
+ *   kubezone dnssec    DS and DNSKEY records of the zones' keys
  *   kubezone version
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "syncer/dnssec_cmd.h"
 #include "syncer/sync_cmd.h"
 #include "zonegen/diff_cmd.h"
 #include "zonegen/render_cmd.h"
@@ -27,6 +29,8 @@ usage(FILE *f)
 	    "  diff       compare the zones of two Kubernetes JSON dumps: the\n"
 	    "             records removed and added, and what they come from\n"
 	    "  nsd-conf   print the NSD configuration that sync would use\n"
+	    "  dnssec     print the DS (for the parent) or DNSKEY records of\n"
+	    "             a signed zone's keys\n"
 	    "  version    print the version\n"
 	    "\n"
 	    "Run 'kubezone COMMAND --help' for a command's options.\n");
@@ -46,6 +50,8 @@ main(int argc, char **argv)
 		return sy_sync_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "nsd-conf") == 0)
 		return sy_nsdconf_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "dnssec") == 0)
+		return sy_dnssec_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "render") == 0)
 		return zg_render_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "diff") == 0)

@@ -54,7 +54,9 @@
 #include "nsd-conf/catalog.h"
 #include "nsd-conf/conf.h"
 #include "nsd-conf/control.h"
+#include "nsd-conf/dnssec.h"
 #include "nsd-conf/feed.h"
+#include "nsd-conf/keys.h"
 #include "nsd-conf/nsd.h"
 #include "nsd-conf/publish.h"
 #include "nsd-conf/serial.h"
@@ -86,6 +88,7 @@ struct sync_cmd {
 	char snapshot[PATH_MAX];
 	char clusters[PATH_MAX];	/* --clusters FILE, or "" */
 	unsigned long long debounce_ms;
+	struct nc_dnssec_opts dnssec;	/* the DNSSEC options (sync only) */
 };
 
 struct sync;
@@ -104,6 +107,8 @@ struct cluster {
 	struct zg_model model;
 	struct zg_db db;
 	struct nc_publisher pub;
+	struct nc_dnssec dnssec;	/* the signer pub borrows (--dnssec;
+					 * none for the catalog) */
 	struct sy_api api;
 	struct sy_metrics *metrics;	/* its cluster= scope, or NULL */
 	struct sy_metric *m_ready;	/* kubezone_cluster_ready */
@@ -194,6 +199,11 @@ struct sync {
 	uint64_t serve_until;		/* fast serve probes end */
 	unsigned long lat_clamped;
 
+	/* DNSSEC: the refresh timer of every cluster's signer (--dnssec) */
+	struct sy_timer sign_timer;
+	uint64_t sign_last;		/* last refresh, kz_now_ms() */
+	struct sy_metric *m_sig_expiry, *m_sign_s, *m_refreshes;
+
 	/* the HTTP endpoint and metrics (both sources) */
 	struct sy_http_opts http_opts;
 	struct sy_http *http;
@@ -244,6 +254,13 @@ static bool
 zstarted(const struct sync *s, size_t z)
 {
 	return zcluster(s, z)->pub.started;
+}
+
+/* When zone Z's first signature expires (0: not signed). */
+static uint32_t
+zexpiry(const struct sync *s, size_t z)
+{
+	return nc_dnssec_earliest(&zcluster(s, z)->dnssec, s->zloc[z]);
 }
 
 static uint32_t
@@ -334,7 +351,7 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
     struct zg_render_opts *ro, struct nc_opts *no, struct sy_api *api,
     struct sy_http_opts *ho)
 {
-	struct kz_opt_table tables[6] = {
+	struct kz_opt_table tables[7] = {
 		{ "source options", sync_cmd_table, cmd },
 		{ "render options", zg_render_opt_table, ro },
 		{ "NSD options", nc_opt_table, no },
@@ -343,8 +360,9 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 		{ "coalescing options", sy_coalesce_opt_table,
 		    api ? (void *)&api->co : NULL },
 		{ "HTTP options", sy_http_opt_table, ho },
+		{ "DNSSEC options", nc_dnssec_opt_table, &cmd->dnssec },
 	};
-	size_t ntables = api && ho ? 6 : 3;
+	size_t ntables = api && ho ? 7 : 3;
 	char err[512];
 	char **pos;
 	size_t npos = 0;
@@ -384,7 +402,9 @@ parse_args(const char *name, int argc, char **argv, struct sync_cmd *cmd,
 		rc = 3;
 	} else if (nc_opts_finish(no, err, sizeof(err)) ||
 	    zg_render_opts_finish(ro, err, sizeof(err)) ||
-	    (!cmd->clusters[0] && check_zones(ro, no, err, sizeof(err)))) {
+	    (!cmd->clusters[0] && check_zones(ro, no, err, sizeof(err))) ||
+	    (ntables == 7 && nc_dnssec_opts_finish(&cmd->dnssec, err,
+	    sizeof(err)))) {
 		fprintf(stderr, "kubezone %s: %s\n", name, err);
 		rc = 3;
 	}
@@ -1298,6 +1318,16 @@ setup_metrics(struct sync *s)
 	    "kubezone_secondary_behind_seconds", "Seconds since the first "
 	    "serial the secondary does not have was published; 0 when "
 	    "current.", "secondary,zone");
+	s->m_sig_expiry = sy_metrics_gauge(r,
+	    "kubezone_dnssec_signature_expiry_earliest_timestamp_seconds",
+	    "Unix time at which the zone's first RRSIG expires (--dnssec).",
+	    "zone");
+	s->m_sign_s = sy_metrics_gauge(r, "kubezone_dnssec_sign_seconds",
+	    "CPU seconds the zone's last full signing took (--dnssec).",
+	    "zone");
+	s->m_refreshes = sy_metrics_counter(r,
+	    "kubezone_dnssec_refreshes_total", "Signature refreshes "
+	    "committed, one serial each (--dnssec).", NULL);
 }
 
 /* The secondaries' metrics, from their last answers. */
@@ -1343,7 +1373,7 @@ scrape(void *ctx)
 {
 	struct sync *s = ctx;
 	const struct nc_feed_stats *fs = &s->feed.stats;
-	unsigned long failed = 0;
+	unsigned long failed = 0, refreshes = 0;
 	bool started = false;
 	char name[256];
 
@@ -1358,8 +1388,10 @@ scrape(void *ctx)
 	    (const char *[]){ "acked" });
 	sy_metric_set(s->m_notify, fs->notify_failed,
 	    (const char *[]){ "failed" });
-	for (size_t c = 0; c < s->ncl; c++)
+	for (size_t c = 0; c < s->ncl; c++) {
 		failed += s->cl[c].pub.stats.failed;
+		refreshes += s->cl[c].pub.stats.refreshes;
+	}
 	sy_metric_set(s->m_zone_failures, (double)failed, NULL);
 	for (size_t z = 0; z < s->nzones; z++) {
 		if (!zstarted(s, z))
@@ -1372,7 +1404,16 @@ scrape(void *ctx)
 		    (const char *[]){ name });
 		sy_metric_set(s->m_capped, (double)zone_of(s, z)->capped,
 		    (const char *[]){ name });
+		if (zexpiry(s, z)) {
+			sy_metric_set(s->m_sig_expiry, zexpiry(s, z),
+			    (const char *[]){ name });
+			sy_metric_set(s->m_sign_s,
+			    zcluster(s, z)->pub.sign_seconds[s->zloc[z]],
+			    (const char *[]){ name });
+		}
 	}
+	if (s->cmd.dnssec.on)
+		sy_metric_set(s->m_refreshes, (double)refreshes, NULL);
 	if (started)
 		scrape_secondaries(s);
 	for (size_t c = 0; s->use_api && c < s->ncl; c++)
@@ -1475,6 +1516,188 @@ zone_files_stale(struct sync *s)
 	sy_timer_at(&s->loop, &s->zf_timer, at);
 }
 
+/* --- DNSSEC ---------------------------------------------------------------- */
+
+/*
+ * The refresh timer: at the next signature due in any cluster, but at
+ * most once per gap (nc_dnssec_gap), so that signatures falling due one
+ * by one are refreshed in batches.
+ */
+static void
+arm_refresh(struct sync *s)
+{
+	uint32_t due = 0, now = (uint32_t)time(NULL);
+	uint64_t gap = 1000ULL * nc_dnssec_gap(&s->cmd.dnssec), at;
+
+	if (!s->cmd.dnssec.on)
+		return;
+	for (size_t i = 0; i < s->ncl; i++) {
+		uint32_t t = nc_pub_next_refresh(&s->cl[i].pub);
+
+		if (t && (due == 0 || t < due))
+			due = t;
+	}
+	if (due == 0)
+		return;
+	at = kz_now_ms() + (due > now ? 1000ULL * (due - now) : 0);
+	if (s->sign_last && at < s->sign_last + gap)
+		at = s->sign_last + gap;
+	sy_timer_at(&s->loop, &s->sign_timer, at);
+}
+
+/* Earliest expiries within the refresh period: refreshes are failing. */
+static void
+warn_expiry(struct sync *s, uint32_t now)
+{
+	for (size_t z = 0; z < s->nzones; z++) {
+		uint32_t e = zexpiry(s, z);
+
+		if (e && e < now + s->cmd.dnssec.refresh)
+			kz_warn("a signature expires within the refresh period",
+			    "zone=%s expires_in_s=%ld", zone_of(s, z)->origin,
+			    (long)e - (long)now);
+	}
+}
+
+static void
+sign_timer_fired(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+	uint32_t now = (uint32_t)time(NULL);
+	bool committed = false;
+
+	(void)l;
+	s->sign_last = kz_now_ms();
+	for (size_t i = 0; i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+		long r;
+
+		if (c->pub.sign == NULL)
+			continue;	/* the catalog of several clusters */
+		log_cluster(c);
+		r = nc_pub_refresh(&c->pub, now, 0);
+		if (r < 0)
+			publish_outcome(c, false);	/* retried whole */
+		committed |= r > 0;
+		log_cluster(NULL);
+	}
+	if (committed) {
+		note_published(s);
+		zone_files_stale(s);
+	}
+	warn_expiry(s, now);
+	arm_refresh(s);
+}
+
+/* Keys for zone Z of cluster C: the --dnssec-key files of the zone,
+ * else those in the state directory, else a new CSK made there. */
+static int
+zone_keys(struct cluster *c, size_t z, char *err, size_t errsz)
+{
+	struct sync *s = c->s;
+	const struct nc_dnssec_opts *o = &s->cmd.dnssec;
+	const char *origin = c->db.zones[z].origin;
+	struct nc_dkey *keys = calloc(NC_DNSSEC_KEYS_MAX, sizeof(*keys));
+	size_t n = 0;
+	int rc = keys ? 0 : KZ_ENOMEM;
+
+	for (size_t i = 0; rc == 0 && i < o->nkey_files; i++) {
+		struct nc_dkey k;
+
+		if ((rc = nc_key_load(&k, o->key_files[i], err, errsz)) != 0)
+			break;
+		if (strcasecmp(k.zone, origin) == 0)
+			keys[n++] = k;
+		else
+			nc_key_free(&k);
+	}
+	if (rc == 0 && n == 0) {
+		free(keys);
+		keys = NULL;
+		rc = nc_keys_find(s->paths.dir, origin, &keys, &n, err, errsz);
+		if (rc == 0 && n == 0) {
+			keys = calloc(1, sizeof(*keys));
+			rc = keys ? nc_key_generate(&keys[0], origin,
+			    o->alg, s->paths.dir, err, errsz) : KZ_ENOMEM;
+			n = rc == 0;
+		}
+	}
+	if (rc) {
+		nc_keys_free(keys, n);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		kz_info("dnssec key", "zone=%s algorithm=%u tag=%u flags=%u "
+		    "file=%s", origin, keys[i].alg, keys[i].tag, keys[i].flags,
+		    keys[i].path);
+	rc = nc_dnssec_zone_keys(&c->dnssec, z, origin, keys, n);
+	if (rc)
+		snprintf(err, errsz, "zone %s: %s", origin, kz_strerror(rc));
+	return rc;
+}
+
+/* Whether some cluster's database holds zone ORIGIN. */
+static bool
+zone_served(const struct sync *s, const char *origin)
+{
+	for (size_t i = 0; i < s->ncl; i++)
+		if (zg_db_find(&s->cl[i].db, origin) >= 0)
+			return true;
+	return false;
+}
+
+/* Cluster C's signer, with keys for each of its zones but the catalog;
+ * its publisher borrows it. The catalog of several clusters has none. */
+static int
+setup_cluster_dnssec(struct cluster *c, char *err, size_t errsz)
+{
+	int rc;
+
+	if (c->is_catalog)
+		return 0;
+	if ((rc = nc_dnssec_init(&c->dnssec, &c->s->cmd.dnssec,
+	    c->db.nzones))) {
+		snprintf(err, errsz, "%s", kz_strerror(rc));
+		return rc;
+	}
+	for (size_t z = 0; z < c->db.nzones; z++)
+		if (z + 1 != c->db.catalog && (rc = zone_keys(c, z, err,
+		    errsz)) != 0)
+			return rc;
+	nc_pub_sign(&c->pub, &c->dnssec);
+	return 0;
+}
+
+/* --dnssec: every --dnssec-key belongs to a zone served, and each
+ * cluster signs its own zones (keys are per zone name, and no zone is
+ * two clusters'). */
+static int
+setup_dnssec(struct sync *s, char *err, size_t errsz)
+{
+	int rc;
+
+	if (!s->cmd.dnssec.on)
+		return 0;
+	for (size_t i = 0; i < s->cmd.dnssec.nkey_files; i++) {
+		struct nc_dkey k;
+
+		if ((rc = nc_key_load(&k, s->cmd.dnssec.key_files[i], err,
+		    errsz)) != 0)
+			return rc;
+		rc = zone_served(s, k.zone) ? 0 : KZ_EINVAL;
+		if (rc)
+			snprintf(err, errsz, "--dnssec-key %s: zone %s is not "
+			    "served", s->cmd.dnssec.key_files[i], k.zone);
+		nc_key_free(&k);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < s->ncl; i++)
+		if ((rc = setup_cluster_dnssec(&s->cl[i], err, errsz)) != 0)
+			return rc;
+	return 0;
+}
+
 /* The catalog of several clusters: published (held until NSD serves
  * every other zone) once a cluster has. */
 static void
@@ -1556,6 +1779,8 @@ publish(struct cluster *c)
 		probe_nsd(s);
 	if (rc == 0 && (n > 0 || first))
 		zone_files_stale(s);
+	if (rc == 0)
+		arm_refresh(s);
 }
 
 static void
@@ -2060,6 +2285,8 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	if (s->catalog)
 		nc_pub_hold(&zcluster(s, s->catalog - 1)->pub,
 		    s->zloc[s->catalog - 1]);
+	if ((rc = setup_dnssec(s, err, errsz)) != 0)
+		return rc;
 	warn_reverse_trees(s);
 	learn_from_zone_files(s);
 	learn_from_secondaries(s);
@@ -2255,6 +2482,7 @@ sy_sync_main(int argc, char **argv)
 	s->sigfd = s->inofd = -1;
 	s->nsd.logfd = s->nsd.logw = -1;
 	s->cmd.debounce_ms = 50;
+	nc_dnssec_opts_init(&s->cmd.dnssec);
 	zg_render_opts_init(&s->ro);
 	nc_opts_init(&s->no);
 	sy_api_opts_init(&s->api);
@@ -2268,6 +2496,7 @@ sy_sync_main(int argc, char **argv)
 	sy_timer_init(&s->sec_timer, sec_timer_fired, s);
 	sy_timer_init(&s->zf_timer, zf_timer_fired, s);
 	sy_timer_init(&s->serve_timer, serve_timer_fired, s);
+	sy_timer_init(&s->sign_timer, sign_timer_fired, s);
 	kz_map_init(&s->cur_hits.svc);
 	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no, &s->api,
 	    &s->http_opts);
@@ -2371,8 +2600,10 @@ out:
 		    "publish_failures=%lu", s->loads, s->load_failures, diffs,
 		    failed);
 	}
-	for (size_t i = 0; i < s->ncl; i++)
+	for (size_t i = 0; i < s->ncl; i++) {
 		nc_pub_free(&s->cl[i].pub);
+		nc_dnssec_free(&s->cl[i].dnssec);
+	}
 	nc_feed_free(&s->feed);
 	nc_serial_free(&s->serials);
 	for (size_t i = 0; i < s->ncl; i++)
@@ -2399,6 +2630,7 @@ out:
 	if (s->inofd >= 0)
 		close(s->inofd);
 out_opts:
+	nc_dnssec_opts_free(&s->cmd.dnssec);
 	sy_api_free(&s->api);
 	for (size_t i = 0; i < s->ncl; i++) {
 		sy_api_free(&s->cl[i].api);

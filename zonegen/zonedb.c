@@ -1394,6 +1394,32 @@ zg_db_foreach(const struct zg_db *db, size_t zone,
 	return rc;
 }
 
+int
+zg_db_owner_foreach(const struct zg_db *db, size_t zone, const char *owner,
+    int (*fn)(void *ctx, const struct zg_rr *rr), void *ctx)
+{
+	const struct db_owner *o = otab_get(&db->zones[zone].owners, owner,
+	    kz_map_hash(owner));
+	struct visbuf vb = { 0 };
+	uint8_t wire[ZG_NAME_MAX + 2], buf[4 + 512];
+	unsigned cut;
+	size_t wl;
+	int rc;
+
+	if (o == NULL)
+		return 0;
+	wl = zg_name_wire(o->name, wire, sizeof(wire));
+	rc = visible((struct zg_db *)db, o, &vb, false, &cut);
+	for (size_t k = 0; k < vb.n && rc == 0; k++) {
+		struct zg_rr rr = { wire, wl, vb.v[k].r->type,
+		    rr_ttl(db, vb.v[k].r->type), NULL, 0 };
+		rr.rdlen = vis_rdata(&vb.v[k], buf, &rr.rdata);
+		rc = fn(ctx, &rr);
+	}
+	free(vb.v);
+	return rc;
+}
+
 /* Append the decimal form of V. */
 static int
 put_uint(struct kz_buf *b, unsigned v)

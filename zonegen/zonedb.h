@@ -194,6 +194,15 @@ int zg_db_foreach(const struct zg_db *db, size_t zone,
     int (*fn)(void *ctx, const struct zg_rr *rr), void *ctx);
 
 /*
+ * Call FN for every record ZONE serves at OWNER (dotted, lower case,
+ * without the final dot), as zg_db_foreach does; 0 at once when OWNER
+ * has none. A hash lookup: for callers that follow a diff.
+ */
+int zg_db_owner_foreach(const struct zg_db *db, size_t zone,
+    const char *owner, int (*fn)(void *ctx, const struct zg_rr *rr),
+    void *ctx);
+
+/*
  * Append ZONE's records but the SOA to OUT as zone-file lines in DNS
  * canonical order (owners relative to the origin, "@" for the apex);
  * *NRECORDS gets their number. A database that explains (zg_db_explain)
