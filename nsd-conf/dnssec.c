@@ -1482,6 +1482,30 @@ nc_dnssec_count(const struct nc_dnssec *s, size_t z)
 	return nc_dnssec_signed(s, z) ? s->zones[z]->nsigs : 0;
 }
 
+/* The chain record and the signatures of every name of TREE to EMIT. */
+static int
+emit_names(const struct nc_dnssec_zone *zn, const ldns_rbtree_t *tree,
+    int (*emit)(void *, const struct nc_rr *), void *ectx)
+{
+	int rc = 0;
+
+	for (ldns_rbnode_t *x = ldns_rbtree_first(tree);
+	    rc == 0 && x != LDNS_RBTREE_NULL; x = ldns_rbtree_next(x)) {
+		const struct sname *n = (const struct sname *)x;
+		struct nc_rr rr = { n->owner, n->key.len, chain_type(n),
+		    zn->nsec_ttl, n->nsec, n->nseclen };
+
+		if (n->nseclen)
+			rc = emit(ectx, &rr);
+		for (const struct sig *g = n->sigs; g && rc == 0; g = g->next) {
+			rr = (struct nc_rr){ n->owner, n->key.len, T_RRSIG,
+			    g->ttl, g->rdata, g->rdlen };
+			rc = emit(ectx, &rr);
+		}
+	}
+	return rc;
+}
+
 int
 nc_dnssec_foreach(const struct nc_dnssec *s, size_t z,
     int (*emit)(void *ectx, const struct nc_rr *rr), void *ectx)
@@ -1501,33 +1525,9 @@ nc_dnssec_foreach(const struct nc_dnssec *s, size_t z,
 		    sizeof(nsec3param) };
 		rc = emit(ectx, &rr);
 	}
-	for (ldns_rbnode_t *x = ldns_rbtree_first(&zn->names);
-	    rc == 0 && x != LDNS_RBTREE_NULL; x = ldns_rbtree_next(x)) {
-		const struct sname *n = (const struct sname *)x;
-		struct nc_rr rr = { n->owner, n->key.len, chain_type(n),
-		    zn->nsec_ttl, n->nsec, n->nseclen };
-
-		if (n->nseclen)
-			rc = emit(ectx, &rr);
-		for (const struct sig *g = n->sigs; g && rc == 0; g = g->next) {
-			rr = (struct nc_rr){ n->owner, n->key.len, T_RRSIG,
-			    g->ttl, g->rdata, g->rdlen };
-			rc = emit(ectx, &rr);
-		}
-	}
-	for (ldns_rbnode_t *x = ldns_rbtree_first(&zn->hashed);
-	    rc == 0 && x != LDNS_RBTREE_NULL; x = ldns_rbtree_next(x)) {
-		const struct sname *n = (const struct sname *)x;
-		struct nc_rr rr = { n->owner, n->key.len, chain_type(n),
-		    zn->nsec_ttl, n->nsec, n->nseclen };
-
-		if (n->nseclen)
-			rc = emit(ectx, &rr);
-		for (const struct sig *g = n->sigs; g && rc == 0; g = g->next) {
-			rr = (struct nc_rr){ n->owner, n->key.len, T_RRSIG,
-			    g->ttl, g->rdata, g->rdlen };
-			rc = emit(ectx, &rr);
-		}
-	}
+	if (rc == 0)
+		rc = emit_names(zn, &zn->names, emit, ectx);
+	if (rc == 0)
+		rc = emit_names(zn, &zn->hashed, emit, ectx);
 	return rc;
 }
