@@ -417,13 +417,10 @@ add_reverse_zone(void *ctx, const char *origin)
 	return 0;
 }
 
-int
-zg_db_init(struct zg_db *db, const struct zg_render_opts *o)
+/* What every database starts from: empty maps, no zones yet. */
+static void
+db_setup(struct zg_db *db, const struct zg_render_opts *o)
 {
-	struct zg_cidr all4 = { .ip = { .family = ZG_IPV4 }, .prefix = 0 };
-	struct zg_cidr all6 = { .ip = { .family = ZG_IPV6 }, .prefix = 0 };
-	int rc;
-
 	memset(db, 0, sizeof(*db));
 	db->o = o;
 	db->rrset_bytes = o->rrset_bytes ? o->rrset_bytes : ZG_RRSET_BYTES;
@@ -433,6 +430,16 @@ zg_db_init(struct zg_db *db, const struct zg_render_opts *o)
 	for (int k = 0; k < ZG_KIND_COUNT; k++)
 		kz_map_init(&db->objs[k]);
 	kz_arena_init(&db->scratch, 1 << 16);
+}
+
+int
+zg_db_init(struct zg_db *db, const struct zg_render_opts *o)
+{
+	struct zg_cidr all4 = { .ip = { .family = ZG_IPV4 }, .prefix = 0 };
+	struct zg_cidr all6 = { .ip = { .family = ZG_IPV6 }, .prefix = 0 };
+	int rc;
+
+	db_setup(db, o);
 	rc = zone_add(db, o->zone);
 	if (rc == 0 && o->nreverse == 0)
 		rc = zg_cidr_zones(&all4, add_reverse_zone, db) ?
@@ -462,15 +469,7 @@ zg_db_init_catalog(struct zg_db *db, const struct zg_render_opts *o,
 {
 	int rc;
 
-	memset(db, 0, sizeof(*db));
-	db->o = o;
-	db->rrset_bytes = o->rrset_bytes ? o->rrset_bytes : ZG_RRSET_BYTES;
-	kz_map_init(&db->revzones);
-	kz_map_init(&db->groups);
-	kz_map_init(&db->nslists);
-	for (int k = 0; k < ZG_KIND_COUNT; k++)
-		kz_map_init(&db->objs[k]);
-	kz_arena_init(&db->scratch, 1 << 16);
+	db_setup(db, o);
 	db->members = calloc(n ? n : 1, sizeof(*db->members));
 	if (db->members == NULL)
 		return KZ_ENOMEM;
