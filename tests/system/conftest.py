@@ -114,22 +114,6 @@ def read_text(path):
         return ""
 
 
-def children_of(pid):
-    """PIDs whose parent is PID (alive, not zombies)."""
-    found = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z" and int(fields[1]) == pid:
-            found.append(int(d))
-    return found
-
-
 class GiveUp(AssertionError):
     """Raised by a wait_for predicate when waiting longer is pointless
     (the process being waited on has exited): wait_for lets it through."""

@@ -10,7 +10,7 @@ import time
 import dns.query
 import pytest
 
-from conftest import (answers, axfr, children_of, free_port, pid_alive,
+from conftest import (answers, axfr, free_port, pid_alive,
                       processes_with, replace_file, soa_serial, wait_for)
 
 KEY = ("xfr", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=")
@@ -26,18 +26,21 @@ def test_nsd_sigkill_is_restarted(sync, snapshot):
     wait_for(lambda: answers("web.shop.svc.cluster.local.", "A", s.port) ==
              ["10.96.12.34"], 10, what="answers after the restart")
     assert "signal=KILL" in s.text()
-    # And once more: killing NSD's other processes (the children of the one
-    # in nsd.pid, of this NSD: processes of the NSD killed above may still
-    # be on their way out) also ends in a restart. All of them: one may be
-    # a process a reload (the first transfer after the restart) replaces
-    # at that moment, whose end NSD expects.
-    children = wait_for(lambda: children_of(s.nsd_pid()), 10,
-                        what="the new NSD's server processes")
-    for pid in children:
+    # And once more: killing NSD's other processes (its main process and
+    # the servers, all but the launched one in nsd.pid) also ends in a
+    # restart. Found by their configuration rather than as the children of
+    # nsd.pid: after a reload NSD's main process is the child of the one
+    # that did the reload, not of the launched one, and a reload (the first
+    # transfer after the restart) may be under way at this very moment.
+    conf = os.path.join(s.state_dir, "nsd.conf")
+    xfrd = s.nsd_pid()
+    others = wait_for(lambda: [p for p in processes_with(conf) if p != xfrd],
+                      10, what="the new NSD's main and server processes")
+    for pid in others:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
-            pass        # the one a reload just replaced
+            pass        # one that a reload just replaced
     s.wait_log("nsd exited, restarting", count=2)
     wait_for(lambda: answers("web.shop.svc.cluster.local.", "A", s.port) ==
              ["10.96.12.34"], 10, what="answers after the second restart")
