@@ -70,6 +70,18 @@ struct rec {
 	size_t off, len;	/* in the data buffer */
 };
 
+/* The phases of a whole signing (nc_dnssec_sign_begin to _finish). */
+enum {
+	JOB_NONE,	/* none under way */
+	JOB_OWNERS,	/* each name's RRsets signed */
+	JOB_HASHED,	/* NSEC3: each name's hashed owner */
+	JOB_CHAIN,	/* each NSEC (NSEC3) made and signed */
+	JOB_READY	/* the apex's DNSKEY, NSEC3PARAM and SOA left */
+};
+
+/* The work of one signature, in names visited, for a step's budget. */
+#define SIGN_WEIGHT 16
+
 struct nc_dnssec_zone {
 	ldns_rbtree_t names;	/* struct sname, canonical order */
 	ldns_rbtree_t hashed;	/* NSEC3 owners, canonical (hash) order */
@@ -84,6 +96,8 @@ struct nc_dnssec_zone {
 	uint32_t nsec_ttl, dnskey_ttl, soa_ttl;
 	size_t nsigs;
 	bool built;		/* signed whole since the last failure */
+	int job;		/* a whole signing under way: JOB_* */
+	ldns_rbnode_t *cur;	/* its next name (in the job's tree) */
 	bool emit;		/* hand changes back (not when whole) */
 	/* scratch */
 	struct rec *recs;
@@ -782,6 +796,8 @@ zone_clear(struct nc_dnssec_zone *zn)
 	zn->apex = NULL;
 	zn->nsigs = 0;
 	zn->built = false;
+	zn->job = JOB_NONE;
+	zn->cur = NULL;
 }
 
 static void
@@ -977,8 +993,7 @@ zone_ttls(struct nc_dnssec_zone *zn, const struct zg_db_zone *dz)
 }
 
 int
-nc_dnssec_sign_full(struct nc_dnssec *s, const struct zg_db *db, size_t z,
-    uint32_t serial, uint32_t now)
+nc_dnssec_sign_begin(struct nc_dnssec *s, const struct zg_db *db, size_t z)
 {
 	struct nc_dnssec_zone *zn = nc_dnssec_signed(s, z) ? s->zones[z] : NULL;
 	struct full_ctx c = { zn, 0 };
@@ -989,33 +1004,103 @@ nc_dnssec_sign_full(struct nc_dnssec *s, const struct zg_db *db, size_t z,
 	if (zn == NULL)
 		return KZ_EINVAL;
 	zone_clear(zn);
-	out_reset(s);
 	zn->emit = false;
 	zn->nfresh = zn->ngone = zn->ndirty = zn->nhfresh = zn->nhgone = 0;
 	zone_ttls(zn, &db->zones[z]);
 	alen = zg_name_wire(zn->bare, apex, sizeof(apex));
-	if (alen == 0 || (zn->apex = name_add(zn, apex, alen)) == NULL)
+	if (alen == 0 || (zn->apex = name_add(zn, apex, alen)) == NULL) {
+		zone_clear(zn);
 		return KZ_ENOMEM;
-	rc = zg_db_foreach(db, z, full_name, &c);
-	/* every name: its RRsets, then the chain, DNSKEY and SOA */
-	for (ldns_rbnode_t *n = ldns_rbtree_first(&zn->names);
-	    rc == 0 && n != LDNS_RBTREE_NULL; n = ldns_rbtree_next(n)) {
-		struct sname *sn = (struct sname *)n;
-		rc = sync_owner(s, zn, db, z, sn->owner, sn->key.len, NULL, 0,
-		    true, now);
 	}
-	for (ldns_rbnode_t *n = ldns_rbtree_first(&zn->names); zn->nsec3 &&
-	    rc == 0 && n != LDNS_RBTREE_NULL; n = ldns_rbtree_next(n))
-		rc = h3_attach(zn, (struct sname *)n);
+	rc = zg_db_foreach(db, z, full_name, &c);
+	if (rc) {
+		zone_clear(zn);
+		return rc;
+	}
+	zn->job = JOB_OWNERS;
+	zn->cur = ldns_rbtree_first(&zn->names);
+	return 0;
+}
+
+/* The next phase of ZN's signing, once its names are through. */
+static void
+job_next(struct nc_dnssec_zone *zn)
+{
+	if (zn->job == JOB_OWNERS && zn->nsec3) {
+		zn->job = JOB_HASHED;
+		zn->cur = ldns_rbtree_first(&zn->names);
+		return;
+	}
+	if (zn->job == JOB_CHAIN) {
+		zn->job = JOB_READY;
+		return;
+	}
+	/* the names' chain records are all made next, whole */
 	for (size_t i = 0; i < zn->ndirty; i++)
 		zn->dirty[i]->dirty = false;
 	zn->nfresh = zn->ngone = zn->ndirty = zn->nhfresh = zn->nhgone = 0;
-	for (ldns_rbnode_t *n = ldns_rbtree_first(zn->nsec3 ? &zn->hashed :
-	    &zn->names); rc == 0 && n != LDNS_RBTREE_NULL;
-	    n = ldns_rbtree_next(n))
-		rc = nsec_update(s, zn, (struct sname *)n, now);
-	if (rc == 0)
-		rc = sign_dnskey(s, zn, now);
+	zn->job = JOB_CHAIN;
+	zn->cur = ldns_rbtree_first(zn->nsec3 ? &zn->hashed : &zn->names);
+}
+
+/* One name of ZN's job. */
+static int
+job_name(struct nc_dnssec *s, struct nc_dnssec_zone *zn,
+    const struct zg_db *db, size_t z, struct sname *sn, uint32_t now)
+{
+	switch (zn->job) {
+	case JOB_OWNERS:
+		return sync_owner(s, zn, db, z, sn->owner, sn->key.len, NULL,
+		    0, true, now);
+	case JOB_HASHED:
+		return h3_attach(zn, sn);
+	default:
+		return nsec_update(s, zn, sn, now);
+	}
+}
+
+int
+nc_dnssec_sign_step(struct nc_dnssec *s, const struct zg_db *db, size_t z,
+    uint32_t now, size_t max)
+{
+	struct nc_dnssec_zone *zn = nc_dnssec_signed(s, z) ? s->zones[z] : NULL;
+	size_t work = 0, limit = max ? max * SIGN_WEIGHT : SIZE_MAX;
+	unsigned long sigs = s->stats.signatures;
+	int rc = 0;
+
+	if (zn == NULL || zn->job == JOB_NONE)
+		return KZ_EINVAL;
+	while (zn->job != JOB_READY) {
+		struct sname *sn;
+
+		if (work >= limit)
+			return 1;
+		if (zn->cur == LDNS_RBTREE_NULL) {
+			job_next(zn);
+			continue;
+		}
+		sn = (struct sname *)zn->cur;
+		zn->cur = ldns_rbtree_next(zn->cur);
+		if ((rc = job_name(s, zn, db, z, sn, now)) != 0) {
+			zone_clear(zn);
+			return rc;
+		}
+		work += 1 + (s->stats.signatures - sigs) * SIGN_WEIGHT;
+		sigs = s->stats.signatures;
+	}
+	return 0;
+}
+
+int
+nc_dnssec_sign_finish(struct nc_dnssec *s, const struct zg_db *db, size_t z,
+    uint32_t serial, uint32_t now)
+{
+	struct nc_dnssec_zone *zn = nc_dnssec_signed(s, z) ? s->zones[z] : NULL;
+	int rc;
+
+	if (zn == NULL || zn->job != JOB_READY)
+		return KZ_EINVAL;
+	rc = sign_dnskey(s, zn, now);
 	if (rc == 0 && zn->nsec3)
 		rc = sign_nsec3param(s, zn, now);
 	if (rc == 0)
@@ -1024,9 +1109,29 @@ nc_dnssec_sign_full(struct nc_dnssec *s, const struct zg_db *db, size_t z,
 		zone_clear(zn);
 		return rc;
 	}
+	zn->job = JOB_NONE;
 	zn->built = true;
 	zn->emit = true;
 	return 0;
+}
+
+bool
+nc_dnssec_signing(const struct nc_dnssec *s, size_t z)
+{
+	return nc_dnssec_signed(s, z) && s->zones[z]->job != JOB_NONE;
+}
+
+int
+nc_dnssec_sign_full(struct nc_dnssec *s, const struct zg_db *db, size_t z,
+    uint32_t serial, uint32_t now)
+{
+	int rc = nc_dnssec_sign_begin(s, db, z);
+
+	if (rc == 0)
+		rc = nc_dnssec_sign_step(s, db, z, now, 0);
+	if (rc == 0)
+		rc = nc_dnssec_sign_finish(s, db, z, serial, now);
+	return rc;
 }
 
 /* --- following a diff -------------------------------------------------------- */

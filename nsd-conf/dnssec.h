@@ -104,6 +104,29 @@ int nc_dnssec_sign_full(struct nc_dnssec *s, const struct zg_db *db,
     size_t z, uint32_t serial, uint32_t now);
 
 /*
+ * The same whole signing in steps, so that a large zone (seconds of
+ * CPU) never holds the caller up for long: nc_dnssec_sign_begin() drops
+ * the zone's state and lists its names; each nc_dnssec_sign_step()
+ * makes about MAX more signatures (0: all that are left) and returns 1
+ * while work is left, 0 once only nc_dnssec_sign_finish() is left, which
+ * signs the apex (DNSKEY, NSEC3PARAM, the SOA with SERIAL) and makes
+ * the zone signed. DB must not change from the begin to the finish
+ * (the caller holds its diffs back). Any error drops the job: the zone
+ * is then unsigned (and never transferred) until signed whole again.
+ * With the same NOW throughout, the result equals nc_dnssec_sign_full().
+ */
+int nc_dnssec_sign_begin(struct nc_dnssec *s, const struct zg_db *db,
+    size_t z);
+int nc_dnssec_sign_step(struct nc_dnssec *s, const struct zg_db *db,
+    size_t z, uint32_t now, size_t max);
+int nc_dnssec_sign_finish(struct nc_dnssec *s, const struct zg_db *db,
+    size_t z, uint32_t serial, uint32_t now);
+
+/* Whether a whole signing of zone Z is under way (begun, not finished
+ * nor failed). */
+bool nc_dnssec_signing(const struct nc_dnssec *s, size_t z);
+
+/*
  * Follow diff D of zone Z of DB (after zg_db_apply) up to the new
  * SERIAL. *OUT gets the signer's records to delete and add. 0, or an
  * error (the zone must then be signed whole: nc_dnssec_sign_full).

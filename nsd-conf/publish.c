@@ -76,8 +76,9 @@ nc_pub_init(struct nc_publisher *p, struct zg_db *db, struct nc_feed *feed,
 	p->whole = calloc(db->nzones ? db->nzones : 1, sizeof(*p->whole));
 	p->sign_seconds = calloc(db->nzones ? db->nzones : 1,
 	    sizeof(*p->sign_seconds));
+	p->job = calloc(db->nzones ? db->nzones : 1, sizeof(*p->job));
 	if (p->fz == NULL || p->first == NULL || p->whole == NULL ||
-	    p->sign_seconds == NULL)
+	    p->sign_seconds == NULL || p->job == NULL)
 		return KZ_ENOMEM;
 	for (size_t z = 0; z < db->nzones; z++) {
 		const struct zg_db_zone *dz = &db->zones[z];
@@ -100,27 +101,28 @@ nc_pub_free(struct nc_publisher *p)
 	free(p->first);
 	free(p->whole);
 	free(p->sign_seconds);
+	free(p->job);
 	memset(p, 0, sizeof(*p));
 }
 
-/* The whole of zone Z under a new serial (no diff). */
+/* A whole signing under way (p->job). */
+enum { JOB_NONE, JOB_FIRST, JOB_AGAIN };
+
+/* Zone Z under a new serial, whole (no diff), once signed if it is. */
 static int
-publish_whole(struct nc_publisher *p, size_t z, uint32_t now)
+publish_serial(struct nc_publisher *p, size_t z, uint32_t now, bool first)
 {
 	const char *origin = p->db->zones[z].origin;
+	bool sign = nc_dnssec_signed(p->sign, z);
 	uint32_t serial;
 	int rc;
 
 	rc = nc_serial_issue(p->serials, origin, now, &serial);
-	if (rc == 0 && nc_dnssec_signed(p->sign, z)) {
+	if (rc == 0 && sign) {
 		uint64_t cpu0 = kz_cpu_ns();
 
-		rc = nc_dnssec_sign_full(p->sign, p->db, z, serial, now);
-		p->sign_seconds[z] = (double)(kz_cpu_ns() - cpu0) / 1e9;
-		if (rc == 0)
-			kz_info("zone signed", "zone=%s signatures=%zu "
-			    "cpu_s=%.3f", origin, nc_dnssec_count(p->sign, z),
-			    p->sign_seconds[z]);
+		rc = nc_dnssec_sign_finish(p->sign, p->db, z, serial, now);
+		p->sign_seconds[z] += (double)(kz_cpu_ns() - cpu0) / 1e9;
 	}
 	if (rc == 0)
 		rc = nc_feed_set_serial(p->feed, p->fz[z], serial);
@@ -130,10 +132,85 @@ publish_whole(struct nc_publisher *p, size_t z, uint32_t now)
 		p->stats.failed++;
 		return rc;
 	}
-	if (!p->started || z + 1 == p->held)
+	if (sign)
+		kz_info("zone signed", "zone=%s signatures=%zu cpu_s=%.3f",
+		    origin, nc_dnssec_count(p->sign, z), p->sign_seconds[z]);
+	if (first)
 		p->first[z] = serial;
 	kz_info("zone published", "zone=%s serial=%u records=%zu", origin,
 	    serial, p->db->zones[z].nrecords + 1);
+	return 0;
+}
+
+/*
+ * The whole of zone Z under a new serial (no diff): 0. A signed zone
+ * is signed first, in steps (nc_pub_work): 1, it is published when its
+ * signing is done.
+ */
+static int
+publish_whole(struct nc_publisher *p, size_t z, uint32_t now)
+{
+	bool first = !p->started || z + 1 == p->held;
+	int rc;
+
+	if (!nc_dnssec_signed(p->sign, z))
+		return publish_serial(p, z, now, first);
+	p->sign_seconds[z] = 0;
+	if ((rc = nc_dnssec_sign_begin(p->sign, p->db, z)) != 0) {
+		kz_error("cannot sign a zone", "zone=%s error=\"%s\"",
+		    p->db->zones[z].origin, kz_strerror(rc));
+		p->stats.failed++;
+		return rc;
+	}
+	p->job[z] = first ? JOB_FIRST : JOB_AGAIN;
+	kz_info("signing zone whole", "zone=%s records=%zu",
+	    p->db->zones[z].origin, p->db->zones[z].nrecords + 1);
+	return 1;
+}
+
+bool
+nc_pub_busy(const struct nc_publisher *p)
+{
+	for (size_t z = 0; p->job && z < p->db->nzones; z++)
+		if (p->job[z] != JOB_NONE)
+			return true;
+	return false;
+}
+
+bool
+nc_pub_signing(const struct nc_publisher *p, size_t z)
+{
+	return p->job && z < p->db->nzones && p->job[z] != JOB_NONE;
+}
+
+int
+nc_pub_work(struct nc_publisher *p, uint32_t now, size_t max)
+{
+	for (size_t z = 0; p->job && z < p->db->nzones; z++) {
+		uint64_t cpu0 = kz_cpu_ns();
+		bool first = p->job[z] == JOB_FIRST;
+		int rc;
+
+		if (p->job[z] == JOB_NONE)
+			continue;
+		rc = nc_dnssec_sign_step(p->sign, p->db, z, now, max);
+		p->sign_seconds[z] += (double)(kz_cpu_ns() - cpu0) / 1e9;
+		if (rc > 0)
+			return 1;
+		p->job[z] = JOB_NONE;
+		if (rc == 0) {
+			rc = publish_serial(p, z, now, first);
+		} else {
+			kz_error("cannot sign a zone", "zone=%s error=\"%s\"",
+			    p->db->zones[z].origin, kz_strerror(rc));
+			p->stats.failed++;
+		}
+		if (rc) {
+			p->whole[z] = true;	/* signed again next time */
+			return rc;
+		}
+		return nc_pub_busy(p) ? 1 : 0;
+	}
 	return 0;
 }
 
@@ -384,7 +461,8 @@ out:
 	return rc;
 }
 
-/* Publish zone Z: resume from NSD's zone file in ZONEDIR, or whole. */
+/* Publish zone Z: resume from NSD's zone file in ZONEDIR, or whole
+ * (0, or 1: being signed first). */
 static int
 start_zone(struct nc_publisher *p, size_t z, const char *zonedir,
     uint32_t now)
@@ -409,12 +487,13 @@ nc_pub_start(struct nc_publisher *p, const char *zonedir, uint32_t now)
 {
 	int rc = 0;
 
-	for (size_t z = 0; z < p->db->nzones && rc == 0; z++)
+	for (size_t z = 0; z < p->db->nzones && rc >= 0; z++)
 		if (z + 1 != p->held)
 			rc = start_zone(p, z, zonedir, now);
-	if (rc == 0)
-		p->started = true;
-	return rc;
+	if (rc < 0)
+		return rc;
+	p->started = true;
+	return 0;
 }
 
 void
@@ -439,9 +518,10 @@ nc_pub_release(struct nc_publisher *p, const char *zonedir, uint32_t now)
 	if (p->held == 0 || !p->started)
 		return p->held ? KZ_EINVAL : 0;
 	rc = start_zone(p, z, zonedir, now);
-	if (rc == 0)
-		p->held = 0;
-	return rc;
+	if (rc < 0)
+		return rc;
+	p->held = 0;
+	return 0;
 }
 
 /* Zone Z's diff D and the signer's changes S (may be NULL) as one
@@ -512,6 +592,8 @@ nc_pub_diffs(struct nc_publisher *p, uint32_t now)
 
 	if (!p->started)
 		return nc_pub_start(p, NULL, now);
+	if (nc_pub_busy(p))
+		return KZ_EINVAL;	/* the database changed under a job */
 	for (size_t z = 0; z < p->db->nzones; z++) {
 		const struct zg_diff *d = &p->db->zones[z].diff;
 		int r;
@@ -526,7 +608,9 @@ nc_pub_diffs(struct nc_publisher *p, uint32_t now)
 			continue;
 		else
 			r = commit(p, z, d, now);
-		p->whole[z] = r != 0;
+		p->whole[z] = r < 0;
+		if (r > 0)
+			continue;	/* published once signed */
 		if (r) {
 			if (rc == 0)
 				rc = r;

@@ -55,6 +55,8 @@ struct nc_publisher {
 	struct nc_dnssec *sign;	/* the signer (borrowed), or NULL */
 	double *sign_seconds;	/* per zone: CPU time of its last full
 				 * signing */
+	unsigned char *job;	/* per zone: a whole signing under way
+				 * (its first publication, or again) */
 	struct nc_pub_stats stats;
 };
 
@@ -115,8 +117,32 @@ long nc_pub_diffs(struct nc_publisher *p, uint32_t now);
  * from NSD's zone file: it goes out whole), and every diff carries the
  * signer's changes for it (nsd-conf/dnssec.h); the feed's full
  * transfers hold the signer's records too.
+ *
+ * A whole signing takes seconds of CPU at scale, so it is done in
+ * steps: nc_pub_start() (or nc_pub_diffs(), for a zone going out whole
+ * again) begins it, and the zone is published -- a new serial, the
+ * feed serves it -- once nc_pub_work() has finished it. Until then the
+ * feed answers for the zone as before (SERVFAIL the first time: NSD
+ * keeps serving its zone file), and the database must not change: the
+ * caller holds zg_db_apply() and nc_pub_diffs() back while
+ * nc_pub_busy().
  */
 void nc_pub_sign(struct nc_publisher *p, struct nc_dnssec *sign);
+
+/* Whether a whole signing of any zone is under way. */
+bool nc_pub_busy(const struct nc_publisher *p);
+
+/* Whether database zone Z is being signed whole (not published yet, or
+ * published before the signing began). */
+bool nc_pub_signing(const struct nc_publisher *p, size_t z);
+
+/*
+ * One step of the whole signings under way: about MAX signatures (0:
+ * all). 1 while work is left, 0 when none is (every zone signed is
+ * published), or an error (that zone goes out whole, signed afresh, at
+ * the next nc_pub_diffs()).
+ */
+int nc_pub_work(struct nc_publisher *p, uint32_t now, size_t max);
 
 /*
  * Commit a signature refresh (a new serial) for every signed zone with

@@ -83,6 +83,8 @@
 #define SY_SERVE_PROBE_MS 5	/* NSD asked while a change waits ... */
 #define SY_SERVE_FAST_MS 10000	/* ... this long after a publish at most */
 #define SY_LATENCY_MAX_S 3600	/* a longer latency is a stale annotation */
+#define SY_SIGN_SLICE 256	/* signatures per turn of the loop (a few
+				 * ms) while a zone is signed whole */
 
 struct sync_cmd {
 	char snapshot[PATH_MAX];
@@ -118,6 +120,8 @@ struct cluster {
 	struct sy_timer retry_timer;	/* publish again after a failure */
 	uint64_t retry_ms;		/* its next delay; 0: none pending */
 	bool failing;			/* the last publish failed */
+	bool deferred;			/* a publish waits for a whole
+					 * signing to end */
 };
 
 /* One zone's readiness probe. */
@@ -201,6 +205,7 @@ struct sync {
 
 	/* DNSSEC: the refresh timer of every cluster's signer (--dnssec) */
 	struct sy_timer sign_timer;
+	struct sy_timer sign_work;	/* the next step of whole signings */
 	uint64_t sign_last;		/* last refresh, kz_now_ms() */
 	struct sy_metric *m_sig_expiry, *m_sign_s, *m_refreshes;
 
@@ -249,11 +254,14 @@ zheld(const struct sync *s, size_t z)
 	return nc_pub_held(&zcluster(s, z)->pub, s->zloc[z]);
 }
 
-/* Zone Z's cluster has published (its zones are in the feed). */
+/* Zone Z's cluster has published and Z is in the feed (not still
+ * being signed whole). */
 static bool
 zstarted(const struct sync *s, size_t z)
 {
-	return zcluster(s, z)->pub.started;
+	const struct cluster *c = zcluster(s, z);
+
+	return c->pub.started && !nc_pub_signing(&c->pub, s->zloc[z]);
 }
 
 /* When zone Z's first signature expires (0: not signed). */
@@ -1719,7 +1727,7 @@ start_catalog(struct sync *s)
  * every zone is published whole; then each change is a diff.
  */
 static void
-publish(struct cluster *c)
+publish_now(struct cluster *c)
 {
 	struct sync *s = c->s;
 	bool first = !c->pub.started;
@@ -1781,6 +1789,65 @@ publish(struct cluster *c)
 		zone_files_stale(s);
 	if (rc == 0)
 		arm_refresh(s);
+	if (nc_pub_busy(&c->pub))
+		sy_timer_in(&s->loop, &s->sign_work, 0);
+}
+
+/* Publish C's changes, unless a zone of C is being signed whole: then
+ * once it is (the database waits). */
+static void
+publish(struct cluster *c)
+{
+	if (nc_pub_busy(&c->pub)) {
+		c->deferred = true;
+		return;
+	}
+	publish_now(c);
+}
+
+/*
+ * A step of the whole signings under way (a zone's first publication
+ * with --dnssec, or one that goes out whole again): SY_SIGN_SLICE
+ * signatures per turn of the loop, so that the API's events, NSD, the
+ * feed and /healthz are served in between. A cluster's publishes wait
+ * until its zones are signed (its database must not change meanwhile).
+ */
+static void
+sign_work_fired(struct sy_loop *l, void *ctx)
+{
+	struct sync *s = ctx;
+	bool more = false;
+
+	(void)l;
+	for (size_t i = 0; i < s->ncl; i++) {
+		struct cluster *c = &s->cl[i];
+		int r;
+
+		if (!nc_pub_busy(&c->pub))
+			continue;
+		log_cluster(c);
+		r = nc_pub_work(&c->pub, (uint32_t)time(NULL), SY_SIGN_SLICE);
+		log_cluster(NULL);
+		if (r > 0) {
+			more = true;
+			break;		/* one step per turn */
+		}
+		if (r < 0) {
+			publish_outcome(c, false);	/* retried whole */
+			continue;
+		}
+		note_published(s);
+		probe_nsd(s);
+		zone_files_stale(s);
+		arm_refresh(s);
+		if (c->deferred) {
+			c->deferred = false;
+			publish_now(c);
+		}
+		more |= nc_pub_busy(&c->pub);
+	}
+	if (more)
+		sy_timer_in(&s->loop, &s->sign_work, 0);
 }
 
 static void
@@ -2497,6 +2564,7 @@ sy_sync_main(int argc, char **argv)
 	sy_timer_init(&s->zf_timer, zf_timer_fired, s);
 	sy_timer_init(&s->serve_timer, serve_timer_fired, s);
 	sy_timer_init(&s->sign_timer, sign_timer_fired, s);
+	sy_timer_init(&s->sign_work, sign_work_fired, s);
 	kz_map_init(&s->cur_hits.svc);
 	rc = parse_args("sync", argc, argv, &s->cmd, &s->ro, &s->no, &s->api,
 	    &s->http_opts);

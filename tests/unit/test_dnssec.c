@@ -521,6 +521,39 @@ verify_all(const struct nc_dnssec *s, const struct zg_db *db, size_t z,
 	ldns_rr_list_deep_free(all);
 }
 
+/*
+ * Sign zone Z of DB whole in steps of a few signatures: while the job
+ * is under way the zone is not transferable, and each step but the
+ * last says more work is left.
+ */
+static void
+sign_in_steps(struct nc_dnssec *s, const struct zg_db *db, size_t z,
+    uint32_t serial)
+{
+	size_t max = 1 + rnd(7);
+	unsigned long made = s->stats.signatures;
+	struct set tmp = { 0 };
+	unsigned nsteps = 0;
+	int r;
+
+	assert_int_equal(nc_dnssec_sign_begin(s, db, z), 0);
+	kz_map_init(&tmp.m);
+	while ((r = nc_dnssec_sign_step(s, db, z, NOW, max)) == 1) {
+		assert_true(nc_dnssec_signing(s, z));
+		assert_int_equal(nc_dnssec_foreach(s, z, set_add, &tmp),
+		    KZ_EINVAL);
+		/* a step stops within a name's RRsets of its budget */
+		assert_true(s->stats.signatures - made <= max + 16);
+		made = s->stats.signatures;
+		nsteps++;
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(nc_dnssec_sign_finish(s, db, z, serial, NOW), 0);
+	assert_false(nc_dnssec_signing(s, z));
+	assert_true(nsteps > 0);
+	set_free(&tmp);
+}
+
 static void
 run(int alg, unsigned steps)
 {
@@ -562,10 +595,17 @@ run(int alg, unsigned steps)
 		mir[z].strip = alg == 13;
 		kz_map_init(&mir[z].m);
 		serials[z] = serial;
-		assert_int_equal(nc_dnssec_sign_full(&s, &db, z, serial, NOW),
-		    0);
+		sign_in_steps(&s, &db, z, serial);
 		assert_int_equal(zg_db_foreach(&db, z, db_add, &mir[z]), 0);
 		assert_int_equal(nc_dnssec_foreach(&s, z, set_add, &mir[z]), 0);
+		/* in steps, the same zone as signed at once */
+		{
+			struct set fresh = { .strip = alg == 13 };
+
+			fresh_set(&db, z, serial, alg, &fresh);
+			set_equal(&mir[z], &fresh);
+			set_free(&fresh);
+		}
 	}
 	for (unsigned i = 0; i < steps; i++) {
 		for (unsigned k = 1 + rnd(3); k > 0; k--)

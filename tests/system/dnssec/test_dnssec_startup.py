@@ -1,0 +1,197 @@
+"""A signed zone's whole signing at start does not hold the daemon up.
+
+What is expected (docs/operations.md, DNSSEC, start-up): a zone signed
+whole (the first start, or a restart: signatures are not taken over from
+NSD's file) is signed in steps between turns of the event loop, so
+/healthz keeps answering throughout; a change that arrives meanwhile is
+published once the zone is signed; after a restart NSD keeps serving the
+last signed zone from its zone file until the new signing is done, then
+the new serial, signed.
+
+Real kubezone, real NSD; the cluster comes from tests/bench/gen_cluster.py
+(large enough that signing takes seconds).
+"""
+
+import calendar
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rdatatype
+import pytest
+
+from conftest import ROOT, answers, free_port, wait_for
+
+GEN = os.path.join(ROOT, "tests", "bench", "gen_cluster.py")
+ZONE = "cluster.local."
+
+
+@pytest.fixture(scope="module")
+def big_snapshot(tmp_path_factory):
+    d = tmp_path_factory.mktemp("big")
+    path = str(d / "cluster.json")
+    subprocess.run([sys.executable, GEN, "--services", "300", "--pods",
+                    "12000", "--namespaces", "20", "--seed", "11",
+                    "--out", path], check=True)
+    return path
+
+
+def dquery(name, rdtype, port):
+    """A query with the DO bit; None when nothing answers."""
+    q = dns.message.make_query(name, rdtype, want_dnssec=True)
+    try:
+        return dns.query.udp(q, "127.0.0.1", port=port, timeout=2)
+    except (dns.exception.Timeout, OSError):
+        return None
+
+
+def serial_of(port, zone=ZONE):
+    """The SOA serial NSD answers for ZONE (None: no answer yet)."""
+    r = dquery(zone, "SOA", port)
+    return next((rr[0].serial for rr in r.answer
+                 if rr.rdtype == dns.rdatatype.SOA), None) if r else None
+
+
+def log_time(line):
+    """The wall-clock time of a log line (its ts= field)."""
+    m = re.search(r"ts=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z", line)
+    t = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+    return t + int(m.group(2)) / 1000
+
+
+def signing_window(text, zone=ZONE):
+    """(begin, end) of ZONE's last whole signing, from the log."""
+    begin = [l for l in text.splitlines()
+             if 'msg="signing zone whole"' in l and "zone=%s " % zone in l]
+    end = [l for l in text.splitlines()
+           if 'msg="zone signed"' in l and "zone=%s " % zone in l]
+    assert begin and end, text[-3000:]
+    return log_time(begin[-1]), log_time(end[-1])
+
+
+class Poller:
+    """GET /healthz over and over; every answer with its wall times."""
+
+    def __init__(self, port):
+        self.port = port
+        self.samples = []           # (sent, answered, status)
+        self.done = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.done:
+            t0 = time.time()
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port,
+                                               timeout=30)
+                c.request("GET", "/healthz")
+                status = c.getresponse().status
+                c.close()
+            except OSError:
+                status = None       # not listening yet
+            if status is not None:
+                self.samples.append((t0, time.time(), status))
+            time.sleep(0.02)
+
+    def stop(self):
+        self.done = True
+        self.thread.join(40)
+
+
+def service_ip(doc, name):
+    for i in doc["items"]:
+        if i["kind"] == "Service" and i["spec"].get("clusterIP") not in \
+                (None, "None"):
+            if name is None or i["metadata"]["name"] == name:
+                return i
+    return None
+
+
+def test_healthz_answers_while_a_zone_is_signed(sync, big_snapshot):
+    # A change, made while the zone is being signed: published after it.
+    with open(big_snapshot) as f:
+        original = f.read()
+    doc = json.loads(original)
+    svc = service_ip(doc, None)
+    name, ns = svc["metadata"]["name"], svc["metadata"]["namespace"]
+    svc["spec"]["clusterIP"] = "10.96.250.250"
+    svc["spec"]["clusterIPs"] = ["10.96.250.250"]
+    changed = big_snapshot + ".changed"
+    with open(changed, "w") as f:
+        json.dump(doc, f)
+    hport = free_port()
+    poller = Poller(hport)
+    try:
+        s = sync(big_snapshot, "--dnssec", "--pod-records", "--http",
+                 "127.0.0.1:%d" % hport, wait=False)
+        s.wait_log('msg="signing zone whole" zone=%s' % ZONE, timeout=120)
+        os.rename(changed, big_snapshot)
+        s.wait_log('msg="zones served"', timeout=600)
+        want = "%s.%s.svc.cluster.local." % (name, ns)
+        wait_for(lambda: answers(want, "A", s.port) == ["10.96.250.250"],
+                 120, what="the change made while the zone was signed")
+    finally:
+        poller.stop()
+        with open(big_snapshot, "w") as f:
+            f.write(original)
+    text = s.text()
+    begin, end = signing_window(text)
+    # The zone must take long enough to sign for the check to mean
+    # something (the cluster above takes seconds).
+    assert end - begin > 1.0, (begin, end)
+    during = [x for x in poller.samples if begin <= x[0] <= end]
+    assert len(during) >= 5, (len(during), end - begin)
+    assert all(st == 200 for _, _, st in during), during
+    slowest = max(t1 - t0 for t0, t1, _ in during)
+    assert slowest < 2.0, slowest
+    # The change was loaded while a zone was still being signed, and
+    # went out after: signed.
+    loads = [log_time(l) for l in text.splitlines()
+             if 'msg="snapshot loaded"' in l]
+    signed = [log_time(l) for l in text.splitlines()
+              if 'msg="zone signed"' in l]
+    assert len(loads) >= 2 and loads[1] < max(signed), (loads, signed)
+    r = wait_for(lambda: dquery(want, "A", s.port), 30, what="an answer")
+    assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer), r
+
+
+def test_restart_serves_the_old_zone_while_signing(sync, big_snapshot,
+                                                  state_dir):
+    s = sync(big_snapshot, "--dnssec", "--pod-records", wait=False)
+    s.wait_log('msg="zones served"', timeout=600)
+    old = wait_for(lambda: serial_of(s.port), 30, what="the first serial")
+    s.stop()
+    s2 = sync(big_snapshot, "--dnssec", "--pod-records", port=s.port,
+              wait=False)
+    served = []                 # (time, serial, signed answer) while signing
+
+    def signed_soa():
+        t = time.time()
+        r = dquery(ZONE, "SOA", s.port)
+        if r is not None:
+            serial = next((rr[0].serial for rr in r.answer
+                           if rr.rdtype == dns.rdatatype.SOA), None)
+            sig = any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer)
+            served.append((t, serial, sig))
+        return 'msg="zones served"' in s2.text()
+
+    wait_for(signed_soa, 600, what="the restarted daemon's zones served")
+    begin, end = signing_window(s2.text())
+    during = [x for x in served if begin <= x[0] <= end]
+    assert len(during) >= 5, (len(during), end - begin)
+    # While the zone was signed afresh, NSD answered the last signed zone.
+    assert all(serial == old and sig for _, serial, sig in during), \
+        (old, during[:5])
+    new = wait_for(lambda: serial_of(s.port), 30, what="the new serial")
+    assert new > old
+    r = wait_for(lambda: dquery(ZONE, "SOA", s.port), 30, what="an answer")
+    assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer)
