@@ -10,6 +10,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/map.h"
 #include "nsd-conf/dnssec.h"
 #include "zonegen/names.h"
 
@@ -60,7 +61,28 @@ struct sig {
 	uint32_t ttl;
 	uint16_t covered;
 	uint16_t rdlen;
+	bool reused;		/* taken over from the old zone */
 	uint8_t rdata[];
+};
+
+/* An RRset of the zone as served before (nc_dnssec_reuse_set) and its
+ * signatures (nc_dnssec_reuse_sig), which the job may take over. */
+struct ru_sig {
+	struct ru_sig *next;
+	uint32_t ttl;
+	uint16_t rdlen;
+	bool taken;		/* adopted by the job */
+	uint8_t rdata[];
+};
+
+struct ru {
+	const uint8_t *owner;	/* in key's arena */
+	size_t ol;
+	uint16_t type;
+	bool have;		/* the RRset's digest is known */
+	uint8_t digest[NC_DNSSEC_DIGEST];
+	struct ru_sig *sigs;
+	char key[];		/* ru_key() */
 };
 
 /* Records read back from the database at one owner. */
@@ -96,6 +118,10 @@ struct nc_dnssec_zone {
 	uint32_t nsec_ttl, dnskey_ttl, soa_ttl;
 	size_t nsigs;
 	bool built;		/* signed whole since the last failure */
+	bool ru_on;		/* signatures to take over (ru_map) */
+	struct kz_map ru_map;	/* ru_key() -> struct ru */
+	struct kz_arena ru_arena;
+	size_t ru_taken;	/* RRsets whose signatures were adopted */
 	int job;		/* a whole signing under way: JOB_* */
 	ldns_rbnode_t *cur;	/* its next name (in the job's tree) */
 	bool emit;		/* hand changes back (not when whole) */
@@ -316,6 +342,349 @@ set_push(ldns_rr_list *set, const uint8_t *owner, size_t ol, uint16_t type,
 	return 0;
 }
 
+/* --- signatures taken over from the zone served before ------------------ */
+
+#define RU_KEYMAX (2 * 255 + 8)
+
+/* The map key of (OWNER, TYPE): the owner's wire form in hex, "/type". */
+static void
+ru_key(const uint8_t *owner, size_t ol, uint16_t type, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < ol && i < 255; i++) {
+		uint8_t c = (uint8_t)(owner[i] >= 'A' && owner[i] <= 'Z' ?
+		    owner[i] - 'A' + 'a' : owner[i]);
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	snprintf(out + o, RU_KEYMAX - o, "/%u", (unsigned)type);
+}
+
+static void
+ru_drop(struct nc_dnssec_zone *zn)
+{
+	if (!zn->ru_on)
+		return;
+	kz_map_free(&zn->ru_map);
+	kz_arena_free(&zn->ru_arena);
+	zn->ru_on = false;
+}
+
+/* The entry of (OWNER, TYPE); made when CREATE (NULL: no memory). */
+static struct ru *
+ru_get(struct nc_dnssec_zone *zn, const uint8_t *owner, size_t ol,
+    uint16_t type, bool create)
+{
+	char key[RU_KEYMAX];
+	struct ru *r;
+	uint8_t *ow;
+	size_t kl;
+
+	if (!zn->ru_on) {
+		if (!create)
+			return NULL;
+		kz_map_init(&zn->ru_map);
+		kz_arena_init(&zn->ru_arena, 1 << 20);
+		zn->ru_on = true;
+		zn->ru_taken = 0;
+	}
+	ru_key(owner, ol, type, key);
+	if ((r = kz_map_get(&zn->ru_map, key)) != NULL || !create)
+		return r;
+	kl = strlen(key) + 1;
+	r = kz_arena_calloc(&zn->ru_arena, 1, sizeof(*r) + kl);
+	ow = kz_arena_alloc(&zn->ru_arena, ol ? ol : 1);
+	if (r == NULL || ow == NULL)
+		return NULL;
+	for (size_t i = 0; i < ol; i++)
+		ow[i] = (uint8_t)(owner[i] >= 'A' && owner[i] <= 'Z' ?
+		    owner[i] - 'A' + 'a' : owner[i]);
+	r->owner = ow;
+	r->ol = ol;
+	r->type = type;
+	memcpy(r->key, key, kl);
+	return kz_map_put(&zn->ru_map, r->key, r, NULL) ? NULL : r;
+}
+
+/* The zone of a whole signing that has not made a signature yet. */
+static struct nc_dnssec_zone *
+ru_zone(struct nc_dnssec *s, size_t z)
+{
+	struct nc_dnssec_zone *zn = nc_dnssec_signed(s, z) ? s->zones[z] : NULL;
+
+	return zn && zn->job == JOB_OWNERS && zn->nsigs == 0 ? zn : NULL;
+}
+
+int
+nc_dnssec_reuse_set(struct nc_dnssec *s, size_t z, const uint8_t *owner,
+    size_t ol, uint16_t type, const uint8_t *digest)
+{
+	struct nc_dnssec_zone *zn = ru_zone(s, z);
+	struct ru *r;
+
+	if (zn == NULL || ol == 0 || ol > 255)
+		return KZ_EINVAL;
+	if ((r = ru_get(zn, owner, ol, type, true)) == NULL)
+		return KZ_ENOMEM;
+	r->have = true;
+	memcpy(r->digest, digest, NC_DNSSEC_DIGEST);
+	return 0;
+}
+
+int
+nc_dnssec_reuse_sig(struct nc_dnssec *s, size_t z, const uint8_t *owner,
+    size_t ol, uint32_t ttl, const uint8_t *rdata, size_t rdlen)
+{
+	struct nc_dnssec_zone *zn = ru_zone(s, z);
+	struct ru_sig *g;
+	struct ru *r;
+
+	if (zn == NULL || ol == 0 || ol > 255 || rdlen < 19 || rdlen > 65535)
+		return KZ_EINVAL;
+	r = ru_get(zn, owner, ol, (uint16_t)(rdata[0] << 8 | rdata[1]), true);
+	g = r ? kz_arena_alloc(&zn->ru_arena, sizeof(*g) + rdlen) : NULL;
+	if (g == NULL)
+		return KZ_ENOMEM;
+	g->ttl = ttl;
+	g->rdlen = (uint16_t)rdlen;
+	g->taken = false;
+	memcpy(g->rdata, rdata, rdlen);
+	g->next = r->sigs;
+	r->sigs = g;
+	return 0;
+}
+
+static int
+digest_cmp(const void *pa, const void *pb)
+{
+	const struct nc_rr *a = *(const struct nc_rr *const *)pa;
+	const struct nc_rr *b = *(const struct nc_rr *const *)pb;
+	int r = memcmp(a->rdata, b->rdata, a->rdlen < b->rdlen ? a->rdlen :
+	    b->rdlen);
+
+	return r ? r : (a->rdlen > b->rdlen) - (a->rdlen < b->rdlen);
+}
+
+int
+nc_dnssec_digest(const struct nc_rr *rrs, size_t n, uint8_t *out)
+{
+	const struct nc_rr **v;
+	size_t len, o = 0;
+	uint8_t *b;
+
+	if (n == 0 || rrs[0].ownerlen > 255)
+		return KZ_EINVAL;
+	len = rrs[0].ownerlen;
+	for (size_t i = 0; i < n; i++)
+		len += 8 + rrs[i].rdlen;
+	v = malloc(n * sizeof(*v));
+	b = malloc(len);
+	if (v == NULL || b == NULL || len > UINT32_MAX) {
+		free(v);
+		free(b);
+		return KZ_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = &rrs[i];
+	qsort(v, n, sizeof(*v), digest_cmp);
+	for (size_t i = 0; i < rrs[0].ownerlen; i++, o++)
+		b[o] = (uint8_t)(rrs[0].owner[i] >= 'A' &&
+		    rrs[0].owner[i] <= 'Z' ? rrs[0].owner[i] - 'A' + 'a' :
+		    rrs[0].owner[i]);
+	for (size_t i = 0; i < n; i++) {
+		ldns_write_uint16(b + o, v[i]->type);
+		ldns_write_uint32(b + o + 2, v[i]->ttl);
+		ldns_write_uint16(b + o + 6, (uint16_t)v[i]->rdlen);
+		if (v[i]->rdlen)
+			memcpy(b + o + 8, v[i]->rdata, v[i]->rdlen);
+		o += 8 + v[i]->rdlen;
+	}
+	ldns_sha256(b, (unsigned int)len, out);
+	free(v);
+	free(b);
+	return 0;
+}
+
+/* The digest of SET, the RRset TYPE of N (nc_dnssec_digest()). */
+static int
+set_digest(const struct sname *n, uint16_t type, ldns_rr_list *set,
+    uint8_t *out)
+{
+	size_t cnt = ldns_rr_list_rr_count(set);
+	struct nc_rr *rrs = calloc(cnt ? cnt : 1, sizeof(*rrs));
+	ldns_buffer *b = ldns_buffer_new(512);
+	size_t *off = calloc(cnt ? cnt : 1, sizeof(*off));
+	int rc = rrs && b && off ? 0 : KZ_ENOMEM;
+
+	for (size_t i = 0; rc == 0 && i < cnt; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(set, i);
+
+		off[i] = ldns_buffer_position(b);
+		if (ldns_rr_rdata2buffer_wire(b, rr) != LDNS_STATUS_OK)
+			rc = KZ_ENOMEM;
+		rrs[i] = (struct nc_rr){ n->owner, n->key.len, type,
+		    ldns_rr_ttl(rr), NULL, ldns_buffer_position(b) - off[i] };
+	}
+	for (size_t i = 0; rc == 0 && i < cnt; i++)
+		rrs[i].rdata = ldns_buffer_begin(b) + off[i];
+	if (rc == 0)
+		rc = nc_dnssec_digest(rrs, cnt, out);
+	free(rrs);
+	free(off);
+	if (b)
+		ldns_buffer_free(b);
+	return rc;
+}
+
+/* A signature of R by key K, valid now and not due for refresh. */
+static struct ru_sig *
+ru_pick(const struct nc_dnssec *s, const struct ru *r,
+    const struct nc_dkey *k, uint32_t ttl, uint32_t now)
+{
+	uint32_t lead = now + s->o.refresh + nc_dnssec_gap(&s->o);
+
+	for (struct ru_sig *g = r->sigs; g; g = g->next) {
+		const uint8_t *d = g->rdata;
+
+		if (!g->taken && d[2] == k->alg &&
+		    ldns_read_uint16(d + 16) == k->tag &&
+		    ldns_read_uint32(d + 4) == ttl &&
+		    ldns_read_uint32(d + 8) > lead &&
+		    ldns_read_uint32(d + 12) <= now)
+			return g;
+	}
+	return NULL;
+}
+
+/*
+ * Take over the old signatures of SET (the RRset TYPE of N) when the
+ * old zone had the same RRset and a signature of it by every key that
+ * is not due for refresh: *TAKEN then.
+ */
+static int
+ru_take(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
+    uint16_t type, ldns_rr_list *set, uint32_t now, bool *taken)
+{
+	struct ru *r = ru_get(zn, n->owner, n->key.len, type, false);
+	struct ru_sig *pick[NC_DNSSEC_KEYS_MAX];
+	uint8_t digest[NC_DNSSEC_DIGEST];
+	uint32_t ttl;
+	int rc;
+
+	*taken = false;
+	if (r == NULL || !r->have || r->sigs == NULL ||
+	    ldns_rr_list_rr_count(set) == 0 || zn->nkeys > NC_DNSSEC_KEYS_MAX)
+		return 0;
+	if ((rc = set_digest(n, type, set, digest)) != 0)
+		return rc;
+	if (memcmp(digest, r->digest, sizeof(digest)) != 0)
+		return 0;
+	ttl = ldns_rr_ttl(ldns_rr_list_rr(set, 0));
+	for (size_t i = 0; i < zn->nkeys; i++)
+		if ((pick[i] = ru_pick(s, r, &zn->keys[i], ttl, now)) == NULL)
+			return 0;
+	for (size_t i = 0; i < zn->nkeys; i++) {
+		struct sig *g = calloc(1, sizeof(*g) + pick[i]->rdlen);
+
+		if (g == NULL)
+			return KZ_ENOMEM;
+		g->name = n;
+		g->expire = ldns_read_uint32(pick[i]->rdata + 8);
+		g->ttl = pick[i]->ttl;
+		g->covered = type;
+		g->rdlen = pick[i]->rdlen;
+		g->reused = true;
+		memcpy(g->rdata, pick[i]->rdata, g->rdlen);
+		g->xnode.key = g;
+		ldns_rbtree_insert(&zn->expiry, &g->xnode);
+		g->next = n->sigs;
+		n->sigs = g;
+		zn->nsigs++;
+		pick[i]->taken = true;
+	}
+	zn->ru_taken++;
+	*taken = true;
+	return 0;
+}
+
+/* The old signatures not taken over (DEL) or the new ones (not DEL):
+ * their number, and into s->out when PUSH. */
+static size_t
+ru_diff(struct nc_dnssec *s, struct nc_dnssec_zone *zn, bool del, bool push,
+    int *rc)
+{
+	size_t n = 0, it = 0;
+	const char *k;
+	void *v;
+
+	if (del) {
+		while (kz_map_next(&zn->ru_map, &it, &k, &v)) {
+			const struct ru *r = v;
+
+			for (const struct ru_sig *g = r->sigs; g; g = g->next) {
+				if (g->taken)
+					continue;
+				n++;
+				if (push && *rc == 0)
+					*rc = out_push(s, false, r->owner,
+					    r->ol, T_RRSIG, g->ttl, g->rdata,
+					    g->rdlen);
+			}
+		}
+		return n;
+	}
+	for (int t = 0; t < 2; t++) {
+		ldns_rbtree_t *tree = t ? &zn->hashed : &zn->names;
+
+		for (ldns_rbnode_t *x = ldns_rbtree_first(tree);
+		    x != LDNS_RBTREE_NULL; x = ldns_rbtree_next(x)) {
+			const struct sname *sn = (const struct sname *)x;
+
+			for (const struct sig *g = sn->sigs; g; g = g->next) {
+				if (g->reused)
+					continue;
+				n++;
+				if (push && *rc == 0)
+					*rc = out_push(s, true, sn->owner,
+					    sn->key.len, T_RRSIG, g->ttl,
+					    g->rdata, g->rdlen);
+			}
+		}
+	}
+	return n;
+}
+
+int
+nc_dnssec_reuse_end(struct nc_dnssec *s, size_t z, size_t max,
+    const struct nc_dnssec_out **out, size_t *taken)
+{
+	struct nc_dnssec_zone *zn = nc_dnssec_signed(s, z) ? s->zones[z] : NULL;
+	size_t n;
+	int rc = 0;
+
+	out_reset(s);
+	*out = &s->out;
+	*taken = 0;
+	if (zn == NULL || !zn->built || !zn->ru_on) {
+		if (zn)
+			ru_drop(zn);
+		return KZ_EINVAL;
+	}
+	n = ru_diff(s, zn, true, false, &rc) + ru_diff(s, zn, false, false,
+	    &rc);
+	if (max && n > max) {
+		ru_drop(zn);
+		return KZ_ETOOBIG;
+	}
+	ru_diff(s, zn, true, true, &rc);
+	ru_diff(s, zn, false, true, &rc);
+	*taken = zn->ru_taken;
+	ru_drop(zn);
+	return rc;
+}
+
 /* Sign SET (the RRset TYPE of N) with every key of the zone. */
 static int
 sign_set(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
@@ -324,8 +693,12 @@ sign_set(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
 	uint32_t exp = now + s->o.validity - jitter(s, n, type);
 	ldns_buffer *b = NULL;
 	ldns_rr_list *sigs;
+	bool taken = false;
 	int rc = 0;
 
+	if (zn->ru_on && zn->job != JOB_NONE &&
+	    ((rc = ru_take(s, zn, n, type, set, now, &taken)) != 0 || taken))
+		return rc;
 	for (size_t i = 0; i < zn->nkeys; i++) {
 		ldns_key_set_inception(zn->keys[i].k, now - NC_DNSSEC_SKEW);
 		ldns_key_set_expiration(zn->keys[i].k, exp);
@@ -798,6 +1171,7 @@ zone_clear(struct nc_dnssec_zone *zn)
 	zn->built = false;
 	zn->job = JOB_NONE;
 	zn->cur = NULL;
+	ru_drop(zn);
 }
 
 static void

@@ -52,6 +52,7 @@
 #include "zonegen/zonedb.h"
 
 #define NC_DNSSEC_SKEW 3600		/* inception this far back (s) */
+#define NC_DNSSEC_DIGEST 32		/* nc_dnssec_digest(): SHA-256 */
 
 /* The records one call changed (valid until the next call). */
 struct nc_dnssec_out {
@@ -125,6 +126,42 @@ int nc_dnssec_sign_finish(struct nc_dnssec *s, const struct zg_db *db,
 /* Whether a whole signing of zone Z is under way (begun, not finished
  * nor failed). */
 bool nc_dnssec_signing(const struct nc_dnssec *s, size_t z);
+
+/*
+ * Signatures taken over from the zone as served before (NSD's zone file
+ * after a restart), so that a restart does not sign the zone again
+ * whole. Between nc_dnssec_sign_begin() and the first step, the caller
+ * hands over the old zone: nc_dnssec_reuse_set() the digest of each of
+ * its RRsets (nc_dnssec_digest(); the SOA left out), nc_dnssec_reuse_sig()
+ * each RRSIG (RDATA in wire form). The job then takes over the old
+ * signatures of an RRset instead of signing it when the RRset is the
+ * same (the same digest: owner, TTL, every RDATA) and the old zone has
+ * a signature of it by every key of the zone, with this TTL, begun and
+ * not due for refresh; otherwise it signs as usual. After
+ * nc_dnssec_sign_finish(), nc_dnssec_reuse_end() hands back the RRSIG
+ * part of the difference from the old zone -- the old signatures not
+ * taken over to delete, the new ones to add -- and *TAKEN, the RRsets
+ * whose signatures were taken over; KZ_ETOOBIG when that difference
+ * holds more than MAX records (0: no limit). Either way the old zone's
+ * data is dropped. The other records of the difference (the zone's own,
+ * NSEC, NSEC3, DNSKEY, NSEC3PARAM) are the caller's to compare. Errors:
+ * KZ_EINVAL (no job, or one past its first step), KZ_ENOMEM.
+ */
+int nc_dnssec_reuse_set(struct nc_dnssec *s, size_t z, const uint8_t *owner,
+    size_t ol, uint16_t type, const uint8_t *digest);
+int nc_dnssec_reuse_sig(struct nc_dnssec *s, size_t z, const uint8_t *owner,
+    size_t ol, uint32_t ttl, const uint8_t *rdata, size_t rdlen);
+int nc_dnssec_reuse_end(struct nc_dnssec *s, size_t z, size_t max,
+    const struct nc_dnssec_out **out, size_t *taken);
+
+/*
+ * The digest of an RRset for nc_dnssec_reuse_set(): SHA-256 of the
+ * owner (lower case) and of each record's type, TTL, RDATA length and
+ * RDATA, the records in canonical order (RFC 4034 6.3), into OUT
+ * (NC_DNSSEC_DIGEST octets). RRS: the N records of one RRset (N > 0),
+ * in any order. 0, KZ_EINVAL or KZ_ENOMEM.
+ */
+int nc_dnssec_digest(const struct nc_rr *rrs, size_t n, uint8_t *out);
 
 /*
  * Follow diff D of zone Z of DB (after zg_db_apply) up to the new

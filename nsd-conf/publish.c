@@ -15,6 +15,12 @@
 #include "nsd-conf/publish.h"
 #include "zonegen/render.h"
 
+static void resume_free(struct nc_pub_resume *rs);
+static int resume_work(struct nc_publisher *p, size_t z, uint32_t now,
+    size_t max);
+static bool resume_before_sign(const struct nc_publisher *p, size_t z);
+static int resume_done(struct nc_publisher *p, size_t z, uint32_t now);
+
 /* struct zg_rr and struct nc_rr are the same record: one conversion. */
 static void
 to_nc(struct nc_rr *out, const struct zg_rr *in)
@@ -77,8 +83,9 @@ nc_pub_init(struct nc_publisher *p, struct zg_db *db, struct nc_feed *feed,
 	p->sign_seconds = calloc(db->nzones ? db->nzones : 1,
 	    sizeof(*p->sign_seconds));
 	p->job = calloc(db->nzones ? db->nzones : 1, sizeof(*p->job));
+	p->resume = calloc(db->nzones ? db->nzones : 1, sizeof(*p->resume));
 	if (p->fz == NULL || p->first == NULL || p->whole == NULL ||
-	    p->sign_seconds == NULL || p->job == NULL)
+	    p->sign_seconds == NULL || p->job == NULL || p->resume == NULL)
 		return KZ_ENOMEM;
 	for (size_t z = 0; z < db->nzones; z++) {
 		const struct zg_db_zone *dz = &db->zones[z];
@@ -102,11 +109,14 @@ nc_pub_free(struct nc_publisher *p)
 	free(p->whole);
 	free(p->sign_seconds);
 	free(p->job);
+	for (size_t z = 0; p->resume && z < p->db->nzones; z++)
+		resume_free(p->resume[z]);
+	free(p->resume);
 	memset(p, 0, sizeof(*p));
 }
 
 /* A whole signing under way (p->job). */
-enum { JOB_NONE, JOB_FIRST, JOB_AGAIN };
+enum { JOB_NONE, JOB_FIRST, JOB_AGAIN, JOB_RESUME };
 
 /* Zone Z under a new serial, whole (no diff), once signed if it is. */
 static int
@@ -188,19 +198,27 @@ nc_pub_work(struct nc_publisher *p, uint32_t now, size_t max)
 {
 	for (size_t z = 0; p->job && z < p->db->nzones; z++) {
 		uint64_t cpu0 = kz_cpu_ns();
-		bool first = p->job[z] == JOB_FIRST;
+		bool first = p->job[z] != JOB_AGAIN;
 		int rc;
 
 		if (p->job[z] == JOB_NONE)
 			continue;
+		if (p->job[z] == JOB_RESUME && resume_before_sign(p, z))
+			return resume_work(p, z, now, max);
 		rc = nc_dnssec_sign_step(p->sign, p->db, z, now, max);
 		p->sign_seconds[z] += (double)(kz_cpu_ns() - cpu0) / 1e9;
 		if (rc > 0)
 			return 1;
-		p->job[z] = JOB_NONE;
-		if (rc == 0) {
+		if (rc == 0 && p->job[z] == JOB_RESUME) {
+			p->job[z] = JOB_NONE;
+			rc = resume_done(p, z, now);
+		} else if (rc == 0) {
+			p->job[z] = JOB_NONE;
 			rc = publish_serial(p, z, now, first);
 		} else {
+			p->job[z] = JOB_NONE;
+			resume_free(p->resume[z]);
+			p->resume[z] = NULL;
 			kz_error("cannot sign a zone", "zone=%s error=\"%s\"",
 			    p->db->zones[z].origin, kz_strerror(rc));
 			p->stats.failed++;
@@ -333,6 +351,89 @@ soa_same(const ldns_rr *rr, const struct zg_db_zone *dz)
 	return same;
 }
 
+/* A zone file read record by record (zf_open, zf_read, zf_close). */
+struct zfile {
+	FILE *f;
+	ldns_rdf *org, *prev;
+	ldns_buffer *rd;
+	uint32_t ttl;
+	int line;
+	bool soa_same;		/* its SOA is the zone's (the serial aside) */
+};
+
+static void
+zf_close(struct zfile *zf)
+{
+	if (zf->f)
+		fclose(zf->f);
+	if (zf->org)
+		ldns_rdf_deep_free(zf->org);
+	if (zf->prev)
+		ldns_rdf_deep_free(zf->prev);
+	if (zf->rd)
+		ldns_buffer_free(zf->rd);
+	zf->f = NULL;
+	zf->org = zf->prev = NULL;
+	zf->rd = NULL;		/* soa_same stays */
+}
+
+static int
+zf_open(struct zfile *zf, const char *path, const char *origin)
+{
+	memset(zf, 0, sizeof(*zf));
+	zf->ttl = 3600;
+	zf->line = 1;
+	zf->f = nc_fopen_regular(path);
+	zf->org = ldns_dname_new_frm_str(origin);
+	zf->rd = ldns_buffer_new(512);
+	if (zf->f == NULL || zf->org == NULL || zf->rd == NULL) {
+		int rc = zf->f == NULL && errno ? -errno : KZ_ENOMEM;
+		zf_close(zf);
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * At most MAX (0: all) more records of ZF but the SOA into BS as blobs
+ * (the SOA compared with DZ's). 1 while records are left, 0 at the end
+ * of the file, or an error (KZ_EPARSE: not a zone file kubezone reads).
+ */
+static int
+zf_read(struct zfile *zf, const struct zg_db_zone *dz, struct blobs *bs,
+    size_t max)
+{
+	size_t n = 0;
+
+	while (bs->rc == 0 && !feof(zf->f)) {
+		ldns_rr *rr = NULL;
+		ldns_status st;
+		ldns_rdf *owner;
+
+		if (max && n++ == max)
+			return 1;
+		st = ldns_rr_new_frm_fp_l(&rr, zf->f, &zf->ttl, &zf->org,
+		    &zf->prev, &zf->line);
+		if (st == LDNS_STATUS_SYNTAX_EMPTY ||
+		    st == LDNS_STATUS_SYNTAX_TTL ||
+		    st == LDNS_STATUS_SYNTAX_ORIGIN)
+			continue;
+		if (st != LDNS_STATUS_OK)
+			return feof(zf->f) ? 0 : KZ_EPARSE;
+		owner = ldns_rr_owner(rr);
+		ldns_buffer_clear(zf->rd);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
+			zf->soa_same = soa_same(rr, dz);
+		else if (ldns_rr_rdata2buffer_wire(zf->rd, rr) == LDNS_STATUS_OK)
+			blob_add(bs, ldns_rdf_data(owner), ldns_rdf_size(owner),
+			    (uint16_t)ldns_rr_get_type(rr), ldns_rr_ttl(rr),
+			    ldns_buffer_begin(zf->rd),
+			    ldns_buffer_position(zf->rd));
+		ldns_rr_free(rr);
+	}
+	return bs->rc;
+}
+
 /*
  * Every record of the zone file PATH but the SOA, as blobs; *SOA_SAME
  * tells whether its SOA is DZ's (the serial aside).
@@ -341,51 +442,13 @@ static int
 file_blobs(const char *path, const struct zg_db_zone *dz, struct blobs *bs,
     bool *soa_same_out)
 {
-	const char *origin = dz->origin;
-	ldns_rdf *org = ldns_dname_new_frm_str(origin), *prev = NULL;
-	ldns_buffer *rd = ldns_buffer_new(512);
-	uint32_t ttl = 3600;
-	int line = 1, rc = 0;
-	FILE *f = nc_fopen_regular(path);
+	struct zfile zf;
+	int rc = zf_open(&zf, path, dz->origin);
 
-	if (f == NULL || org == NULL || rd == NULL) {
-		rc = f == NULL && errno ? -errno : KZ_ENOMEM;
-		goto out;
-	}
-	while (rc == 0 && bs->rc == 0 && !feof(f)) {
-		ldns_rr *rr = NULL;
-		ldns_status st = ldns_rr_new_frm_fp_l(&rr, f, &ttl, &org, &prev,
-		    &line);
-		ldns_rdf *owner;
-
-		if (st == LDNS_STATUS_SYNTAX_EMPTY ||
-		    st == LDNS_STATUS_SYNTAX_TTL ||
-		    st == LDNS_STATUS_SYNTAX_ORIGIN)
-			continue;
-		if (st != LDNS_STATUS_OK) {
-			rc = feof(f) ? 0 : KZ_EPARSE;
-			break;
-		}
-		owner = ldns_rr_owner(rr);
-		ldns_buffer_clear(rd);
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
-			*soa_same_out = soa_same(rr, dz);
-		else if (ldns_rr_rdata2buffer_wire(rd, rr) == LDNS_STATUS_OK)
-			blob_add(bs, ldns_rdf_data(owner), ldns_rdf_size(owner),
-			    (uint16_t)ldns_rr_get_type(rr), ldns_rr_ttl(rr),
-			    ldns_buffer_begin(rd), ldns_buffer_position(rd));
-		ldns_rr_free(rr);
-	}
-	rc = rc ? rc : bs->rc;
-out:
-	if (f)
-		fclose(f);
-	if (org)
-		ldns_rdf_deep_free(org);
-	if (prev)
-		ldns_rdf_deep_free(prev);
-	if (rd)
-		ldns_buffer_free(rd);
+	if (rc == 0)
+		rc = zf_read(&zf, dz, bs, 0);
+	*soa_same_out = zf.soa_same;
+	zf_close(&zf);
 	return rc;
 }
 
@@ -461,6 +524,411 @@ out:
 	return rc;
 }
 
+/* --- a signed zone resuming from NSD's zone file ------------------------ */
+
+/*
+ * What a signed zone resuming from NSD's zone file keeps while it is
+ * signed in steps: the file's serial, the difference of the zone's own
+ * records, and the file's chain and key records (NSEC, NSEC3, DNSKEY,
+ * NSEC3PARAM) to compare with the signer's at the end. The file's
+ * signatures went to the signer (nc_dnssec_reuse_*).
+ */
+struct nc_pub_resume {
+	int stage;		/* RS_* */
+	uint32_t fserial;
+	struct zfile zf;	/* while RS_READ */
+	struct blobs fb;	/* the file's records, until RS_SIGN */
+	size_t next;		/* RS_HAND: the next RRset of fb */
+	struct blobs del, add;	/* the zone's own records */
+	struct blobs chain;	/* the file's */
+};
+
+/* The stages of a signed zone's resumption, each in steps but RS_PREP. */
+enum {
+	RS_READ,	/* the file read, some records a step */
+	RS_PREP,	/* sorted; the signing begun */
+	RS_HAND,	/* its RRsets and signatures handed to the signer */
+	RS_SIGN		/* the signer's job, then resume_done() */
+};
+
+/* Records read from a zone file in a step, for a budget of MAX
+ * signatures (reading one costs a fraction of making one). */
+#define RS_READ_PER_SIG 8
+
+static bool
+is_dnssec_type(uint16_t t)
+{
+	return t == LDNS_RR_TYPE_RRSIG || t == LDNS_RR_TYPE_NSEC ||
+	    t == LDNS_RR_TYPE_NSEC3 || t == LDNS_RR_TYPE_DNSKEY ||
+	    t == LDNS_RR_TYPE_NSEC3PARAM;
+}
+
+static uint16_t
+blob_type(const struct blob *bl)
+{
+	return (uint16_t)(bl->b[1 + bl->b[0]] << 8 | bl->b[2 + bl->b[0]]);
+}
+
+static void
+resume_free(struct nc_pub_resume *rs)
+{
+	if (rs == NULL)
+		return;
+	zf_close(&rs->zf);
+	blobs_free(&rs->fb);
+	blobs_free(&rs->del);
+	blobs_free(&rs->add);
+	blobs_free(&rs->chain);
+	free(rs);
+}
+
+/* Move blob BL to BS (BL is left empty). */
+static void
+blob_move(struct blobs *bs, struct blob *bl)
+{
+	if (bs->rc == 0 && bs->n == bs->cap) {
+		size_t cap = bs->cap ? bs->cap * 2 : 1024;
+		struct blob *v = realloc(bs->v, cap * sizeof(*v));
+		if (v == NULL) {
+			bs->rc = KZ_ENOMEM;
+			return;
+		}
+		bs->v = v;
+		bs->cap = cap;
+	}
+	if (bs->rc == 0) {
+		bs->v[bs->n++] = *bl;
+		*bl = (struct blob){ NULL, 0 };
+	}
+}
+
+/* Whether blobs A and B have the same owner and type. */
+static bool
+same_set(const struct blob *a, const struct blob *b)
+{
+	size_t l = 3 + (size_t)a->b[0];
+
+	return a->b[0] == b->b[0] && memcmp(a->b, b->b, l) == 0;
+}
+
+/* The file's RRsets FB[I..J) (one owner and type) to the signer. */
+static int
+hand_over(struct nc_publisher *p, size_t z, struct nc_pub_resume *rs,
+    struct blobs *fb, size_t i, size_t j)
+{
+	uint16_t type = blob_type(&fb->v[i]);
+	uint8_t digest[NC_DNSSEC_DIGEST];
+	struct nc_rr *rrs;
+	int rc = 0;
+
+	if (type == LDNS_RR_TYPE_RRSIG) {
+		for (size_t k = i; k < j && rc == 0; k++) {
+			struct nc_rr r;
+
+			blob_rr(&fb->v[k], &r);
+			rc = nc_dnssec_reuse_sig(p->sign, z, r.owner,
+			    r.ownerlen, r.ttl, r.rdata, r.rdlen);
+		}
+		return rc == KZ_EINVAL ? 0 : rc;	/* not an RRSIG */
+	}
+	if ((rrs = malloc((j - i) * sizeof(*rrs))) == NULL)
+		return KZ_ENOMEM;
+	for (size_t k = i; k < j; k++)
+		blob_rr(&fb->v[k], &rrs[k - i]);
+	rc = nc_dnssec_digest(rrs, j - i, digest);
+	if (rc == 0)
+		rc = nc_dnssec_reuse_set(p->sign, z, rrs[0].owner,
+		    rrs[0].ownerlen, type, digest);
+	free(rrs);
+	for (size_t k = i; rc == 0 && k < j && is_dnssec_type(type); k++)
+		blob_move(&rs->chain, &fb->v[k]);
+	return rc ? rc : rs->chain.rc;
+}
+
+/*
+ * Signed zone Z resumes from NSD's zone file PATH (serial FSERIAL): the
+ * file is read, its signatures handed to the signer to take over and
+ * the difference of the zone's own records kept for the end
+ * (resume_done), all in steps (resume_step). 1 (under way), or an
+ * error (the caller publishes the zone whole).
+ */
+static int
+resume_signed(struct nc_publisher *p, size_t z, const char *path,
+    uint32_t fserial)
+{
+	struct nc_pub_resume *rs = calloc(1, sizeof(*rs));
+	int rc = rs ? zf_open(&rs->zf, path, p->db->zones[z].origin) :
+	    KZ_ENOMEM;
+
+	if (rc) {
+		resume_free(rs);
+		return rc;
+	}
+	rs->fserial = fserial;
+	rs->stage = RS_READ;
+	p->resume[z] = rs;
+	p->job[z] = JOB_RESUME;
+	kz_info("resuming signed zone from nsd's zone file", "zone=%s "
+	    "records=%zu file_serial=%u", p->db->zones[z].origin,
+	    p->db->zones[z].nrecords + 1, fserial);
+	return 1;
+}
+
+/* RS_PREP: sort the file's records, begin the signing, and keep the
+ * difference of the zone's own records. */
+static int
+resume_prep(struct nc_publisher *p, size_t z, struct nc_pub_resume *rs)
+{
+	struct blobs db = { 0 };
+	struct blobs *fb = &rs->fb;
+	size_t i = 0, j = 0;
+	int rc;
+
+	if (!rs->zf.soa_same) {
+		kz_info("zone's SOA changed since nsd's zone file", "zone=%s "
+		    "file_serial=%u", p->db->zones[z].origin, rs->fserial);
+		return KZ_ENOTFOUND;	/* published whole, a new SOA */
+	}
+	rc = zg_db_foreach(p->db, z, db_blob, &db);
+	rc = rc ? rc : db.rc;
+	if (rc == 0)
+		rc = nc_dnssec_sign_begin(p->sign, p->db, z);
+	if (rc)
+		goto out;
+	if (fb->n > 1)
+		qsort(fb->v, fb->n, sizeof(*fb->v), cmp_blob);
+	if (db.n > 1)
+		qsort(db.v, db.n, sizeof(*db.v), cmp_blob);
+	while (rc == 0 && (i < fb->n || j < db.n)) {
+		int c;
+
+		if (i < fb->n && is_dnssec_type(blob_type(&fb->v[i]))) {
+			i++;
+			continue;
+		}
+		c = i == fb->n ? 1 : j == db.n ? -1 : cmp_blob(&fb->v[i],
+		    &db.v[j]);
+		if (c == 0) {
+			i++, j++;
+			continue;
+		}
+		/* copies: the file's RRsets are handed over whole next */
+		if (c < 0) {
+			struct nc_rr r;
+
+			blob_rr(&fb->v[i++], &r);
+			blob_add(&rs->del, r.owner, r.ownerlen, r.type, r.ttl,
+			    r.rdata, r.rdlen);
+		} else {
+			blob_move(&rs->add, &db.v[j++]);
+		}
+		rc = rs->del.rc ? rs->del.rc : rs->add.rc;
+	}
+out:
+	blobs_free(&db);
+	return rc;
+}
+
+/*
+ * One step of signed zone Z's resumption before its signing proper:
+ * about MAX signatures' worth of work. 1 while there is more, 0 when
+ * the signer's job can run, or an error (then it is signed whole).
+ */
+static int
+resume_step(struct nc_publisher *p, size_t z, size_t max)
+{
+	struct nc_pub_resume *rs = p->resume[z];
+	struct blobs *fb = &rs->fb;
+	size_t budget = max ? max * RS_READ_PER_SIG : 0, done = 0;
+	int rc = 0;
+
+	switch (rs->stage) {
+	case RS_READ:
+		rc = zf_read(&rs->zf, &p->db->zones[z], fb, budget);
+		if (rc == 0) {
+			zf_close(&rs->zf);
+			rs->stage = RS_PREP;
+		}
+		return rc < 0 ? rc : 1;
+	case RS_PREP:
+		if ((rc = resume_prep(p, z, rs)) != 0)
+			return rc;
+		rs->stage = RS_HAND;
+		return 1;
+	case RS_HAND:
+		while (rc == 0 && rs->next < fb->n &&
+		    (budget == 0 || done < budget)) {
+			size_t i = rs->next, j;
+
+			for (j = i + 1; j < fb->n && same_set(&fb->v[i],
+			    &fb->v[j]); j++)
+				;
+			rc = hand_over(p, z, rs, fb, i, j);
+			done += j - i;
+			rs->next = j;
+		}
+		if (rc == 0 && rs->next == fb->n) {
+			blobs_free(fb);
+			memset(fb, 0, sizeof(*fb));
+			rs->stage = RS_SIGN;
+			return 0;
+		}
+		return rc ? rc : 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+chain_blob(void *ctx, const struct nc_rr *rr)
+{
+	struct blobs *bs = ctx;
+
+	if (rr->type != LDNS_RR_TYPE_RRSIG)
+		blob_add(bs, rr->owner, rr->ownerlen, rr->type, rr->ttl,
+		    rr->rdata, rr->rdlen);
+	return bs->rc;
+}
+
+/* Append the records of blobs BS to V (room made by the caller). */
+static size_t
+put_blobs(struct nc_rr *v, const struct blobs *bs)
+{
+	for (size_t i = 0; i < bs->n; i++)
+		blob_rr(&bs->v[i], &v[i]);
+	return bs->n;
+}
+
+/*
+ * Signed zone Z, resuming, is signed: the difference from NSD's file
+ * (its own records, chain and key records, signatures) goes out as one
+ * diff on top of the file's serial -- NSD and the secondaries get an
+ * IXFR -- or, when the signatures differ in more than half the zone
+ * (other keys), the zone goes out whole.
+ */
+static int
+resume_done(struct nc_publisher *p, size_t z, uint32_t now)
+{
+	struct nc_pub_resume *rs = p->resume[z];
+	const char *origin = p->db->zones[z].origin;
+	const struct nc_dnssec_out *so = NULL;
+	struct blobs cur = { 0 }, cdel = { 0 }, cadd = { 0 };
+	struct nc_rr *del = NULL, *add = NULL;
+	size_t ndel = 0, nadd = 0, taken = 0, i = 0, j = 0;
+	uint32_t serial;
+	int rc;
+
+	p->resume[z] = NULL;
+	rc = nc_serial_issue(p->serials, origin, now, &serial);
+	if (rc == 0)
+		rc = nc_dnssec_sign_finish(p->sign, p->db, z, serial, now);
+	if (rc == 0)
+		rc = nc_dnssec_reuse_end(p->sign, z,
+		    nc_dnssec_count(p->sign, z), &so, &taken);
+	if (rc == KZ_ETOOBIG) {
+		kz_info("zone's signatures differ from nsd's zone file, "
+		    "publishing it whole", "zone=%s file_serial=%u", origin,
+		    rs->fserial);
+		rc = nc_feed_set_serial(p->feed, p->fz[z], serial);
+		goto out;
+	}
+	if (rc == 0)
+		rc = nc_dnssec_foreach(p->sign, z, chain_blob, &cur);
+	rc = rc ? rc : cur.rc;
+	if (rc)
+		goto out;
+	if (cur.n > 1)
+		qsort(cur.v, cur.n, sizeof(*cur.v), cmp_blob);
+	if (rs->chain.n > 1)
+		qsort(rs->chain.v, rs->chain.n, sizeof(*rs->chain.v), cmp_blob);
+	while (i < rs->chain.n || j < cur.n) {
+		int c = i == rs->chain.n ? 1 : j == cur.n ? -1 :
+		    cmp_blob(&rs->chain.v[i], &cur.v[j]);
+		if (c == 0)
+			i++, j++;
+		else if (c < 0)
+			blob_move(&cdel, &rs->chain.v[i++]);
+		else
+			blob_move(&cadd, &cur.v[j++]);
+	}
+	rc = cdel.rc ? cdel.rc : cadd.rc;
+	ndel = rs->del.n + cdel.n + so->ndel;
+	nadd = rs->add.n + cadd.n + so->nadd;
+	del = malloc((ndel ? ndel : 1) * sizeof(*del));
+	add = malloc((nadd ? nadd : 1) * sizeof(*add));
+	if (rc == 0 && (del == NULL || add == NULL))
+		rc = KZ_ENOMEM;
+	if (rc)
+		goto out;
+	i = put_blobs(del, &rs->del);
+	i += put_blobs(del + i, &cdel);
+	if (so->ndel)
+		memcpy(del + i, so->del, so->ndel * sizeof(*del));
+	j = put_blobs(add, &rs->add);
+	j += put_blobs(add + j, &cadd);
+	if (so->nadd)
+		memcpy(add + j, so->add, so->nadd * sizeof(*add));
+	rc = nc_feed_set_serial(p->feed, p->fz[z], rs->fserial);
+	if (rc == 0)
+		rc = nc_feed_commit(p->feed, p->fz[z], serial, del, ndel, add,
+		    nadd);
+	if (rc == 0)
+		kz_info("zone resumed from nsd's zone file", "zone=%s "
+		    "file_serial=%u serial=%u deleted=%zu added=%zu "
+		    "rrsets_taken_over=%zu signatures_made=%zu cpu_s=%.3f",
+		    origin, rs->fserial, serial, ndel, nadd, taken, so->nadd,
+		    p->sign_seconds[z]);
+out:
+	if (rc == 0)
+		p->first[z] = serial;
+	else
+		kz_error("cannot publish a zone", "zone=%s error=\"%s\"",
+		    origin, kz_strerror(rc));
+	free(del);
+	free(add);
+	blobs_free(&cur);
+	blobs_free(&cdel);
+	blobs_free(&cadd);
+	resume_free(rs);
+	return rc;
+}
+
+/* Whether zone Z's resumption has not reached its signing yet. */
+static bool
+resume_before_sign(const struct nc_publisher *p, size_t z)
+{
+	return p->resume[z] && p->resume[z]->stage != RS_SIGN;
+}
+
+/* A step of zone Z's resumption; on failure the zone is signed whole
+ * (from scratch). 1: work is left; an error when that cannot begin. */
+static int
+resume_work(struct nc_publisher *p, size_t z, uint32_t now, size_t max)
+{
+	int rc = resume_step(p, z, max);
+
+	(void)now;
+	if (rc >= 0)
+		return 1;
+	if (rc != KZ_ENOTFOUND)
+		kz_warn("cannot resume a signed zone from nsd's zone file, "
+		    "signing it whole", "zone=%s error=\"%s\"",
+		    p->db->zones[z].origin, kz_strerror(rc));
+	resume_free(p->resume[z]);
+	p->resume[z] = NULL;
+	p->job[z] = JOB_NONE;
+	p->sign_seconds[z] = 0;
+	if ((rc = nc_dnssec_sign_begin(p->sign, p->db, z)) != 0) {
+		kz_error("cannot sign a zone", "zone=%s error=\"%s\"",
+		    p->db->zones[z].origin, kz_strerror(rc));
+		p->stats.failed++;
+		p->whole[z] = true;
+		return rc;
+	}
+	p->job[z] = JOB_FIRST;
+	return 1;
+}
+
 /* Publish zone Z: resume from NSD's zone file in ZONEDIR, or whole
  * (0, or 1: being signed first). */
 static int
@@ -471,13 +939,15 @@ start_zone(struct nc_publisher *p, size_t z, const char *zonedir,
 	char path[4096], err[256];
 	uint32_t fserial;
 
-	/* A signed zone is signed afresh: NSD's file holds old signatures. */
-	if (zonedir && !nc_dnssec_signed(p->sign, z) &&
-	    (size_t)snprintf(path, sizeof(path), "%s/%s", zonedir,
-	    dz->file) < sizeof(path) &&
+	if (zonedir == NULL || (size_t)snprintf(path, sizeof(path), "%s/%s",
+	    zonedir, dz->file) >= sizeof(path) ||
 	    nc_zonefile_serial(path, dz->origin, &fserial, err,
-	    sizeof(err)) == 0 &&
-	    resume_zone(p, z, path, fserial, now) == 0)
+	    sizeof(err)) != 0)
+		return publish_whole(p, z, now);
+	if (nc_dnssec_signed(p->sign, z))
+		return resume_signed(p, z, path, fserial) > 0 ? 1 :
+		    publish_whole(p, z, now);
+	if (resume_zone(p, z, path, fserial, now) == 0)
 		return 0;
 	return publish_whole(p, z, now);
 }

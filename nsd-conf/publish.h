@@ -41,6 +41,8 @@ struct nc_pub_stats {
 	unsigned long refreshes;	/* signature refreshes committed */
 };
 
+struct nc_pub_resume;
+
 struct nc_publisher {
 	struct zg_db *db;
 	struct nc_feed *feed;
@@ -57,6 +59,8 @@ struct nc_publisher {
 				 * signing */
 	unsigned char *job;	/* per zone: a whole signing under way
 				 * (its first publication, or again) */
+	struct nc_pub_resume **resume;	/* per zone: a signed zone
+				 * resuming from NSD's zone file */
 	struct nc_pub_stats stats;
 };
 
@@ -75,7 +79,8 @@ void nc_pub_free(struct nc_publisher *p);
  * NSD serves at once after a restart -- the zone resumes from it: the
  * feed starts at the file's serial and what differs goes out as one
  * diff (NSD and its secondaries then get an IXFR, or nothing at all if
- * the zone is unchanged). Otherwise, and when the file's SOA differs
+ * the zone is unchanged; a signed zone resumes in steps, see
+ * nc_pub_sign()). Otherwise, and when the file's SOA differs
  * from the zone's in anything but the serial (--ns, --soa-*, --ttl
  * changed), a zone gets a new serial and no diff (NSD transfers it
  * whole). The feed NOTIFYs. NOW is the Unix time
@@ -107,20 +112,23 @@ bool nc_pub_held(const struct nc_publisher *p, size_t z);
  * Commit the database's diffs of its last zg_db_apply(): one serial per
  * zone that changed. Returns the number of zones committed, or an
  * error (then the zones not committed are published whole by the next
- * call, so nothing is lost).
+ * call, so nothing is lost); KZ_EINVAL while nc_pub_busy() (the
+ * database must not have changed).
  */
 long nc_pub_diffs(struct nc_publisher *p, uint32_t now);
 
 /*
  * Sign the zones SIGN signs (before nc_pub_start; SIGN is borrowed).
- * A signed zone is signed whole at its first publication (never resumed
- * from NSD's zone file: it goes out whole), and every diff carries the
- * signer's changes for it (nsd-conf/dnssec.h); the feed's full
- * transfers hold the signer's records too.
+ * A signed zone is signed whole at its first publication, or, when
+ * NSD's zone file is there, resumes from it: the signatures of RRsets
+ * that did not change are taken over, and the difference from the file
+ * (records, chain, signatures) goes out as one diff. Every diff carries
+ * the signer's changes (nsd-conf/dnssec.h); the feed's full transfers
+ * hold the signer's records too.
  *
  * A whole signing takes seconds of CPU at scale, so it is done in
- * steps: nc_pub_start() (or nc_pub_diffs(), for a zone going out whole
- * again) begins it, and the zone is published -- a new serial, the
+ * steps (reading NSD's zone file too, when resuming): nc_pub_start()
+ * (or nc_pub_diffs(), for a zone going out whole again) begins it, and the zone is published -- a new serial, the
  * feed serves it -- once nc_pub_work() has finished it. Until then the
  * feed answers for the zone as before (SERVFAIL the first time: NSD
  * keeps serving its zone file), and the database must not change: the

@@ -554,6 +554,175 @@ sign_in_steps(struct nc_dnssec *s, const struct zg_db *db, size_t z,
 	set_free(&tmp);
 }
 
+/* --- a restart that takes the old signatures over --------------------------- */
+
+/* Records, owned. */
+struct rrv {
+	struct nc_rr *v;
+	size_t n, cap;
+};
+
+static int
+rrv_add(void *ctx, const struct nc_rr *rr)
+{
+	struct rrv *a = ctx;
+	uint8_t *o = malloc(rr->ownerlen), *d = malloc(rr->rdlen + 1);
+
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 256;
+		a->v = realloc(a->v, a->cap * sizeof(*a->v));
+	}
+	memcpy(o, rr->owner, rr->ownerlen);
+	memcpy(d, rr->rdata, rr->rdlen);
+	a->v[a->n++] = (struct nc_rr){ o, rr->ownerlen, rr->type, rr->ttl, d,
+	    rr->rdlen };
+	return 0;
+}
+
+static int
+rrv_add_db(void *ctx, const struct zg_rr *rr)
+{
+	struct nc_rr r = { rr->owner, rr->ownerlen, rr->type, rr->ttl,
+	    rr->rdata, rr->rdlen };
+
+	return rrv_add(ctx, &r);
+}
+
+static void
+rrv_free(struct rrv *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		free((void *)a->v[i].owner);
+		free((void *)a->v[i].rdata);
+	}
+	free(a->v);
+}
+
+/* Owner (length, then octets), then type: one RRset's records together. */
+static int
+rrset_cmp(const void *pa, const void *pb)
+{
+	const struct nc_rr *a = pa, *b = pb;
+
+	if (a->ownerlen != b->ownerlen)
+		return a->ownerlen < b->ownerlen ? -1 : 1;
+	int r = memcmp(a->owner, b->owner, a->ownerlen);
+	return r ? r : (a->type > b->type) - (a->type < b->type);
+}
+
+/* The old zone OLD (every record but the SOA) to signer F's job. */
+static void
+hand_over(struct nc_dnssec *f, size_t z, struct rrv *old)
+{
+	uint8_t digest[NC_DNSSEC_DIGEST];
+
+	qsort(old->v, old->n, sizeof(*old->v), rrset_cmp);
+	for (size_t i = 0, j; i < old->n; i = j) {
+		for (j = i + 1; j < old->n && rrset_cmp(&old->v[i],
+		    &old->v[j]) == 0; j++)
+			;
+		if (old->v[i].type != 46) {
+			assert_int_equal(nc_dnssec_digest(&old->v[i], j - i,
+			    digest), 0);
+			assert_int_equal(nc_dnssec_reuse_set(f, z,
+			    old->v[i].owner, old->v[i].ownerlen,
+			    old->v[i].type, digest), 0);
+			continue;
+		}
+		for (size_t k = i; k < j; k++)
+			assert_int_equal(nc_dnssec_reuse_sig(f, z,
+			    old->v[k].owner, old->v[k].ownerlen, old->v[k].ttl,
+			    old->v[k].rdata, old->v[k].rdlen), 0);
+	}
+}
+
+static bool
+chain_rr_type(uint16_t t)
+{
+	return t == 47 || t == 48 || t == 50 || t == 51;
+}
+
+static int
+chain_add(void *ctx, const struct nc_rr *rr)
+{
+	return chain_rr_type(rr->type) ? set_add(ctx, rr) : 0;
+}
+
+/* Drop the chain and key records (NSEC, NSEC3, DNSKEY, NSEC3PARAM). */
+static void
+drop_chain(struct set *st)
+{
+	size_t it = 0;
+	const char *k;
+	void *v;
+	char **gone = calloc(st->m.count + 1, sizeof(*gone));
+	size_t n = 0;
+
+	while (kz_map_next(&st->m, &it, &k, &v)) {
+		unsigned type = 0;
+
+		if (sscanf(k, "%*s %u", &type) == 1 && chain_rr_type(
+		    (uint16_t)type))
+			gone[n++] = v;
+	}
+	for (size_t i = 0; i < n; i++) {
+		kz_map_del(&st->m, gone[i]);
+		free(gone[i]);
+	}
+	free(gone);
+}
+
+/*
+ * Zone Z was served as OLD (with MIR, its records as a set) and DB
+ * changed by its last diff while no signer followed: a new signer takes
+ * OLD's signatures over, in steps. It must give the zone a fresh
+ * signing gives, and the difference it hands back (with the database's
+ * diff and the chain records) must turn MIR into that zone.
+ */
+static void
+restart_check(const struct zg_db *db, size_t z, struct rrv *old,
+    uint32_t serial, int alg, struct set *mir)
+{
+	struct nc_dnssec f;
+	struct nc_dnssec_opts o;
+	const struct nc_dnssec_out *out;
+	struct set fresh = { .strip = alg == 13 }, got = { .strip = alg == 13 };
+	size_t taken = 0, max = 1 + rnd(50);
+	unsigned long made;
+	int r;
+
+	nc_dnssec_opts_init(&o);
+	o.alg = alg;
+	o.nsec3 = use_nsec3;
+	assert_int_equal(nc_dnssec_init(&f, &o, db->nzones), 0);
+	sign_zones(&f, db, alg);
+	assert_int_equal(nc_dnssec_sign_begin(&f, db, z), 0);
+	hand_over(&f, z, old);
+	while ((r = nc_dnssec_sign_step(&f, db, z, NOW, max)) == 1)
+		;
+	assert_int_equal(r, 0);
+	assert_int_equal(nc_dnssec_sign_finish(&f, db, z, serial, NOW), 0);
+	made = f.stats.signatures;
+	assert_int_equal(nc_dnssec_reuse_end(&f, z, 0, &out, &taken), 0);
+	/* every RRset the diff left alone kept its signature */
+	assert_true(taken > 0);
+	assert_true(made < nc_dnssec_count(&f, z));
+	apply_zg(mir, &db->zones[z].diff);
+	apply_out(mir, out);
+	drop_chain(mir);
+	assert_int_equal(nc_dnssec_foreach(&f, z, chain_add, mir), 0);
+	fresh_set(db, z, serial, alg, &fresh);
+	kz_map_init(&got.m);
+	assert_int_equal(zg_db_foreach(db, z, db_add, &got), 0);
+	assert_int_equal(nc_dnssec_foreach(&f, z, set_add, &got), 0);
+	set_equal(&got, &fresh);
+	set_equal(mir, &fresh);
+	verify_all(&f, db, z, serial);
+	set_free(&fresh);
+	set_free(&got);
+	nc_dnssec_free(&f);
+}
+
 static void
 run(int alg, unsigned steps)
 {
@@ -563,6 +732,7 @@ run(int alg, unsigned steps)
 	struct zg_db db;
 	struct nc_dnssec s;
 	struct set *mir;
+	struct rrv *old;
 	uint32_t *serials;
 	const char *argv[] = { "t", "--reverse-zone", "10.96.0.0/16",
 	    "--reverse-zone", "fd00::/8", "--pod-records" };
@@ -629,10 +799,26 @@ run(int alg, unsigned steps)
 			set_free(&fresh);
 		}
 	}
-	for (size_t z = 0; z < db.nzones; z++) {
+	for (size_t z = 0; z < db.nzones; z++)
 		verify_all(&s, &db, z, serials[z]);
+	/* a restart: the zones as served, then changes while no signer
+	 * follows; a new signer takes the old signatures over */
+	old = calloc(db.nzones, sizeof(*old));
+	for (size_t z = 0; z < db.nzones; z++) {
+		assert_int_equal(zg_db_foreach(&db, z, rrv_add_db, &old[z]), 0);
+		assert_int_equal(nc_dnssec_foreach(&s, z, rrv_add, &old[z]), 0);
+	}
+	for (unsigned k = 0; k < 3; k++)
+		step(&m);
+	assert_true(zg_db_apply(&db, &m, true) >= 0);
+	for (size_t z = 0; z < db.nzones; z++) {
+		if (db.zones[z].nrecords > 0)
+			restart_check(&db, z, &old[z], serial + 1, alg,
+			    &mir[z]);
+		rrv_free(&old[z]);
 		set_free(&mir[z]);
 	}
+	free(old);
 	free(mir);
 	free(serials);
 	nc_dnssec_free(&s);
