@@ -16,7 +16,14 @@ pod records on), in the same run:
     same `incremental.py` CPU step (Pod IP changes, each its own publish)
     against a daemon without --dnssec and with each algorithm: the
     daemon's CPU per event above its idle baseline, and kubezone's own
-    render + publish time per event from its log.
+    render + publish time per event from its log;
+ 4. a restart of a signed daemon (algorithm 13): `incremental.py`'s
+    restart step (SIGKILL once NSD's zone files are written, a Service
+    created while it is down, started again on the same state
+    directory): per zone the RRsets whose signatures were taken over
+    from NSD's zone file, the signatures made and the CPU of the
+    resumption, beside the CPU of the full signing at the first start
+    of the same daemon; NSD's answers throughout; kubezone's peak RSS.
 
 Runs tests/bench/incremental.py (KZ_INCR_STEPS=cpu) for the daemons, so
 the daemons are started, fed and measured exactly as there. Prints one
@@ -33,7 +40,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -140,8 +146,40 @@ def run(size):
     for alg in ("13", "15"):
         log(f"{size}: ldns-signzone, algorithm {alg}")
         res["ldns"][alg] = ldns_signzone(Path(res["cluster"]), alg, work)
+    res["restart"] = restart(size)
     (WORK / f"{size}.json").write_text(json.dumps(res, indent=1))
     return res
+
+
+def fields(line):
+    return dict(x.split("=", 1) for x in line.split() if "=" in x)
+
+
+def restart(size):
+    """incremental.py's restart step against a signed daemon."""
+    tag = "-dnssec-restart"
+    env = dict(os.environ, KZ_INCR_SIZES=size, KZ_INCR_STEPS="restart",
+               KZ_INCR_TAG=tag, KZ_INCR_KZ_ARGS="--dnssec --dnssec-algorithm 13",
+               KZ_BENCH_DIR=str(BENCH_DIR), KUBEZONE=KUBEZONE)
+    log(f"{size}: restart of a signed daemon")
+    subprocess.run([PYTHON, str(ROOT / "tests/bench/incremental.py")],
+                   env=env, check=True)
+    r = json.loads((INCR / f"{size}{tag}.json").read_text())
+    text = (INCR / f"{size}{tag}" / "kz" / "kubezone.log").read_text(errors="replace")
+    zones = {}
+    for line in text.splitlines():
+        if 'msg="zone signed"' in line:
+            f = fields(line)
+            zones.setdefault(f["zone"], {})["full_cpu_s"] = float(f["cpu_s"])
+            zones[f["zone"]]["signatures"] = int(f["signatures"])
+        elif "msg=\"zone resumed from nsd's zone file\"" in line:
+            f = fields(line)
+            zones.setdefault(f["zone"], {}).update(
+                taken=int(f["rrsets_taken_over"]), made=int(f["signatures_made"]),
+                resume_cpu_s=float(f["cpu_s"]), deleted=int(f["deleted"]),
+                added=int(f["added"]))
+    return {"zones": zones, "restart": r.get("restart"),
+            "rss_after_restart": r.get("rss_after_restart")}
 
 
 def f(x, fmt="%.2f"):
@@ -184,6 +222,38 @@ def report(results):
                   f"| {d['cpu_ms']:.2f} | {added} | {f(d['kz_ms_p50'])} | "
                   f"{f(d['kz_ms_p90'])} | {f(rss and rss / 1024, '%.0f')} | "
                   f"{f(pss and pss / 1024, '%.0f')} |")
+    print()
+    print("A restart of a signed daemon (algorithm 13; SIGKILL once NSD's "
+          "zone files are written, one Service created while it is down, "
+          "started again on the same state directory): per zone, the "
+          "resumption from NSD's zone file beside the full signing at the "
+          "daemon's first start (CPU s, kubezone's own log).\n")
+    print("| cluster | zone | RRsets taken over | signatures made | "
+          "records in the IXFR | resume CPU s | full signing CPU s | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        for zone, z in sorted(r.get("restart", {}).get("zones", {}).items()):
+            ratio = (z["resume_cpu_s"] / z["full_cpu_s"]
+                     if z.get("full_cpu_s") and "resume_cpu_s" in z else None)
+            print(f"| {r['size']} | {zone} | {z.get('taken', 'n/a')} | "
+                  f"{z.get('made', 'n/a')} | "
+                  f"{z.get('deleted', 0) + z.get('added', 0) + 2} | "
+                  f"{f(z.get('resume_cpu_s'), '%.3f')} | "
+                  f"{f(z.get('full_cpu_s'))} | {f(ratio, '%.3f')} |")
+    print()
+    print("| cluster | NSD: polls unanswered after the kill | zones current "
+          "after the start, s | kubezone CPU until ready, s | kubezone "
+          "VmHWM after the restart, MB |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        rs = (r.get("restart") or {}).get("restart") or {}
+        hwm = ((r.get("restart") or {}).get("rss_after_restart") or {}).get("kz_hwm_kb")
+        cur = rs.get("current_after_start_ms")
+        print(f"| {r['size']} | {rs.get('failed_polls', 'n/a')} of "
+              f"{rs.get('polls', 'n/a')} | "
+              f"{f(cur and cur / 1000, '%.1f')} | "
+              f"{f(rs.get('kz_cpu_at_ready_s'))} | "
+              f"{f(hwm and hwm / 1024, '%.0f')} |")
     print()
 
 

@@ -410,6 +410,21 @@ def pss_kb(pid):
         return 0
 
 
+def zone_files_current(state, port):
+    """Whether the zone file of every zone (STATE/zones) holds the serial
+    NSD answers for it."""
+    for origin in (ZONE + ".", "in-addr.arpa.", "ip6.arpa."):
+        path = Path(state, "zones", origin + "zone")
+        if not path.exists():
+            return False
+        with open(path, errors="replace") as f:
+            text = f.read(4096)
+        m = re.search(r"\sSOA\s+\S+\s+\S+\s+\(?\s*(\d+)", text)
+        if not m or soa_serial(port, origin) != int(m.group(1)):
+            return False
+    return True
+
+
 def nsd_pids(state):
     """NSD's main process (STATE/nsd.pid) and its descendants."""
     try:
@@ -813,6 +828,11 @@ def run(size):
 
             pt = threading.Thread(target=poller, daemon=True)
             pt.start()
+            # NSD's zone files hold what is served (kubezone has them
+            # written a few seconds after a change): what a restart
+            # resumes from.
+            wait_for(lambda: zone_files_current(state, port), 600,
+                     what="NSD's zone files written")
             time.sleep(1.0)
             offset = len(s.log_text())
             t_kill = time.perf_counter()
