@@ -11,6 +11,7 @@ Real kubezone, real NSD, two fake kube-apiservers, ldns-verify-zone.
 """
 
 import os
+import re
 import subprocess
 import time
 
@@ -51,12 +52,18 @@ def fakes(tmp_path):
 
 def verify(s, zone, tmp_path):
     """ZONE as served verifies with ldns-verify-zone; returns its records."""
-    records = s.axfr(zone)
+    # A transfer may fail while NSD swaps its server processes (a refresh
+    # every few seconds here): taken again, not counted as a failure.
+    records = wait_for(lambda: s.axfr(zone), 30, what="an AXFR of " + zone)
     path = tmp_path / (zone + "zone")
-    r = subprocess.run(["dig", "@127.0.0.1", "-p", str(s.dns_port), zone, "AXFR",
-                        "+nocmd", "+nostats", "+nocomments", "+onesoa"],
-                       capture_output=True, text=True, check=True)
-    path.write_text(r.stdout)
+
+    def transfer():
+        r = subprocess.run(["dig", "@127.0.0.1", "-p", str(s.dns_port), zone, "AXFR",
+                            "+nocmd", "+nostats", "+nocomments", "+onesoa"],
+                           capture_output=True, text=True, check=True)
+        ok = re.search(r"\sIN\sSOA\s", r.stdout) and "Transfer failed" not in r.stdout
+        return r.stdout if ok else None
+    path.write_text(wait_for(transfer, 30, what="dig's AXFR of " + zone))
     r = subprocess.run(["ldns-verify-zone", str(path)], capture_output=True, text=True)
     assert r.returncode == 0, (zone, r.stdout, r.stderr)
     return records
