@@ -620,7 +620,7 @@ ru_diff(struct nc_dnssec *s, struct nc_dnssec_zone *zn, bool del, bool push,
 	void *v;
 
 	if (del) {
-		while (kz_map_next(&zn->ru_map, &it, &k, &v)) {
+		while (zn->ru_on && kz_map_next(&zn->ru_map, &it, &k, &v)) {
 			const struct ru *r = v;
 
 			for (const struct ru_sig *g = r->sigs; g; g = g->next) {
@@ -667,7 +667,7 @@ nc_dnssec_reuse_end(struct nc_dnssec *s, size_t z, size_t max,
 	out_reset(s);
 	*out = &s->out;
 	*taken = 0;
-	if (zn == NULL || !zn->built || !zn->ru_on) {
+	if (zn == NULL || !zn->built) {
 		if (zn)
 			ru_drop(zn);
 		return KZ_EINVAL;

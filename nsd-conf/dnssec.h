@@ -143,9 +143,10 @@ bool nc_dnssec_signing(const struct nc_dnssec *s, size_t z);
  * taken over to delete, the new ones to add -- and *TAKEN, the RRsets
  * whose signatures were taken over; KZ_ETOOBIG when that difference
  * holds more than MAX records (0: no limit). Either way the old zone's
- * data is dropped. The other records of the difference (the zone's own,
- * NSEC, NSEC3, DNSKEY, NSEC3PARAM) are the caller's to compare. Errors:
- * KZ_EINVAL (no job, or one past its first step), KZ_ENOMEM.
+ * data is dropped (none handed over: every signature is new). The other
+ * records of the difference (the zone's own, NSEC, NSEC3, DNSKEY,
+ * NSEC3PARAM) are the caller's to compare. Errors: KZ_EINVAL (no job,
+ * or one past its first step; for _end, a zone not signed), KZ_ENOMEM.
  */
 int nc_dnssec_reuse_set(struct nc_dnssec *s, size_t z, const uint8_t *owner,
     size_t ol, uint16_t type, const uint8_t *digest);

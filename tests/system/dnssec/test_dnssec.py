@@ -470,3 +470,37 @@ def test_restart_takes_signatures_over(sync, snapshot, workdir, denial):
     assert answers("api.shop.svc.cluster.local.", "A", s.port) == []
     for zone in ("cluster.local.", "in-addr.arpa.", "ip6.arpa."):
         check_signed(zone, s.port, workdir)
+
+
+def test_signing_turned_on_at_a_restart(sync, snapshot, workdir):
+    """NSD's zone files of an unsigned run hold no signature to take
+    over: every RRset is signed, the signatures and chain go out as the
+    difference from the file, and the zones verify."""
+    s = sync(snapshot)
+    s.stop()
+    s2 = sync(snapshot, "--dnssec", port=s.port)
+    text = s2.text()
+    for zone in ("cluster.local.", "in-addr.arpa.", "ip6.arpa."):
+        f = resumed(text, zone)
+        assert f is not None and f["rrsets_taken_over"] == "0", (zone, f)
+        assert f["deleted"] == "0" and int(f["added"]) > 0, f
+        check_signed(zone, s.port, workdir)
+
+
+def test_new_keys_at_a_restart(sync, snapshot, workdir, state_dir):
+    """With other keys no old signature can be taken over: a difference
+    twice the zone's signatures would be larger than the zone, so each
+    zone goes out whole (by AXFR), signed with the new keys."""
+    s = sync(snapshot, "--dnssec")
+    old = dnskeys(s.port)
+    s.stop()
+    for f in os.listdir(state_dir):
+        if f.startswith("K") and f.endswith((".key", ".private")):
+            os.unlink(os.path.join(state_dir, f))
+    s2 = sync(snapshot, "--dnssec", port=s.port)
+    text = s2.text()
+    assert "zone's signatures differ from nsd's zone file, publishing it " \
+        "whole\" zone=cluster.local." in text, text
+    assert dnskeys(s.port) != old
+    for zone in ("cluster.local.", "in-addr.arpa.", "ip6.arpa."):
+        check_signed(zone, s.port, workdir)
