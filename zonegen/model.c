@@ -252,14 +252,40 @@ zg_model_track(struct zg_model *m, bool on)
 	m->track = on;
 }
 
+/*
+ * A log longer than this and than half the model says "everything": a
+ * first list, a relist after a long outage. Its consumer recomputes the
+ * whole model then, at about the cost of the log, and the entries are
+ * not kept: freed after the first publish, 150,000 keys left as many
+ * holes between the objects decoded beside them.
+ */
+#define LOG_MIN 4096
+
+static size_t
+model_objects(const struct zg_model *m)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < ZG_KIND_COUNT; i++)
+		n += zg_model_count(m, (enum zg_kind)i);
+	return n;
+}
+
 static void
 log_change(struct zg_model *m, enum zg_kind kind, const char *key)
 {
 	size_t n = strlen(key);
 	struct zg_change *c;
 
-	if (!m->track)
+	if (!m->track || m->track_rc == KZ_ETOOBIG)
 		return;
+	if (m->nchanges >= LOG_MIN && m->nchanges >= model_objects(m) / 2) {
+		zg_changes_free(m->changes, m->nchanges);
+		m->changes = NULL;
+		m->nchanges = m->capchanges = 0;
+		m->track_rc = KZ_ETOOBIG;
+		return;
+	}
 	if (m->nchanges == m->capchanges) {
 		size_t cap = m->capchanges ? m->capchanges * 2 : 64;
 		struct zg_change **v = realloc(m->changes, cap * sizeof(*v));
@@ -276,7 +302,8 @@ log_change(struct zg_model *m, enum zg_kind kind, const char *key)
 	m->changes[m->nchanges++] = c;
 	return;
 nomem:
-	m->track_rc = KZ_ENOMEM;
+	if (m->track_rc == 0)
+		m->track_rc = KZ_ENOMEM;
 }
 
 struct zg_change **

@@ -230,8 +230,10 @@ bool zg_model_has_namespace(const struct zg_model *m, const char *name);
  * a put of identical content changes nothing (the old object stays).
  * zg_model_take_changes() hands the log over (the caller frees each
  * entry and the array) and empties it; *RC gets KZ_ENOMEM when an entry
- * could not be recorded since the last take (the consumer must then
- * rebuild from the whole model).
+ * could not be recorded since the last take, KZ_ETOOBIG when the log
+ * grew past 4,096 entries and half the model's objects and was dropped
+ * (a first list): either way the consumer must then rebuild from the
+ * whole model, and the log holds nothing of that time.
  */
 void zg_model_track(struct zg_model *m, bool on);
 struct zg_change **zg_model_take_changes(struct zg_model *m, size_t *n,
