@@ -38,14 +38,15 @@
 /* A group key of a ServiceImport's slices starts with this (no
  * namespace name can). */
 #define IMPORT_GROUP '+'
-#define DB_NOTE 0x80	/* db_rec: its explanation follows the RDATA */
+#define DB_NOTE 0x40	/* db_rec: its explanation follows the RDATA */
+#define REC_RDLEN_MAX 511	/* a name (255) and an SRV's port: room */
 
 struct db_rec {
 	struct db_rec *next;		/* at the same owner */
 	const struct db_obj *src;	/* the contributing object */
-	uint16_t type;
-	uint16_t rdlen;
-	uint8_t flags;			/* ZG_RR_* */
+	uint32_t type : 16;
+	uint32_t rdlen : 9;		/* <= REC_RDLEN_MAX */
+	uint32_t flags : 7;		/* ZG_RR_*, DB_NOTE */
 	uint8_t rdata[];		/* SRV: port and target only; with
 					 * DB_NOTE, the explanation follows
 					 * (NUL-terminated) */
@@ -54,7 +55,6 @@ struct db_rec {
 struct db_owner {
 	struct db_owner *hnext;
 	struct db_rec *recs;
-	uint32_t hash;			/* of the name as stored */
 	uint32_t nvisible;		/* records served here */
 	uint32_t touch;			/* index + 1 in the batch, or 0 */
 	uint16_t zone;
@@ -68,12 +68,14 @@ struct db_obj {
 	uint8_t kind;			/* enum zg_kind, or KIND_APEX */
 	bool dirty;
 	bool gone;			/* absent from the model */
+	bool vec;			/* the owners are in a vector of
+					 * obj_cap(nowners) or more */
+	uint32_t nowners;
 	struct db_obj *nsprev, *nsnext;	/* in its namespace's list */
 	union {
-		struct db_owner **v;	/* capowners > 0 */
-		struct db_owner *one;	/* capowners == 0: most objects */
+		struct db_owner **v;	/* vec */
+		struct db_owner *one;	/* !vec: most objects */
 	} owners;			/* where it has records */
-	uint32_t nowners, capowners;
 	char *group;			/* slices: the Service key it joins */
 	char key[];
 };
@@ -215,6 +217,13 @@ owner_name(const struct zg_db *db, const struct db_owner *o, char *buf)
 /* Owners per bucket, on average, before the table doubles. */
 #define OTAB_LOAD 2
 
+/* The bucket of O in a table of CAP buckets. */
+static size_t
+owner_bucket(const struct db_owner *o, size_t cap)
+{
+	return name_hash(o->name, strlen(o->name)) & (cap - 1);
+}
+
 /* The owner whose stored part is NAME[0..LEN) (REL as owner_part()
  * says), with hash H. */
 static struct db_owner *
@@ -224,8 +233,8 @@ otab_get(const struct db_otab *t, const char *name, size_t len, bool rel,
 	if (t->cap == 0)
 		return NULL;
 	for (struct db_owner *o = t->b[h & (t->cap - 1)]; o; o = o->hnext)
-		if (o->hash == h && o->rel == rel &&
-		    strncmp(o->name, name, len) == 0 && o->name[len] == '\0')
+		if (o->rel == rel && strncmp(o->name, name, len) == 0 &&
+		    o->name[len] == '\0')
 			return o;
 	return NULL;
 }
@@ -242,8 +251,9 @@ otab_grow(struct db_otab *t)
 		struct db_owner *o = t->b[i], *next;
 		for (; o; o = next) {
 			next = o->hnext;
-			o->hnext = b[o->hash & (cap - 1)];
-			b[o->hash & (cap - 1)] = o;
+			size_t k = owner_bucket(o, cap);
+			o->hnext = b[k];
+			b[k] = o;
 		}
 	}
 	free(t->b);
@@ -255,7 +265,7 @@ otab_grow(struct db_otab *t)
 static void
 otab_del(struct db_otab *t, struct db_owner *o)
 {
-	struct db_owner **pp = &t->b[o->hash & (t->cap - 1)];
+	struct db_owner **pp = &t->b[owner_bucket(o, t->cap)];
 
 	while (*pp != o)
 		pp = &(*pp)->hnext;
@@ -541,7 +551,7 @@ obj_free(struct zg_db *db, struct db_obj *x)
 {
 	if (x == NULL)
 		return;
-	if (x->capowners)
+	if (x->vec)
 		free(x->owners.v);
 	free(x->group);
 	kz_pool_free(&db->pool, x, OBJ_SIZE(strlen(x->key)));
@@ -762,37 +772,51 @@ touch(struct zg_db *db, struct db_owner *o)
 static struct db_owner **
 obj_owners(struct db_obj *x)
 {
-	return x->capowners ? x->owners.v : &x->owners.one;
+	return x->vec ? x->owners.v : &x->owners.one;
+}
+
+/* The least room of a vector holding N owners: 4, then powers of two.
+ * Its real size may be larger (N fell since it grew); a vector that
+ * must grow past obj_cap(N) is reallocated to twice that. */
+static size_t
+obj_cap(size_t n)
+{
+	size_t cap = 4;
+
+	while (cap < n)
+		cap *= 2;
+	return cap;
 }
 
 static int
 obj_push_owner(struct db_obj *x, struct db_owner *o)
 {
 	struct db_owner **v = obj_owners(x);
-	size_t cap;
 
 	if (x->nowners && v[x->nowners - 1] == o)
 		return 0;
-	if (x->capowners == 0 && x->nowners == 0) {
+	if (!x->vec && x->nowners == 0) {
 		x->owners.one = o;
 		x->nowners = 1;
 		return 0;
 	}
-	if (x->capowners == 0) {
+	if (!x->vec) {
 		struct db_owner *first = x->owners.one;
-		x->owners.v = malloc(4 * sizeof(*x->owners.v));
+		x->owners.v = malloc(obj_cap(1) * sizeof(*x->owners.v));
 		if (x->owners.v == NULL) {
 			x->owners.one = first;
 			return KZ_ENOMEM;
 		}
 		x->owners.v[0] = first;
-		x->capowners = 4;
+		x->vec = true;
 	}
-	cap = x->capowners;
-	if (grow((void **)&x->owners.v, &cap, x->nowners + 1,
-	    sizeof(*x->owners.v)))
-		return KZ_ENOMEM;
-	x->capowners = (uint32_t)cap;
+	if (x->nowners == obj_cap(x->nowners)) {
+		v = realloc(x->owners.v, 2 * (size_t)x->nowners *
+		    sizeof(*x->owners.v));
+		if (v == NULL)
+			return KZ_ENOMEM;
+		x->owners.v = v;
+	}
 	x->owners.v[x->nowners++] = o;
 	return 0;
 }
@@ -835,6 +859,10 @@ zg_db_emit(struct zg_db *db, size_t zone, const char *owner, uint16_t type,
 
 	if (db->rc || x == NULL)
 		return;
+	if (rdlen > REC_RDLEN_MAX) {
+		db->rc = KZ_ETOOBIG;	/* the rules make none */
+		return;
+	}
 	if (db->note != NULL)
 		nl = strlen(db->note);
 	len = owner_part(&db->zones[zone], owner, &rel);
@@ -849,7 +877,6 @@ zg_db_emit(struct zg_db *db, size_t zone, const char *owner, uint16_t type,
 		memset(o, 0, offsetof(struct db_owner, name));
 		memcpy(o->name, owner, len);
 		o->name[len] = '\0';
-		o->hash = h;
 		o->zone = (uint16_t)zone;
 		o->rel = rel;
 		o->hnext = t->b[h & (t->cap - 1)];
@@ -2024,8 +2051,9 @@ zg_db_bytes(const struct zg_db *db)
 		b += db->objs[k].cap * sizeof(struct kz_map_slot);
 		for (it = 0; kz_map_next(&db->objs[k], &it, NULL, &v);) {
 			const struct db_obj *x = v;
-			if (x->capowners)
-				b += x->capowners * sizeof(*x->owners.v) + 16;
+			if (x->vec)
+				b += obj_cap(x->nowners) *
+				    sizeof(*x->owners.v) + 16;
 			if (x->group)
 				b += strlen(x->group) + 1 + 16;
 		}
