@@ -1,5 +1,9 @@
 /*
  * common/map.c -- open-addressing hash map with linear probing.
+ *
+ * Slots keep no hash (two pointers, not three words: the maps of a
+ * large cluster hold 600,000 slots): a probe compares keys, and a
+ * resize hashes the keys again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +63,7 @@ map_find(const struct kz_map *m, const char *key, uint32_t h)
 		struct kz_map_slot *s = &m->slots[i];
 		if (s->key == NULL)
 			return NULL;
-		if (s->key != KZ_MAP_TOMB && s->hash == h &&
-		    strcmp(s->key, key) == 0)
+		if (s->key != KZ_MAP_TOMB && strcmp(s->key, key) == 0)
 			return s;
 	}
 }
@@ -85,7 +88,8 @@ map_resize(struct kz_map *m, size_t cap)
 	for (i = 0; i < oldcap; i++) {
 		if (old[i].key == NULL || old[i].key == KZ_MAP_TOMB)
 			continue;
-		for (j = old[i].hash & mask; slots[j].key; j = (j + 1) & mask)
+		for (j = kz_map_hash(old[i].key) & mask; slots[j].key;
+		    j = (j + 1) & mask)
 			;
 		slots[j] = old[i];
 	}
@@ -133,7 +137,6 @@ kz_map_put(struct kz_map *m, const char *key, void *value, void **old)
 		m->used++;
 	s->key = key;
 	s->value = value;
-	s->hash = h;
 	m->count++;
 	return KZ_OK;
 }

@@ -14,7 +14,6 @@
 struct kz_map_slot {
 	const char *key;	/* NULL: empty; KZ_MAP_TOMB: deleted */
 	void *value;
-	uint32_t hash;
 };
 
 struct kz_map {

@@ -355,6 +355,10 @@ void
 sy_reflector_list_begin(struct sy_reflector *r, const char *reason)
 {
 	seen_clear(r);
+	/* A first list finds the model without objects of its kind: all
+	 * it leaves there it listed, and 150,000 keys noted only to be
+	 * freed at the end would leave as many holes in the heap. */
+	r->note_seen = zg_model_count(r->k->model, r->kind) > 0;
 	free(r->cont);
 	r->cont = NULL;
 	r->list_rv[0] = '\0';
@@ -373,7 +377,7 @@ sy_reflector_list_end(struct sy_reflector *r)
 	int rc = 0;
 
 	/* collect first: the map must not change while iterating */
-	while (kz_map_next(objs, &it, &key, &v)) {
+	while (r->note_seen && kz_map_next(objs, &it, &key, &v)) {
 		if (kz_map_get(&r->seen, key))
 			continue;
 		if (n == cap) {
@@ -412,9 +416,12 @@ sy_reflector_list_end(struct sy_reflector *r)
 static int
 note_seen(struct sy_reflector *r, json_t *item)
 {
-	char *key = object_key(item, r->kind != ZG_KIND_NAMESPACE);
+	char *key;
 	void *old = NULL;
 
+	if (!r->note_seen)
+		return 0;
+	key = object_key(item, r->kind != ZG_KIND_NAMESPACE);
 	if (key == NULL)
 		return 0;	/* no name: cannot be in the model */
 	if (kz_map_get(&r->seen, key)) {
@@ -1185,6 +1192,8 @@ list_done(struct sy_reflector *r, CURLcode res, uint64_t now_ms)
 		start_transfer(r, false, now_ms);
 		return;
 	}
+	/* The page buffer is for the next list: the watch does not use it. */
+	kz_buf_free(&r->body);
 	if (sy_reflector_list_end(r)) {
 		retry_later(r, true, now_ms, false);
 		return;

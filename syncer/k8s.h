@@ -164,6 +164,10 @@ struct sy_reflector {
 	char *cont;			/* continue token of the next page */
 	char list_rv[256];
 	struct kz_map seen;		/* keys listed (strdup'd, owned) */
+	bool note_seen;			/* the model held objects of this
+					 * kind when the list began: keys
+					 * not listed are deleted at its
+					 * end (else nothing can be) */
 	unsigned long pages;
 	const char *relist_reason;
 	unsigned gone_lists;		/* 410s on list pages in a row */

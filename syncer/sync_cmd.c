@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1023,6 +1024,10 @@ nsd_round_done(struct sync *s)
 			sy_timer_in(&s->loop, &s->sec_timer, SY_WATCH_MS);
 		kz_info("zones served", "zones=%zu ms_since_start=%llu", done,
 		    (unsigned long long)(kz_now_ms() - s->started_ms));
+		/* The first list, load and transfers are over: what they
+		 * freed (JSON pages, the transfers' snapshots) sits in
+		 * malloc's free lists; give the pages back to the system. */
+		malloc_trim(0);
 	}
 	sy_timer_in(&s->loop, &s->ready_timer, s->ready ? SY_WATCH_MS :
 	    SY_READY_AGAIN_MS);

@@ -127,30 +127,12 @@ zg_model_intern(struct zg_model *m, const char *ns)
 	return s;
 }
 
-/* Build "ns/name"; set *NSP to the interned namespace. */
-static char *
-make_key(struct zg_model *m, const char *ns, const char *name,
-    const char **nsp)
-{
-	size_t nl = strlen(ns), ml = strlen(name);
-	char *key;
-
-	*nsp = zg_model_intern(m, ns);
-	if (*nsp == NULL)
-		return NULL;
-	key = malloc(nl + ml + 2);
-	if (key == NULL)
-		return NULL;
-	memcpy(key, ns, nl);
-	key[nl] = '/';
-	memcpy(key + nl + 1, name, ml + 1);
-	return key;
-}
-
 /*
  * Allocate a zeroed object of SIZE bytes whose first members are
  * "char *key; const char *ns; const char *name;" (every keyed kind),
- * with those three set. NULL on allocation failure.
+ * with those three set. The key "ns/name" follows the object in the
+ * same block (one allocation per object: a cluster has 150,000 Pods),
+ * so it goes with the object's own free(). NULL on allocation failure.
  */
 struct keyed {
 	char *key;
@@ -171,16 +153,21 @@ SAME_HEAD(struct zg_import);
 static void *
 keyed_new(struct zg_model *m, size_t size, const char *ns, const char *name)
 {
-	struct keyed *k = calloc(1, size);
+	size_t nl = strlen(ns), ml = strlen(name);
+	const char *ins = zg_model_intern(m, ns);
+	struct keyed *k;
 
+	if (ins == NULL || nl + ml + 2 > SIZE_MAX - size)
+		return NULL;
+	k = calloc(1, size + nl + ml + 2);
 	if (k == NULL)
 		return NULL;
-	k->key = make_key(m, ns, name, &k->ns);
-	if (k->key == NULL) {
-		free(k);
-		return NULL;
-	}
-	k->name = k->key + strlen(ns) + 1;
+	k->key = (char *)k + size;
+	memcpy(k->key, ns, nl);
+	k->key[nl] = '/';
+	memcpy(k->key + nl + 1, name, ml + 1);
+	k->ns = ins;
+	k->name = k->key + nl + 1;
 	return k;
 }
 
@@ -223,7 +210,6 @@ zg_service_free(struct zg_service *s)
 		return;
 	free_ports(s->ports, s->nports);
 	free(s->external_name);
-	free(s->key);
 	free(s);
 }
 
@@ -238,7 +224,6 @@ zg_slice_free(struct zg_slice *s)
 	free(s->service);
 	free(s->mc_service);
 	free(s->mc_cluster);
-	free(s->key);
 	free(s);
 }
 
@@ -248,7 +233,6 @@ zg_import_free(struct zg_import *s)
 	if (s == NULL)
 		return;
 	free_ports(s->ports, s->nports);
-	free(s->key);
 	free(s);
 }
 
@@ -257,7 +241,6 @@ zg_pod_free(struct zg_pod *p)
 {
 	if (p == NULL)
 		return;
-	free(p->key);
 	free(p);
 }
 
@@ -269,14 +252,40 @@ zg_model_track(struct zg_model *m, bool on)
 	m->track = on;
 }
 
+/*
+ * A log longer than this and than half the model says "everything": a
+ * first list, a relist after a long outage. Its consumer recomputes the
+ * whole model then, at about the cost of the log, and the entries are
+ * not kept: freed after the first publish, 150,000 keys left as many
+ * holes between the objects decoded beside them.
+ */
+#define LOG_MIN 4096
+
+static size_t
+model_objects(const struct zg_model *m)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < ZG_KIND_COUNT; i++)
+		n += zg_model_count(m, (enum zg_kind)i);
+	return n;
+}
+
 static void
 log_change(struct zg_model *m, enum zg_kind kind, const char *key)
 {
 	size_t n = strlen(key);
 	struct zg_change *c;
 
-	if (!m->track)
+	if (!m->track || m->track_rc == KZ_ETOOBIG)
 		return;
+	if (m->nchanges >= LOG_MIN && m->nchanges >= model_objects(m) / 2) {
+		zg_changes_free(m->changes, m->nchanges);
+		m->changes = NULL;
+		m->nchanges = m->capchanges = 0;
+		m->track_rc = KZ_ETOOBIG;
+		return;
+	}
 	if (m->nchanges == m->capchanges) {
 		size_t cap = m->capchanges ? m->capchanges * 2 : 64;
 		struct zg_change **v = realloc(m->changes, cap * sizeof(*v));
@@ -293,7 +302,8 @@ log_change(struct zg_model *m, enum zg_kind kind, const char *key)
 	m->changes[m->nchanges++] = c;
 	return;
 nomem:
-	m->track_rc = KZ_ENOMEM;
+	if (m->track_rc == 0)
+		m->track_rc = KZ_ENOMEM;
 }
 
 struct zg_change **
@@ -626,14 +636,14 @@ zg_model_bytes(const struct zg_model *m)
 		b += heap_cost(strlen(k) + 1);
 	for (it = 0; kz_map_next(&m->objects[ZG_KIND_SERVICE], &it, &k, &v);) {
 		struct zg_service *s = v;
-		b += heap_cost(sizeof(*s)) + heap_cost(strlen(k) + 1) +
+		b += heap_cost(sizeof(*s) + strlen(k) + 1) +
 		    ports_bytes(s->ports, s->nports);
 		if (s->external_name)
 			b += heap_cost(strlen(s->external_name) + 1);
 	}
 	for (it = 0; kz_map_next(&m->objects[ZG_KIND_SLICE], &it, &k, &v);) {
 		struct zg_slice *s = v;
-		b += heap_cost(sizeof(*s)) + heap_cost(strlen(k) + 1) +
+		b += heap_cost(sizeof(*s) + strlen(k) + 1) +
 		    ports_bytes(s->ports, s->nports) +
 		    heap_cost(s->naddrs * sizeof(*s->addrs));
 		if (s->service)
@@ -650,12 +660,12 @@ zg_model_bytes(const struct zg_model *m)
 		}
 	}
 	for (it = 0; kz_map_next(&m->objects[ZG_KIND_POD], &it, &k, NULL);)
-		b += heap_cost(sizeof(struct zg_pod)) + heap_cost(strlen(k) + 1);
+		b += heap_cost(sizeof(struct zg_pod) + strlen(k) + 1);
 	b += m->objects[ZG_KIND_NAMESPACE].count *
 	    heap_cost(sizeof(struct zg_namespace));
 	for (it = 0; kz_map_next(&m->objects[ZG_KIND_IMPORT], &it, &k, &v);) {
 		struct zg_import *s = v;
-		b += heap_cost(sizeof(*s)) + heap_cost(strlen(k) + 1) +
+		b += heap_cost(sizeof(*s) + strlen(k) + 1) +
 		    ports_bytes(s->ports, s->nports);
 	}
 	return b;

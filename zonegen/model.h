@@ -10,8 +10,9 @@
  *
  * Ownership: every zg_model_put_*() takes ownership of the object it is
  * given, on success and on failure alike. Objects are built with the
- * zg_*_new() constructors, which copy their strings. Namespace strings
- * are interned by the model and shared; never free them.
+ * zg_*_new() constructors, which copy their strings. An object's key
+ * lives in the object's own allocation (never free it apart). Namespace
+ * strings are interned by the model and shared; never free them.
  */
 #ifndef KZ_ZONEGEN_MODEL_H
 #define KZ_ZONEGEN_MODEL_H
@@ -53,7 +54,8 @@ enum zg_svc_type {
  * name), in this order; model.c relies on it.
  */
 struct zg_service {
-	char *key;		/* "ns/name"; name = key + strlen(ns) + 1 */
+	char *key;		/* "ns/name"; name = key + strlen(ns) + 1;
+				 * in the object's own block */
 	const char *ns;		/* interned by the model */
 	const char *name;	/* points into key */
 	uint8_t type;		/* enum zg_svc_type */
@@ -228,8 +230,10 @@ bool zg_model_has_namespace(const struct zg_model *m, const char *name);
  * a put of identical content changes nothing (the old object stays).
  * zg_model_take_changes() hands the log over (the caller frees each
  * entry and the array) and empties it; *RC gets KZ_ENOMEM when an entry
- * could not be recorded since the last take (the consumer must then
- * rebuild from the whole model).
+ * could not be recorded since the last take, KZ_ETOOBIG when the log
+ * grew past 4,096 entries and half the model's objects and was dropped
+ * (a first list): either way the consumer must then rebuild from the
+ * whole model, and the log holds nothing of that time.
  */
 void zg_model_track(struct zg_model *m, bool on);
 struct zg_change **zg_model_take_changes(struct zg_model *m, size_t *n,

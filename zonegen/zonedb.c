@@ -10,6 +10,12 @@
  * a batch remembers the served records of every owner it touches
  * before the first change and compares them with the result at the
  * end, which gives the diff.
+ *
+ * Memory: a large cluster holds half a million owners and records, so
+ * they and the objects come from the database's pool (no malloc header
+ * per block, sizes 8 bytes apart), and an owner keeps its name relative
+ * to the zone's origin ("10-0-0-1.shop.pod", not
+ * "10-0-0-1.shop.pod.cluster.local").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +24,7 @@
 #include "common/arena.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/pool.h"
 #include "zonegen/names.h"
 #include "zonegen/render.h"
 #include "zonegen/zonedb.h"
@@ -31,14 +38,15 @@
 /* A group key of a ServiceImport's slices starts with this (no
  * namespace name can). */
 #define IMPORT_GROUP '+'
-#define DB_NOTE 0x80	/* db_rec: its explanation follows the RDATA */
+#define DB_NOTE 0x40	/* db_rec: its explanation follows the RDATA */
+#define REC_RDLEN_MAX 511	/* a name (255) and an SRV's port: room */
 
 struct db_rec {
 	struct db_rec *next;		/* at the same owner */
 	const struct db_obj *src;	/* the contributing object */
-	uint16_t type;
-	uint8_t flags;			/* ZG_RR_* */
-	uint16_t rdlen;
+	uint32_t type : 16;
+	uint32_t rdlen : 9;		/* <= REC_RDLEN_MAX */
+	uint32_t flags : 7;		/* ZG_RR_*, DB_NOTE */
 	uint8_t rdata[];		/* SRV: port and target only; with
 					 * DB_NOTE, the explanation follows
 					 * (NUL-terminated) */
@@ -47,27 +55,37 @@ struct db_rec {
 struct db_owner {
 	struct db_owner *hnext;
 	struct db_rec *recs;
-	uint32_t hash;
 	uint32_t nvisible;		/* records served here */
 	uint32_t touch;			/* index + 1 in the batch, or 0 */
 	uint16_t zone;
 	uint8_t ncapped;		/* RRsets cut to the cap */
-	char name[];			/* dotted, no final dot */
+	uint8_t rel;			/* NAME is relative to the origin */
+	char name[];			/* dotted, no final dot; relative:
+					 * "" is the apex */
 };
 
 struct db_obj {
 	uint8_t kind;			/* enum zg_kind, or KIND_APEX */
 	bool dirty;
 	bool gone;			/* absent from the model */
+	bool vec;			/* the owners are in a vector of
+					 * obj_cap(nowners) or more */
+	uint32_t nowners;
 	struct db_obj *nsprev, *nsnext;	/* in its namespace's list */
 	union {
-		struct db_owner **v;	/* capowners > 0 */
-		struct db_owner *one;	/* capowners == 0: most objects */
+		struct db_owner **v;	/* vec */
+		struct db_owner *one;	/* !vec: most objects */
 	} owners;			/* where it has records */
-	uint32_t nowners, capowners;
 	char *group;			/* slices: the Service key it joins */
 	char key[];
 };
+
+/* Pool sizes of the blocks above (the flexible members included). */
+#define REC_SIZE(rdlen, notelen) (offsetof(struct db_rec, rdata) + \
+	(size_t)(rdlen) + (notelen))
+#define OWNER_SIZE(namelen) (offsetof(struct db_owner, name) + \
+	(size_t)(namelen) + 1)
+#define OBJ_SIZE(keylen) (offsetof(struct db_obj, key) + (size_t)(keylen) + 1)
 
 /* The objects of one namespace (Services and Pods). */
 struct db_nslist {
@@ -136,15 +154,87 @@ count_labels(const char *name)
 	return n;
 }
 
+/* --- owner names ---------------------------------------------------------- */
+
+/* Room for an owner's whole name: the stored part, a dot, the origin. */
+#define OWNER_TEXT (2 * ZG_NAME_TEXT)
+
+/* FNV-1a (kz_map_hash) over the N bytes at S. */
+static uint32_t
+name_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* The length of the part of OWNER that zone Z keeps: relative to the
+ * origin when OWNER is at or below it (*REL true; 0 for the apex),
+ * else the whole name. */
+static size_t
+owner_part(const struct zg_db_zone *z, const char *owner, bool *rel)
+{
+	size_t n = strlen(owner), ol = strlen(z->origin) - 1;
+
+	*rel = true;
+	if (n == ol && memcmp(owner, z->origin, ol) == 0)
+		return 0;
+	if (n > ol + 1 && owner[n - ol - 1] == '.' &&
+	    memcmp(owner + n - ol, z->origin, ol) == 0)
+		return n - ol - 1;
+	*rel = false;
+	return n;
+}
+
+/* O's whole name, dotted without the final dot: O's own or BUF
+ * (OWNER_TEXT bytes). */
+static const char *
+owner_name(const struct zg_db *db, const struct db_owner *o, char *buf)
+{
+	const char *origin = db->zones[o->zone].origin;
+	size_t n = strlen(o->name), ol = strlen(origin) - 1, k = 0;
+
+	if (!o->rel)
+		return o->name;
+	if (n + 1 + ol >= OWNER_TEXT)
+		return o->name;	/* cannot be: both parts are names */
+	if (n) {
+		memcpy(buf, o->name, n);
+		buf[n] = '.';
+		k = n + 1;
+	}
+	memcpy(buf + k, origin, ol);
+	buf[k + ol] = '\0';
+	return buf;
+}
+
 /* --- owner tables -------------------------------------------------------- */
 
+/* Owners per bucket, on average, before the table doubles. */
+#define OTAB_LOAD 2
+
+/* The bucket of O in a table of CAP buckets. */
+static size_t
+owner_bucket(const struct db_owner *o, size_t cap)
+{
+	return name_hash(o->name, strlen(o->name)) & (cap - 1);
+}
+
+/* The owner whose stored part is NAME[0..LEN) (REL as owner_part()
+ * says), with hash H. */
 static struct db_owner *
-otab_get(const struct db_otab *t, const char *name, uint32_t h)
+otab_get(const struct db_otab *t, const char *name, size_t len, bool rel,
+    uint32_t h)
 {
 	if (t->cap == 0)
 		return NULL;
 	for (struct db_owner *o = t->b[h & (t->cap - 1)]; o; o = o->hnext)
-		if (o->hash == h && strcmp(o->name, name) == 0)
+		if (o->rel == rel && strncmp(o->name, name, len) == 0 &&
+		    o->name[len] == '\0')
 			return o;
 	return NULL;
 }
@@ -161,8 +251,9 @@ otab_grow(struct db_otab *t)
 		struct db_owner *o = t->b[i], *next;
 		for (; o; o = next) {
 			next = o->hnext;
-			o->hnext = b[o->hash & (cap - 1)];
-			b[o->hash & (cap - 1)] = o;
+			size_t k = owner_bucket(o, cap);
+			o->hnext = b[k];
+			b[k] = o;
 		}
 	}
 	free(t->b);
@@ -174,7 +265,7 @@ otab_grow(struct db_otab *t)
 static void
 otab_del(struct db_otab *t, struct db_owner *o)
 {
-	struct db_owner **pp = &t->b[o->hash & (t->cap - 1)];
+	struct db_owner **pp = &t->b[owner_bucket(o, t->cap)];
 
 	while (*pp != o)
 		pp = &(*pp)->hnext;
@@ -182,8 +273,30 @@ otab_del(struct db_otab *t, struct db_owner *o)
 	t->n--;
 }
 
+/* The explanation record R carries, or NULL. */
+static const char *
+rec_note(const struct db_rec *r)
+{
+	return r->flags & DB_NOTE ? (const char *)r->rdata + r->rdlen : NULL;
+}
+
 static void
-otab_free(struct db_otab *t)
+rec_free(struct zg_db *db, struct db_rec *r)
+{
+	const char *note = rec_note(r);
+
+	kz_pool_free(&db->pool, r, REC_SIZE(r->rdlen,
+	    note ? strlen(note) + 1 : 0));
+}
+
+static void
+owner_free(struct zg_db *db, struct db_owner *o)
+{
+	kz_pool_free(&db->pool, o, OWNER_SIZE(strlen(o->name)));
+}
+
+static void
+otab_free(struct zg_db *db, struct db_otab *t)
 {
 	for (size_t i = 0; i < t->cap; i++) {
 		struct db_owner *o = t->b[i], *next;
@@ -192,9 +305,9 @@ otab_free(struct db_otab *t)
 			next = o->hnext;
 			for (; r; r = rn) {
 				rn = r->next;
-				free(r);
+				rec_free(db, r);
 			}
-			free(o);
+			owner_free(db, o);
 		}
 	}
 	free(t->b);
@@ -228,7 +341,7 @@ static void
 warn_dropped(struct zg_db *db, const struct db_owner *o,
     const struct db_rec *r, const char *reason)
 {
-	char qsrc[300], qname[300], src[300];
+	char qsrc[300], qname[300], src[300], name[OWNER_TEXT];
 
 	db->stats.skipped++;
 	snprintf(src, sizeof(src), "%s %s", r->src->kind == KIND_APEX ?
@@ -236,7 +349,8 @@ warn_dropped(struct zg_db *db, const struct db_owner *o,
 	    r->src->kind == KIND_APEX ? "apex" : r->src->key);
 	kz_warn("record skipped", "object=%s name=%s reason=%s",
 	    kz_log_quote(qsrc, sizeof(qsrc), src),
-	    kz_log_quote(qname, sizeof(qname), o->name), reason);
+	    kz_log_quote(qname, sizeof(qname), owner_name(db, o, name)),
+	    reason);
 }
 
 /* Cut each RRset of V[0..N) to the cap; set SRV weights. Returns the
@@ -417,6 +531,32 @@ add_reverse_zone(void *ctx, const char *origin)
 	return 0;
 }
 
+/* A new object of KIND with KEY (LEN bytes) from DB's pool, or NULL. */
+static struct db_obj *
+obj_new(struct zg_db *db, uint8_t kind, const char *key, size_t len)
+{
+	struct db_obj *x = kz_pool_alloc(&db->pool, OBJ_SIZE(len));
+
+	if (x == NULL)
+		return NULL;
+	memset(x, 0, offsetof(struct db_obj, key));
+	x->kind = kind;
+	memcpy(x->key, key, len);
+	x->key[len] = '\0';
+	return x;
+}
+
+static void
+obj_free(struct zg_db *db, struct db_obj *x)
+{
+	if (x == NULL)
+		return;
+	if (x->vec)
+		free(x->owners.v);
+	free(x->group);
+	kz_pool_free(&db->pool, x, OBJ_SIZE(strlen(x->key)));
+}
+
 /* What every database starts from: empty maps, no zones yet. */
 static void
 db_setup(struct zg_db *db, const struct zg_render_opts *o)
@@ -430,6 +570,7 @@ db_setup(struct zg_db *db, const struct zg_render_opts *o)
 	for (int k = 0; k < ZG_KIND_COUNT; k++)
 		kz_map_init(&db->objs[k]);
 	kz_arena_init(&db->scratch, 1 << 16);
+	kz_pool_init(&db->pool);
 }
 
 int
@@ -456,11 +597,8 @@ zg_db_init(struct zg_db *db, const struct zg_render_opts *o)
 	}
 	if (rc)
 		return KZ_ENOMEM;
-	db->apex = calloc(1, sizeof(*db->apex) + 1);
-	if (db->apex == NULL)
-		return KZ_ENOMEM;
-	db->apex->kind = KIND_APEX;
-	return 0;
+	db->apex = obj_new(db, KIND_APEX, "", 0);
+	return db->apex ? 0 : KZ_ENOMEM;
 }
 
 int
@@ -483,22 +621,8 @@ zg_db_init_catalog(struct zg_db *db, const struct zg_render_opts *o,
 	if (rc)
 		return rc;
 	db->catalog = db->nzones;
-	db->apex = calloc(1, sizeof(*db->apex) + 1);
-	if (db->apex == NULL)
-		return KZ_ENOMEM;
-	db->apex->kind = KIND_APEX;
-	return 0;
-}
-
-static void
-obj_free(struct db_obj *x)
-{
-	if (x == NULL)
-		return;
-	if (x->capowners)
-		free(x->owners.v);
-	free(x->group);
-	free(x);
+	db->apex = obj_new(db, KIND_APEX, "", 0);
+	return db->apex ? 0 : KZ_ENOMEM;
 }
 
 void
@@ -510,7 +634,7 @@ zg_db_free(struct zg_db *db)
 
 	for (size_t i = 0; i < db->nzones; i++) {
 		struct zg_db_zone *z = &db->zones[i];
-		otab_free(&z->owners);
+		otab_free(db, &z->owners);
 		free(z->origin);
 		free(z->file);
 		free(z->mname);
@@ -524,7 +648,7 @@ zg_db_free(struct zg_db *db)
 	kz_map_free(&db->revzones);
 	for (int kind = 0; kind < ZG_KIND_COUNT; kind++) {
 		for (it = 0; kz_map_next(&db->objs[kind], &it, NULL, &v);)
-			obj_free(v);
+			obj_free(db, v);
 		kz_map_free(&db->objs[kind]);
 	}
 	for (it = 0; kz_map_next(&db->groups, &it, NULL, &v);) {
@@ -538,7 +662,7 @@ zg_db_free(struct zg_db *db)
 	for (it = 0; kz_map_next(&db->nslists, &it, NULL, &v);)
 		free(v);
 	kz_map_free(&db->nslists);
-	obj_free(db->apex);
+	obj_free(db, db->apex);
 	for (size_t i = 0; i < db->nmembers; i++)
 		free(db->members[i]);
 	free(db->members);
@@ -547,6 +671,7 @@ zg_db_free(struct zg_db *db)
 	free(db->vis.v);
 	free(db->note);
 	kz_arena_free(&db->scratch);
+	kz_pool_destroy(&db->pool);
 	memset(db, 0, sizeof(*db));
 }
 
@@ -588,6 +713,7 @@ static struct zg_rr *
 snapshot(struct zg_db *db, const struct db_owner *o, size_t *n)
 {
 	uint8_t wire[ZG_NAME_MAX + 2], buf[4 + 512];
+	char name[OWNER_TEXT];
 	struct zg_rr *v;
 	uint8_t *ow;
 	size_t wl;
@@ -598,7 +724,7 @@ snapshot(struct zg_db *db, const struct db_owner *o, size_t *n)
 		return NULL;
 	if (DB_VIS(db)->n == 0)
 		return NULL;
-	wl = zg_name_wire(o->name, wire, sizeof(wire));
+	wl = zg_name_wire(owner_name(db, o, name), wire, sizeof(wire));
 	ow = kz_arena_alloc(&db->scratch, wl);
 	v = kz_arena_alloc(&db->scratch, DB_VIS(db)->n * sizeof(*v));
 	if (ow == NULL || v == NULL)
@@ -646,37 +772,51 @@ touch(struct zg_db *db, struct db_owner *o)
 static struct db_owner **
 obj_owners(struct db_obj *x)
 {
-	return x->capowners ? x->owners.v : &x->owners.one;
+	return x->vec ? x->owners.v : &x->owners.one;
+}
+
+/* The least room of a vector holding N owners: 4, then powers of two.
+ * Its real size may be larger (N fell since it grew); a vector that
+ * must grow past obj_cap(N) is reallocated to twice that. */
+static size_t
+obj_cap(size_t n)
+{
+	size_t cap = 4;
+
+	while (cap < n)
+		cap *= 2;
+	return cap;
 }
 
 static int
 obj_push_owner(struct db_obj *x, struct db_owner *o)
 {
 	struct db_owner **v = obj_owners(x);
-	size_t cap;
 
 	if (x->nowners && v[x->nowners - 1] == o)
 		return 0;
-	if (x->capowners == 0 && x->nowners == 0) {
+	if (!x->vec && x->nowners == 0) {
 		x->owners.one = o;
 		x->nowners = 1;
 		return 0;
 	}
-	if (x->capowners == 0) {
+	if (!x->vec) {
 		struct db_owner *first = x->owners.one;
-		x->owners.v = malloc(4 * sizeof(*x->owners.v));
+		x->owners.v = malloc(obj_cap(1) * sizeof(*x->owners.v));
 		if (x->owners.v == NULL) {
 			x->owners.one = first;
 			return KZ_ENOMEM;
 		}
 		x->owners.v[0] = first;
-		x->capowners = 4;
+		x->vec = true;
 	}
-	cap = x->capowners;
-	if (grow((void **)&x->owners.v, &cap, x->nowners + 1,
-	    sizeof(*x->owners.v)))
-		return KZ_ENOMEM;
-	x->capowners = (uint32_t)cap;
+	if (x->nowners == obj_cap(x->nowners)) {
+		v = realloc(x->owners.v, 2 * (size_t)x->nowners *
+		    sizeof(*x->owners.v));
+		if (v == NULL)
+			return KZ_ENOMEM;
+		x->owners.v = v;
+	}
 	x->owners.v[x->nowners++] = o;
 	return 0;
 }
@@ -696,7 +836,7 @@ obj_clear(struct zg_db *db, struct db_obj *x)
 			struct db_rec *r = *pp;
 			if (r->src == x) {
 				*pp = r->next;
-				free(r);
+				rec_free(db, r);
 			} else {
 				pp = &r->next;
 			}
@@ -711,32 +851,40 @@ zg_db_emit(struct zg_db *db, size_t zone, const char *owner, uint16_t type,
 {
 	struct db_otab *t = &db->zones[zone].owners;
 	struct db_obj *x = db->cur;
-	uint32_t h = kz_map_hash(owner);
 	struct db_owner *o;
 	struct db_rec *r;
-	size_t nl = 0;
+	size_t nl = 0, len;
+	uint32_t h;
+	bool rel;
 
 	if (db->rc || x == NULL)
 		return;
+	if (rdlen > REC_RDLEN_MAX) {
+		db->rc = KZ_ETOOBIG;	/* the rules make none */
+		return;
+	}
 	if (db->note != NULL)
 		nl = strlen(db->note);
-	o = otab_get(t, owner, h);
+	len = owner_part(&db->zones[zone], owner, &rel);
+	h = name_hash(owner, len);
+	o = otab_get(t, owner, len, rel, h);
 	if (o == NULL) {
-		size_t len = strlen(owner);
-		if (t->n >= t->cap && otab_grow(t))
+		if (t->n >= OTAB_LOAD * t->cap && otab_grow(t))
 			goto nomem;
-		o = calloc(1, sizeof(*o) + len + 1);
+		o = kz_pool_alloc(&db->pool, OWNER_SIZE(len));
 		if (o == NULL)
 			goto nomem;
-		memcpy(o->name, owner, len + 1);
-		o->hash = h;
+		memset(o, 0, offsetof(struct db_owner, name));
+		memcpy(o->name, owner, len);
+		o->name[len] = '\0';
 		o->zone = (uint16_t)zone;
+		o->rel = rel;
 		o->hnext = t->b[h & (t->cap - 1)];
 		t->b[h & (t->cap - 1)] = o;
 		t->n++;
 	}
 	touch(db, o);
-	r = malloc(sizeof(*r) + rdlen + (nl ? nl + 1 : 0));
+	r = kz_pool_alloc(&db->pool, REC_SIZE(rdlen, nl ? nl + 1 : 0));
 	if (r == NULL)
 		goto nomem;
 	r->src = x;
@@ -775,13 +923,11 @@ obj_get(struct zg_db *db, enum zg_kind kind, const char *key, bool create)
 	if (x || !create)
 		return x;
 	len = strlen(key);
-	x = calloc(1, sizeof(*x) + len + 1);
+	x = obj_new(db, (uint8_t)kind, key, len);
 	if (x == NULL)
 		goto nomem;
-	x->kind = (uint8_t)kind;
-	memcpy(x->key, key, len + 1);
 	if (kz_map_put(&db->objs[kind], x->key, x, NULL)) {
-		free(x);
+		obj_free(db, x);
 		goto nomem;
 	}
 	if (kind == ZG_KIND_SERVICE || kind == ZG_KIND_POD ||
@@ -951,7 +1097,7 @@ slice_changed(struct zg_db *db, const struct zg_model *m, const char *key)
 	if (gkey[0] == '\0') {
 		if (x) {
 			kz_map_del(&db->objs[ZG_KIND_SLICE], key);
-			obj_free(x);
+			obj_free(db, x);
 		}
 		return;
 	}
@@ -1218,7 +1364,7 @@ diff_owner(struct zg_db *db, const struct db_touch *t)
 static void
 warn_capped(struct zg_db *db, const struct db_owner *o)
 {
-	char qname[300], qsrc[300], src[300];
+	char qname[300], qsrc[300], src[300], name[OWNER_TEXT];
 	const struct db_rec *r = o->recs;
 
 	snprintf(src, sizeof(src), "%s %s", r->src->kind == KIND_APEX ?
@@ -1228,7 +1374,8 @@ warn_capped(struct zg_db *db, const struct db_owner *o)
 	    "hint=\"one DNS message cannot carry more; the records first "
 	    "in canonical order are served\"",
 	    kz_log_quote(qsrc, sizeof(qsrc), src),
-	    kz_log_quote(qname, sizeof(qname), o->name), db->rrset_bytes);
+	    kz_log_quote(qname, sizeof(qname), owner_name(db, o, name)),
+	    db->rrset_bytes);
 }
 
 static long
@@ -1267,7 +1414,7 @@ finish(struct zg_db *db)
 		o->touch = 0;
 		if (o->recs == NULL) {
 			otab_del(&db->zones[o->zone].owners, o);
-			free(o);
+			owner_free(db, o);
 		}
 	}
 	db->ntouched = 0;
@@ -1306,7 +1453,7 @@ batch_run(struct zg_db *db, const struct zg_model *m)
 		if (x->gone && db->rc == 0) {
 			unlink_ns(db, x);
 			kz_map_del(&db->objs[x->kind], x->key);
-			obj_free(x);
+			obj_free(db, x);
 		}
 	}
 	db->ndirty = 0;
@@ -1373,12 +1520,14 @@ zg_db_foreach(const struct zg_db *db, size_t zone,
 	const struct db_otab *t = &db->zones[zone].owners;
 	struct visbuf vb = { 0 };
 	uint8_t wire[ZG_NAME_MAX + 2], buf[4 + 512];
+	char name[OWNER_TEXT];
 	int rc = 0;
 
 	for (size_t i = 0; i < t->cap && rc == 0; i++) {
 		for (struct db_owner *o = t->b[i]; o && rc == 0; o = o->hnext) {
 			unsigned cut;
-			size_t wl = zg_name_wire(o->name, wire, sizeof(wire));
+			size_t wl = zg_name_wire(owner_name(db, o, name), wire,
+			    sizeof(wire));
 
 			rc = visible((struct zg_db *)db, o, &vb, false, &cut);
 			for (size_t k = 0; k < vb.n && rc == 0; k++) {
@@ -1397,17 +1546,21 @@ int
 zg_db_owner_foreach(const struct zg_db *db, size_t zone, const char *owner,
     int (*fn)(void *ctx, const struct zg_rr *rr), void *ctx)
 {
-	const struct db_owner *o = otab_get(&db->zones[zone].owners, owner,
-	    kz_map_hash(owner));
+	const struct db_owner *o;
 	struct visbuf vb = { 0 };
 	uint8_t wire[ZG_NAME_MAX + 2], buf[4 + 512];
+	char name[OWNER_TEXT];
 	unsigned cut;
 	size_t wl;
+	bool rel;
 	int rc;
 
+	wl = owner_part(&db->zones[zone], owner, &rel);
+	o = otab_get(&db->zones[zone].owners, owner, wl, rel,
+	    name_hash(owner, wl));
 	if (o == NULL)
 		return 0;
-	wl = zg_name_wire(o->name, wire, sizeof(wire));
+	wl = zg_name_wire(owner_name(db, o, name), wire, sizeof(wire));
 	rc = visible((struct zg_db *)db, o, &vb, false, &cut);
 	for (size_t k = 0; k < vb.n && rc == 0; k++) {
 		struct zg_rr rr = { wire, wl, vb.v[k].r->type,
@@ -1591,10 +1744,11 @@ cmp_sorted(const void *pa, const void *pb)
 /* The owners of T in canonical order into *OUT (caller frees), their
  * keys in KEYS. 0 or KZ_ENOMEM (*OUT is then freed and NULL). */
 static int
-sort_owners(const struct db_otab *t, struct kz_arena *keys,
-    struct sorted_owner **out, size_t *nout)
+sort_owners(const struct zg_db *db, const struct db_otab *t,
+    struct kz_arena *keys, struct sorted_owner **out, size_t *nout)
 {
 	struct sorted_owner *v = calloc(t->n ? t->n : 1, sizeof(*v));
+	char name[OWNER_TEXT];
 	size_t n = 0;
 
 	*out = NULL;
@@ -1604,7 +1758,8 @@ sort_owners(const struct db_otab *t, struct kz_arena *keys,
 	for (size_t i = 0; i < t->cap; i++)
 		for (struct db_owner *o = t->b[i]; o; o = o->hnext) {
 			uint8_t k[ZG_NAME_MAX + 2];
-			size_t kl = zg_name_key(o->name, k, sizeof(k));
+			size_t kl = zg_name_key(owner_name(db, o, name), k,
+			    sizeof(k));
 			v[n].o = o;
 			v[n].key = kz_arena_alloc(keys, kl ? kl : 1);
 			if (v[n].key == NULL) {
@@ -1621,13 +1776,6 @@ sort_owners(const struct db_otab *t, struct kz_arena *keys,
 }
 
 /* --- explaining --------------------------------------------------------- */
-
-/* The explanation record R carries, or NULL. */
-static const char *
-rec_note(const struct db_rec *r)
-{
-	return r->flags & DB_NOTE ? (const char *)r->rdata + r->rdlen : NULL;
-}
 
 /* What the records an owner serves come from (scratch, reused). */
 struct why_buf {
@@ -1751,11 +1899,12 @@ zg_db_write(const struct zg_db *db, size_t zone, struct kz_buf *out,
 	struct visbuf vb = { 0 };
 	struct why_buf w;
 	uint8_t buf[4 + 512];
+	char name[OWNER_TEXT];
 	int rc;
 
 	kz_arena_init(&keys, 1 << 20);
 	why_init(&w);
-	rc = sort_owners(&z->owners, &keys, &v, &n);
+	rc = sort_owners(db, &z->owners, &keys, &v, &n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		unsigned cut;
 
@@ -1765,7 +1914,8 @@ zg_db_write(const struct zg_db *db, size_t zone, struct kz_buf *out,
 		for (size_t k = 0; k < vb.n && rc == 0; k++) {
 			const uint8_t *rd;
 			size_t len = vis_rdata(&vb.v[k], buf, &rd);
-			rc = put_line(out, v[i].o->name, olen, vb.v[k].r->type,
+			rc = put_line(out, owner_name(db, v[i].o, name), olen,
+			    vb.v[k].r->type,
 			    rr_ttl(db, vb.v[k].r->type), rd, len,
 			    db->note ? w.text.data + w.off[k] : NULL);
 			count++;
@@ -1794,6 +1944,7 @@ struct zg_db_cursor {
 	uint8_t *bytes;			/* SRV RDATA with weights */
 	size_t capbytes;
 	uint8_t wire[ZG_NAME_MAX + 2];
+	char name[OWNER_TEXT];		/* the current owner's */
 	struct zg_db_owner_view view;
 };
 
@@ -1809,7 +1960,8 @@ zg_db_cursor_new(const struct zg_db *db, size_t zone,
 	c->db = (struct zg_db *)db;	/* visible() reads it only */
 	kz_arena_init(&c->keys, 1 << 20);
 	why_init(&c->why);
-	if (sort_owners(&db->zones[zone].owners, &c->keys, &c->v, &c->n)) {
+	if (sort_owners(db, &db->zones[zone].owners, &c->keys, &c->v,
+	    &c->n)) {
 		zg_db_cursor_free(c);
 		return KZ_ENOMEM;
 	}
@@ -1821,7 +1973,8 @@ zg_db_cursor_new(const struct zg_db *db, size_t zone,
 static int
 cursor_fill(struct zg_db_cursor *c, const struct sorted_owner *so)
 {
-	size_t wl = zg_name_wire(so->o->name, c->wire, sizeof(c->wire));
+	const char *name = owner_name(c->db, so->o, c->name);
+	size_t wl = zg_name_wire(name, c->wire, sizeof(c->wire));
 	size_t need = 1, pos = 0;
 
 	if (c->db->note != NULL && owner_whys(so->o, &c->vb, &c->why))
@@ -1844,7 +1997,7 @@ cursor_fill(struct zg_db_cursor *c, const struct sorted_owner *so)
 			pos += e->rr.rdlen;
 		e->why = c->db->note ? c->why.text.data + c->why.off[k] : NULL;
 	}
-	c->view = (struct zg_db_owner_view){ so->o->name, so->key, so->keylen,
+	c->view = (struct zg_db_owner_view){ name, so->key, so->keylen,
 	    c->e, c->vb.n };
 	return 0;
 }
@@ -1886,29 +2039,32 @@ zg_db_cursor_free(struct zg_db_cursor *c)
 size_t
 zg_db_bytes(const struct zg_db *db)
 {
-	size_t b = 0, it;
+	size_t b = db->pool.used, it;
 	void *v;
 
-	for (size_t i = 0; i < db->nzones; i++) {
-		const struct db_otab *t = &db->zones[i].owners;
-		b += t->cap * sizeof(*t->b);
-		for (size_t k = 0; k < t->cap; k++)
-			for (const struct db_owner *o = t->b[k]; o;
-			    o = o->hnext) {
-				b += sizeof(*o) + strlen(o->name) + 1 + 16;
-				for (const struct db_rec *r = o->recs; r;
-				    r = r->next)
-					b += sizeof(*r) + r->rdlen + 16 +
-					    (r->flags & DB_NOTE ?
-					    strlen(rec_note(r)) + 1 : 0);
-			}
-	}
-	for (int k = 0; k < ZG_KIND_COUNT; k++)
+	/* The owners, records and objects as the pool hands them out (its
+	 * slabs hold at most one slab more, and the blocks freed); malloc's
+	 * blocks count with 16 bytes of overhead. */
+	for (size_t i = 0; i < db->nzones; i++)
+		b += db->zones[i].owners.cap * sizeof(struct db_owner *);
+	for (int k = 0; k < ZG_KIND_COUNT; k++) {
+		b += db->objs[k].cap * sizeof(struct kz_map_slot);
 		for (it = 0; kz_map_next(&db->objs[k], &it, NULL, &v);) {
 			const struct db_obj *x = v;
-			b += sizeof(*x) + strlen(x->key) + 1 + 16 +
-			    x->capowners * sizeof(*x->owners.v) +
-			    sizeof(struct kz_map_slot) * 2;
+			if (x->vec)
+				b += obj_cap(x->nowners) *
+				    sizeof(*x->owners.v) + 16;
+			if (x->group)
+				b += strlen(x->group) + 1 + 16;
 		}
+	}
+	b += db->groups.cap * sizeof(struct kz_map_slot);
+	for (it = 0; kz_map_next(&db->groups, &it, NULL, &v);) {
+		const struct db_group *g = v;
+		b += sizeof(*g) + strlen(g->key) + 1 + 16 +
+		    g->cap * sizeof(*g->slices) + 16;
+		for (size_t i = 0; i < g->n; i++)
+			b += strlen(g->slices[i]) + 1 + 16;
+	}
 	return b;
 }

@@ -51,6 +51,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/map.h"
+#include "common/pool.h"
 #include "zonegen/model.h"
 
 struct zg_render_opts;
@@ -133,6 +134,7 @@ struct zg_db {
 	struct db_touch *touched;	/* owner names this batch touched */
 	size_t ntouched, captouched;
 	struct kz_arena scratch;	/* this batch's diff records */
+	struct kz_pool pool;		/* owners, records and objects */
 	struct db_obj *cur;		/* the object being computed */
 	struct zg_db_visbuf {		/* what an owner serves: scratch */
 		struct db_vis *v;

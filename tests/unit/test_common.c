@@ -1,5 +1,6 @@
 /*
- * tests/unit/test_common.c -- common/: buffers, arena, map, log, errors.
+ * tests/unit/test_common.c -- common/: buffers, arena, pool, map, log,
+ * errors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/map.h"
+#include "common/pool.h"
 #include "common/rfc3339.h"
 
 static void
@@ -59,6 +61,47 @@ test_arena(void **state)
 	assert_true(a.used >= 1000 * 17);
 	kz_arena_free(&a);
 	kz_arena_free(&a);
+}
+
+static void
+test_pool(void **state)
+{
+	struct kz_pool p;
+	char *v[300], *big, *again;
+
+	(void)state;
+	kz_pool_init(&p);
+	/* Blocks of many sizes, each its own: none overlaps another. */
+	for (int i = 0; i < 300; i++) {
+		size_t n = (size_t)i % 70 + 1;
+		v[i] = kz_pool_alloc(&p, n);
+		assert_non_null(v[i]);
+		assert_int_equal((uintptr_t)v[i] % 8, 0);
+		memset(v[i], 'a' + i % 26, n);
+	}
+	for (int i = 0; i < 300; i++) {
+		size_t n = (size_t)i % 70 + 1;
+		for (size_t k = 0; k < n; k++)
+			assert_int_equal(v[i][k], 'a' + i % 26);
+	}
+	/* Sizes counted 8 bytes apart; a freed block serves its class. */
+	assert_int_equal(p.used % 8, 0);
+	kz_pool_free(&p, v[3], 4);
+	again = kz_pool_alloc(&p, 7);
+	assert_ptr_equal(again, v[3]);
+	v[3] = again;
+	/* Over KZ_POOL_MAX: malloc's own, counted while held. */
+	big = kz_pool_alloc(&p, KZ_POOL_MAX + 1);
+	assert_non_null(big);
+	memset(big, 0, KZ_POOL_MAX + 1);
+	assert_true(p.reserved >= KZ_POOL_SLAB + KZ_POOL_MAX + 1);
+	kz_pool_free(&p, big, KZ_POOL_MAX + 1);
+	for (int i = 0; i < 300; i++)
+		kz_pool_free(&p, v[i], (size_t)i % 70 + 1);
+	assert_int_equal(p.used, 0);
+	kz_pool_free(&p, NULL, 8);
+	kz_pool_destroy(&p);
+	kz_pool_destroy(&p);	/* idempotent */
 }
 
 static void
@@ -200,6 +243,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_bounded),
 		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_log_format),
 		cmocka_unit_test(test_strerror),

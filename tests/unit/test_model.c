@@ -779,6 +779,57 @@ test_tracking_and_take(void **state)
 }
 
 static void
+test_log_of_everything_is_dropped(void **state)
+{
+	struct zg_model m;
+	struct zg_change **v;
+	char name[32];
+	size_t n;
+	int rc;
+
+	(void)state;
+	zg_model_init(&m);
+	zg_model_track(&m, true);
+	/* A first list: a log as long as the model says "everything". */
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		assert_int_equal(zg_model_put_pod(&m, pod(&m, "a", name,
+		    "10.1.0.1")), 0);
+	}
+	v = zg_model_take_changes(&m, &n, &rc);
+	assert_int_equal(rc, KZ_ETOOBIG);
+	assert_int_equal(n, 0);
+	zg_changes_free(v, n);
+	assert_int_equal(zg_model_count(&m, ZG_KIND_POD), 5000);
+	/* Then changes are kept again, one entry each. */
+	assert_int_equal(zg_model_put_pod(&m, pod(&m, "a", "p1", "10.1.0.2")),
+	    0);
+	CHANGES(&m, "Pod a/p1");
+	/* A log longer than 4,096 entries but not half the model stays. */
+	for (int i = 0; i < 4200; i++) {
+		snprintf(name, sizeof(name), "q%d", i);
+		assert_int_equal(zg_model_put_pod(&m, pod(&m, "b", name,
+		    "10.1.0.1")), 0);
+	}
+	v = zg_model_take_changes(&m, &n, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, 4200);
+	zg_changes_free(v, n);
+	/* Deleting most of the model is everything again. */
+	for (int i = 0; i < 8000; i++) {
+		snprintf(name, sizeof(name), "%c%d", i < 4200 ? 'q' : 'p',
+		    i < 4200 ? i : i - 4200);
+		assert_int_equal(zg_model_del(&m, ZG_KIND_POD,
+		    i < 4200 ? "b" : "a", name), 1);
+	}
+	v = zg_model_take_changes(&m, &n, &rc);
+	assert_int_equal(rc, KZ_ETOOBIG);
+	assert_int_equal(n, 0);
+	zg_changes_free(v, n);
+	zg_model_free(&m);
+}
+
+static void
 test_generation(void **state)
 {
 	struct zg_model m;
@@ -1092,6 +1143,7 @@ main(void)
 		cmocka_unit_test(test_unnamed_port_forms_are_equal),
 		cmocka_unit_test(test_clear_kind),
 		cmocka_unit_test(test_tracking_and_take),
+		cmocka_unit_test(test_log_of_everything_is_dropped),
 		cmocka_unit_test(test_generation),
 		cmocka_unit_test(test_replace_logs_only_differences),
 		cmocka_unit_test(test_replace_untracked),
