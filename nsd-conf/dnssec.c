@@ -568,8 +568,9 @@ ru_take(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
     uint16_t type, ldns_rr_list *set, uint32_t now, bool *taken)
 {
 	struct ru *r = ru_get(zn, n->owner, n->key.len, type, false);
-	struct ru_sig *pick[NC_DNSSEC_KEYS_MAX];
+	struct ru_sig *pick[NC_DNSSEC_KEYS_MAX] = { 0 };
 	uint8_t digest[NC_DNSSEC_DIGEST];
+	size_t nk = zn->nkeys;
 	uint32_t ttl;
 	int rc;
 
@@ -582,11 +583,12 @@ ru_take(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
 	if (memcmp(digest, r->digest, sizeof(digest)) != 0)
 		return 0;
 	ttl = ldns_rr_ttl(ldns_rr_list_rr(set, 0));
-	for (size_t i = 0; i < zn->nkeys; i++)
+	for (size_t i = 0; i < nk; i++)
 		if ((pick[i] = ru_pick(s, r, &zn->keys[i], ttl, now)) == NULL)
 			return 0;
-	for (size_t i = 0; i < zn->nkeys; i++) {
-		struct sig *g = calloc(1, sizeof(*g) + pick[i]->rdlen);
+	for (size_t i = 0; i < nk; i++) {
+		struct sig *g = pick[i] ? calloc(1, sizeof(*g) +
+		    pick[i]->rdlen) : NULL;
 
 		if (g == NULL)
 			return KZ_ENOMEM;
