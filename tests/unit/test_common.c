@@ -57,8 +57,21 @@ test_arena(void **state)
 	for (int i = 0; i < 1000; i++)
 		assert_non_null(kz_arena_strdup(&a, "abcdefghijklmnop"));
 	assert_true(a.used >= 1000 * 17);
+	/* A reset keeps one standard chunk, which the next use takes. */
+	kz_arena_reset(&a);
+	assert_int_equal(a.used, 0);
+	assert_int_equal(a.reserved, 128);
+	s = kz_arena_strdup(&a, "kept");
+	assert_string_equal(s, "kept");
+	big = kz_arena_alloc(&a, 4096);
+	assert_non_null(big);
+	kz_arena_reset(&a);
+	assert_int_equal(a.reserved, 128);
+	assert_ptr_equal(kz_arena_strdup(&a, "again"), s);
 	kz_arena_free(&a);
 	kz_arena_free(&a);
+	kz_arena_reset(&a);	/* a freed arena: nothing to keep */
+	assert_int_equal(a.reserved, 0);
 }
 
 static void
