@@ -131,13 +131,28 @@ kz_log_set_context(const char *ctx)
 	snprintf(log_context, sizeof(log_context), "%s", ctx ? ctx : "");
 }
 
+/* "2006-01-02T15:04:05" for SEC, formatted once per second. */
+static const char *
+log_second(time_t sec)
+{
+	static char text[40];
+	static time_t at = -1;
+	struct tm tm;
+
+	if (sec != at) {
+		gmtime_r(&sec, &tm);
+		strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+		at = sec;
+	}
+	return text;
+}
+
 void
 kz_log(enum kz_log_level level, const char *msg, const char *fmt, ...)
 {
 	FILE *f = log_stream ? log_stream : stderr;
-	char line[4096], qmsg[1024], ts[40];
+	char line[4096], qmsg[1024];
 	struct timeval tv;
-	struct tm tm;
 	size_t n;
 	va_list ap;
 
@@ -145,23 +160,27 @@ kz_log(enum kz_log_level level, const char *msg, const char *fmt, ...)
 		return;
 	log_counts[level]++;
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = (size_t)snprintf(line, sizeof(line), "ts=%s.%03dZ level=%s msg=%s",
-	    ts, (int)(tv.tv_usec / 1000), level_names[level],
-	    kz_log_quote(qmsg, sizeof(qmsg), msg));
+	    log_second(tv.tv_sec), (int)(tv.tv_usec / 1000),
+	    level_names[level], kz_log_quote(qmsg, sizeof(qmsg), msg));
 	if (log_context[0] && n + 1 < sizeof(line))
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s",
 		    log_context);
 	if (n >= sizeof(line))
 		n = sizeof(line) - 1;
 	if (fmt != NULL && *fmt != '\0' && n + 1 < sizeof(line)) {
+		int k;
+
 		line[n++] = ' ';
 		va_start(ap, fmt);
-		vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 		va_end(ap);
+		n += k > 0 ? (size_t)k : 0;
 	}
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
 	/* One write per line so concurrent writers do not interleave. */
-	fprintf(f, "%s\n", line);
+	fwrite(line, 1, n, f);
 	fflush(f);
 }
