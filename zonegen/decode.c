@@ -610,6 +610,32 @@ fail:
 	return rc;
 }
 
+/*
+ * Kept in step with what the decode_* functions above read: a path
+ * listed here must never be read by them (tests/unit/test_decode.c
+ * decodes each kind with and without these members).
+ */
+const char *const *
+zg_decode_unread(enum zg_kind kind)
+{
+	static const char *const pod[] = { "metadata.managedFields", "spec",
+		"status.conditions", "status.containerStatuses",
+		"status.initContainerStatuses",
+		"status.ephemeralContainerStatuses", NULL };
+	static const char *const ns[] = { "metadata.managedFields", "spec",
+		"status", NULL };
+	static const char *const other[] = { "metadata.managedFields", NULL };
+
+	switch (kind) {
+	case ZG_KIND_POD:
+		return pod;
+	case ZG_KIND_NAMESPACE:
+		return ns;
+	default:
+		return other;
+	}
+}
+
 int
 zg_decode_meta(json_t *obj, const char **ns, const char **name)
 {
