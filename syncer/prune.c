@@ -68,24 +68,31 @@ drop(struct scan *s, const char *from, const char *to)
 	s->dropped++;
 }
 
-/* P is at '"': past the closing quote. */
+/* P is at '"': past the closing quote (one not escaped by an odd
+ * run of backslashes). */
 static bool
 skip_string(struct scan *s)
 {
-	const char *p = s->p + 1;
+	const char *p = s->p + 1, *q;
 
-	while (p < s->end) {
-		char c = *p++;
+	while ((q = memchr(p, '"', (size_t)(s->end - p))) != NULL) {
+		const char *b = q;
 
-		if (c == '"') {
+		while (b > p && b[-1] == '\\')
+			b--;
+		p = q + 1;
+		if ((q - b) % 2 == 0) {
 			s->p = p;
 			return true;
 		}
-		if (c == '\\' && p++ == s->end)
-			return false;
 	}
 	return false;
 }
+
+/* Bytes that matter inside a member left out: 1 for each. */
+static const unsigned char bracket_class[256] = {
+	['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1
+};
 
 /* P is at '{' or '[': past the matching bracket. */
 static bool
@@ -95,8 +102,13 @@ skip_brackets(struct scan *s)
 	unsigned depth = 0;
 
 	while (s->p < s->end) {
-		char c = *s->p;
+		char c;
 
+		while (s->p < s->end && !bracket_class[(unsigned char)*s->p])
+			s->p++;
+		if (s->p == s->end)
+			break;
+		c = *s->p;
 		if (c == '"') {
 			if (!skip_string(s))
 				return false;

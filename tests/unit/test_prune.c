@@ -94,6 +94,9 @@ test_members_left_out(void **state)
 	/* the last of several, after a kept one; duplicates all go */
 	check("{\"object\":{\"a\":1,\"spec\":2,\"spec\":3},\"spec\":4}",
 	    pod_paths, "{\"object\":{\"a\":1},\"spec\":4}");
+	/* escaped backslashes before a closing quote */
+	check("{\"object\":{\"spec\":[\"x\\\\\",\"\\\\\\\"]\"],\"a\":\"\\\\\"}}",
+	    pod_paths, "{\"object\":{\"a\":\"\\\\\"}}");
 	/* a path through a member that is not an object: kept */
 	check("{\"object\":{\"status\":[{\"conditions\":1}],\"spec\":0}}",
 	    pod_paths, "{\"object\":{\"status\":[{\"conditions\":1}]}}");
