@@ -99,7 +99,7 @@ struct req {
 	uint16_t id;
 	uint8_t *wire;
 	size_t len;
-	ldns_rdf *qname;
+	ldns_rdf *qname;	/* a probe's; NULL for a NOTIFY */
 	ldns_rdf *mac;		/* NULL: unsigned */
 	struct nc_feed_key key;
 	unsigned tries, max_tries, interval;
@@ -752,9 +752,8 @@ notify_one(struct nc_feed *f, size_t zone, size_t t)
 			r = s->reqs[i];
 	}
 	if (!r) {
-		if (!(r = calloc(1, sizeof(*r))) ||
-		    !(r->qname = ldns_rdf_clone(z->origin)) ||
-		    req_add(s, r)) {
+		/* its qname stays NULL: only a probe's answer is read */
+		if (!(r = calloc(1, sizeof(*r))) || req_add(s, r)) {
 			req_free(r);
 			kz_warn("feed: notify not sent", "zone=%s error=\"%s\"",
 			    z->name, kz_strerror(KZ_ENOMEM));
