@@ -526,21 +526,18 @@ decode_pod(struct zg_model *m, json_t *obj, const char *ns,
 {
 	json_t *status = json_object_get(obj, "status");
 	json_t *ips = json_object_get(status, "podIPs");
-	struct zg_pod *p;
+	struct zg_pod p = { 0 };
 	size_t i;
 	json_t *v;
 
-	p = zg_pod_new(m, ns, name);
-	if (p == NULL)
-		return KZ_ENOMEM;
-	p->active = pod_active(obj, status);
+	p.active = pod_active(obj, status);
 	if (json_array_size(ips) > 0) {
 		json_array_foreach(ips, i, v)
-			pod_add_ip(p, get_str(v, "ip"));
+			pod_add_ip(&p, get_str(v, "ip"));
 	} else {
-		pod_add_ip(p, get_str(status, "podIP"));
+		pod_add_ip(&p, get_str(status, "podIP"));
 	}
-	return zg_model_put_pod(m, p);
+	return zg_model_set_pod(m, ns, name, &p);
 }
 
 /* spec.type of a ServiceImport: ClusterSetIP or Headless. */

@@ -462,6 +462,43 @@ zg_model_put_pod(struct zg_model *m, struct zg_pod *p)
 	return model_put(m, ZG_KIND_POD, p->key, p);
 }
 
+static void
+pod_copy(struct zg_pod *dst, const struct zg_pod *src)
+{
+	dst->active = src->active;
+	dst->nips = src->nips;
+	memcpy(dst->ips, src->ips, sizeof(dst->ips));
+}
+
+int
+zg_model_set_pod(struct zg_model *m, const char *ns, const char *name,
+    const struct zg_pod *p)
+{
+	size_t nl = strlen(ns), ml = strlen(name);
+	struct zg_pod *old = NULL, *n;
+	char key[320];
+
+	if (nl + ml + 2 <= sizeof(key)) {
+		memcpy(key, ns, nl);
+		key[nl] = '/';
+		memcpy(key + nl + 1, name, ml + 1);
+		old = kz_map_get(&m->objects[ZG_KIND_POD], key);
+	}
+	if (old != NULL) {
+		/* as model_put(): nothing DNS can see changed, no work */
+		if (!same_pod(old, p)) {
+			pod_copy(old, p);
+			m->generation++;
+			log_change(m, ZG_KIND_POD, old->key);
+		}
+		return KZ_OK;
+	}
+	if ((n = zg_pod_new(m, ns, name)) == NULL)
+		return KZ_ENOMEM;
+	pod_copy(n, p);
+	return zg_model_put_pod(m, n);
+}
+
 int
 zg_model_put_import(struct zg_model *m, struct zg_import *s)
 {
