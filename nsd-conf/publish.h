@@ -55,6 +55,8 @@ struct nc_publisher {
 	struct nc_dnssec *sign;	/* the signer (borrowed), or NULL */
 	double *sign_seconds;	/* per zone: CPU time of its last full
 				 * signing */
+	struct nc_rr *rrs;	/* a commit's records, kept for the next */
+	size_t rrcap;
 	struct nc_pub_stats stats;
 };
 
