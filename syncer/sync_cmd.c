@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -2473,6 +2474,16 @@ sy_sync_main(int argc, char **argv)
 	char err[768], bin[PATH_MAX];
 	int rc, status = 1;
 
+	/*
+	 * No fast bins. glibc keeps small freed chunks there, unmerged,
+	 * until a large allocation or free consolidates them all at once;
+	 * the daemon's bursts between events (a transfer served, a probe)
+	 * ended that way, and the next watch event's first allocations paid
+	 * for sorting what was left (decoding an event: p50 94 -> 59 us,
+	 * docs/benchmarks-incremental.md). Without them a free merges its
+	 * chunk at once.
+	 */
+	mallopt(M_MXFAST, 0);
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		fprintf(stderr, "kubezone sync: out of memory\n");
