@@ -737,6 +737,21 @@ req_send(struct nc_feed *f, struct req *r, uint64_t now)
 	}
 }
 
+/*
+ * A zeroed block for the per-event path: malloc() and memset() rather
+ * than calloc(), which glibc serves without its thread cache, so that
+ * each call sorts whatever frees left in the unsorted bin.
+ */
+static void *
+zalloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
 /* (Re)send a NOTIFY for ZONE to target T, superseding a pending one. */
 static void
 notify_one(struct nc_feed *f, size_t zone, size_t t)
@@ -753,7 +768,7 @@ notify_one(struct nc_feed *f, size_t zone, size_t t)
 	}
 	if (!r) {
 		/* its qname stays NULL: only a probe's answer is read */
-		if (!(r = calloc(1, sizeof(*r))) || req_add(s, r)) {
+		if (!(r = zalloc(sizeof(*r))) || req_add(s, r)) {
 			req_free(r);
 			kz_warn("feed: notify not sent", "zone=%s error=\"%s\"",
 			    z->name, kz_strerror(KZ_ENOMEM));

@@ -1169,7 +1169,7 @@ lat_candidates(struct cluster *cl, size_t *n)
 
 	*n = 0;
 	if (!cl->pub.started || cl->model.nchanges == 0 ||
-	    (v = calloc(cl->model.nchanges, sizeof(*v))) == NULL)
+	    (v = reallocarray(NULL, cl->model.nchanges, sizeof(*v))) == NULL)
 		return NULL;
 	kz_map_init(&seen);
 	for (size_t i = 0; i < cl->model.nchanges; i++) {

@@ -168,10 +168,25 @@ SAME_HEAD(struct zg_slice);
 SAME_HEAD(struct zg_pod);
 SAME_HEAD(struct zg_import);
 
+/*
+ * A zeroed block for the per-event path: malloc() and memset() rather
+ * than calloc(), which glibc serves without its thread cache, so that
+ * each call sorts whatever frees left in the unsorted bin.
+ */
+static void *
+zalloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
 static void *
 keyed_new(struct zg_model *m, size_t size, const char *ns, const char *name)
 {
-	struct keyed *k = calloc(1, size);
+	struct keyed *k = zalloc(size);
 
 	if (k == NULL)
 		return NULL;

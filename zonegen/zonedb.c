@@ -621,6 +621,21 @@ nomem:
 	return NULL;
 }
 
+/*
+ * A zeroed block for the per-event path: malloc() and memset() rather
+ * than calloc(), which glibc serves without its thread cache, so that
+ * each call sorts whatever frees left in the unsorted bin.
+ */
+static void *
+zalloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
 static void
 touch(struct zg_db *db, struct db_owner *o)
 {
@@ -725,7 +740,7 @@ zg_db_emit(struct zg_db *db, size_t zone, const char *owner, uint16_t type,
 		size_t len = strlen(owner);
 		if (t->n >= t->cap && otab_grow(t))
 			goto nomem;
-		o = calloc(1, sizeof(*o) + len + 1);
+		o = zalloc(sizeof(*o) + len + 1);
 		if (o == NULL)
 			goto nomem;
 		memcpy(o->name, owner, len + 1);
@@ -775,7 +790,7 @@ obj_get(struct zg_db *db, enum zg_kind kind, const char *key, bool create)
 	if (x || !create)
 		return x;
 	len = strlen(key);
-	x = calloc(1, sizeof(*x) + len + 1);
+	x = zalloc(sizeof(*x) + len + 1);
 	if (x == NULL)
 		goto nomem;
 	x->kind = (uint8_t)kind;
