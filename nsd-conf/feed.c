@@ -738,9 +738,11 @@ req_send(struct nc_feed *f, struct req *r, uint64_t now)
 }
 
 /*
- * A zeroed block for the per-event path: malloc() and memset() rather
- * than calloc(), which glibc serves without its thread cache, so that
- * each call sorts whatever frees left in the unsorted bin.
+ * A zeroed block for the per-event path: malloc() and then zeroed,
+ * rather than calloc(), which glibc serves without its thread cache,
+ * so that each call sorts whatever frees left in the unsorted bin.
+ * explicit_bzero(), because the compiler turns malloc() followed by
+ * memset() back into calloc().
  */
 static void *
 zalloc(size_t size)
@@ -748,7 +750,7 @@ zalloc(size_t size)
 	void *p = malloc(size);
 
 	if (p)
-		memset(p, 0, size);
+		explicit_bzero(p, size);
 	return p;
 }
 

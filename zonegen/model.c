@@ -169,9 +169,11 @@ SAME_HEAD(struct zg_pod);
 SAME_HEAD(struct zg_import);
 
 /*
- * A zeroed block for the per-event path: malloc() and memset() rather
- * than calloc(), which glibc serves without its thread cache, so that
- * each call sorts whatever frees left in the unsorted bin.
+ * A zeroed block for the per-event path: malloc() and then zeroed,
+ * rather than calloc(), which glibc serves without its thread cache,
+ * so that each call sorts whatever frees left in the unsorted bin.
+ * explicit_bzero(), because the compiler turns malloc() followed by
+ * memset() back into calloc().
  */
 static void *
 zalloc(size_t size)
@@ -179,7 +181,7 @@ zalloc(size_t size)
 	void *p = malloc(size);
 
 	if (p)
-		memset(p, 0, size);
+		explicit_bzero(p, size);
 	return p;
 }
 
