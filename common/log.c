@@ -2,6 +2,7 @@
  * common/log.c -- logfmt lines on stderr.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -12,6 +13,11 @@ static enum kz_log_level log_level = KZ_LOG_INFO;
 static FILE *log_stream;
 static unsigned long log_counts[KZ_LOG_OFF];
 static char log_context[128];	/* kz_log_set_context */
+static struct {
+	bool on;
+	size_t len;
+	char text[16384];
+} log_held;			/* kz_log_hold */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error",
 	"off" };
@@ -147,6 +153,17 @@ log_second(time_t sec)
 	return text;
 }
 
+/* Write the lines held (whole lines, in one write). */
+static void
+held_write(FILE *f)
+{
+	if (log_held.len == 0)
+		return;
+	fwrite(log_held.text, 1, log_held.len, f);
+	fflush(f);
+	log_held.len = 0;
+}
+
 void
 kz_log(enum kz_log_level level, const char *msg, const char *fmt, ...)
 {
@@ -180,7 +197,27 @@ kz_log(enum kz_log_level level, const char *msg, const char *fmt, ...)
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
+	if (log_held.on && level < KZ_LOG_WARN &&
+	    n <= sizeof(log_held.text) - log_held.len) {
+		memcpy(log_held.text + log_held.len, line, n);
+		log_held.len += n;
+		return;
+	}
+	held_write(f);
 	/* One write per line so concurrent writers do not interleave. */
 	fwrite(line, 1, n, f);
 	fflush(f);
+}
+
+void
+kz_log_hold(void)
+{
+	log_held.on = true;
+}
+
+void
+kz_log_release(void)
+{
+	log_held.on = false;
+	held_write(log_stream ? log_stream : stderr);
 }

@@ -1733,6 +1733,9 @@ publish(struct cluster *c)
 	long n;
 	int rc = 0;
 
+	/* The lines of the publish go out with "zones updated", after the
+	 * NOTIFY, in one write. */
+	kz_log_hold();
 	log_cluster(c);
 	n = zg_db_apply(&c->db, &c->model, !first);
 	if (n < 0)
@@ -1767,6 +1770,7 @@ publish(struct cluster *c)
 	    "events=%lu events_cpu_us=%.0f objects=%lu db_bytes=%zu", n,
 	    (t1 - t0) * 1000, (t2 - t1) * 1000, (double)cpu / 1000, events,
 	    events_us, c->db.stats.objects, first ? zg_db_bytes(&c->db) : 0);
+	kz_log_release();
 	if (s->use_api)
 		sy_api_rendered(&c->api, kz_now_ms(), rc == 0);
 	publish_outcome(c, rc == 0);
