@@ -44,6 +44,29 @@ kz_arena_free(struct kz_arena *a)
 	a->reserved = 0;
 }
 
+void
+kz_arena_reset(struct kz_arena *a)
+{
+	struct kz_arena_chunk *c = a->head, *next, *keep = NULL;
+
+	while (c) {
+		next = c->next;
+		if (keep == NULL && c->size == a->chunk_size)
+			keep = c;
+		else
+			free(c);
+		c = next;
+	}
+	a->head = keep;
+	a->used = 0;
+	a->reserved = 0;
+	if (keep) {
+		keep->next = NULL;
+		keep->off = 0;
+		a->reserved = keep->size;
+	}
+}
+
 void *
 kz_arena_alloc(struct kz_arena *a, size_t size)
 {

@@ -22,6 +22,12 @@ struct kz_arena {
 /* Initialise; CHUNK_SIZE 0 picks the default (64 KiB). */
 void kz_arena_init(struct kz_arena *a, size_t chunk_size);
 void kz_arena_free(struct kz_arena *a);
+/*
+ * Give back everything allocated but keep one chunk of the standard
+ * size for what comes next: an arena used again and again (a batch's
+ * scratch) then costs no malloc() or free() per use.
+ */
+void kz_arena_reset(struct kz_arena *a);
 
 /* SIZE bytes aligned for any type; NULL on failure. */
 void *kz_arena_alloc(struct kz_arena *a, size_t size);

@@ -2,6 +2,7 @@
  * common/log.c -- logfmt lines on stderr.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -12,6 +13,11 @@ static enum kz_log_level log_level = KZ_LOG_INFO;
 static FILE *log_stream;
 static unsigned long log_counts[KZ_LOG_OFF];
 static char log_context[128];	/* kz_log_set_context */
+static struct {
+	bool on;
+	size_t len;
+	char text[16384];
+} log_held;			/* kz_log_hold */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error",
 	"off" };
@@ -131,13 +137,39 @@ kz_log_set_context(const char *ctx)
 	snprintf(log_context, sizeof(log_context), "%s", ctx ? ctx : "");
 }
 
+/* "2006-01-02T15:04:05" for SEC, formatted once per second. */
+static const char *
+log_second(time_t sec)
+{
+	static char text[40];
+	static time_t at = -1;
+	struct tm tm;
+
+	if (sec != at) {
+		gmtime_r(&sec, &tm);
+		strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+		at = sec;
+	}
+	return text;
+}
+
+/* Write the lines held (whole lines, in one write). */
+static void
+held_write(FILE *f)
+{
+	if (log_held.len == 0)
+		return;
+	fwrite(log_held.text, 1, log_held.len, f);
+	fflush(f);
+	log_held.len = 0;
+}
+
 void
 kz_log(enum kz_log_level level, const char *msg, const char *fmt, ...)
 {
 	FILE *f = log_stream ? log_stream : stderr;
-	char line[4096], qmsg[1024], ts[40];
+	char line[4096], qmsg[1024];
 	struct timeval tv;
-	struct tm tm;
 	size_t n;
 	va_list ap;
 
@@ -145,23 +177,47 @@ kz_log(enum kz_log_level level, const char *msg, const char *fmt, ...)
 		return;
 	log_counts[level]++;
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = (size_t)snprintf(line, sizeof(line), "ts=%s.%03dZ level=%s msg=%s",
-	    ts, (int)(tv.tv_usec / 1000), level_names[level],
-	    kz_log_quote(qmsg, sizeof(qmsg), msg));
+	    log_second(tv.tv_sec), (int)(tv.tv_usec / 1000),
+	    level_names[level], kz_log_quote(qmsg, sizeof(qmsg), msg));
 	if (log_context[0] && n + 1 < sizeof(line))
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s",
 		    log_context);
 	if (n >= sizeof(line))
 		n = sizeof(line) - 1;
 	if (fmt != NULL && *fmt != '\0' && n + 1 < sizeof(line)) {
+		int k;
+
 		line[n++] = ' ';
 		va_start(ap, fmt);
-		vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 		va_end(ap);
+		n += k > 0 ? (size_t)k : 0;
 	}
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (log_held.on && level < KZ_LOG_WARN &&
+	    n <= sizeof(log_held.text) - log_held.len) {
+		memcpy(log_held.text + log_held.len, line, n);
+		log_held.len += n;
+		return;
+	}
+	held_write(f);
 	/* One write per line so concurrent writers do not interleave. */
-	fprintf(f, "%s\n", line);
+	fwrite(line, 1, n, f);
 	fflush(f);
+}
+
+void
+kz_log_hold(void)
+{
+	log_held.on = true;
+}
+
+void
+kz_log_release(void)
+{
+	log_held.on = false;
+	held_write(log_stream ? log_stream : stderr);
 }

@@ -46,6 +46,17 @@ void kz_log_set_stream(FILE *f);
  */
 void kz_log_set_context(const char *ctx);
 
+/*
+ * Hold the debug and info lines written from now on in memory until
+ * kz_log_release() writes them with one write: a burst of lines (the
+ * daemon's publish, whose NOTIFY then goes out before them) costs one
+ * system call. A warning or an error writes what is held and itself at
+ * once; so does a held line that would not fit (16 KiB are held at
+ * most). Holding twice is holding once.
+ */
+void kz_log_hold(void);
+void kz_log_release(void);
+
 /* Count of lines written at LEVEL since start (for tests and metrics). */
 unsigned long kz_log_count(enum kz_log_level level);
 

@@ -21,6 +21,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "nsd-conf/feed.h"
+#include "nsd-conf/tsig.h"
 
 #define FUDGE 300
 #define RR_MAX (256 + 10 + 65535)	/* one flat record at most */
@@ -98,7 +99,7 @@ struct req {
 	uint16_t id;
 	uint8_t *wire;
 	size_t len;
-	ldns_rdf *qname;
+	ldns_rdf *qname;	/* a probe's; NULL for a NOTIFY */
 	ldns_rdf *mac;		/* NULL: unsigned */
 	struct nc_feed_key key;
 	unsigned tries, max_tries, interval;
@@ -115,6 +116,7 @@ struct nc_feed_state {
 	unsigned max_conns, idle_ms, retry_ms, tries;
 	char alg[40];		/* ldns spells it with the final dot */
 	ldns_rdf *key_rdf, *alg_rdf;
+	struct nc_tsig tsig;	/* the key, prepared for NOTIFYs */
 	int udp, tcp, cli4, cli6;
 	struct zone *zones;
 	size_t nzones;
@@ -615,11 +617,11 @@ cli_socket(struct nc_feed_state *s, int family)
 }
 
 /*
- * Build R's wire: a query (probe: SOA; NOTIFY: opcode NOTIFY with the
- * zone's SOA) for QNAME, signed with KEY when it has a name.
+ * Build probe R's wire: an SOA query for its QNAME, signed with its key
+ * when that has a name (any algorithm ldns knows).
  */
 static int
-req_build(struct req *r, ldns_pkt_opcode op, ldns_rr *answer)
+probe_build(struct req *r)
 {
 	ldns_pkt *p = ldns_pkt_new();
 	ldns_rr *q = ldns_rr_new();
@@ -634,7 +636,6 @@ req_build(struct req *r, ldns_pkt_opcode op, ldns_rr *answer)
 	if (!p || !q || !name) {
 		ldns_rdf_deep_free(name);
 		ldns_rr_free(q);
-		ldns_rr_free(answer);
 		goto out;
 	}
 	ldns_rr_set_owner(q, name);
@@ -643,15 +644,9 @@ req_build(struct req *r, ldns_pkt_opcode op, ldns_rr *answer)
 	ldns_rr_set_question(q, true);
 	r->id = rand16();
 	ldns_pkt_set_id(p, r->id);
-	ldns_pkt_set_opcode(p, op);
-	ldns_pkt_set_aa(p, op == LDNS_PACKET_NOTIFY);
+	ldns_pkt_set_opcode(p, LDNS_PACKET_QUERY);
 	if (!ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, q)) {
 		ldns_rr_free(q);
-		ldns_rr_free(answer);
-		goto out;
-	}
-	if (answer && !ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, answer)) {
-		ldns_rr_free(answer);
 		goto out;
 	}
 	if (r->key.name[0]) {
@@ -668,6 +663,58 @@ req_build(struct req *r, ldns_pkt_opcode op, ldns_rr *answer)
 		rc = KZ_OK;
 out:
 	ldns_pkt_free(p);
+	return rc;
+}
+
+/*
+ * Build NOTIFY R's wire for zone Z: opcode NOTIFY, AA, the question
+ * ZONE/SOA and the SOA with R's serial in the answer, signed with the
+ * feed's key. It goes out after every change, so it is written in wire
+ * form and signed with the key's prepared HMAC (nsd-conf/tsig.h), not
+ * built as an ldns packet.
+ */
+static int
+notify_build(const struct nc_feed *f, struct req *r, const struct zone *z)
+{
+	uint8_t hdr[LDNS_HEADER_SIZE] = { 0 }, mac[NC_TSIG_MAC_LEN];
+	size_t olen = ldns_rdf_size(z->origin), n;
+	struct kz_buf b;
+	int rc;
+
+	free(r->wire);
+	r->wire = NULL;
+	ldns_rdf_deep_free(r->mac);
+	r->mac = NULL;
+	r->id = rand16();
+	hdr[0] = (uint8_t)(r->id >> 8);
+	hdr[1] = (uint8_t)r->id;
+	hdr[2] = (uint8_t)(LDNS_PACKET_NOTIFY << 3) | 0x04;	/* AA */
+	hdr[5] = 1;		/* QDCOUNT */
+	hdr[7] = 1;		/* ANCOUNT */
+	kz_buf_init(&b, RR_MAX + RR_MAX);
+	if ((rc = kz_buf_reserve(&b, sizeof(hdr) + 2 * olen + 14 +
+	    z->soa_names_len + 20 + NC_TSIG_MAX)) ||
+	    (rc = kz_buf_append(&b, hdr, sizeof(hdr))) ||
+	    (rc = kz_buf_append(&b, ldns_rdf_data(z->origin), olen)) ||
+	    (rc = put_u16(&b, LDNS_RR_TYPE_SOA)) ||
+	    (rc = put_u16(&b, LDNS_RR_CLASS_IN)) ||
+	    (rc = soa_put(&b, z, r->serial)) ||
+	    (rc = kz_buf_reserve(&b, NC_TSIG_MAX)))
+		goto out;
+	n = nc_tsig_sign(&f->s->tsig, (uint8_t *)b.data, b.len,
+	    b.len + NC_TSIG_MAX, (uint64_t)time(NULL), FUDGE, mac);
+	rc = KZ_EINVAL;
+	if (n == 0)
+		goto out;
+	b.len = n;
+	b.data[n] = '\0';
+	rc = KZ_ENOMEM;
+	if (!(r->mac = ldns_native2rdf_int16_data(sizeof(mac), mac)))
+		goto out;
+	r->wire = (uint8_t *)kz_buf_steal(&b, &r->len);
+	rc = KZ_OK;
+out:
+	kz_buf_free(&b);
 	return rc;
 }
 
@@ -690,6 +737,23 @@ req_send(struct nc_feed *f, struct req *r, uint64_t now)
 	}
 }
 
+/*
+ * A zeroed block for the per-event path: malloc() and then zeroed,
+ * rather than calloc(), which glibc serves without its thread cache,
+ * so that each call sorts whatever frees left in the unsorted bin.
+ * explicit_bzero(), because the compiler turns malloc() followed by
+ * memset() back into calloc().
+ */
+static void *
+zalloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p)
+		explicit_bzero(p, size);
+	return p;
+}
+
 /* (Re)send a NOTIFY for ZONE to target T, superseding a pending one. */
 static void
 notify_one(struct nc_feed *f, size_t zone, size_t t)
@@ -705,9 +769,8 @@ notify_one(struct nc_feed *f, size_t zone, size_t t)
 			r = s->reqs[i];
 	}
 	if (!r) {
-		if (!(r = calloc(1, sizeof(*r))) ||
-		    !(r->qname = ldns_rdf_clone(z->origin)) ||
-		    req_add(s, r)) {
+		/* its qname stays NULL: only a probe's answer is read */
+		if (!(r = zalloc(sizeof(*r))) || req_add(s, r)) {
 			req_free(r);
 			kz_warn("feed: notify not sent", "zone=%s error=\"%s\"",
 			    z->name, kz_strerror(KZ_ENOMEM));
@@ -725,7 +788,7 @@ notify_one(struct nc_feed *f, size_t zone, size_t t)
 	r->tries = 0;
 	r->max_tries = s->tries;
 	r->interval = s->retry_ms;
-	if (req_build(r, LDNS_PACKET_NOTIFY, soa_rr(z, z->serial))) {
+	if (notify_build(f, r, z)) {
 		/* Left without wire: the tick drops it as failed. */
 		r->tries = r->max_tries;
 		r->next = kz_now_ms();
@@ -1445,7 +1508,9 @@ make_key(struct nc_feed *f, const char *name)
 	snprintf(f->s->alg, sizeof(f->s->alg), "%s.", NC_FEED_KEY_ALG);
 	f->s->key_rdf = ldns_dname_new_frm_str(name);
 	f->s->alg_rdf = ldns_dname_new_frm_str(f->s->alg);
-	return f->s->key_rdf && f->s->alg_rdf ? KZ_OK : KZ_ENAME;
+	if (!f->s->key_rdf || !f->s->alg_rdf)
+		return KZ_ENAME;
+	return nc_tsig_init(&f->s->tsig, name, f->key.alg, f->key.secret);
 }
 
 #define OR_DEFAULT(v, d) ((v) ? (v) : (d))
@@ -1714,7 +1779,7 @@ nc_feed_probe(struct nc_feed *f, const char *ip, uint16_t port,
 	rc = KZ_ENAME;
 	if (!(r->qname = ldns_dname_new_frm_str(zone_origin)))
 		goto fail;
-	if ((rc = req_build(r, LDNS_PACKET_QUERY, NULL)) ||
+	if ((rc = probe_build(r)) ||
 	    (rc = cli_socket(s, r->sa.ss_family)) < 0 || (rc = req_add(s, r)))
 		goto fail;
 	req_send(f, r, now);

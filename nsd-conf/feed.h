@@ -9,7 +9,8 @@
  * driven by the caller's poll loop through struct nc_feed_io,
  * nc_feed_ready(), nc_feed_deadline() and nc_feed_tick().
  *
- * Protocol (every message is built and parsed with ldns):
+ * Protocol (every message is built and parsed with ldns, but the
+ * NOTIFY, written in wire form and signed by nsd-conf/tsig.h):
  *  - UDP and TCP on a loopback address. Every query must carry a TSIG
  *    with the feed's key (hmac-sha256, random, made at init). No TSIG:
  *    REFUSED, unsigned. TSIG with another key name or algorithm:

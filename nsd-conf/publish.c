@@ -2,6 +2,7 @@
  * nsd-conf/publish.c -- diffs into the feed, one serial per diff.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,7 @@ nc_pub_free(struct nc_publisher *p)
 	for (size_t z = 0; p->resume && z < p->db->nzones; z++)
 		resume_free(p->resume[z]);
 	free(p->resume);
+	free(p->rrs);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -994,20 +996,35 @@ nc_pub_release(struct nc_publisher *p, const char *zonedir, uint32_t now)
 	return 0;
 }
 
-/* Zone Z's diff D and the signer's changes S (may be NULL) as one
- * record list each. */
+/* Records a commit keeps in P->rrs for the next one; past it, freed. */
+#define KEEP_RRS 1024
+
+/*
+ * Zone Z's diff D and the signer's changes S (may be NULL) as one record
+ * list each, *DEL and *ADD, in P->rrs (grown as needed).
+ */
 static int
-join(const struct zg_diff *d, const struct nc_dnssec_out *s,
-    struct nc_rr **del, size_t *ndel, struct nc_rr **add, size_t *nadd)
+join(struct nc_publisher *p, const struct zg_diff *d,
+    const struct nc_dnssec_out *s, struct nc_rr **del, size_t *ndel,
+    struct nc_rr **add, size_t *nadd)
 {
 	size_t sd = s ? s->ndel : 0, sa = s ? s->nadd : 0;
 
 	*ndel = d->ndel + sd;
 	*nadd = d->nadd + sa;
-	*del = malloc((*ndel ? *ndel : 1) * sizeof(**del));
-	*add = malloc((*nadd ? *nadd : 1) * sizeof(**add));
-	if (*del == NULL || *add == NULL)
+	if (*nadd > SIZE_MAX - *ndel)
 		return KZ_ENOMEM;
+	if (*ndel + *nadd > p->rrcap) {
+		struct nc_rr *v = reallocarray(p->rrs, *ndel + *nadd,
+		    sizeof(*v));
+
+		if (v == NULL)
+			return KZ_ENOMEM;
+		p->rrs = v;
+		p->rrcap = *ndel + *nadd;
+	}
+	*del = p->rrs;
+	*add = p->rrs + *ndel;
 	for (size_t i = 0; i < d->ndel; i++)
 		to_nc(&(*del)[i], &d->del[i]);
 	for (size_t i = 0; i < d->nadd; i++)
@@ -1035,12 +1052,15 @@ commit(struct nc_publisher *p, size_t z, const struct zg_diff *d,
 	if (rc == 0 && nc_dnssec_signed(p->sign, z))
 		rc = nc_dnssec_diff(p->sign, p->db, z, d, serial, now, &so);
 	if (rc == 0)
-		rc = join(d, so, &del, &ndel, &add, &nadd);
+		rc = join(p, d, so, &del, &ndel, &add, &nadd);
 	if (rc == 0)
 		rc = nc_feed_commit(p->feed, p->fz[z], serial, del, ndel, add,
 		    nadd);
-	free(del);
-	free(add);
+	if (p->rrcap > KEEP_RRS) {
+		free(p->rrs);
+		p->rrs = NULL;
+		p->rrcap = 0;
+	}
 	if (rc) {
 		kz_error("cannot publish a change", "zone=%s error=\"%s\"",
 		    origin, kz_strerror(rc));
@@ -1049,8 +1069,7 @@ commit(struct nc_publisher *p, size_t z, const struct zg_diff *d,
 	}
 	p->stats.diffs++;
 	p->stats.records += ndel + nadd;
-	kz_debug("zone changed", "zone=%s serial=%u deleted=%zu added=%zu",
-	    origin, serial, ndel, nadd);
+	/* The feed's "feed: commit" line tells the serial and the counts. */
 	return 0;
 }
 

@@ -61,6 +61,8 @@ struct nc_publisher {
 				 * (its first publication, or again) */
 	struct nc_pub_resume **resume;	/* per zone: a signed zone
 				 * resuming from NSD's zone file */
+	struct nc_rr *rrs;	/* a commit's records, kept for the next */
+	size_t rrcap;
 	struct nc_pub_stats stats;
 };
 

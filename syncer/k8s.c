@@ -583,6 +583,7 @@ static struct {
 	char *base;
 	size_t used;
 	bool on;
+	bool spilled;		/* an allocation of this event went past */
 	json_malloc_t next_malloc;
 	json_free_t next_free;
 } ev_rg;
@@ -597,6 +598,7 @@ ev_malloc(size_t n)
 		ev_rg.used += a;
 		return p;
 	}
+	ev_rg.spilled = true;
 	return ev_rg.next_malloc(n);
 }
 
@@ -619,6 +621,64 @@ ev_region_init(void)
 	json_set_alloc_funcs(ev_malloc, ev_free);
 }
 
+/*
+ * The text to parse for the event LINE (*LEN bytes): the event without
+ * what the decoder never reads (syncer/prune.h) in K's buffer, or LINE
+ * itself when it cannot be pruned or there is no memory for the copy.
+ */
+static const char *
+event_text(struct sy_reflector *r, const char *line, size_t *len)
+{
+	struct sy_k8s *k = r->k;
+	size_t n;
+
+	if (*len > k->pruned_cap) {
+		char *p = realloc(k->pruned, *len);
+
+		if (p == NULL)
+			return line;
+		k->pruned = p;
+		k->pruned_cap = *len;
+	}
+	n = sy_prune_event(&r->prune, line, *len, k->pruned);
+	if (n == 0)
+		return line;
+	*len = n;
+	return k->pruned;
+}
+
+/* Parse LINE (pruned, if it can be) with jansson's allocations in the
+ * event region. */
+static json_t *
+event_parse(struct sy_reflector *r, const char *line, size_t len,
+    json_error_t *jerr)
+{
+	size_t n = len;
+	const char *text = event_text(r, line, &n);
+	json_t *ev;
+
+	ev_rg.on = ev_rg.base != NULL;
+	ev_rg.used = 0;
+	ev_rg.spilled = false;
+	ev = json_loadb(text, n, 0, jerr);
+	if (ev == NULL && text != line) {
+		/* the error as the event's own text gives it */
+		memset(jerr, 0, sizeof(*jerr));
+		ev_rg.used = 0;
+		ev = json_loadb(line, len, 0, jerr);
+	}
+	ev_rg.on = false;
+	return ev;
+}
+
+/* Done with EV: a tree that lies wholly in the region goes with it. */
+static void
+event_free(json_t *ev)
+{
+	if (ev_rg.spilled || ev_rg.base == NULL)
+		json_decref(ev);
+}
+
 static int
 on_line(void *ctx, const char *line, size_t len)
 {
@@ -630,10 +690,7 @@ on_line(void *ctx, const char *line, size_t len)
 	int rc;
 
 	memset(&jerr, 0, sizeof(jerr));
-	ev_rg.on = ev_rg.base != NULL;
-	ev_rg.used = 0;
-	ev = json_loadb(line, len, 0, &jerr);
-	ev_rg.on = false;
+	ev = event_parse(r, line, len, &jerr);
 	if (ev == NULL && jansson_oom(&jerr))
 		return SY_ABORT_NOMEM;	/* re-watch from the last good RV */
 	type = json_string_value(json_object_get(ev, "type"));
@@ -642,11 +699,11 @@ on_line(void *ctx, const char *line, size_t len)
 		    "error=\"%s\" rv=%s", r->resource, len,
 		    ev ? "no type" : jerr.text, r->rv);
 		count(r->k->m_skipped, r, "malformed");
-		json_decref(ev);
+		event_free(ev);
 		return SY_ABORT_MALFORMED;
 	}
 	rc = apply_event(r, type, json_object_get(ev, "object"));
-	json_decref(ev);
+	event_free(ev);
 	r->k->events++;
 	r->k->events_cpu_ns += kz_cpu_ns() - cpu;
 	return rc;
@@ -1368,6 +1425,7 @@ sy_k8s_init(struct sy_k8s *k, const struct sy_k8s_opts *o,
 		kz_map_init(&r->seen);
 		kz_buf_init(&r->body, o->max_page);
 		sy_framer_init(&r->framer, o->max_event);
+		sy_prune_init(&r->prune, zg_decode_unread(r->kind));
 		sy_backoff_init(&r->backoff, o->backoff_initial_ms,
 		    o->backoff_max_ms);
 		sy_metric_set(k->m_synced, 0, (const char *[]){ r->resource });
@@ -1402,6 +1460,9 @@ sy_k8s_free(struct sy_k8s *k)
 		sy_framer_free(&r->framer);
 	}
 	k->nrf = 0;
+	free(k->pruned);
+	k->pruned = NULL;
+	k->pruned_cap = 0;
 }
 
 void

@@ -64,6 +64,7 @@
 #include "syncer/framer.h"
 #include "syncer/kubeconfig.h"
 #include "syncer/metrics.h"
+#include "syncer/prune.h"
 #include "zonegen/model.h"
 
 /* Tunables; sy_k8s_opts_init() sets the defaults shown. */
@@ -175,6 +176,8 @@ struct sy_reflector {
 
 	/* watch */
 	struct sy_framer framer;
+	struct sy_prune prune;		/* what events leave out (decode
+					   never reads it) */
 	char rv[256];			/* last resourceVersion seen */
 	unsigned long watch_events;	/* events in the running watch */
 	uint64_t started_ms;		/* transfer start */
@@ -206,6 +209,8 @@ struct sy_k8s {
 	 * daemon reads and resets both at each publish */
 	unsigned long events;
 	uint64_t events_cpu_ns;
+	char *pruned;			/* an event's text, pruned (owned) */
+	size_t pruned_cap;
 
 	size_t nrf;
 	struct sy_reflector rf[ZG_KIND_COUNT];

@@ -1181,7 +1181,7 @@ lat_candidates(struct cluster *cl, size_t *n)
 
 	*n = 0;
 	if (!cl->pub.started || cl->model.nchanges == 0 ||
-	    (v = calloc(cl->model.nchanges, sizeof(*v))) == NULL)
+	    (v = reallocarray(NULL, cl->model.nchanges, sizeof(*v))) == NULL)
 		return NULL;
 	kz_map_init(&seen);
 	for (size_t i = 0; i < cl->model.nchanges; i++) {
@@ -1745,6 +1745,9 @@ publish_now(struct cluster *c)
 	long n;
 	int rc = 0;
 
+	/* The lines of the publish go out with "zones updated", after the
+	 * NOTIFY, in one write. */
+	kz_log_hold();
 	log_cluster(c);
 	n = zg_db_apply(&c->db, &c->model, !first);
 	if (n < 0)
@@ -1779,6 +1782,7 @@ publish_now(struct cluster *c)
 	    "events=%lu events_cpu_us=%.0f objects=%lu db_bytes=%zu", n,
 	    (t1 - t0) * 1000, (t2 - t1) * 1000, (double)cpu / 1000, events,
 	    events_us, c->db.stats.objects, first ? zg_db_bytes(&c->db) : 0);
+	kz_log_release();
 	if (s->use_api)
 		sy_api_rendered(&c->api, kz_now_ms(), rc == 0);
 	publish_outcome(c, rc == 0);
@@ -2545,6 +2549,16 @@ sy_sync_main(int argc, char **argv)
 	char err[768], bin[PATH_MAX];
 	int rc, status = 1;
 
+	/*
+	 * No fast bins. glibc keeps small freed chunks there, unmerged,
+	 * until a large allocation or free consolidates them all at once;
+	 * the daemon's bursts between events (a transfer served, a probe)
+	 * ended that way, and the next watch event's first allocations paid
+	 * for sorting what was left (decoding an event: p50 94 -> 59 us,
+	 * docs/benchmarks-incremental.md). Without them a free merges its
+	 * chunk at once.
+	 */
+	mallopt(M_MXFAST, 0);
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		fprintf(stderr, "kubezone sync: out of memory\n");

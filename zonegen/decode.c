@@ -526,21 +526,18 @@ decode_pod(struct zg_model *m, json_t *obj, const char *ns,
 {
 	json_t *status = json_object_get(obj, "status");
 	json_t *ips = json_object_get(status, "podIPs");
-	struct zg_pod *p;
+	struct zg_pod p = { 0 };
 	size_t i;
 	json_t *v;
 
-	p = zg_pod_new(m, ns, name);
-	if (p == NULL)
-		return KZ_ENOMEM;
-	p->active = pod_active(obj, status);
+	p.active = pod_active(obj, status);
 	if (json_array_size(ips) > 0) {
 		json_array_foreach(ips, i, v)
-			pod_add_ip(p, get_str(v, "ip"));
+			pod_add_ip(&p, get_str(v, "ip"));
 	} else {
-		pod_add_ip(p, get_str(status, "podIP"));
+		pod_add_ip(&p, get_str(status, "podIP"));
 	}
-	return zg_model_put_pod(m, p);
+	return zg_model_set_pod(m, ns, name, &p);
 }
 
 /* spec.type of a ServiceImport: ClusterSetIP or Headless. */
@@ -608,6 +605,32 @@ decode_import(struct zg_model *m, json_t *obj, const char *ns,
 fail:
 	zg_import_free(s);
 	return rc;
+}
+
+/*
+ * Kept in step with what the decode_* functions above read: a path
+ * listed here must never be read by them (tests/unit/test_decode.c
+ * decodes each kind with and without these members).
+ */
+const char *const *
+zg_decode_unread(enum zg_kind kind)
+{
+	static const char *const pod[] = { "metadata.managedFields", "spec",
+		"status.conditions", "status.containerStatuses",
+		"status.initContainerStatuses",
+		"status.ephemeralContainerStatuses", NULL };
+	static const char *const ns[] = { "metadata.managedFields", "spec",
+		"status", NULL };
+	static const char *const other[] = { "metadata.managedFields", NULL };
+
+	switch (kind) {
+	case ZG_KIND_POD:
+		return pod;
+	case ZG_KIND_NAMESPACE:
+		return ns;
+	default:
+		return other;
+	}
 }
 
 int

@@ -119,6 +119,14 @@ int zg_decode_object(struct zg_model *m, json_t *obj, const char *kind,
     struct zg_decode_error *err);
 
 /*
+ * Members of an object of KIND that zg_decode_object() never reads, as
+ * dotted paths from the object ("spec", "status.conditions"),
+ * NULL-terminated: a caller may leave them out of the text it parses
+ * (syncer/prune.h). Never NULL.
+ */
+const char *const *zg_decode_unread(enum zg_kind kind);
+
+/*
  * Read the object's metadata: *NS (NULL when absent) and *NAME,
  * borrowed from OBJ (empty strings count as absent). Returns 0, or
  * KZ_EPARSE when there is no name.

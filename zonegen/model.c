@@ -150,6 +150,23 @@ SAME_HEAD(struct zg_slice);
 SAME_HEAD(struct zg_pod);
 SAME_HEAD(struct zg_import);
 
+/*
+ * A zeroed block for the per-event path: malloc() and then zeroed,
+ * rather than calloc(), which glibc serves without its thread cache,
+ * so that each call sorts whatever frees left in the unsorted bin.
+ * explicit_bzero(), because the compiler turns malloc() followed by
+ * memset() back into calloc().
+ */
+static void *
+zalloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p)
+		explicit_bzero(p, size);
+	return p;
+}
+
 static void *
 keyed_new(struct zg_model *m, size_t size, const char *ns, const char *name)
 {
@@ -159,7 +176,7 @@ keyed_new(struct zg_model *m, size_t size, const char *ns, const char *name)
 
 	if (ins == NULL || nl + ml + 2 > SIZE_MAX - size)
 		return NULL;
-	k = calloc(1, size + nl + ml + 2);
+	k = zalloc(size + nl + ml + 2);
 	if (k == NULL)
 		return NULL;
 	k->key = (char *)k + size;
@@ -470,6 +487,43 @@ int
 zg_model_put_pod(struct zg_model *m, struct zg_pod *p)
 {
 	return model_put(m, ZG_KIND_POD, p->key, p);
+}
+
+static void
+pod_copy(struct zg_pod *dst, const struct zg_pod *src)
+{
+	dst->active = src->active;
+	dst->nips = src->nips;
+	memcpy(dst->ips, src->ips, sizeof(dst->ips));
+}
+
+int
+zg_model_set_pod(struct zg_model *m, const char *ns, const char *name,
+    const struct zg_pod *p)
+{
+	size_t nl = strlen(ns), ml = strlen(name);
+	struct zg_pod *old = NULL, *n;
+	char key[320];
+
+	if (nl + ml + 2 <= sizeof(key)) {
+		memcpy(key, ns, nl);
+		key[nl] = '/';
+		memcpy(key + nl + 1, name, ml + 1);
+		old = kz_map_get(&m->objects[ZG_KIND_POD], key);
+	}
+	if (old != NULL) {
+		/* as model_put(): nothing DNS can see changed, no work */
+		if (!same_pod(old, p)) {
+			pod_copy(old, p);
+			m->generation++;
+			log_change(m, ZG_KIND_POD, old->key);
+		}
+		return KZ_OK;
+	}
+	if ((n = zg_pod_new(m, ns, name)) == NULL)
+		return KZ_ENOMEM;
+	pod_copy(n, p);
+	return zg_model_put_pod(m, n);
 }
 
 int

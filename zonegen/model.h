@@ -214,6 +214,16 @@ int zg_model_put_pod(struct zg_model *m, struct zg_pod *p);
 int zg_model_put_namespace(struct zg_model *m, const char *name);
 int zg_model_put_import(struct zg_model *m, struct zg_import *s);
 
+/*
+ * Put the Pod NS/NAME with the content of P (its key, ns and name are
+ * not read; P stays the caller's): zg_pod_new(), the content copied in,
+ * zg_model_put_pod(), except that a Pod already in M is updated in
+ * place, so a watch event about a known Pod allocates nothing. 0 or
+ * KZ_ENOMEM.
+ */
+int zg_model_set_pod(struct zg_model *m, const char *ns, const char *name,
+    const struct zg_pod *p);
+
 /* Delete by key parts; 1 when something was removed, 0 when absent. */
 int zg_model_del(struct zg_model *m, enum zg_kind kind, const char *ns,
     const char *name);

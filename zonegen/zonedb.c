@@ -1430,8 +1430,7 @@ finish(struct zg_db *db)
 static void
 batch_begin(struct zg_db *db, bool diffs)
 {
-	kz_arena_free(&db->scratch);
-	kz_arena_init(&db->scratch, 1 << 16);
+	kz_arena_reset(&db->scratch);
 	for (size_t i = 0; i < db->nzones; i++) {
 		db->zones[i].diff.ndel = 0;
 		db->zones[i].diff.nadd = 0;

@@ -198,6 +198,33 @@ def watch_seeds():
     write(t, "page-items-string", bytes([5]) + b'{"items":"no","metadata":{"resourceVersion":"1"}}')
 
 
+# --- prune: one watch event, byte 0 the kind whose unread members go ----------
+
+# zonegen/model.h's enum zg_kind order.
+KINDS = ["Service", "EndpointSlice", "Pod", "Namespace", "ServiceImport"]
+
+
+def prune_seeds():
+    t = "prune"
+    clean(t)
+    for idx, kind in enumerate(KINDS):
+        objs = by_kind(kind)[:2] or MCS[:1]
+        for n, line in enumerate(events(kind, objs)[:3]):
+            write(t, f"{kind.lower()}-{n}", bytes([idx]) + line.encode())
+    pod = copy.deepcopy(by_kind("Pod")[0])
+    pod["metadata"]["managedFields"] = [{"manager": "kubelet", "fieldsV1": {"f:status": {
+        "f:conditions": {"k:{\"type\":\"Ready\"}": {".": {}}}}}}]
+    pod["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    pod["status"]["containerStatuses"] = [{"name": "c", "ready": True, "state": {"running": {}}}]
+    pod["spec"] = {"containers": [{"name": "c", "args": ["a}]\"[", "\\"]}]}
+    write(t, "pod-full", bytes([2]) + json.dumps({"type": "MODIFIED", "object": pod}, indent=1).encode())
+    write(t, "pod-escaped-key", bytes([2]) + b'{"object":{"sp\\u0065c":1,"status":{"conditions":[]}}}')
+    write(t, "pod-duplicates", bytes([2]) + b'{"object":{"status":{"conditions":1},"status":{"phase":2},"spec":{},"spec":[]}}')
+    write(t, "pod-bad-inside", bytes([2]) + b'{"object":{"spec":{"x":01,"y":"\xff"},"metadata":{"name":"p"}}}')
+    write(t, "pod-unbalanced", bytes([2]) + b'{"object":{"spec":[}],"metadata":{}}}')
+    write(t, "deep", bytes([2]) + b'{"object":{"spec":' + b"[" * 80 + b"]" * 80 + b"}}")
+
+
 # --- kubeconfig ----------------------------------------------------------------
 
 CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n").decode()
@@ -603,6 +630,7 @@ def main():
     decode_seeds()
     framer_seeds()
     watch_seeds()
+    prune_seeds()
     kubeconfig_seeds()
     clusters_seeds()
     execcred_seeds()

@@ -59,8 +59,21 @@ test_arena(void **state)
 	for (int i = 0; i < 1000; i++)
 		assert_non_null(kz_arena_strdup(&a, "abcdefghijklmnop"));
 	assert_true(a.used >= 1000 * 17);
+	/* A reset keeps one standard chunk, which the next use takes. */
+	kz_arena_reset(&a);
+	assert_int_equal(a.used, 0);
+	assert_int_equal(a.reserved, 128);
+	s = kz_arena_strdup(&a, "kept");
+	assert_string_equal(s, "kept");
+	big = kz_arena_alloc(&a, 4096);
+	assert_non_null(big);
+	kz_arena_reset(&a);
+	assert_int_equal(a.reserved, 128);
+	assert_ptr_equal(kz_arena_strdup(&a, "again"), s);
 	kz_arena_free(&a);
 	kz_arena_free(&a);
+	kz_arena_reset(&a);	/* a freed arena: nothing to keep */
+	assert_int_equal(a.reserved, 0);
 }
 
 static void
@@ -177,6 +190,60 @@ test_log_format(void **state)
 	free(out);
 }
 
+/* Held lines wait for the release, or for a warning, in order. */
+static void
+test_log_hold(void **state)
+{
+	char *out = NULL, big[3000];
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	const char *a, *b, *c;
+
+	(void)state;
+	kz_log_set_stream(f);
+	kz_log_set_level(KZ_LOG_DEBUG);
+	kz_log_hold();
+	kz_log_hold();
+	kz_debug("first", NULL);
+	kz_info("second", NULL);
+	fflush(f);
+	assert_int_equal(len, 0);
+	kz_warn("third", NULL);		/* writes what is held, then itself */
+	fflush(f);
+	a = strstr(out, "msg=first\n");
+	b = strstr(out, "msg=second\n");
+	c = strstr(out, "msg=third\n");
+	assert_true(a && b && c && a < b && b < c);
+	kz_debug("fourth", NULL);
+	fflush(f);
+	assert_null(strstr(out, "fourth"));
+	/* more than the hold keeps: what is held goes first */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (int i = 0; i < 8; i++)
+		kz_debug("big", "v=%s", big);
+	fflush(f);
+	assert_non_null(strstr(out, "msg=fourth\n"));
+	kz_log_release();
+	fflush(f);
+	assert_int_equal(kz_log_count(KZ_LOG_DEBUG) >= 9, 1);
+	kz_info("after", NULL);		/* not held any more */
+	fflush(f);
+	assert_non_null(strstr(out, "msg=after\n"));
+	/* every line whole: as many line ends as lines */
+	{
+		size_t lines = 0;
+
+		for (size_t i = 0; i < len; i++)
+			lines += out[i] == '\n';
+		assert_int_equal(lines, 13);
+	}
+	kz_log_set_stream(NULL);
+	kz_log_set_level(KZ_LOG_INFO);
+	fclose(f);
+	free(out);
+}
+
 static void
 test_strerror(void **state)
 {
@@ -246,6 +313,7 @@ main(void)
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_log_format),
+		cmocka_unit_test(test_log_hold),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_rfc3339),
 	};

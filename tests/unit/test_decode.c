@@ -754,6 +754,94 @@ test_namespace_and_object_api(void **state)
 	run_free(&r);
 }
 
+/* OBJ without the members zg_decode_unread(KIND) names. */
+static void
+del_unread(json_t *obj, enum zg_kind kind)
+{
+	const char *const *paths = zg_decode_unread(kind);
+
+	for (size_t i = 0; paths[i]; i++) {
+		char buf[128], *dot;
+		json_t *parent = obj;
+		const char *key = buf;
+
+		snprintf(buf, sizeof(buf), "%s", paths[i]);
+		while ((dot = strchr(key, '.')) != NULL && parent) {
+			*dot = '\0';
+			parent = json_object_get(parent, key);
+			key = dot + 1;
+		}
+		if (json_is_object(parent))
+			json_object_del(parent, key);
+	}
+}
+
+/*
+ * What zg_decode_unread() lists is never read: each kind decodes to the
+ * same object with those members (holding values of the wrong type,
+ * which a reader would trip on) and without them.
+ */
+static void
+test_unread_members(void **state)
+{
+	static const struct {
+		enum zg_kind kind;
+		const char *json;
+	} cases[] = {
+		{ ZG_KIND_POD, "{'kind':'Pod','metadata':{'name':'p',"
+		    "'namespace':'a','managedFields':7},'spec':{'hostname':"
+		    "'h','subdomain':'s','hostNetwork':true},'status':{'phase':"
+		    "'Running','podIP':'10.0.0.1','conditions':7,"
+		    "'containerStatuses':7,'initContainerStatuses':7,"
+		    "'ephemeralContainerStatuses':7}}" },
+		{ ZG_KIND_SERVICE, "{'kind':'Service','metadata':{'name':'s',"
+		    "'namespace':'a','managedFields':7},'spec':{'clusterIP':"
+		    "'10.1.0.1','ports':[{'name':'h','port':80}]}}" },
+		{ ZG_KIND_SLICE, "{'kind':'EndpointSlice','metadata':{'name':"
+		    "'e','namespace':'a','managedFields':7,'labels':"
+		    "{'kubernetes.io/service-name':'s'}},'addressType':'IPv4',"
+		    "'endpoints':[{'addresses':['10.0.0.1']}]}" },
+		{ ZG_KIND_NAMESPACE, "{'kind':'Namespace','metadata':{'name':"
+		    "'a','managedFields':7},'spec':7,'status':7}" },
+		{ ZG_KIND_IMPORT, "{'kind':'ServiceImport','metadata':{'name':"
+		    "'s','namespace':'a','managedFields':7},'spec':{'type':"
+		    "'ClusterSetIP','ips':['10.2.0.1']}}" },
+	};
+	struct zg_decode_error err;
+	struct zg_model m;
+
+	(void)state;
+	zg_model_init(&m);
+	zg_model_track(&m, true);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct zg_change **v;
+		char text[1024];
+		json_t *o;
+		size_t n;
+		int lost;
+
+		snprintf(text, sizeof(text), "%s", cases[i].json);
+		for (char *c = text; *c; c++)
+			if (*c == '\'')
+				*c = '"';
+		o = json_loads(text, 0, NULL);
+		assert_non_null(o);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(zg_decode_object(&m, o, NULL, &err), 0);
+		v = zg_model_take_changes(&m, &n, &lost);
+		zg_changes_free(v, n);
+		assert_int_equal(n, 1);
+		/* the same object without them: no change */
+		del_unread(o, cases[i].kind);
+		assert_int_equal(zg_decode_object(&m, o, NULL, &err), 0);
+		v = zg_model_take_changes(&m, &n, &lost);
+		zg_changes_free(v, n);
+		assert_int_equal(n, 0);
+		json_decref(o);
+	}
+	zg_model_free(&m);
+}
+
 /* ---- invalid objects and replacement -------------------------------- */
 
 static void
@@ -1413,6 +1501,7 @@ main(void)
 		cmocka_unit_test(test_slice_fields),
 		cmocka_unit_test(test_pod_fields),
 		cmocka_unit_test(test_namespace_and_object_api),
+		cmocka_unit_test(test_unread_members),
 		cmocka_unit_test(test_invalid_objects_skipped),
 		cmocka_unit_test(test_replacement_last_wins),
 		cmocka_unit_test(test_malformed_offsets),

@@ -461,6 +461,51 @@ test_put_replaces(void **state)
 	zg_model_free(&m);
 }
 
+/* zg_model_set_pod: a known Pod updated in place, a new one added. */
+static void
+test_set_pod(void **state)
+{
+	struct zg_pod p = { .active = true, .nips = 1 };
+	const struct zg_pod *got;
+	char longname[400];
+	struct zg_model m;
+
+	(void)state;
+	zg_model_init(&m);
+	zg_model_track(&m, true);
+	assert_int_equal(zg_ip_parse(&p.ips[0], "10.1.0.1"), 0);
+	assert_int_equal(zg_model_set_pod(&m, "a", "p", &p), 0);
+	CHANGES(&m, "Pod a/p");
+	got = get_pod(&m, "a/p");
+	assert_non_null(got);
+	assert_string_equal(got->ns, "a");
+	assert_string_equal(got->name, "p");
+	assert_true(got->active);
+	assert_int_equal(got->nips, 1);
+
+	/* the same content: no change */
+	assert_int_equal(zg_model_set_pod(&m, "a", "p", &p), 0);
+	CHANGES(&m, "");
+	/* new content: the same object, changed and logged */
+	assert_int_equal(zg_ip_parse(&p.ips[1], "fd00::1"), 0);
+	p.nips = 2;
+	p.active = false;
+	assert_int_equal(zg_model_set_pod(&m, "a", "p", &p), 0);
+	CHANGES(&m, "Pod a/p");
+	assert_ptr_equal(get_pod(&m, "a/p"), got);
+	assert_false(got->active);
+	assert_int_equal(got->nips, 2);
+	assert_int_equal(zg_ip_cmp(&got->ips[1], &p.ips[1]), 0);
+
+	/* a key longer than the stack copy goes the allocating way */
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(zg_model_set_pod(&m, "a", longname, &p), 0);
+	assert_int_equal(zg_model_set_pod(&m, "a", longname, &p), 0);
+	assert_int_equal(zg_model_count(&m, ZG_KIND_POD), 2);
+	zg_model_free(&m);
+}
+
 /* A put of identical content is no change: the old object stays. */
 static void
 test_identical_put_is_noop(void **state)
@@ -1138,6 +1183,7 @@ main(void)
 		cmocka_unit_test(test_delete_each_kind),
 		cmocka_unit_test(test_namespace_deletion),
 		cmocka_unit_test(test_put_replaces),
+		cmocka_unit_test(test_set_pod),
 		cmocka_unit_test(test_identical_put_is_noop),
 		cmocka_unit_test(test_visible_differences_logged),
 		cmocka_unit_test(test_unnamed_port_forms_are_equal),
