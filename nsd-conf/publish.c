@@ -623,6 +623,8 @@ hand_over(struct nc_publisher *p, size_t z, struct nc_pub_resume *rs,
 	struct nc_rr *rrs;
 	int rc = 0;
 
+	if (j <= i)
+		return 0;
 	if (type == LDNS_RR_TYPE_RRSIG) {
 		for (size_t k = i; k < j && rc == 0; k++) {
 			struct nc_rr r;
