@@ -811,7 +811,7 @@ obj_push_owner(struct db_obj *x, struct db_owner *o)
 		x->vec = true;
 	}
 	if (x->nowners == obj_cap(x->nowners)) {
-		v = realloc(x->owners.v, 2 * (size_t)x->nowners *
+		v = realloc(x->owners.v, 2 * obj_cap(x->nowners) *
 		    sizeof(*x->owners.v));
 		if (v == NULL)
 			return KZ_ENOMEM;
