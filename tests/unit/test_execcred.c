@@ -381,7 +381,11 @@ test_run_timeout(void **state)
 	fclose(fp);
 	unlink(pidfile);
 	assert_true(pid > 1);
-	assert_false(alive(pid));	/* killed (kubezone reaps orphans) */
+	/* killed (kubezone reaps orphans): SIGKILL lands asynchronously,
+	 * so wait for it a while rather than look once */
+	for (t0 = kz_now_ms(); alive(pid) && kz_now_ms() - t0 < 5000;)
+		usleep(1000);
+	assert_false(alive(pid));
 	assert_int_equal(f.ec.pid, 0);
 	teardown_ec(&f);
 }
