@@ -126,3 +126,15 @@ kz_pool_free(struct kz_pool *p, void *block, size_t size)
 	POISON(block, cs);
 	p->used -= cs;
 }
+
+void *
+kz_zalloc(size_t size)
+{
+	void *p = malloc(size);
+
+	/* explicit_bzero(): the compiler turns malloc() followed by
+	 * memset() back into calloc() */
+	if (p)
+		explicit_bzero(p, size);
+	return p;
+}

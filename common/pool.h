@@ -48,4 +48,11 @@ void *kz_pool_alloc(struct kz_pool *p, size_t size);
 /* Give back BLOCK (NULL is ignored), allocated with SIZE. */
 void kz_pool_free(struct kz_pool *p, void *block, size_t size);
 
+/*
+ * SIZE zeroed bytes from malloc (free them with free()), or NULL: for
+ * the per-event path, where calloc() would bypass glibc's thread cache
+ * (each call then sorts whatever frees left in the unsorted bin).
+ */
+void *kz_zalloc(size_t size);
+
 #endif

@@ -273,6 +273,33 @@ sig_unlink(struct nc_dnssec_zone *zn, struct sig *g)
 	free(g);
 }
 
+/* A signature of N's RRset TYPE (RDATA RD, RDLEN octets), indexed by
+ * its expiration EXPIRE; REUSED: taken over from the old zone. NULL: no
+ * memory. */
+static struct sig *
+sig_attach(struct nc_dnssec_zone *zn, struct sname *n, uint16_t type,
+    uint32_t expire, uint32_t ttl, const uint8_t *rd, size_t rdlen,
+    bool reused)
+{
+	struct sig *g = calloc(1, sizeof(*g) + rdlen);
+
+	if (g == NULL)
+		return NULL;
+	g->name = n;
+	g->expire = expire;
+	g->ttl = ttl;
+	g->covered = type;
+	g->rdlen = (uint16_t)rdlen;
+	g->reused = reused;
+	memcpy(g->rdata, rd, rdlen);
+	g->xnode.key = g;
+	ldns_rbtree_insert(&zn->expiry, &g->xnode);
+	g->next = n->sigs;
+	n->sigs = g;
+	zn->nsigs++;
+	return g;
+}
+
 /* Drop N's signatures over TYPE (every type when TYPE is 0), handing
  * their deletion back. */
 static int
@@ -587,23 +614,10 @@ ru_take(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
 		if ((pick[i] = ru_pick(s, r, &zn->keys[i], ttl, now)) == NULL)
 			return 0;
 	for (size_t i = 0; i < nk; i++) {
-		struct sig *g = pick[i] ? calloc(1, sizeof(*g) +
-		    pick[i]->rdlen) : NULL;
-
-		if (g == NULL)
+		if (pick[i] == NULL || sig_attach(zn, n, type,
+		    ldns_read_uint32(pick[i]->rdata + 8), pick[i]->ttl,
+		    pick[i]->rdata, pick[i]->rdlen, true) == NULL)
 			return KZ_ENOMEM;
-		g->name = n;
-		g->expire = ldns_read_uint32(pick[i]->rdata + 8);
-		g->ttl = pick[i]->ttl;
-		g->covered = type;
-		g->rdlen = pick[i]->rdlen;
-		g->reused = true;
-		memcpy(g->rdata, pick[i]->rdata, g->rdlen);
-		g->xnode.key = g;
-		ldns_rbtree_insert(&zn->expiry, &g->xnode);
-		g->next = n->sigs;
-		n->sigs = g;
-		zn->nsigs++;
 		pick[i]->taken = true;
 	}
 	zn->ru_taken++;
@@ -719,22 +733,12 @@ sign_set(struct nc_dnssec *s, struct nc_dnssec_zone *zn, struct sname *n,
 			rc = KZ_ENOMEM;
 			break;
 		}
-		g = calloc(1, sizeof(*g) + ldns_buffer_position(b));
+		g = sig_attach(zn, n, type, exp, ldns_rr_ttl(rr),
+		    ldns_buffer_begin(b), ldns_buffer_position(b), false);
 		if (g == NULL) {
 			rc = KZ_ENOMEM;
 			break;
 		}
-		g->name = n;
-		g->expire = exp;
-		g->ttl = ldns_rr_ttl(rr);
-		g->covered = type;
-		g->rdlen = (uint16_t)ldns_buffer_position(b);
-		memcpy(g->rdata, ldns_buffer_begin(b), g->rdlen);
-		g->xnode.key = g;
-		ldns_rbtree_insert(&zn->expiry, &g->xnode);
-		g->next = n->sigs;
-		n->sigs = g;
-		zn->nsigs++;
 		s->stats.signatures++;
 		if (zn->emit)
 			rc = out_push(s, true, n->owner, n->key.len, T_RRSIG,

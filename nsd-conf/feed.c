@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/pool.h"
 #include "nsd-conf/feed.h"
 #include "nsd-conf/tsig.h"
 
@@ -737,23 +738,6 @@ req_send(struct nc_feed *f, struct req *r, uint64_t now)
 	}
 }
 
-/*
- * A zeroed block for the per-event path: malloc() and then zeroed,
- * rather than calloc(), which glibc serves without its thread cache,
- * so that each call sorts whatever frees left in the unsorted bin.
- * explicit_bzero(), because the compiler turns malloc() followed by
- * memset() back into calloc().
- */
-static void *
-zalloc(size_t size)
-{
-	void *p = malloc(size);
-
-	if (p)
-		explicit_bzero(p, size);
-	return p;
-}
-
 /* (Re)send a NOTIFY for ZONE to target T, superseding a pending one. */
 static void
 notify_one(struct nc_feed *f, size_t zone, size_t t)
@@ -770,7 +754,7 @@ notify_one(struct nc_feed *f, size_t zone, size_t t)
 	}
 	if (!r) {
 		/* its qname stays NULL: only a probe's answer is read */
-		if (!(r = zalloc(sizeof(*r))) || req_add(s, r)) {
+		if (!(r = kz_zalloc(sizeof(*r))) || req_add(s, r)) {
 			req_free(r);
 			kz_warn("feed: notify not sent", "zone=%s error=\"%s\"",
 			    z->name, kz_strerror(KZ_ENOMEM));

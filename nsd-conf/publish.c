@@ -17,8 +17,7 @@
 #include "zonegen/render.h"
 
 static void resume_free(struct nc_pub_resume *rs);
-static int resume_work(struct nc_publisher *p, size_t z, uint32_t now,
-    size_t max);
+static int resume_work(struct nc_publisher *p, size_t z, size_t max);
 static bool resume_before_sign(const struct nc_publisher *p, size_t z);
 static int resume_done(struct nc_publisher *p, size_t z, uint32_t now);
 
@@ -154,6 +153,26 @@ publish_serial(struct nc_publisher *p, size_t z, uint32_t now, bool first)
 	return 0;
 }
 
+/* Begin the whole signing of zone Z as job JOB (nc_pub_work goes on
+ * with it): 1, or an error. */
+static int
+sign_begin(struct nc_publisher *p, size_t z, unsigned char job)
+{
+	int rc = nc_dnssec_sign_begin(p->sign, p->db, z);
+
+	p->sign_seconds[z] = 0;
+	if (rc) {
+		kz_error("cannot sign a zone", "zone=%s error=\"%s\"",
+		    p->db->zones[z].origin, kz_strerror(rc));
+		p->stats.failed++;
+		return rc;
+	}
+	p->job[z] = job;
+	kz_info("signing zone whole", "zone=%s records=%zu",
+	    p->db->zones[z].origin, p->db->zones[z].nrecords + 1);
+	return 1;
+}
+
 /*
  * The whole of zone Z under a new serial (no diff): 0. A signed zone
  * is signed first, in steps (nc_pub_work): 1, it is published when its
@@ -163,28 +182,17 @@ static int
 publish_whole(struct nc_publisher *p, size_t z, uint32_t now)
 {
 	bool first = !p->started || z + 1 == p->held;
-	int rc;
 
 	if (!nc_dnssec_signed(p->sign, z))
 		return publish_serial(p, z, now, first);
-	p->sign_seconds[z] = 0;
-	if ((rc = nc_dnssec_sign_begin(p->sign, p->db, z)) != 0) {
-		kz_error("cannot sign a zone", "zone=%s error=\"%s\"",
-		    p->db->zones[z].origin, kz_strerror(rc));
-		p->stats.failed++;
-		return rc;
-	}
-	p->job[z] = first ? JOB_FIRST : JOB_AGAIN;
-	kz_info("signing zone whole", "zone=%s records=%zu",
-	    p->db->zones[z].origin, p->db->zones[z].nrecords + 1);
-	return 1;
+	return sign_begin(p, z, first ? JOB_FIRST : JOB_AGAIN);
 }
 
 bool
 nc_pub_busy(const struct nc_publisher *p)
 {
 	for (size_t z = 0; p->job && z < p->db->nzones; z++)
-		if (p->job[z] != JOB_NONE)
+		if (nc_pub_signing(p, z))
 			return true;
 	return false;
 }
@@ -206,7 +214,7 @@ nc_pub_work(struct nc_publisher *p, uint32_t now, size_t max)
 		if (p->job[z] == JOB_NONE)
 			continue;
 		if (p->job[z] == JOB_RESUME && resume_before_sign(p, z))
-			return resume_work(p, z, now, max);
+			return resume_work(p, z, max);
 		rc = nc_dnssec_sign_step(p->sign, p->db, z, now, max);
 		p->sign_seconds[z] += (double)(kz_cpu_ns() - cpu0) / 1e9;
 		if (rc > 0)
@@ -316,6 +324,78 @@ blob_rr(const struct blob *bl, struct nc_rr *rr)
 	    (uint32_t)bl->b[5 + ol] << 8 | bl->b[6 + ol];
 	rr->rdata = bl->b + 7 + ol;
 	rr->rdlen = bl->len - 7 - ol;
+}
+
+/* Move blob BL to BS (BL is left empty). */
+static void
+blob_move(struct blobs *bs, struct blob *bl)
+{
+	if (bs->rc == 0 && bs->n == bs->cap) {
+		size_t cap = bs->cap ? bs->cap * 2 : 1024;
+		struct blob *v = realloc(bs->v, cap * sizeof(*v));
+		if (v == NULL) {
+			bs->rc = KZ_ENOMEM;
+			return;
+		}
+		bs->v = v;
+		bs->cap = cap;
+	}
+	if (bs->rc == 0) {
+		bs->v[bs->n++] = *bl;
+		*bl = (struct blob){ NULL, 0 };
+	}
+}
+
+/* Append the records of blobs BS to V (room made by the caller). */
+static size_t
+put_blobs(struct nc_rr *v, const struct blobs *bs)
+{
+	for (size_t i = 0; i < bs->n; i++)
+		blob_rr(&bs->v[i], &v[i]);
+	return bs->n;
+}
+
+/*
+ * The difference of the blobs OLD and NEW, sorted here: those only in
+ * OLD go to DEL (copied when KEEP_OLD, OLD being needed whole later;
+ * else moved), those only in NEW are moved to ADD. Blobs of OLD that
+ * SKIP (may be NULL) says of take no part. 0 or KZ_ENOMEM.
+ */
+static int
+blobs_diff(struct blobs *old, struct blobs *new,
+    bool (*skip)(const struct blob *), bool keep_old, struct blobs *del,
+    struct blobs *add)
+{
+	size_t i = 0, j = 0;
+
+	if (old->n > 1)
+		qsort(old->v, old->n, sizeof(*old->v), cmp_blob);
+	if (new->n > 1)
+		qsort(new->v, new->n, sizeof(*new->v), cmp_blob);
+	while ((i < old->n || j < new->n) && del->rc == 0 && add->rc == 0) {
+		int c;
+
+		if (i < old->n && skip && skip(&old->v[i])) {
+			i++;
+			continue;
+		}
+		c = i == old->n ? 1 : j == new->n ? -1 :
+		    cmp_blob(&old->v[i], &new->v[j]);
+		if (c == 0) {
+			i++, j++;
+		} else if (c > 0) {
+			blob_move(add, &new->v[j++]);
+		} else if (keep_old) {
+			struct nc_rr r;
+
+			blob_rr(&old->v[i++], &r);
+			blob_add(del, r.owner, r.ownerlen, r.type, r.ttl,
+			    r.rdata, r.rdlen);
+		} else {
+			blob_move(del, &old->v[i++]);
+		}
+	}
+	return del->rc ? del->rc : add->rc;
 }
 
 static int
@@ -465,9 +545,9 @@ static int
 resume_zone(struct nc_publisher *p, size_t z, const char *path,
     uint32_t fserial, uint32_t now)
 {
-	struct blobs fb = { 0 }, db = { 0 };
+	struct blobs fb = { 0 }, db = { 0 }, bdel = { 0 }, badd = { 0 };
 	struct nc_rr *del = NULL, *add = NULL;
-	size_t ndel = 0, nadd = 0, i = 0, j = 0;
+	size_t ndel = 0, nadd = 0;
 	uint32_t serial = fserial;
 	bool soa_ok = false;
 	int rc;
@@ -485,27 +565,16 @@ resume_zone(struct nc_publisher *p, size_t z, const char *path,
 		rc = KZ_ENOTFOUND;
 		goto out;
 	}
-	if (fb.n > 1)
-		qsort(fb.v, fb.n, sizeof(*fb.v), cmp_blob);
-	if (db.n > 1)
-		qsort(db.v, db.n, sizeof(*db.v), cmp_blob);
-	del = malloc((fb.n ? fb.n : 1) * sizeof(*del));
-	add = malloc((db.n ? db.n : 1) * sizeof(*add));
+	if ((rc = blobs_diff(&fb, &db, NULL, false, &bdel, &badd)) != 0)
+		goto out;
+	del = malloc((bdel.n ? bdel.n : 1) * sizeof(*del));
+	add = malloc((badd.n ? badd.n : 1) * sizeof(*add));
 	if (del == NULL || add == NULL) {
 		rc = KZ_ENOMEM;
 		goto out;
 	}
-	while (i < fb.n || j < db.n) {
-		int c = i == fb.n ? 1 : j == db.n ? -1 :
-		    cmp_blob(&fb.v[i], &db.v[j]);
-		if (c == 0) {
-			i++, j++;
-		} else if (c < 0) {
-			blob_rr(&fb.v[i++], &del[ndel++]);
-		} else {
-			blob_rr(&db.v[j++], &add[nadd++]);
-		}
-	}
+	ndel = put_blobs(del, &bdel);
+	nadd = put_blobs(add, &badd);
 	rc = nc_feed_set_serial(p->feed, p->fz[z], fserial);
 	if (rc == 0 && ndel + nadd > 0 &&
 	    (rc = nc_serial_issue(p->serials, p->db->zones[z].origin, now,
@@ -523,6 +592,8 @@ out:
 	free(add);
 	blobs_free(&fb);
 	blobs_free(&db);
+	blobs_free(&bdel);
+	blobs_free(&badd);
 	return rc;
 }
 
@@ -571,6 +642,13 @@ blob_type(const struct blob *bl)
 	return (uint16_t)(bl->b[1 + bl->b[0]] << 8 | bl->b[2 + bl->b[0]]);
 }
 
+/* The file's own DNSSEC records are no part of the zone's records. */
+static bool
+skip_dnssec(const struct blob *bl)
+{
+	return is_dnssec_type(blob_type(bl));
+}
+
 static void
 resume_free(struct nc_pub_resume *rs)
 {
@@ -582,26 +660,6 @@ resume_free(struct nc_pub_resume *rs)
 	blobs_free(&rs->add);
 	blobs_free(&rs->chain);
 	free(rs);
-}
-
-/* Move blob BL to BS (BL is left empty). */
-static void
-blob_move(struct blobs *bs, struct blob *bl)
-{
-	if (bs->rc == 0 && bs->n == bs->cap) {
-		size_t cap = bs->cap ? bs->cap * 2 : 1024;
-		struct blob *v = realloc(bs->v, cap * sizeof(*v));
-		if (v == NULL) {
-			bs->rc = KZ_ENOMEM;
-			return;
-		}
-		bs->v = v;
-		bs->cap = cap;
-	}
-	if (bs->rc == 0) {
-		bs->v[bs->n++] = *bl;
-		*bl = (struct blob){ NULL, 0 };
-	}
 }
 
 /* Whether blobs A and B have the same owner and type. */
@@ -685,7 +743,6 @@ resume_prep(struct nc_publisher *p, size_t z, struct nc_pub_resume *rs)
 {
 	struct blobs db = { 0 };
 	struct blobs *fb = &rs->fb;
-	size_t i = 0, j = 0;
 	int rc;
 
 	if (!rs->zf.soa_same) {
@@ -699,35 +756,8 @@ resume_prep(struct nc_publisher *p, size_t z, struct nc_pub_resume *rs)
 		rc = nc_dnssec_sign_begin(p->sign, p->db, z);
 	if (rc)
 		goto out;
-	if (fb->n > 1)
-		qsort(fb->v, fb->n, sizeof(*fb->v), cmp_blob);
-	if (db.n > 1)
-		qsort(db.v, db.n, sizeof(*db.v), cmp_blob);
-	while (rc == 0 && (i < fb->n || j < db.n)) {
-		int c;
-
-		if (i < fb->n && is_dnssec_type(blob_type(&fb->v[i]))) {
-			i++;
-			continue;
-		}
-		c = i == fb->n ? 1 : j == db.n ? -1 : cmp_blob(&fb->v[i],
-		    &db.v[j]);
-		if (c == 0) {
-			i++, j++;
-			continue;
-		}
-		/* copies: the file's RRsets are handed over whole next */
-		if (c < 0) {
-			struct nc_rr r;
-
-			blob_rr(&fb->v[i++], &r);
-			blob_add(&rs->del, r.owner, r.ownerlen, r.type, r.ttl,
-			    r.rdata, r.rdlen);
-		} else {
-			blob_move(&rs->add, &db.v[j++]);
-		}
-		rc = rs->del.rc ? rs->del.rc : rs->add.rc;
-	}
+	/* copies: the file's RRsets are handed over whole next */
+	rc = blobs_diff(fb, &db, skip_dnssec, true, &rs->del, &rs->add);
 out:
 	blobs_free(&db);
 	return rc;
@@ -794,15 +824,6 @@ chain_blob(void *ctx, const struct nc_rr *rr)
 	return bs->rc;
 }
 
-/* Append the records of blobs BS to V (room made by the caller). */
-static size_t
-put_blobs(struct nc_rr *v, const struct blobs *bs)
-{
-	for (size_t i = 0; i < bs->n; i++)
-		blob_rr(&bs->v[i], &v[i]);
-	return bs->n;
-}
-
 /*
  * Signed zone Z, resuming, is signed: the difference from NSD's file
  * (its own records, chain and key records, signatures) goes out as one
@@ -818,7 +839,7 @@ resume_done(struct nc_publisher *p, size_t z, uint32_t now)
 	const struct nc_dnssec_out *so = NULL;
 	struct blobs cur = { 0 }, cdel = { 0 }, cadd = { 0 };
 	struct nc_rr *del = NULL, *add = NULL;
-	size_t ndel = 0, nadd = 0, taken = 0, i = 0, j = 0;
+	size_t ndel = 0, nadd = 0, taken = 0, i, j;
 	uint32_t serial;
 	int rc;
 
@@ -841,29 +862,17 @@ resume_done(struct nc_publisher *p, size_t z, uint32_t now)
 	rc = rc ? rc : cur.rc;
 	if (rc)
 		goto out;
-	if (cur.n > 1)
-		qsort(cur.v, cur.n, sizeof(*cur.v), cmp_blob);
-	if (rs->chain.n > 1)
-		qsort(rs->chain.v, rs->chain.n, sizeof(*rs->chain.v), cmp_blob);
-	while (i < rs->chain.n || j < cur.n) {
-		int c = i == rs->chain.n ? 1 : j == cur.n ? -1 :
-		    cmp_blob(&rs->chain.v[i], &cur.v[j]);
-		if (c == 0)
-			i++, j++;
-		else if (c < 0)
-			blob_move(&cdel, &rs->chain.v[i++]);
-		else
-			blob_move(&cadd, &cur.v[j++]);
-	}
-	rc = cdel.rc ? cdel.rc : cadd.rc;
+	rc = blobs_diff(&rs->chain, &cur, NULL, false, &cdel, &cadd);
+	if (rc)
+		goto out;
 	ndel = rs->del.n + cdel.n + so->ndel;
 	nadd = rs->add.n + cadd.n + so->nadd;
 	del = malloc((ndel ? ndel : 1) * sizeof(*del));
 	add = malloc((nadd ? nadd : 1) * sizeof(*add));
-	if (rc == 0 && (del == NULL || add == NULL))
+	if (del == NULL || add == NULL) {
 		rc = KZ_ENOMEM;
-	if (rc)
 		goto out;
+	}
 	i = put_blobs(del, &rs->del);
 	i += put_blobs(del + i, &cdel);
 	if (so->ndel)
@@ -907,11 +916,10 @@ resume_before_sign(const struct nc_publisher *p, size_t z)
 /* A step of zone Z's resumption; on failure the zone is signed whole
  * (from scratch). 1: work is left; an error when that cannot begin. */
 static int
-resume_work(struct nc_publisher *p, size_t z, uint32_t now, size_t max)
+resume_work(struct nc_publisher *p, size_t z, size_t max)
 {
 	int rc = resume_step(p, z, max);
 
-	(void)now;
 	if (rc >= 0)
 		return 1;
 	if (rc != KZ_ENOTFOUND)
@@ -921,16 +929,9 @@ resume_work(struct nc_publisher *p, size_t z, uint32_t now, size_t max)
 	resume_free(p->resume[z]);
 	p->resume[z] = NULL;
 	p->job[z] = JOB_NONE;
-	p->sign_seconds[z] = 0;
-	if ((rc = nc_dnssec_sign_begin(p->sign, p->db, z)) != 0) {
-		kz_error("cannot sign a zone", "zone=%s error=\"%s\"",
-		    p->db->zones[z].origin, kz_strerror(rc));
-		p->stats.failed++;
+	if ((rc = sign_begin(p, z, JOB_FIRST)) < 0)
 		p->whole[z] = true;
-		return rc;
-	}
-	p->job[z] = JOB_FIRST;
-	return 1;
+	return rc;
 }
 
 /* Publish zone Z: resume from NSD's zone file in ZONEDIR, or whole

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/pool.h"
 #include "zonegen/model.h"
 
 static const char *const kind_names[ZG_KIND_COUNT] = {
@@ -150,23 +151,6 @@ SAME_HEAD(struct zg_slice);
 SAME_HEAD(struct zg_pod);
 SAME_HEAD(struct zg_import);
 
-/*
- * A zeroed block for the per-event path: malloc() and then zeroed,
- * rather than calloc(), which glibc serves without its thread cache,
- * so that each call sorts whatever frees left in the unsorted bin.
- * explicit_bzero(), because the compiler turns malloc() followed by
- * memset() back into calloc().
- */
-static void *
-zalloc(size_t size)
-{
-	void *p = malloc(size);
-
-	if (p)
-		explicit_bzero(p, size);
-	return p;
-}
-
 static void *
 keyed_new(struct zg_model *m, size_t size, const char *ns, const char *name)
 {
@@ -176,7 +160,7 @@ keyed_new(struct zg_model *m, size_t size, const char *ns, const char *name)
 
 	if (ins == NULL || nl + ml + 2 > SIZE_MAX - size)
 		return NULL;
-	k = zalloc(size + nl + ml + 2);
+	k = kz_zalloc(size + nl + ml + 2);
 	if (k == NULL)
 		return NULL;
 	k->key = (char *)k + size;

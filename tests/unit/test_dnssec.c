@@ -199,13 +199,36 @@ set_del(struct set *st, const struct nc_rr *rr)
 	free(k);
 }
 
-static int
-db_add(void *ctx, const struct zg_rr *rr)
+/* A database record as the signer's record type (the same fields). */
+static struct nc_rr
+nc_of(const struct zg_rr *rr)
 {
-	struct nc_rr r = { rr->owner, rr->ownerlen, rr->type, rr->ttl,
+	return (struct nc_rr){ rr->owner, rr->ownerlen, rr->type, rr->ttl,
 	    rr->rdata, rr->rdlen };
+}
 
-	return set_add(ctx, &r);
+/* zg_db_foreach() handing each record to FN as a struct nc_rr. */
+struct via {
+	int (*fn)(void *ctx, const struct nc_rr *rr);
+	void *ctx;
+};
+
+static int
+via_nc(void *ctx, const struct zg_rr *rr)
+{
+	struct via *v = ctx;
+	struct nc_rr r = nc_of(rr);
+
+	return v->fn(v->ctx, &r);
+}
+
+static int
+db_each(const struct zg_db *db, size_t z,
+    int (*fn)(void *ctx, const struct nc_rr *rr), void *ctx)
+{
+	struct via v = { fn, ctx };
+
+	return zg_db_foreach(db, z, via_nc, &v);
 }
 
 static void
@@ -237,13 +260,13 @@ static void
 apply_zg(struct set *st, const struct zg_diff *d)
 {
 	for (size_t i = 0; i < d->ndel; i++) {
-		struct nc_rr r = { d->del[i].owner, d->del[i].ownerlen,
-		    d->del[i].type, d->del[i].ttl, d->del[i].rdata,
-		    d->del[i].rdlen };
+		struct nc_rr r = nc_of(&d->del[i]);
 		set_del(st, &r);
 	}
-	for (size_t i = 0; i < d->nadd; i++)
-		db_add(st, &d->add[i]);
+	for (size_t i = 0; i < d->nadd; i++) {
+		struct nc_rr r = nc_of(&d->add[i]);
+		set_add(st, &r);
+	}
 }
 
 static void
@@ -417,21 +440,30 @@ test_bind_key(void **state)
 
 /* --- the property test ------------------------------------------------------ */
 
+/* Signer F of ALG (NSEC3 when use_nsec3) with the keys of KEYDIR for
+ * every zone of DB. */
 static void
-fresh_set(const struct zg_db *db, size_t z, uint32_t serial, int alg,
-    struct set *out)
+signer_new(struct nc_dnssec *f, const struct zg_db *db, int alg)
 {
-	struct nc_dnssec f;
 	struct nc_dnssec_opts o;
 
 	nc_dnssec_opts_init(&o);
 	o.alg = alg;
 	o.nsec3 = use_nsec3;
-	assert_int_equal(nc_dnssec_init(&f, &o, db->nzones), 0);
-	sign_zones(&f, db, alg);
+	assert_int_equal(nc_dnssec_init(f, &o, db->nzones), 0);
+	sign_zones(f, db, alg);
+}
+
+static void
+fresh_set(const struct zg_db *db, size_t z, uint32_t serial, int alg,
+    struct set *out)
+{
+	struct nc_dnssec f;
+
+	signer_new(&f, db, alg);
 	assert_int_equal(nc_dnssec_sign_full(&f, db, z, serial, NOW), 0);
 	kz_map_init(&out->m);
-	assert_int_equal(zg_db_foreach(db, z, db_add, out), 0);
+	assert_int_equal(db_each(db, z, set_add, out), 0);
 	assert_int_equal(nc_dnssec_foreach(&f, z, set_add, out), 0);
 	nc_dnssec_free(&f);
 }
@@ -458,15 +490,6 @@ ldns_add(void *ctx, const struct nc_rr *rr)
 	return 0;
 }
 
-static int
-ldns_add_db(void *ctx, const struct zg_rr *rr)
-{
-	struct nc_rr r = { rr->owner, rr->ownerlen, rr->type, rr->ttl,
-	    rr->rdata, rr->rdlen };
-
-	return ldns_add(ctx, &r);
-}
-
 /* Every RRSIG of zone Z verifies (at NOW) against its RRset and the
  * zone's DNSKEY RRset, and every RRset has one. */
 static void
@@ -479,7 +502,7 @@ verify_all(const struct nc_dnssec *s, const struct zg_db *db, size_t z,
 	char text[1024];
 	size_t nsigs = 0;
 
-	assert_int_equal(zg_db_foreach(db, z, ldns_add_db, all), 0);
+	assert_int_equal(db_each(db, z, ldns_add, all), 0);
 	assert_int_equal(nc_dnssec_foreach(s, z, ldns_add, all), 0);
 	snprintf(text, sizeof(text), "%s %u IN SOA %s %s %u %u %u %u %u",
 	    dz->origin, dz->soa_ttl, dz->mname, dz->rname, serial, dz->refresh,
@@ -579,15 +602,6 @@ rrv_add(void *ctx, const struct nc_rr *rr)
 	return 0;
 }
 
-static int
-rrv_add_db(void *ctx, const struct zg_rr *rr)
-{
-	struct nc_rr r = { rr->owner, rr->ownerlen, rr->type, rr->ttl,
-	    rr->rdata, rr->rdlen };
-
-	return rrv_add(ctx, &r);
-}
-
 static void
 rrv_free(struct rrv *a)
 {
@@ -684,18 +698,13 @@ restart_check(const struct zg_db *db, size_t z, struct rrv *old,
     uint32_t serial, int alg, struct set *mir)
 {
 	struct nc_dnssec f;
-	struct nc_dnssec_opts o;
 	const struct nc_dnssec_out *out;
 	struct set fresh = { .strip = alg == 13 }, got = { .strip = alg == 13 };
 	size_t taken = 0, max = 1 + rnd(50);
 	unsigned long made;
 	int r;
 
-	nc_dnssec_opts_init(&o);
-	o.alg = alg;
-	o.nsec3 = use_nsec3;
-	assert_int_equal(nc_dnssec_init(&f, &o, db->nzones), 0);
-	sign_zones(&f, db, alg);
+	signer_new(&f, db, alg);
 	assert_int_equal(nc_dnssec_sign_begin(&f, db, z), 0);
 	hand_over(&f, z, old);
 	while ((r = nc_dnssec_sign_step(&f, db, z, NOW, max)) == 1)
@@ -713,7 +722,7 @@ restart_check(const struct zg_db *db, size_t z, struct rrv *old,
 	assert_int_equal(nc_dnssec_foreach(&f, z, chain_add, mir), 0);
 	fresh_set(db, z, serial, alg, &fresh);
 	kz_map_init(&got.m);
-	assert_int_equal(zg_db_foreach(db, z, db_add, &got), 0);
+	assert_int_equal(db_each(db, z, set_add, &got), 0);
 	assert_int_equal(nc_dnssec_foreach(&f, z, set_add, &got), 0);
 	set_equal(&got, &fresh);
 	set_equal(mir, &fresh);
@@ -727,7 +736,6 @@ static void
 run(int alg, unsigned steps)
 {
 	struct zg_render_opts o;
-	struct nc_dnssec_opts so;
 	struct zg_model m;
 	struct zg_db db;
 	struct nc_dnssec s;
@@ -748,14 +756,10 @@ run(int alg, unsigned steps)
 	assert_int_equal(kz_opt_parse(6, (char **)argv, &t, 1, pos, &npos,
 	    &help, err, sizeof(err)), 0);
 	assert_int_equal(zg_render_opts_finish(&o, err, sizeof(err)), 0);
-	nc_dnssec_opts_init(&so);
-	so.alg = alg;
-	so.nsec3 = use_nsec3;
 	zg_model_init(&m);
 	zg_model_track(&m, true);
 	assert_int_equal(zg_db_init(&db, &o), 0);
-	assert_int_equal(nc_dnssec_init(&s, &so, db.nzones), 0);
-	sign_zones(&s, &db, alg);
+	signer_new(&s, &db, alg);
 	for (unsigned i = 0; i < 6; i++)
 		step(&m);
 	assert_true(zg_db_apply(&db, &m, false) >= 0);
@@ -766,7 +770,7 @@ run(int alg, unsigned steps)
 		kz_map_init(&mir[z].m);
 		serials[z] = serial;
 		sign_in_steps(&s, &db, z, serial);
-		assert_int_equal(zg_db_foreach(&db, z, db_add, &mir[z]), 0);
+		assert_int_equal(db_each(&db, z, set_add, &mir[z]), 0);
 		assert_int_equal(nc_dnssec_foreach(&s, z, set_add, &mir[z]), 0);
 		/* in steps, the same zone as signed at once */
 		{
@@ -805,7 +809,7 @@ run(int alg, unsigned steps)
 	 * follows; a new signer takes the old signatures over */
 	old = calloc(db.nzones, sizeof(*old));
 	for (size_t z = 0; z < db.nzones; z++) {
-		assert_int_equal(zg_db_foreach(&db, z, rrv_add_db, &old[z]), 0);
+		assert_int_equal(db_each(&db, z, rrv_add, &old[z]), 0);
 		assert_int_equal(nc_dnssec_foreach(&s, z, rrv_add, &old[z]), 0);
 	}
 	for (unsigned k = 0; k < 3; k++)
@@ -891,7 +895,7 @@ refresh_run(void)
 	sign_zones(&s, &db, 15);
 	kz_map_init(&mir.m);
 	assert_int_equal(nc_dnssec_sign_full(&s, &db, 0, serial, now), 0);
-	assert_int_equal(zg_db_foreach(&db, 0, db_add, &mir), 0);
+	assert_int_equal(db_each(&db, 0, set_add, &mir), 0);
 	assert_int_equal(nc_dnssec_foreach(&s, 0, set_add, &mir), 0);
 	total = nc_dnssec_count(&s, 0);
 	assert_true(min_expiry(&mir) > now + so.refresh + gap);
@@ -918,7 +922,7 @@ refresh_run(void)
 	assert_true(batches >= 6);
 	assert_true(biggest < total / 2 + 2);
 	kz_map_init(&now_set.m);
-	assert_int_equal(zg_db_foreach(&db, 0, db_add, &now_set), 0);
+	assert_int_equal(db_each(&db, 0, set_add, &now_set), 0);
 	assert_int_equal(nc_dnssec_foreach(&s, 0, set_add, &now_set), 0);
 	set_equal(&mir, &now_set);
 	set_free(&mir);
