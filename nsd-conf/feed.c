@@ -63,9 +63,14 @@ struct zone {
 struct xfer {
 	struct kz_buf rrs;	/* what to send, SOAs included */
 	size_t off, nrr;
-	ldns_rr *question;
+	uint8_t qname[LDNS_MAX_DOMAINLEN + 1];	/* the question, wire */
+	size_t qlen;
+	uint16_t qtype, qclass;
+	bool point;		/* qname is the origin: owners point to it */
+	size_t originlen;
 	uint16_t id;
-	ldns_rdf *mac;		/* the request's, then the prior message's */
+	uint8_t mac[64];	/* the request's, then the prior message's */
+	size_t maclen;
 	unsigned nmsg;
 	const char *kind;
 	size_t zone;
@@ -892,9 +897,35 @@ xfer_free(struct xfer *x)
 	if (!x)
 		return;
 	kz_buf_free(&x->rrs);
-	ldns_rr_free(x->question);
-	ldns_rdf_deep_free(x->mac);
 	free(x);
+}
+
+/*
+ * X's question and the request's MAC, from QUERY (signed: the caller
+ * checked its TSIG); whether owners in zone Z can point to the
+ * question's name. 0 or KZ_EINVAL.
+ */
+static int
+xfer_question(struct xfer *x, const struct zone *z, const ldns_pkt *query)
+{
+	const ldns_rr *q = ldns_rr_list_rr(ldns_pkt_question(query), 0);
+	const ldns_rdf *mac = tsig_mac(query);
+	const ldns_rdf *qn = q ? ldns_rr_owner(q) : NULL;
+
+	if (!qn || ldns_rdf_size(qn) > sizeof(x->qname) || !mac ||
+	    ldns_rdf_size(mac) < 2 ||
+	    ldns_rdf_size(mac) - 2 > sizeof(x->mac))
+		return KZ_EINVAL;
+	x->qlen = ldns_rdf_size(qn);
+	memcpy(x->qname, ldns_rdf_data(qn), x->qlen);
+	x->qtype = (uint16_t)ldns_rr_get_type(q);
+	x->qclass = (uint16_t)ldns_rr_get_class(q);
+	x->maclen = ldns_rdf_size(mac) - 2;
+	memcpy(x->mac, ldns_rdf_data(mac) + 2, x->maclen);
+	x->originlen = ldns_rdf_size(z->origin);
+	x->point = x->originlen == x->qlen &&
+	    memcmp(ldns_rdf_data(z->origin), x->qname, x->qlen) == 0;
+	return KZ_OK;
 }
 
 /* Append diffs j[k..] of Z and the closing SOA to X. */
@@ -938,9 +969,7 @@ xfer_new(struct nc_feed *f, size_t zi, ldns_rr_type qtype, uint32_t client,
 	x->start = kz_now_ms();
 	x->to = z->serial;
 	x->from = qtype == LDNS_RR_TYPE_IXFR ? client : 0;
-	if (!(x->question = ldns_rr_clone(ldns_rr_list_rr(
-	    ldns_pkt_question(query), 0))) ||
-	    !(x->mac = ldns_rdf_clone(tsig_mac(query))))
+	if (xfer_question(x, z, query))
 		goto fail;
 	if ((rc = soa_put(&x->rrs, z, z->serial)))
 		goto fail;
@@ -1185,58 +1214,104 @@ conn_close(struct nc_feed *f, struct conn *c)
 		s->accept_paused = false;	/* a slot is free again */
 }
 
-/* Put the next message of C's transfer into its output. */
+/*
+ * Where the owner name at P (LEN bytes, uncompressed) ends in X's zone
+ * origin, on a label boundary: the length of the labels before it, or
+ * LEN when it does not (or when X's owners cannot point to it).
+ */
+static size_t
+owner_prefix(const struct xfer *x, const uint8_t *p, size_t len)
+{
+	size_t i = 0;
+
+	if (!x->point || len < x->originlen)
+		return len;
+	while (len - i > x->originlen)
+		i += (size_t)p[i] + 1;
+	if (len - i == x->originlen &&
+	    memcmp(p + i, x->qname, x->originlen) == 0)
+		return i;
+	return len;
+}
+
+/*
+ * Put the next message of C's transfer into its output, in wire form:
+ * the header, the question, as many records as fit, each owner ending
+ * in a pointer to the question's name (the zone) where it can, and a
+ * TSIG over the prior MAC (RFC 8945 5.3).
+ */
 static int
 xfer_next(struct nc_feed *f, struct conn *c)
 {
 	struct xfer *x = c->x;
-	ldns_pkt *p = reply_new(x->id, LDNS_PACKET_QUERY, x->question,
-	    LDNS_RCODE_NOERROR, true);
-	size_t budget = NC_FEED_MSG_MAX - 12 - 4 - 2 * LDNS_MAX_DOMAINLEN -
-	    200, used = 0;
-	uint8_t *wire = NULL;
-	size_t len = 0;
-	int rc = KZ_ENOMEM;
+	size_t start = c->out.len, len, room = 65535 - NC_TSIG_MAX;
+	size_t budget = NC_FEED_MSG_MAX - NC_TSIG_MAX;
+	uint8_t *m, *p, mac[NC_TSIG_MAC_LEN];
+	unsigned an = 0;
+	int rc;
 
-	if (!p)
-		return KZ_ENOMEM;
-	while (x->off < x->rrs.len) {
+	if ((rc = kz_buf_reserve(&c->out, 2 + 65535)))
+		return rc;
+	m = (uint8_t *)c->out.data + start + 2;
+	memset(m, 0, LDNS_HEADER_SIZE);
+	m[0] = (uint8_t)(x->id >> 8);
+	m[1] = (uint8_t)x->id;
+	m[2] = 0x84;			/* QR, opcode QUERY, AA */
+	m[5] = 1;			/* QDCOUNT */
+	p = m + LDNS_HEADER_SIZE;
+	memcpy(p, x->qname, x->qlen);
+	p += x->qlen;
+	*p++ = (uint8_t)(x->qtype >> 8);
+	*p++ = (uint8_t)x->qtype;
+	*p++ = (uint8_t)(x->qclass >> 8);
+	*p++ = (uint8_t)x->qclass;
+	len = (size_t)(p - m);
+	while (x->off < x->rrs.len && an < 0xffff) {
 		const uint8_t *at = (uint8_t *)x->rrs.data + x->off;
-		size_t n = flat_len(at, x->rrs.len - x->off), pos = x->off;
-		ldns_rr *rr = NULL;
+		size_t n = flat_len(at, x->rrs.len - x->off);
+		size_t own = n ? name_len(at, n) : 0, pre, out;
 
-		if (used && used + n > budget)
-			break;
-		if (n == 0 || ldns_wire2rr(&rr, (uint8_t *)x->rrs.data,
-		    x->rrs.len, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) {
+		if (n == 0) {
 			kz_warn("feed: unreadable record in transfer",
 			    "zone=%s offset=%zu", f->s->zones[x->zone].name,
 			    x->off);
-			rc = KZ_EPROTO;
-			goto out;
+			return KZ_EPROTO;
 		}
-		if (!ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr)) {
-			ldns_rr_free(rr);
-			goto out;
+		pre = owner_prefix(x, at, own);
+		out = pre < own ? n - own + pre + 2 : n;
+		if (an && len + out > budget)
+			break;
+		if (len + out > room) {
+			kz_warn("feed: record too large for a message",
+			    "zone=%s bytes=%zu", f->s->zones[x->zone].name, n);
+			return KZ_ETOOBIG;
 		}
-		used += n;
+		memcpy(m + len, at, pre);
+		len += pre;
+		if (pre < own) {
+			m[len++] = 0xc0;	/* the question's name, at 12 */
+			m[len++] = LDNS_HEADER_SIZE;
+		}
+		memcpy(m + len, at + own, n - own);
+		len += n - own;
 		x->off += n;
+		an++;
 	}
-	if ((rc = finish(f, p, true, x->mac, x->nmsg > 0, &wire, &len)))
-		goto out;
-	ldns_rdf_deep_free(x->mac);
-	rc = KZ_ENOMEM;
-	if (!(x->mac = ldns_rdf_clone(tsig_mac(p))))
-		goto out;
-	if ((rc = put_u16(&c->out, (uint16_t)len)) ||
-	    (rc = kz_buf_append(&c->out, wire, len)))
-		goto out;
+	m[6] = (uint8_t)(an >> 8);
+	m[7] = (uint8_t)an;
+	len = nc_tsig_sign_reply(&f->s->tsig, m, len, 65535, (uint64_t)time(NULL),
+	    FUDGE, x->mac, x->maclen, x->nmsg > 0, mac);
+	if (len == 0)
+		return KZ_EINVAL;
+	memcpy(x->mac, mac, sizeof(mac));
+	x->maclen = sizeof(mac);
+	c->out.data[start] = (char)(len >> 8);
+	c->out.data[start + 1] = (char)len;
+	c->out.len = start + 2 + len;
+	c->out.data[c->out.len] = '\0';
 	x->nmsg++;
 	x->bytes += len + 2;
-out:
-	free(wire);
-	ldns_pkt_free(p);
-	return rc;
+	return KZ_OK;
 }
 
 static void

@@ -25,9 +25,11 @@
  *    journal chain from the client's serial: SOA(cur), per diff
  *    SOA(from) deleted... SOA(to) added..., SOA(cur); otherwise the
  *    whole zone in AXFR form. IXFR over UDP: the current SOA alone.
- *    Transfers go in messages of at most NC_FEED_MSG_MAX bytes, the
- *    first signed with the request MAC, the others with the prior MAC
- *    and the timers only (RFC 8945 5.3.1).
+ *    Transfers go in messages of at most NC_FEED_MSG_MAX bytes, written
+ *    in wire form from the records kept flat (an owner in the zone ends
+ *    in a pointer to the question's name, nothing else is compressed),
+ *    the first signed with the request MAC, the others with the prior
+ *    MAC and the timers only (RFC 8945 5.3.1).
  *  - Unknown zone, other opcodes or qtypes: REFUSED (signed). A zone
  *    whose first serial is not set yet: SERVFAIL (signed).
  *  - An AXFR (or IXFR fallback) calls the zone's foreach once and

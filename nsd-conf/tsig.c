@@ -1,5 +1,6 @@
 /*
- * nsd-conf/tsig.c -- TSIG (HMAC-SHA256) on outgoing requests in wire form.
+ * nsd-conf/tsig.c -- TSIG (HMAC-SHA256) on the messages kubezone sends,
+ * in wire form.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -107,20 +108,26 @@ out:
 	return rc;
 }
 
-size_t
-nc_tsig_sign(const struct nc_tsig *t, uint8_t *msg, size_t len,
-    size_t cap, uint64_t now, uint16_t fudge, uint8_t mac[NC_TSIG_MAC_LEN])
+/*
+ * Append to MSG (LEN bytes, room for CAP) its TSIG record over PRIOR
+ * (NULL, or a MAC of PRIORLEN bytes digested with its length first),
+ * the message, the key name and the variables, or only the timers.
+ */
+static size_t
+sign(const struct nc_tsig *t, uint8_t *msg, size_t len, size_t cap,
+    uint64_t now, uint16_t fudge, const uint8_t *prior, size_t priorlen,
+    bool timers_only, uint8_t mac[NC_TSIG_MAC_LEN])
 {
 	/* The TSIG variables after the key name (RFC 8945 4.3.3). */
 	uint8_t vars[2 + 4 + ALG_WIRE_LEN + 6 + 2 + 2 + 2], *p;
-	uint8_t digest[NC_TSIG_MAC_LEN], sum[NC_TSIG_MAC_LEN];
+	uint8_t digest[NC_TSIG_MAC_LEN], sum[NC_TSIG_MAC_LEN], plen[2];
 	size_t rr = t->namelen + 10 + ALG_WIRE_LEN + 6 + 2 + 2 +
 	    NC_TSIG_MAC_LEN + 6;
 	ldns_sha256_CTX c;
 	uint16_t ar;
 
 	if (t->namelen == 0 || len < LDNS_HEADER_SIZE || cap < len ||
-	    cap - len < rr)
+	    cap - len < rr || priorlen > 0xffff)
 		return 0;
 	ar = (uint16_t)(msg[10] << 8 | msg[11]);
 	if (ar == 0xffff)
@@ -136,9 +143,19 @@ nc_tsig_sign(const struct nc_tsig *t, uint8_t *msg, size_t len,
 	put16(p, 0);				/* other len */
 
 	c = t->inner;
+	if (prior) {
+		put16(plen, (uint16_t)priorlen);
+		ldns_sha256_update(&c, plen, 2);
+		ldns_sha256_update(&c, prior, priorlen);
+	}
 	ldns_sha256_update(&c, msg, len);
-	ldns_sha256_update(&c, t->name, t->namelen);
-	ldns_sha256_update(&c, vars, sizeof(vars));
+	if (timers_only) {
+		/* time signed and fudge (RFC 8945 5.3.1) */
+		ldns_sha256_update(&c, vars + 2 + 4 + ALG_WIRE_LEN, 6 + 2);
+	} else {
+		ldns_sha256_update(&c, t->name, t->namelen);
+		ldns_sha256_update(&c, vars, sizeof(vars));
+	}
 	ldns_sha256_final(digest, &c);
 	c = t->outer;
 	ldns_sha256_update(&c, digest, sizeof(digest));
@@ -167,4 +184,22 @@ nc_tsig_sign(const struct nc_tsig *t, uint8_t *msg, size_t len,
 	if (mac)
 		memcpy(mac, sum, sizeof(sum));
 	return len + rr;
+}
+
+size_t
+nc_tsig_sign(const struct nc_tsig *t, uint8_t *msg, size_t len,
+    size_t cap, uint64_t now, uint16_t fudge, uint8_t mac[NC_TSIG_MAC_LEN])
+{
+	return sign(t, msg, len, cap, now, fudge, NULL, 0, false, mac);
+}
+
+size_t
+nc_tsig_sign_reply(const struct nc_tsig *t, uint8_t *msg, size_t len,
+    size_t cap, uint64_t now, uint16_t fudge, const uint8_t *prior,
+    size_t priorlen, bool subsequent, uint8_t mac[NC_TSIG_MAC_LEN])
+{
+	if (!prior)
+		return 0;
+	return sign(t, msg, len, cap, now, fudge, prior, priorlen, subsequent,
+	    mac);
 }

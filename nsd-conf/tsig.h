@@ -1,6 +1,6 @@
 /*
- * nsd-conf/tsig.h -- TSIG signatures (RFC 8945, HMAC-SHA256) on
- * messages kubezone sends first, in wire form.
+ * nsd-conf/tsig.h -- TSIG signatures (RFC 8945, HMAC-SHA256) on the
+ * messages kubezone sends (requests, transfers), in wire form.
  *
  * The feed NOTIFYs NSD after every change. Building that message as an
  * ldns packet and signing it with ldns_pkt_tsig_sign() decodes the key
@@ -10,9 +10,11 @@
  * form gets its TSIG record appended: one SHA-256 over the message and
  * one over the inner digest, no allocation.
  *
- * Only requests (no request MAC), only hmac-sha256; answers and
- * transfers are still signed and every TSIG is still verified with
- * ldns (nsd-conf/feed.c).
+ * The messages of a zone transfer are signed the same way
+ * (nc_tsig_sign_reply: over the request's MAC, then each over the
+ * prior one's). Only hmac-sha256; the other answers are still signed,
+ * and every TSIG received is still verified, with ldns
+ * (nsd-conf/feed.c).
  *
  * Ownership: struct nc_tsig is the caller's and holds no pointers:
  * nothing to free.
@@ -20,6 +22,7 @@
 #ifndef KZ_NSDCONF_TSIG_H
 #define KZ_NSDCONF_TSIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +60,20 @@ int nc_tsig_init(struct nc_tsig *t, const char *name, const char *alg,
  */
 size_t nc_tsig_sign(const struct nc_tsig *t, uint8_t *msg, size_t len,
     size_t cap, uint64_t now, uint16_t fudge,
+    uint8_t mac[NC_TSIG_MAC_LEN]);
+
+/*
+ * Sign the reply MSG as nc_tsig_sign() does, over PRIOR first (PRIORLEN
+ * bytes: the request's MAC for the first message of an answer, the MAC
+ * of the message before for the next ones of a transfer, RFC 8945 5.3).
+ * SUBSEQUENT: a transfer message after the first, whose digest covers
+ * only the timers of its TSIG, not the key name and other variables.
+ * The original id is MSG's id. Returns the new length, or 0 as
+ * nc_tsig_sign() does and when PRIOR is NULL.
+ */
+size_t nc_tsig_sign_reply(const struct nc_tsig *t, uint8_t *msg,
+    size_t len, size_t cap, uint64_t now, uint16_t fudge,
+    const uint8_t *prior, size_t priorlen, bool subsequent,
     uint8_t mac[NC_TSIG_MAC_LEN]);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -144,6 +145,81 @@ test_long_secret_and_case(void **state)
 	assert_memory_equal(mac_a, mac_b, sizeof(mac_a));
 }
 
+/* MAC as ldns holds a TSIG's MAC field: its length, then its bytes. */
+static ldns_rdf *
+mac_rdf(const uint8_t mac[NC_TSIG_MAC_LEN])
+{
+	uint8_t b[2 + NC_TSIG_MAC_LEN] = { 0, NC_TSIG_MAC_LEN };
+
+	memcpy(b + 2, mac, NC_TSIG_MAC_LEN);
+	return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, sizeof(b), b);
+}
+
+/* Whether ldns takes WIRE as the answer after the one signed with PRIOR. */
+static bool
+verifies_next(const uint8_t *wire, size_t len, const char *secret,
+    const uint8_t prior[NC_TSIG_MAC_LEN], int timers_only)
+{
+	ldns_pkt *p = NULL;
+	ldns_rdf *m = mac_rdf(prior);
+	bool ok;
+
+	assert_non_null(m);
+	assert_int_equal(ldns_wire2pkt(&p, wire, len), LDNS_STATUS_OK);
+	ok = ldns_pkt_tsig(p) && ldns_pkt_tsig_verify_next(p, wire, len, KEY,
+	    secret, m, timers_only);
+	ldns_pkt_free(p);
+	ldns_rdf_deep_free(m);
+	return ok;
+}
+
+/*
+ * A signed request, its answer and the next message of a transfer: the
+ * answer over the request's MAC with every variable, the next over the
+ * answer's MAC with the timers only (RFC 8945 5.3.1), as ldns checks a
+ * transfer's messages.
+ */
+static void
+test_reply_chain(void **state)
+{
+	struct nc_tsig t;
+	uint8_t q[1024], a1[1024], a2[1024];
+	uint8_t m0[NC_TSIG_MAC_LEN], m1[NC_TSIG_MAC_LEN], m2[NC_TSIG_MAC_LEN];
+	uint64_t now = (uint64_t)time(NULL);
+	size_t qlen, len, n1, n2;
+
+	(void)state;
+	assert_int_equal(nc_tsig_init(&t, KEY, NC_TSIG_ALG, SECRET), KZ_OK);
+	qlen = notify_wire(q, sizeof(q), 0x4242);
+	qlen = nc_tsig_sign(&t, q, qlen, sizeof(q), now, 300, m0);
+	assert_true(qlen > 0);
+
+	len = notify_wire(a1, sizeof(a1), 0x4242);
+	a1[2] |= 0x80;			/* QR */
+	memcpy(a2, a1, len);
+	a2[len - 1] ^= 0x55;		/* another message body */
+	assert_int_equal(nc_tsig_sign_reply(&t, a1, len, sizeof(a1), now,
+	    300, NULL, 0, false, m1), 0);
+	n1 = nc_tsig_sign_reply(&t, a1, len, sizeof(a1), now, 300, m0,
+	    sizeof(m0), false, m1);
+	assert_true(n1 > len && n1 - len <= NC_TSIG_MAX);
+	n2 = nc_tsig_sign_reply(&t, a2, len, sizeof(a2), now + 1, 300, m1,
+	    sizeof(m1), true, m2);
+	assert_int_equal(n2, n1);
+
+	assert_true(verifies_next(a1, n1, SECRET, m0, 0));
+	assert_true(verifies_next(a2, n2, SECRET, m1, 1));
+	/* Each only in its place in the chain, and only with the key. */
+	assert_false(verifies_next(a1, n1, SECRET, m1, 0));
+	assert_false(verifies_next(a1, n1, SECRET, m0, 1));
+	assert_false(verifies_next(a2, n2, SECRET, m1, 0));
+	assert_false(verifies_next(a2, n2, SECRET, m0, 1));
+	assert_false(verifies_next(a2, n2, LONG_SECRET, m1, 1));
+	/* The answer is not a request: no MAC of its own stands alone. */
+	assert_false(verifies(a1, n1, KEY, SECRET));
+	assert_memory_not_equal(m1, m2, sizeof(m1));
+}
+
 static void
 test_refusals(void **state)
 {
@@ -184,6 +260,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_verifies),
 		cmocka_unit_test(test_long_secret_and_case),
+		cmocka_unit_test(test_reply_chain),
 		cmocka_unit_test(test_refusals),
 	};
 
