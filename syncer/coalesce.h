@@ -4,7 +4,11 @@
  * Watch events only mark the model dirty (sy_coalesce_mark). A render is
  * due at once after the first change following a quiet period, and then
  * at most once every min-interval while changes keep coming, so a burst
- * of 10,000 events costs a few renders, not 10,000. The caller asks
+ * of 10,000 events costs a few renders, not 10,000. A render held back by
+ * the interval that falls due while changes are still arriving waits for
+ * a pause of SY_COALESCE_GAP_MS in them, at most a quarter of the
+ * interval more: the tail of a burst goes out with it instead of one
+ * interval later. The caller asks
  * sy_coalesce_due_in() for its poll timeout and reports each render with
  * sy_coalesce_done(). Pure state: no clock, no I/O.
  */
@@ -17,11 +21,13 @@
 #include "common/opt.h"
 
 #define SY_MIN_INTERVAL_MS 100
+#define SY_COALESCE_GAP_MS 2	/* changes that paused this long: a burst's end */
 
 struct sy_coalesce {
 	uint64_t min_interval_ms;	/* --min-interval */
 	bool dirty;
 	uint64_t dirty_since_ms;	/* first change not yet rendered */
+	uint64_t last_mark_ms;		/* the latest change */
 	uint64_t last_render_ms;
 	bool rendered;			/* a render has happened */
 	unsigned long marks;		/* changes marked */

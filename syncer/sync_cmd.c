@@ -1738,7 +1738,7 @@ publish_now(struct cluster *c)
 	bool first = !c->pub.started;
 	double t0 = kz_now_s(), t1, t2;
 	uint64_t cpu0 = kz_cpu_ns(), cpu;
-	unsigned long events = 0;
+	unsigned long events = 0, oldest_ms = 0, newest_ms = 0;
 	double events_us = 0;
 	size_t ncand = 0;
 	struct lat_cand **cand = lat_candidates(c, &ncand);
@@ -1747,6 +1747,13 @@ publish_now(struct cluster *c)
 
 	/* The lines of the publish go out with "zones updated", after the
 	 * NOTIFY, in one write. */
+	if (s->use_api && c->api.co.dirty) {
+		/* How long the changes of this publish waited for it. */
+		uint64_t now = kz_now_ms();
+
+		oldest_ms = (unsigned long)(now - c->api.co.dirty_since_ms);
+		newest_ms = (unsigned long)(now - c->api.co.last_mark_ms);
+	}
 	kz_log_hold();
 	log_cluster(c);
 	n = zg_db_apply(&c->db, &c->model, !first);
@@ -1779,9 +1786,11 @@ publish_now(struct cluster *c)
 	}
 	kz_log(first ? KZ_LOG_INFO : KZ_LOG_DEBUG, "zones updated",
 	    "records_changed=%ld render_ms=%.2f publish_ms=%.2f cpu_us=%.0f "
-	    "events=%lu events_cpu_us=%.0f objects=%lu db_bytes=%zu", n,
+	    "events=%lu events_cpu_us=%.0f oldest_change_ms=%lu "
+	    "newest_change_ms=%lu objects=%lu db_bytes=%zu", n,
 	    (t1 - t0) * 1000, (t2 - t1) * 1000, (double)cpu / 1000, events,
-	    events_us, c->db.stats.objects, first ? zg_db_bytes(&c->db) : 0);
+	    events_us, oldest_ms, newest_ms, c->db.stats.objects,
+	    first ? zg_db_bytes(&c->db) : 0);
 	kz_log_release();
 	if (s->use_api)
 		sy_api_rendered(&c->api, kz_now_ms(), rc == 0);

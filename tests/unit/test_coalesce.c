@@ -104,9 +104,30 @@ test_min_interval_counts_from_last_render(void **state)
 	assert_int_equal(sy_coalesce_due_in(&c, 1540), 90);
 }
 
+/* The first and the latest change of a pending render are both kept:
+ * the daemon logs how long each waited for its publish. */
+static void
+test_first_and_latest_change(void **state)
+{
+	struct sy_coalesce c;
+
+	(void)state;
+	sy_coalesce_init(&c, 100);
+	sy_coalesce_mark(&c, 500);
+	sy_coalesce_mark(&c, 530);
+	sy_coalesce_mark(&c, 560);
+	assert_int_equal(c.dirty_since_ms, 500);
+	assert_int_equal(c.last_mark_ms, 560);
+	sy_coalesce_done(&c, 600);
+	sy_coalesce_mark(&c, 650);
+	assert_int_equal(c.dirty_since_ms, 650);
+	assert_int_equal(c.last_mark_ms, 650);
+}
+
 /*
  * A steady stream of changes does not push the render back: the wait
- * after a render never exceeds min-interval, so no change waits longer
+ * after a render never exceeds min-interval, plus at most a quarter of
+ * it while the changes are still arriving, so no change waits longer
  * than that for its render.
  */
 static void
@@ -122,17 +143,59 @@ test_changes_do_not_postpone(void **state)
 		sy_coalesce_mark(&c, t);
 		assert_int_equal(sy_coalesce_due_in(&c, t), (long)(100 - t));
 	}
-	assert_int_equal(sy_coalesce_due_in(&c, 100), 0);
+	/* Due at 100, but the last change came at 99: wait for a pause. */
+	assert_int_equal(sy_coalesce_due_in(&c, 100), 1);
+	assert_int_equal(sy_coalesce_due_in(&c, 101), 0);
+	/* Changes that keep coming hold it a quarter interval at most. */
+	for (uint64_t t = 100; t < 200; t++) {
+		sy_coalesce_mark(&c, t);
+		assert_int_equal(sy_coalesce_due_in(&c, t),
+		    t < 124 ? 2 : t < 125 ? 1 : 0);
+	}
 	/* A change late in the interval waits only for what is left. */
-	sy_coalesce_done(&c, 100);
-	sy_coalesce_mark(&c, 190);
-	assert_int_equal(sy_coalesce_due_in(&c, 190), 10);
+	sy_coalesce_done(&c, 200);
+	sy_coalesce_mark(&c, 290);
+	assert_int_equal(sy_coalesce_due_in(&c, 290), 10);
+}
+
+/* The tail of a burst that streams in past the due time goes out with
+ * it, not one interval later; with a pause already there, at once. */
+static void
+test_burst_tail_waits_for_a_pause(void **state)
+{
+	struct sy_coalesce c;
+	uint64_t t;
+
+	(void)state;
+	sy_coalesce_init(&c, 100);
+	sy_coalesce_mark(&c, 1000);
+	sy_coalesce_done(&c, 1000);	/* the burst's first change */
+	for (t = 1001; t <= 1111; t++) {	/* the rest, until 1111 */
+		sy_coalesce_mark(&c, t);
+		if (sy_coalesce_due_in(&c, t) == 0)
+			sy_coalesce_done(&c, t);
+	}
+	assert_int_equal(c.renders, 1);
+	assert_int_equal(sy_coalesce_due_in(&c, 1112), 1);
+	assert_int_equal(sy_coalesce_due_in(&c, 1113), 0);
+	sy_coalesce_done(&c, 1113);
+	assert_int_equal(sy_coalesce_due_in(&c, 1300), -1);
+	/* Changes that stopped before the due time: at the due time. */
+	sy_coalesce_mark(&c, 1150);
+	assert_int_equal(sy_coalesce_due_in(&c, 1213), 0);
+	/* min-interval 0: every change at once, no pause awaited. */
+	sy_coalesce_init(&c, 0);
+	sy_coalesce_mark(&c, 5);
+	sy_coalesce_done(&c, 5);
+	sy_coalesce_mark(&c, 5);
+	assert_int_equal(sy_coalesce_due_in(&c, 5), 0);
 }
 
 /*
  * A caller that renders whenever something is due: changes every
- * millisecond for ten seconds cost one render per min-interval, and the
- * last change is never left waiting longer than min-interval.
+ * millisecond for ten seconds, never pausing, cost one render per
+ * min-interval and a quarter, and the last change is never left waiting
+ * longer than that.
  */
 static void
 test_burst_costs_one_render_per_interval(void **state)
@@ -148,9 +211,9 @@ test_burst_costs_one_render_per_interval(void **state)
 			sy_coalesce_done(&c, t);
 	}
 	assert_int_equal(c.marks, 10000);
-	/* At 0 (first change), then at 100, 200, ..., 9900. */
-	assert_int_equal(c.renders, 100);
-	assert_int_equal(c.last_render_ms, 9900);
+	/* At 0 (first change), then at 125, 250, ..., 9875. */
+	assert_int_equal(c.renders, 80);
+	assert_int_equal(c.last_render_ms, 9875);
 	assert_int_equal(sy_coalesce_due_in(&c, 9999), 1);
 	assert_int_equal(sy_coalesce_due_in(&c, 10000), 0);
 }
@@ -278,7 +341,9 @@ main(void)
 		cmocka_unit_test(test_idle_is_never_due),
 		cmocka_unit_test(test_first_change_at_once),
 		cmocka_unit_test(test_min_interval_counts_from_last_render),
+		cmocka_unit_test(test_first_and_latest_change),
 		cmocka_unit_test(test_changes_do_not_postpone),
+		cmocka_unit_test(test_burst_tail_waits_for_a_pause),
 		cmocka_unit_test(test_burst_costs_one_render_per_interval),
 		cmocka_unit_test(test_quiet_spell_renders_at_once),
 		cmocka_unit_test(test_done_clears_pending),
