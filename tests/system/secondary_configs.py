@@ -30,6 +30,7 @@ control:
 remote:
   - id: kubezone
     address: 127.0.0.1@{primary}
+    block-notify-after-transfer: on
 acl:
   - id: notify-from-kubezone
     address: 127.0.0.1
