@@ -686,6 +686,43 @@ test_axfr(void **state)
 	assert_int_equal(x->f.stats.axfr, 1);
 }
 
+/*
+ * Owners point to the question's name only when it is spelled as the
+ * zone is: a question in other case gets the records as they are, not
+ * renamed to its spelling; the zone is found all the same.
+ */
+static void
+test_axfr_question_case(void **state)
+{
+	struct fx *x = *state;
+	struct msgs m;
+	struct q q, lower;
+	size_t bytes = 0, lower_bytes = 0, i;
+
+	assert_int_equal(nc_feed_set_serial(&x->f, x->zone, 2024), 0);
+	q_make(&q, "Cluster.LOCAL.", LDNS_RR_TYPE_AXFR, 0, &x->f.key);
+	tcp_ask(x, &q, x->nrecs + 2, &m);
+	check_tsig_chain(x, &m, q.mac);
+	check_full_zone(x, &m, 2024);
+	assert_string_equal(ldns_rdf_data(ldns_rr_owner(ldns_rr_list_rr(
+	    ldns_pkt_question(m.p[0]), 0))) + 1, "Cluster\005LOCAL");
+	for (i = 0; i < m.n; i++)
+		bytes += m.len[i];
+	msgs_free(&m);
+	q_free(&q);
+	/* The same zone asked as spelled: the owners are pointers, the
+	 * transfer smaller. */
+	q_make(&lower, ZONE, LDNS_RR_TYPE_AXFR, 0, &x->f.key);
+	tcp_ask(x, &lower, x->nrecs + 2, &m);
+	check_full_zone(x, &m, 2024);
+	for (i = 0; i < m.n; i++)
+		lower_bytes += m.len[i];
+	msgs_free(&m);
+	q_free(&lower);
+	assert_true(lower_bytes + x->nrecs * (sizeof(ZONE) - 1 - 2) / 2 <
+	    bytes);
+}
+
 /* Commit diff SERIAL: delete DEL (may be NULL), add ADD. */
 static void
 commit1(struct fx *x, uint32_t serial, const char *del, const char *add)
@@ -1233,6 +1270,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unpublished_unknown_other,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_axfr, setup_big, teardown),
+		cmocka_unit_test_setup_teardown(test_axfr_question_case,
+		    setup_big, teardown),
 		cmocka_unit_test_setup_teardown(test_ixfr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_bound,
 		    setup_small_journal, teardown),
