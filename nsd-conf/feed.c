@@ -67,7 +67,6 @@ struct xfer {
 	size_t qlen;
 	uint16_t qtype, qclass;
 	bool point;		/* qname is the origin: owners point to it */
-	size_t originlen;
 	uint16_t id;
 	uint8_t mac[64];	/* the request's, then the prior message's */
 	size_t maclen;
@@ -922,8 +921,7 @@ xfer_question(struct xfer *x, const struct zone *z, const ldns_pkt *query)
 	x->qclass = (uint16_t)ldns_rr_get_class(q);
 	x->maclen = ldns_rdf_size(mac) - 2;
 	memcpy(x->mac, ldns_rdf_data(mac) + 2, x->maclen);
-	x->originlen = ldns_rdf_size(z->origin);
-	x->point = x->originlen == x->qlen &&
+	x->point = ldns_rdf_size(z->origin) == x->qlen &&
 	    memcmp(ldns_rdf_data(z->origin), x->qname, x->qlen) == 0;
 	return KZ_OK;
 }
@@ -1216,20 +1214,20 @@ conn_close(struct nc_feed *f, struct conn *c)
 
 /*
  * Where the owner name at P (LEN bytes, uncompressed) ends in X's zone
- * origin, on a label boundary: the length of the labels before it, or
- * LEN when it does not (or when X's owners cannot point to it).
+ * origin (spelled as the question's name when X->point), on a label
+ * boundary: the length of the labels before it, or LEN when it does
+ * not (or when X's owners cannot point to it).
  */
 static size_t
 owner_prefix(const struct xfer *x, const uint8_t *p, size_t len)
 {
 	size_t i = 0;
 
-	if (!x->point || len < x->originlen)
+	if (!x->point || len < x->qlen)
 		return len;
-	while (len - i > x->originlen)
+	while (len - i > x->qlen)
 		i += (size_t)p[i] + 1;
-	if (len - i == x->originlen &&
-	    memcmp(p + i, x->qname, x->originlen) == 0)
+	if (len - i == x->qlen && memcmp(p + i, x->qname, x->qlen) == 0)
 		return i;
 	return len;
 }

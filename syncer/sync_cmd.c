@@ -1745,8 +1745,6 @@ publish_now(struct cluster *c)
 	long n;
 	int rc = 0;
 
-	/* The lines of the publish go out with "zones updated", after the
-	 * NOTIFY, in one write. */
 	if (s->use_api && c->api.co.dirty) {
 		/* How long the changes of this publish waited for it. */
 		uint64_t now = kz_now_ms();
@@ -1754,6 +1752,8 @@ publish_now(struct cluster *c)
 		oldest_ms = (unsigned long)(now - c->api.co.dirty_since_ms);
 		newest_ms = (unsigned long)(now - c->api.co.last_mark_ms);
 	}
+	/* The lines of the publish go out with "zones updated", after the
+	 * NOTIFY, in one write. */
 	kz_log_hold();
 	log_cluster(c);
 	n = zg_db_apply(&c->db, &c->model, !first);
