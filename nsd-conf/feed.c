@@ -31,6 +31,7 @@
 #define UDP_BATCH 64
 #define PROBE_RETRY_MS 250
 #define FEED_BACKLOG 1024	/* TCP connections waiting for a slot */
+#define BIND_TRIES 20		/* ephemeral ports tried */
 
 enum { TS_OK, TS_NONE, TS_BADSIG = 16, TS_BADKEY = 17, TS_BADTIME = 18 };
 enum { REQ_NOTIFY, REQ_PROBE };
@@ -1508,45 +1509,70 @@ bind_socket(const struct sockaddr_storage *sa, socklen_t salen, int type)
 	return fd;
 }
 
-/* Bind TCP, then UDP on the same port (ephemeral: retry a few times). */
+static bool
+port_avoided(const struct nc_feed_opts *o, uint16_t port)
+{
+	for (size_t i = 0; i < o->navoid; i++)
+		if (o->avoid[i] == port)
+			return true;
+	return false;
+}
+
+/*
+ * Bind TCP, then UDP on the same port. An ephemeral port is retried a
+ * few times: when UDP's is taken, and when the kernel hands out a port
+ * of O->avoid (kept open until the end, so it is not handed out again).
+ */
 static int
-bind_both(struct nc_feed *f, const char *addr, uint16_t port)
+bind_both(struct nc_feed *f, const char *addr, const struct nc_feed_opts *o)
 {
 	struct nc_feed_state *s = f->s;
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	int tries, rc = KZ_EINVAL;
+	int held[BIND_TRIES];
+	int tries, nheld = 0, rc = KZ_EINVAL;
 
-	if (parse_addr(addr, port, &sa, &salen))
+	if (parse_addr(addr, o->port, &sa, &salen))
 		return KZ_EINVAL;
-	for (tries = 0; tries < 20; tries++) {
+	for (tries = 0; tries < BIND_TRIES; tries++) {
 		struct sockaddr_storage got;
 		socklen_t glen = sizeof(got);
 
 		memset(&got, 0, sizeof(got));
 
 		if ((rc = bind_socket(&sa, salen, SOCK_STREAM)) < 0)
-			return rc;
+			break;
 		s->tcp = rc;
-		if (getsockname(s->tcp, (struct sockaddr *)&got, &glen))
-			return -errno;
+		if (getsockname(s->tcp, (struct sockaddr *)&got, &glen)) {
+			rc = -errno;
+			break;
+		}
 		f->port = ntohs(got.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&got)->sin6_port :
 		    ((struct sockaddr_in *)&got)->sin_port);
+		if (o->port == 0 && port_avoided(o, f->port)) {
+			held[nheld++] = s->tcp;
+			s->tcp = -1;
+			rc = -EADDRINUSE;
+			continue;
+		}
 		if (got.ss_family == AF_INET6)
 			((struct sockaddr_in6 *)&sa)->sin6_port = htons(f->port);
 		else
 			((struct sockaddr_in *)&sa)->sin_port = htons(f->port);
 		if ((rc = bind_socket(&sa, salen, SOCK_DGRAM)) >= 0) {
 			s->udp = rc;
-			return KZ_OK;
+			rc = KZ_OK;
+			break;
 		}
 		close(s->tcp);
 		s->tcp = -1;
-		if (port || rc != -EADDRINUSE)
-			return rc;
+		if (o->port || rc != -EADDRINUSE)
+			break;
 		parse_addr(addr, 0, &sa, &salen);
 	}
+	while (nheld > 0)
+		close(held[--nheld]);
 	return rc;
 }
 
@@ -1606,7 +1632,7 @@ nc_feed_init(struct nc_feed *f, const struct nc_feed_opts *o,
 		snprintf(err, errsz, "feed: TSIG key: %s", kz_strerror(rc));
 		goto fail;
 	}
-	if ((rc = bind_both(f, addr, o->port))) {
+	if ((rc = bind_both(f, addr, o))) {
 		snprintf(err, errsz, "feed: cannot listen on %s@%u: %s", addr,
 		    (unsigned)o->port, kz_strerror(rc));
 		goto fail;

@@ -102,6 +102,8 @@ struct nc_feed_key {
 struct nc_feed_opts {
 	const char *addr;		/* listen address ["127.0.0.1"] */
 	uint16_t port;			/* 0: ephemeral */
+	const uint16_t *avoid;		/* ports an ephemeral one must not */
+	size_t navoid;			/* be: servers that bind them later */
 	const char *key_name;		/* [NC_FEED_KEY_NAME] */
 	size_t journal_max_diffs;	/* per zone [64] */
 	size_t journal_max_bytes;	/* per zone [16 MiB] */

@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -2316,12 +2318,32 @@ check_cluster_zones(struct sync *s, char *err, size_t errsz)
 	return rc;
 }
 
+/* The ports NSD (--listen) and the HTTP endpoint will bind, into OUT
+ * (NC_MAX_LIST + 1 entries); their number. */
+static size_t
+later_ports(const struct sync *s, uint16_t *out)
+{
+	struct sockaddr_storage sa;
+	unsigned salen = sizeof(sa);
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->no.nlisten && n < NC_MAX_LIST; i++)
+		out[n++] = s->no.listen[i].port;
+	if (s->http_opts.listen[0] &&
+	    sy_http_parse_addr(s->http_opts.listen, &sa, &salen) == 0)
+		out[n++] = ntohs(sa.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&sa)->sin6_port :
+		    ((struct sockaddr_in *)&sa)->sin_port);
+	return n;
+}
+
 /* The pipeline: databases, serials, feed, publishers, readiness state. */
 static int
 setup_pipeline(struct sync *s, char *err, size_t errsz)
 {
 	struct nc_feed_io io = { feed_watch, feed_unwatch, s };
 	struct nc_feed_opts fo = { .journal_max_diffs = s->no.journal_diffs };
+	uint16_t avoid[NC_MAX_LIST + 1];
 	int rc;
 
 	if ((rc = setup_dbs(s)) != 0) {
@@ -2334,6 +2356,10 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	    err, errsz);
 	if (rc)
 		return rc;
+	/* NSD and the HTTP endpoint bind after the feed: its ephemeral
+	 * port must not be one of theirs. */
+	fo.avoid = avoid;
+	fo.navoid = later_ports(s, avoid);
 	rc = nc_feed_init(&s->feed, &fo, &io, err, errsz);
 	if (rc)
 		return rc;

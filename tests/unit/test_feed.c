@@ -18,10 +18,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1048,6 +1051,101 @@ setup_idle(void **state)
 	return fx_setup(state, &o, 5);
 }
 
+/* --- ports the feed must leave to others ---------------------------------- */
+
+#define RANGE_LO 40000		/* a network namespace's two ephemeral ports */
+#define RANGE_HI 40001
+
+/* In a new network namespace: loopback up, two ephemeral ports. 0 on
+ * success, 77 when namespaces are not allowed here, 1 on an error. */
+static int
+tiny_netns(void)
+{
+	struct ifreq ifr;
+	int fd;
+	FILE *f;
+
+	if (unshare(CLONE_NEWNET))
+		return errno == EPERM ? 77 : 1;
+	if (!(f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "w")))
+		return 77;
+	fprintf(f, "%d %d\n", RANGE_LO, RANGE_HI);
+	if (fclose(f))
+		return 1;
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+		return 1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
+		return 1;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+		return 1;
+	close(fd);
+	return 0;
+}
+
+/* The port of a feed opened with AVOID (0: none); 0 when it fails. */
+static uint16_t
+feed_port(const uint16_t *avoid, size_t navoid)
+{
+	struct nc_feed_opts o = { .avoid = avoid, .navoid = navoid };
+	struct nc_feed f;
+	char err[256];
+	uint16_t port;
+
+	if (nc_feed_init(&f, &o, NULL, err, sizeof(err)))
+		return 0;
+	port = f.port;
+	nc_feed_free(&f);
+	return port;
+}
+
+/* Child: where the kernel hands out one port first, a feed told to
+ * avoid it takes the other, every time. Exit status 0 when so. */
+static int
+avoid_child(void)
+{
+	uint16_t first, avoid[1];
+	int rc, i;
+
+	if ((rc = tiny_netns()))
+		return rc;
+	/* The port handed out first, asked the same way the feed asks. */
+	first = feed_port(NULL, 0);
+	if (first != RANGE_LO && first != RANGE_HI)
+		return 2;
+	if (feed_port(NULL, 0) != first)
+		return 3;	/* the test needs a repeatable first port */
+	avoid[0] = first;
+	for (i = 0; i < 20; i++) {
+		uint16_t p = feed_port(avoid, 1);
+
+		if (p == 0 || p == first)
+			return 4;
+	}
+	return 0;
+}
+
+/* NSD and the HTTP endpoint bind their ports after the feed opened its
+ * ephemeral one: the feed never takes one of theirs. */
+static void
+test_avoided_ports(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if ((pid = fork()) == 0)
+		_exit(avoid_child());
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* Idle connections are closed; over the cap, new ones are dropped. */
 static void
 test_idle_and_cap(void **state)
@@ -1282,6 +1380,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_real_nsd, setup_big,
 		    teardown),
+		cmocka_unit_test(test_avoided_ports),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
