@@ -2318,8 +2318,9 @@ check_cluster_zones(struct sync *s, char *err, size_t errsz)
 	return rc;
 }
 
-/* The ports NSD (--listen) and the HTTP endpoint will bind, into OUT
- * (NC_MAX_LIST + 1 entries); their number. */
+/* The ports NSD (--listen), the HTTP endpoint and the secondaries
+ * (--notify, perhaps on this host) bind, into OUT (2 * NC_MAX_LIST + 1
+ * entries); their number. */
 static size_t
 later_ports(const struct sync *s, uint16_t *out)
 {
@@ -2327,8 +2328,10 @@ later_ports(const struct sync *s, uint16_t *out)
 	unsigned salen = sizeof(sa);
 	size_t n = 0;
 
-	for (size_t i = 0; i < s->no.nlisten && n < NC_MAX_LIST; i++)
+	for (size_t i = 0; i < s->no.nlisten && i < NC_MAX_LIST; i++)
 		out[n++] = s->no.listen[i].port;
+	for (size_t i = 0; i < s->no.nnotify && i < NC_MAX_LIST; i++)
+		out[n++] = s->no.notify[i].addr.port;
 	if (s->http_opts.listen[0] &&
 	    sy_http_parse_addr(s->http_opts.listen, &sa, &salen) == 0)
 		out[n++] = ntohs(sa.ss_family == AF_INET6 ?
@@ -2343,7 +2346,7 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 {
 	struct nc_feed_io io = { feed_watch, feed_unwatch, s };
 	struct nc_feed_opts fo = { .journal_max_diffs = s->no.journal_diffs };
-	uint16_t avoid[NC_MAX_LIST + 1];
+	uint16_t avoid[2 * NC_MAX_LIST + 1];
 	int rc;
 
 	if ((rc = setup_dbs(s)) != 0) {
@@ -2356,8 +2359,8 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	    err, errsz);
 	if (rc)
 		return rc;
-	/* NSD and the HTTP endpoint bind after the feed: its ephemeral
-	 * port must not be one of theirs. */
+	/* NSD and the HTTP endpoint bind after the feed, a secondary may
+	 * start after it: its ephemeral port must not be one of theirs. */
 	fo.avoid = avoid;
 	fo.navoid = later_ports(s, avoid);
 	rc = nc_feed_init(&s->feed, &fo, &io, err, errsz);
