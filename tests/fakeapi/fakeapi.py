@@ -14,9 +14,9 @@ Python 3 standard library only.  Run it with /usr/bin/python3.
 import argparse
 import base64
 import bisect
-import copy
 import ipaddress
 import json
+import marshal
 import os
 import random
 import re
@@ -39,6 +39,9 @@ VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.4-fake",
            "gitCommit": "0" * 40, "gitTreeState": "clean",
            "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23.6",
            "compiler": "gc", "platform": "linux/amd64"}
+# Watch bytes held before a write while events are at hand (the API server
+# writes through a buffer and flushes when no event is queued).
+PENDING_MAX = 64 << 10
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 KUBERNETES_SERVICE_IP = "10.96.0.1"
@@ -403,12 +406,12 @@ def json_patch(_kind, doc, ops):
         elif action == "remove":
             doc = _remove(doc, parts)
         elif action == "add":
-            doc = _add(doc, parts, copy.deepcopy(op.get("value")))
+            doc = _add(doc, parts, clone(op.get("value")))
         elif action == "replace":
-            doc = _add(_remove(doc, parts), parts, copy.deepcopy(op.get("value")))
+            doc = _add(_remove(doc, parts), parts, clone(op.get("value")))
         elif action in ("move", "copy"):
             source = _pointer(op.get("from"))
-            value = copy.deepcopy(_at(doc, source))
+            value = clone(_at(doc, source))
             if action == "move":
                 doc = _remove(doc, source)
             doc = _add(doc, parts, value)
@@ -490,6 +493,12 @@ PATCHERS = {"application/merge-patch+json": merge_patch,
 Event = namedtuple("Event", "rv type rt old new")
 
 
+def clone(doc):
+    """A deep copy of a JSON document (dicts, lists, strings, numbers, booleans,
+    None): through marshal, five times faster than copy.deepcopy."""
+    return marshal.loads(marshal.dumps(doc))
+
+
 def now_rfc3339():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -523,19 +532,19 @@ class Store:
 
     def get(self, rt, ns, name):
         with self.changed:
-            return copy.deepcopy(self._existing(rt, ns, name))
+            return clone(self._existing(rt, ns, name))
 
     def list(self, rt, ns, predicate):
         """Matching objects sorted by namespace/name, and the current revision."""
         with self.changed:
             items = [o for (n, _), o in sorted(self.objects[rt].items())
                      if ns is None or n == ns]
-            return copy.deepcopy([o for o in items if predicate(o)]), self.rv
+            return clone([o for o in items if predicate(o)]), self.rv
 
     def dump(self):
         with self.changed:
             items = [o for rt in RESOURCES for _, o in sorted(self.objects[rt].items())]
-            return copy.deepcopy(items), self.rv, self.oldest
+            return clone(items), self.rv, self.oldest
 
     def events_after(self, rv):
         return self.history[bisect.bisect_right(self.history, rv, key=lambda e: e.rv):]
@@ -576,7 +585,7 @@ class Store:
 
     def patch(self, rt, ns, name, patcher, patch, status_only=False, dry_run=False):
         with self.changed:
-            current = copy.deepcopy(self._existing(rt, ns, name))
+            current = clone(self._existing(rt, ns, name))
             patched = patcher(rt.kind, current, patch)
             if not isinstance(patched, dict):
                 raise ApiError(422, "the patched object is not a JSON object")
@@ -587,7 +596,7 @@ class Store:
         with self.changed:
             old = self._existing(rt, ns, name)
             if dry_run:
-                return copy.deepcopy(old)
+                return clone(old)
             if rt is NAMESPACES:
                 for child_rt in RESOURCES:
                     for child_ns, child in sorted(self.objects[child_rt]):
@@ -671,12 +680,12 @@ class Store:
                            details=_details(rt, name))
         obj = self._admit(rt, ns, {**body, "metadata": {**meta, "name": name}}, old, status_only=status_only)
         if obj == old or dry_run:
-            return copy.deepcopy(obj)
+            return clone(obj)
         return self._commit("MODIFIED", rt, old, obj)
 
     def _remove(self, rt, ns, name):
         old = self.objects[rt][(ns, name)]
-        return self._commit("DELETED", rt, old, copy.deepcopy(old))
+        return self._commit("DELETED", rt, old, clone(old))
 
     def _commit(self, etype, rt, old, new):
         self.rv += 1
@@ -695,7 +704,7 @@ class Store:
         self.history.append(Event(self.rv, etype, rt, old, new))
         del self.history[:-self.window]
         self.changed.notify_all()
-        return copy.deepcopy(new)
+        return clone(new)
 
     def _admit(self, rt, ns, body, old, status_only=False, verbatim=False):
         """Validate and default BODY as a create (OLD is None) or an update of OLD.
@@ -709,7 +718,7 @@ class Store:
                 raise ApiError(400, f"the {field} in the data ({body[field]}) does not match "
                                f"the expected {field} ({expected})")
         source = {**old, "status": body.get("status")} if status_only else body
-        obj = {"kind": rt.kind, "apiVersion": rt.group_version, **copy.deepcopy(source)}
+        obj = {"kind": rt.kind, "apiVersion": rt.group_version, **clone(source)}
         obj["kind"], obj["apiVersion"] = rt.kind, rt.group_version
         meta = obj.setdefault("metadata", {})
         if rt.namespaced:
@@ -725,7 +734,7 @@ class Store:
             for field in ("uid", "creationTimestamp", "generation", "resourceVersion"):
                 meta[field] = old["metadata"].get(field)
             if rt.has_status and not status_only and not verbatim:
-                obj["status"] = copy.deepcopy(old.get("status"))
+                obj["status"] = clone(old.get("status"))
         if obj.get("status") is None:
             obj.pop("status", None)
         DEFAULTERS.get(rt.kind, lambda *_: None)(self, rt, obj, old)
@@ -917,6 +926,9 @@ class Watch:
         self.deadline = time.monotonic() + timeout
         self.path, self.cursor, self.sent = handler.path, 0, 0
         self.actions, self.stalled, self.batch = [], False, None
+        # Chunks written but not yet flushed: as the API server, events that
+        # are already waiting go out together, flushed when none is left.
+        self.pending = None
         action = rule["action"] if rule else None
         self.split = action == "split" or self.server.settings["split"]
         self.slow, self.coalesce = action == "slow", action == "coalesce"
@@ -1000,15 +1012,21 @@ class Watch:
             if etype == "DELETED" and event.type == "MODIFIED":
                 # As the API server's watch cache: the previous content,
                 # at the revision of the change that took it out.
-                gone = copy.deepcopy(event.old)
+                gone = clone(event.old)
                 gone["metadata"]["resourceVersion"] = event.new["metadata"].get("resourceVersion")
                 yield etype, gone
             elif etype:
                 yield etype, event.new
 
     def _send_batch(self, events):
-        """Send events (in one chunk when coalescing); a fault rule may interrupt."""
+        """Send events (in one chunk when coalescing); a fault rule may interrupt.
+
+        Each event is its own chunk; the chunks of the events at hand are
+        sent together and flushed once (every PENDING_MAX bytes at most), as
+        the API server flushes a watch only when no further event is queued.
+        """
         self.batch = [] if self.coalesce else None
+        self.pending = bytearray()
         try:
             for etype, obj in events:
                 if self.stalled:
@@ -1024,6 +1042,8 @@ class Watch:
             batch, self.batch = self.batch, None
             if batch:
                 self._write_chunk(b"".join(batch))
+            self._flush()
+            self.pending = None
 
     def _check_rule(self):
         rule = self.rule
@@ -1055,6 +1075,7 @@ class Watch:
         elif action == "cut":
             if params.get("partial"):
                 self._write_chunk(b'{"type":"MODIFIED","object":{"kind":"' + self.rt.kind.encode())
+            self._flush()
             self.handler.drop()
             raise StreamOver("watch-abort: cut")
 
@@ -1088,8 +1109,21 @@ class Watch:
             self._write_chunk(data)
 
     def _write_chunk(self, data):
-        self.handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.handler.wfile.flush()
+        chunk = b"%x\r\n%s\r\n" % (len(data), data)
+        if self.pending is None or self.split or self.slow:
+            self._flush()
+            self.handler.wfile.write(chunk)
+            self.handler.wfile.flush()
+            return
+        self.pending += chunk
+        if len(self.pending) >= PENDING_MAX:
+            self._flush()
+
+    def _flush(self):
+        if self.pending:
+            data, self.pending[:] = bytes(self.pending), b""
+            self.handler.wfile.write(data)
+            self.handler.wfile.flush()
 
 
 # ---------------------------------------------------------------------------

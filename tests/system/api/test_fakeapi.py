@@ -539,6 +539,48 @@ def test_split_and_coalesced_events_reassemble(fake):
     assert len(read_events(open_watch(fake, "resourceVersion=0&timeoutSeconds=1"))) == 2
 
 
+def raw_chunks(sock, until):
+    """Read a chunked watch body from SOCK (headers included) until UNTIL(chunks)."""
+    data, chunks = b"", []
+    head_done = False
+    while not until(chunks):
+        got = sock.recv(1 << 16)
+        assert got, "the stream ended early"
+        data += got
+        if not head_done:
+            if b"\r\n\r\n" not in data:
+                continue
+            data = data.split(b"\r\n\r\n", 1)[1]
+            head_done = True
+        while b"\r\n" in data:
+            size_line, rest = data.split(b"\r\n", 1)
+            size = int(size_line, 16)
+            if len(rest) < size + 2:
+                break
+            chunks.append(rest[:size])
+            data = rest[size + 2:]
+    return chunks
+
+
+def test_waiting_events_one_chunk_each(fake):
+    """Events committed together (the fake writes them out together) keep one chunk each, in order."""
+    response = fake.api("GET", SERVICES)
+    rv = response["metadata"]["resourceVersion"]
+    sock = socket.create_connection(("127.0.0.1", fake.port), timeout=10)
+    sock.sendall(f"GET {SERVICES}?watch=true&resourceVersion={rv} HTTP/1.1\r\n"
+                 "Host: 127.0.0.1\r\n\r\n".encode())
+    fake.wait_for_watches(1)
+    names = [f"s{i:03d}" for i in range(300)]   # ~100 KB: more than one write
+    fake.seed([{"apiVersion": "v1", "kind": "Service", **service(name)} for name in names])
+    chunks = raw_chunks(sock, lambda c: len(c) >= len(names))
+    sock.close()
+    events = [json.loads(chunk) for chunk in chunks]
+    assert all(chunk.count(b"\n") == 1 and chunk.endswith(b"\n") for chunk in chunks)
+    assert summary(events) == [("ADDED", name) for name in names]
+    assert [int(e["object"]["metadata"]["resourceVersion"]) for e in events] == \
+        list(range(int(rv) + 1, int(rv) + 1 + len(names)))
+
+
 def test_down_up_and_refuse(fake):
     fake.down()
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
