@@ -82,6 +82,9 @@
 #define SY_READY_AGAIN_MS 50
 #define SY_WATCH_MS 1000	/* NSD's serials checked once ready */
 #define SY_LAG_CHECKS 3		/* checks behind before a new NOTIFY */
+#define SY_SEC_WATCH_MS 250	/* the secondaries' serials, once ready */
+#define SY_SEC_NEED_MAX 240	/* checks between two NOTIFYs to a
+				 * secondary that does not move, at most */
 #define SY_WRITE_WAIT_MS 2500	/* zone files written at a clean stop */
 #define SY_SERVE_PROBE_MS 5	/* NSD asked while a change waits ... */
 #define SY_SERVE_FAST_MS 10000	/* ... this long after a publish at most */
@@ -175,7 +178,10 @@ struct sync {
 	unsigned *lag;			/* lag watch: checks NSD was behind */
 	struct sy_timer zf_timer;	/* have NSD write its zone files */
 	uint64_t zf_since;		/* first change not written, or 0 */
-	unsigned *sec_lag;		/* per --notify target and zone */
+	unsigned *sec_lag;		/* per --notify target and zone:
+					   checks behind without moving */
+	unsigned *sec_need;		/* checks before the next NOTIFY
+					   (0: SY_LAG_CHECKS) */
 	unsigned sec_out;		/* their SOA queries under way */
 	struct sy_timer sec_timer;
 	unsigned probing;
@@ -717,13 +723,16 @@ feed_timer_fired(struct sy_loop *l, void *ctx)
  * kubezone asks every --notify secondary for its serial of every zone
  * (signed with the target's key, if it has one): before the first
  * publication, to learn serials (a lost state directory must not make
- * serials go back); once ready, every SY_WATCH_MS, to watch them follow.
- * A secondary still behind after SY_LAG_CHECKS checks is notified
- * again: NSD's NOTIFY may have been lost, or the transfer it started
- * cut short (NSD restarts its servers when it takes a change, which
- * resets a transfer in progress), and a secondary would otherwise wait
- * for its SOA refresh. A secondary that answers SERVFAIL has no copy
- * yet and lags like one that is behind. A target is asked only about
+ * serials go back); once ready, every SY_SEC_WATCH_MS, to watch them
+ * follow. A secondary behind that has not moved for SY_LAG_CHECKS
+ * checks is notified again: NSD's NOTIFY may have been lost, or the
+ * refresh it started cut short (NSD restarts its servers when it takes
+ * a change, which resets a connection in progress), and a secondary
+ * would otherwise wait for its SOA refresh. One that moves, even if
+ * still behind, is following. Each NOTIFY to a secondary that still
+ * does not move doubles the checks before the next (SY_SEC_NEED_MAX
+ * at most); catching up starts over. A secondary that answers SERVFAIL
+ * has no copy yet and lags like one that is behind. A target is asked only about
  * the zones its --notify lists (all when it lists none), and a zone it
  * turns out not to serve (REFUSED, NOTAUTH) is not asked again.
  */
@@ -806,6 +815,8 @@ sec_answered(void *ctx, int status, uint32_t serial)
 	struct sec_probe *sp = ctx;
 	struct sync *s = sp->s;
 	size_t i = sp->i, z = i % s->nzones;
+	struct sec_seen before;
+	unsigned need;
 	char have[16];
 
 	if (sp->learn) {
@@ -815,6 +826,7 @@ sec_answered(void *ctx, int status, uint32_t serial)
 	}
 	free(sp);
 	s->sec_out--;
+	before = s->sec_seen[i];
 	sec_note(s, i, status, serial);
 	if (status == NC_FEED_ERCODE(LDNS_RCODE_REFUSED) ||
 	    status == NC_FEED_ERCODE(LDNS_RCODE_NOTAUTH)) {
@@ -833,11 +845,20 @@ sec_answered(void *ctx, int status, uint32_t serial)
 		snprintf(have, sizeof(have), "%u", serial);
 	else {
 		s->sec_lag[i] = 0;
+		if (status == 0)
+			s->sec_need[i] = 0;	/* caught up */
 		return;
 	}
-	if (++s->sec_lag[i] >= SY_LAG_CHECKS) {
+	if (status == 0 && (!before.known || before.serial != serial)) {
+		s->sec_lag[i] = 0;	/* it moved: following */
+		return;
+	}
+	need = s->sec_need[i] ? s->sec_need[i] : SY_LAG_CHECKS;
+	if (++s->sec_lag[i] >= need) {
 		renotify(s, z, sec_target(s, i), have);
 		s->sec_lag[i] = 0;
+		s->sec_need[i] = need * 2 < SY_SEC_NEED_MAX ? need * 2 :
+		    SY_SEC_NEED_MAX;
 	}
 }
 
@@ -914,7 +935,7 @@ sec_timer_fired(struct sy_loop *l, void *ctx)
 				s->sec_out++;
 		}
 	if (s->no.nnotify)
-		sy_timer_in(l, &s->sec_timer, SY_WATCH_MS);
+		sy_timer_in(l, &s->sec_timer, SY_SEC_WATCH_MS);
 }
 
 /* The serial of NSD's zone file of zone Z. 0, or an error (no file). */
@@ -1023,7 +1044,7 @@ nsd_round_done(struct sync *s)
 	if (!s->ready && done == s->nzones) {
 		s->ready = true;
 		if (s->no.nnotify)
-			sy_timer_in(&s->loop, &s->sec_timer, SY_WATCH_MS);
+			sy_timer_in(&s->loop, &s->sec_timer, SY_SEC_WATCH_MS);
 		kz_info("zones served", "zones=%zu ms_since_start=%llu", done,
 		    (unsigned long long)(kz_now_ms() - s->started_ms));
 		/* The first list, load and transfers are over: what they
@@ -2380,13 +2401,15 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	s->lag = calloc(s->nzones, sizeof(*s->lag));
 	s->sec_lag = calloc(s->no.nnotify * s->nzones + 1,
 	    sizeof(*s->sec_lag));
+	s->sec_need = calloc(s->no.nnotify * s->nzones + 1,
+	    sizeof(*s->sec_need));
 	s->sec_seen = calloc(s->no.nnotify * s->nzones + 1,
 	    sizeof(*s->sec_seen));
 	s->cur_hist = calloc(s->nzones + 1, sizeof(*s->cur_hist));
 	s->sprobes = calloc(s->nzones + 1, sizeof(*s->sprobes));
 	s->sprobing = calloc(s->nzones + 1, sizeof(*s->sprobing));
 	if (s->probes == NULL || s->confirmed == NULL || s->lag == NULL ||
-	    s->sec_lag == NULL || s->sec_seen == NULL || s->cur_hist == NULL ||
+	    s->sec_lag == NULL || s->sec_need == NULL || s->sec_seen == NULL || s->cur_hist == NULL ||
 	    s->sprobes == NULL || s->sprobing == NULL ||
 	    sy_cur_wait_init(&s->cur_wait, s->nzones)) {
 		snprintf(err, errsz, "out of memory");
@@ -2743,6 +2766,7 @@ out:
 	free(s->departing);
 	free(s->lag);
 	free(s->sec_lag);
+	free(s->sec_need);
 	free(s->sec_seen);
 	free(s->cur_hist);
 	free(s->sprobes);

@@ -9,7 +9,12 @@ them), so what the documentation tells operators is what is tested.
 import os
 import re
 import shlex
+import socket
 import subprocess
+import threading
+
+import dns.exception
+import dns.message
 
 from conftest import ROOT, read_text
 
@@ -150,3 +155,41 @@ def start_named(d, conf):
         ["named", "-f", "-c", path], stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=open(os.path.join(d, "named.stderr"), "w"))
+
+
+class UdpStandIn:
+    """A stand-in secondary on a free UDP port of 127.0.0.1: a thread
+    answers every query Q with ANSWER(Q) (a dns.message; the method of a
+    subclass when ANSWER is None). close(), or leaving a with block,
+    stops it."""
+
+    def __init__(self, answer=None):
+        if answer is not None:
+            self.answer = answer
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.done.is_set():
+            try:
+                wire, peer = self.sock.recvfrom(65535)
+                q = dns.message.from_wire(wire)
+            except (socket.timeout, dns.exception.DNSException):
+                continue
+            self.sock.sendto(self.answer(q).to_wire(), peer)
+
+    def close(self):
+        self.done.set()
+        self.thread.join()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.close()

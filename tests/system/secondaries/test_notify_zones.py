@@ -19,7 +19,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 
 import dns.exception
 import dns.flags
@@ -32,12 +31,13 @@ import dns.rrset
 import pytest
 
 from conftest import answers, axfr, free_port, replace_file, wait_for
+from secondary_configs import UdpStandIn
 
 KEY = ("xfr", "a3ViZXpvbmUtdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE=")
 WARNING = 'msg="whole reverse trees open to transfer'
 
 
-class StandIn:
+class StandIn(UdpStandIn):
     """A secondary on a UDP port: NOERROR+AA for NOTIFY, the last
     notified serial for SOA queries of the zones it serves (SERVFAIL
     before the first NOTIFY), REFUSED for every other zone."""
@@ -47,13 +47,7 @@ class StandIn:
         self.notifies = []      # (zone, serial or None)
         self.soa_queries = []   # zone
         self.serial = {}
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
     def answer(self, q):
         r = dns.message.make_response(q)
@@ -80,22 +74,8 @@ class StandIn:
                 "1209600 30" % (zone, zone, self.serial[zone])))
         return r
 
-    def serve(self):
-        while not self.done.is_set():
-            try:
-                wire, peer = self.sock.recvfrom(65535)
-                q = dns.message.from_wire(wire)
-            except (socket.timeout, dns.exception.DNSException):
-                continue
-            self.sock.sendto(self.answer(q).to_wire(), peer)
-
     def notified(self, zone):
         return [serial for z, serial in self.notifies if z == zone]
-
-    def close(self):
-        self.done.set()
-        self.thread.join()
-        self.sock.close()
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ docs/operations.md shows.
 
 import os
 import shutil
-import socket
 import tempfile
-import threading
+import time
 
 import dns.exception
 import dns.flags
@@ -17,12 +16,13 @@ import dns.message
 import dns.opcode
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import pytest
 
 from conftest import (answers, axfr, free_port, query, read_text,
                       replace_file, soa_serial, stop_pid, wait_for)
 from secondary_configs import (BIND_CONF, KEY_NAME, KEY_SECRET, KNOT_CONF,
-                               start_knot, start_named)
+                               UdpStandIn, start_knot, start_named)
 
 
 @pytest.fixture
@@ -141,32 +141,19 @@ def test_secondary_without_a_copy_is_notified_again(sync, snapshot):
     it again. The stand-in secondary answers every SOA query SERVFAIL and
     counts the NOTIFYs NSD sends it: NSD's own (one per serial) and then
     the ones kubezone asks for."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    port = sock.getsockname()[1]
     notifies = []
-    done = threading.Event()
 
-    def serve():
-        while not done.is_set():
-            try:
-                wire, peer = sock.recvfrom(65535)
-                q = dns.message.from_wire(wire)
-            except (socket.timeout, dns.exception.DNSException):
-                continue
-            r = dns.message.make_response(q)
-            if q.opcode() == dns.opcode.NOTIFY:
-                notifies.append(q.question[0].name.to_text())
-                r.flags |= dns.flags.AA
-            else:
-                r.set_rcode(dns.rcode.SERVFAIL)
-            sock.sendto(r.to_wire(), peer)
+    def answer(q):
+        r = dns.message.make_response(q)
+        if q.opcode() == dns.opcode.NOTIFY:
+            notifies.append(q.question[0].name.to_text())
+            r.flags |= dns.flags.AA
+        else:
+            r.set_rcode(dns.rcode.SERVFAIL)
+        return r
 
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    try:
-        s = sync(snapshot, "--notify", "127.0.0.1:%d" % port)
+    with UdpStandIn(answer) as sec:
+        s = sync(snapshot, "--notify", "127.0.0.1:%d" % sec.port)
         wait_for(lambda: notifies.count("cluster.local.") >= 2, 30,
                  what="a second NOTIFY of cluster.local.")
         warned = [ln for ln in s.text().splitlines()
@@ -179,7 +166,67 @@ def test_secondary_without_a_copy_is_notified_again(sync, snapshot):
                if 'msg="zone published"' in ln and
                "zone=cluster.local." in ln]
         assert len(pub) == 1, pub
-    finally:
-        done.set()
-        t.join()
-        sock.close()
+
+
+def test_stuck_secondary_notified_with_backoff_moving_one_left_alone(sync,
+                                                                    snapshot):
+    """A secondary behind whose serial does not move is notified again,
+    each time after twice as many checks; one that moves, even while
+    still behind, is following and is left alone. The stand-in secondary
+    answers SOA SERVFAIL until the test knows the published serial, then
+    with a serial 1,000 behind it, and notes when each NOTIFY and each SOA
+    query arrives."""
+    notifies, soas = [], []
+    serial = {"value": None, "moving": False}
+
+    def answer(q):
+        now = time.monotonic()
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        if q.opcode() == dns.opcode.NOTIFY:
+            notifies.append(now)
+            return r
+        soas.append(now)
+        if serial["value"] is None:
+            r.set_rcode(dns.rcode.SERVFAIL)
+            return r
+        if serial["moving"]:
+            serial["value"] = (serial["value"] + 1) % 2**32
+        r.answer.append(dns.rrset.from_text(
+            q.question[0].name, 30, "IN", "SOA",
+            "ns.dns.cluster.local. hostmaster.cluster.local. "
+            "%d 7200 1800 86400 30" % serial["value"]))
+        return r
+
+    with UdpStandIn(answer) as sec:
+        s = sync(snapshot, "--notify",
+                 "127.0.0.1:%d,zone=cluster.local" % sec.port)
+        stuck = (soa_serial("cluster.local.", s.port) - 1000) % 2**32
+        serial["value"] = stuck
+        since = time.monotonic()
+        # From there on (a first serial is a move, whatever was counted
+        # while it answered SERVFAIL), three NOTIFYs asked for by kubezone
+        # while the secondary stays where it is.
+        def after():
+            return [n for n in notifies if n > since]
+        wait_for(lambda: len(after()) >= 3, 60,
+                 what="three NOTIFYs for a secondary that does not move")
+        warned = [ln for ln in s.text().splitlines()
+                  if "secondary lags behind" in ln]
+        assert "serial=%d " % stuck in warned[-1], warned
+        n1, n2, n3 = after()[:3]
+
+        def checks(a, b):
+            return len([q for q in soas if a < q <= b])
+        # Each NOTIFY waits for twice the checks the one before it did.
+        assert checks(n1, n2) >= 1.5 * 3, (checks(n1, n2), soas, notifies)
+        assert checks(n2, n3) >= 1.5 * checks(n1, n2), (soas, notifies)
+
+        # Moving (one serial up at every check, still far behind): no
+        # NOTIFY for more checks than the next one would have needed.
+        serial["moving"] = True
+        before, asked = len(notifies), len(soas)
+        more = 2 * checks(n2, n3) + 6
+        wait_for(lambda: len(soas) >= asked + more, 120,
+                 what="%d checks of a moving secondary" % more)
+        assert len(notifies) == before, notifies
