@@ -178,10 +178,6 @@ struct sync {
 	unsigned *lag;			/* lag watch: checks NSD was behind */
 	struct sy_timer zf_timer;	/* have NSD write its zone files */
 	uint64_t zf_since;		/* first change not written, or 0 */
-	unsigned *sec_lag;		/* per --notify target and zone:
-					   checks behind without moving */
-	unsigned *sec_need;		/* checks before the next NOTIFY
-					   (0: SY_LAG_CHECKS) */
 	unsigned sec_out;		/* their SOA queries under way */
 	struct sy_timer sec_timer;
 	unsigned probing;
@@ -228,12 +224,17 @@ struct sync {
 	    *m_sec_behind, *m_sec_behind_s, *m_sec_up;
 };
 
-/* What a --notify secondary last answered about one zone. */
+/* What a --notify secondary last answered about one zone, and where the
+ * lag watch stands with it. */
 struct sec_seen {
 	bool asked;		/* it serves the zone and was asked */
 	bool up;		/* the last query got its serial */
 	bool known;		/* SERIAL holds the last serial it had */
+	bool unserved;		/* REFUSED or NOTAUTH: not asked again */
 	uint32_t serial;
+	unsigned lag;		/* checks behind without moving */
+	unsigned need;		/* checks before the next NOTIFY
+				   (0: SY_LAG_CHECKS) */
 };
 
 /* --- zones across clusters --------------------------------------------- */
@@ -732,9 +733,10 @@ feed_timer_fired(struct sy_loop *l, void *ctx)
  * still behind, is following. Each NOTIFY to a secondary that still
  * does not move doubles the checks before the next (SY_SEC_NEED_MAX
  * at most); catching up starts over. A secondary that answers SERVFAIL
- * has no copy yet and lags like one that is behind. A target is asked only about
- * the zones its --notify lists (all when it lists none), and a zone it
- * turns out not to serve (REFUSED, NOTAUTH) is not asked again.
+ * has no copy yet and lags like one that is behind. A target is asked
+ * only about the zones its --notify lists (all when it lists none), and
+ * a zone it turns out not to serve (REFUSED, NOTAUTH) is not asked
+ * again.
  */
 struct sec_probe {
 	struct sync *s;
@@ -815,8 +817,9 @@ sec_answered(void *ctx, int status, uint32_t serial)
 	struct sec_probe *sp = ctx;
 	struct sync *s = sp->s;
 	size_t i = sp->i, z = i % s->nzones;
-	struct sec_seen before;
+	struct sec_seen *w;
 	unsigned need;
+	bool moved;
 	char have[16];
 
 	if (sp->learn) {
@@ -826,11 +829,12 @@ sec_answered(void *ctx, int status, uint32_t serial)
 	}
 	free(sp);
 	s->sec_out--;
-	before = s->sec_seen[i];
+	w = &s->sec_seen[i];
+	moved = status == 0 && (!w->known || w->serial != serial);
 	sec_note(s, i, status, serial);
 	if (status == NC_FEED_ERCODE(LDNS_RCODE_REFUSED) ||
 	    status == NC_FEED_ERCODE(LDNS_RCODE_NOTAUTH)) {
-		s->sec_lag[i] = UINT_MAX;	/* not served there */
+		w->unserved = true;
 		return;
 	}
 	/*
@@ -844,20 +848,20 @@ sec_answered(void *ctx, int status, uint32_t serial)
 	    nc_sn_cmp(serial, zserial(s, z)) < 0)
 		snprintf(have, sizeof(have), "%u", serial);
 	else {
-		s->sec_lag[i] = 0;
+		w->lag = 0;
 		if (status == 0)
-			s->sec_need[i] = 0;	/* caught up */
+			w->need = 0;	/* caught up */
 		return;
 	}
-	if (status == 0 && (!before.known || before.serial != serial)) {
-		s->sec_lag[i] = 0;	/* it moved: following */
+	if (moved) {
+		w->lag = 0;	/* following */
 		return;
 	}
-	need = s->sec_need[i] ? s->sec_need[i] : SY_LAG_CHECKS;
-	if (++s->sec_lag[i] >= need) {
+	need = w->need ? w->need : SY_LAG_CHECKS;
+	if (++w->lag >= need) {
 		renotify(s, z, sec_target(s, i), have);
-		s->sec_lag[i] = 0;
-		s->sec_need[i] = need * 2 < SY_SEC_NEED_MAX ? need * 2 :
+		w->lag = 0;
+		w->need = need * 2 < SY_SEC_NEED_MAX ? need * 2 :
 		    SY_SEC_NEED_MAX;
 	}
 }
@@ -930,7 +934,7 @@ sec_timer_fired(struct sy_loop *l, void *ctx)
 		for (size_t i = 0; i < s->no.nnotify * s->nzones; i++) {
 			size_t t = i / s->nzones, z = i % s->nzones;
 
-			if (s->sec_lag[i] != UINT_MAX && sec_serves(s, t, z) &&
+			if (!s->sec_seen[i].unserved && sec_serves(s, t, z) &&
 			    sec_probe(s, t, z, false) == 0)
 				s->sec_out++;
 		}
@@ -2399,17 +2403,13 @@ setup_pipeline(struct sync *s, char *err, size_t errsz)
 	s->probes = calloc(s->nzones, sizeof(*s->probes));
 	s->confirmed = calloc(s->nzones, sizeof(*s->confirmed));
 	s->lag = calloc(s->nzones, sizeof(*s->lag));
-	s->sec_lag = calloc(s->no.nnotify * s->nzones + 1,
-	    sizeof(*s->sec_lag));
-	s->sec_need = calloc(s->no.nnotify * s->nzones + 1,
-	    sizeof(*s->sec_need));
 	s->sec_seen = calloc(s->no.nnotify * s->nzones + 1,
 	    sizeof(*s->sec_seen));
 	s->cur_hist = calloc(s->nzones + 1, sizeof(*s->cur_hist));
 	s->sprobes = calloc(s->nzones + 1, sizeof(*s->sprobes));
 	s->sprobing = calloc(s->nzones + 1, sizeof(*s->sprobing));
 	if (s->probes == NULL || s->confirmed == NULL || s->lag == NULL ||
-	    s->sec_lag == NULL || s->sec_need == NULL || s->sec_seen == NULL || s->cur_hist == NULL ||
+	    s->sec_seen == NULL || s->cur_hist == NULL ||
 	    s->sprobes == NULL || s->sprobing == NULL ||
 	    sy_cur_wait_init(&s->cur_wait, s->nzones)) {
 		snprintf(err, errsz, "out of memory");
@@ -2765,8 +2765,6 @@ out:
 	free(s->confirmed);
 	free(s->departing);
 	free(s->lag);
-	free(s->sec_lag);
-	free(s->sec_need);
 	free(s->sec_seen);
 	free(s->cur_hist);
 	free(s->sprobes);

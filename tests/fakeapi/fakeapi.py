@@ -1026,7 +1026,7 @@ class Watch:
         the API server flushes a watch only when no further event is queued.
         """
         self.batch = [] if self.coalesce else None
-        self.pending = bytearray()
+        self.pending = None if self.split or self.slow else bytearray()
         try:
             for etype, obj in events:
                 if self.stalled:
@@ -1110,8 +1110,7 @@ class Watch:
 
     def _write_chunk(self, data):
         chunk = b"%x\r\n%s\r\n" % (len(data), data)
-        if self.pending is None or self.split or self.slow:
-            self._flush()
+        if self.pending is None:
             self.handler.wfile.write(chunk)
             self.handler.wfile.flush()
             return
